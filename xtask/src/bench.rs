@@ -1,0 +1,472 @@
+//! `cargo xtask bench`: runs the scenarios side by side against the local emulator, prints a table and writes
+//! `target/bench/results.json`.
+//!
+//! - **recipe**: 1 workspace, 20 instances, 10 `Running`: `autostop stop --all --wait` against the original
+//!   recipe's Python code (azureml-core, `bench/recipe.py`), each against a fresh emulator with the same fleet.
+//! - **fleet**: 10 subscriptions x 10 workspaces x 100 instances, 60% `Running`, 20 ms latency, ARM buckets on:
+//!   autostop against the lower bound the buckets and latency allow (`bound.rs`).
+//!
+//! Every run is a separate process measured from spawn to exit (`measure.rs`), with a cleared environment so that
+//! the user's own Azure variables cannot leak in.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bound::{Buckets, Conditions, fleet_bound};
+use crate::emulator::{Emulator, EmulatorOptions};
+use crate::fleet::{self, Shape};
+use crate::measure::{self, Measured};
+use crate::python;
+
+/// A scenario of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// autostop against the recipe's Python code.
+    Recipe,
+    /// autostop on 10,000 instances against the bound of the ARM buckets.
+    Fleet,
+}
+
+/// Which scenarios to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// In the order they run.
+    pub scenarios: Vec<Scenario>,
+}
+
+impl Selection {
+    /// Parses the arguments after `bench`: `[--scenario recipe|fleet|all]` (default `all`).
+    pub fn parse(args: &[String]) -> Result<Selection, String> {
+        let mut scenarios = vec![Scenario::Recipe, Scenario::Fleet];
+        let mut rest = args.iter();
+        while let Some(arg) = rest.next() {
+            let value = match arg.strip_prefix("--scenario=") {
+                Some(value) => value,
+                None if arg == "--scenario" => rest.next().ok_or("--scenario needs a value: recipe, fleet or all")?,
+                None => return Err(format!("unknown argument '{arg}'; expected --scenario recipe|fleet|all")),
+            };
+            scenarios = match value {
+                "recipe" => vec![Scenario::Recipe],
+                "fleet" => vec![Scenario::Fleet],
+                "all" => vec![Scenario::Recipe, Scenario::Fleet],
+                other => return Err(format!("unknown scenario '{other}'; expected recipe, fleet or all")),
+            };
+        }
+        Ok(Selection { scenarios })
+    }
+}
+
+/// One row of the results: the keys the issue asks for, plus what explains them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    /// `recipe` or `fleet`.
+    pub name: &'static str,
+    /// autostop's wall time, process start to exit.
+    pub autostop_s: f64,
+    /// The Python recipe's wall time (recipe scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_s: Option<f64>,
+    /// The lower bound (fleet scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound_s: Option<f64>,
+    /// recipe: `baseline_s / autostop_s` (times faster); fleet: `autostop_s / bound_s` (times the bound).
+    pub ratio: f64,
+    /// The target the ratio is held against.
+    pub target: String,
+    /// Whether every target of the scenario (ratio, failures, memory) was met.
+    pub met: bool,
+    /// Instances autostop did not confirm stopped.
+    pub failed: usize,
+    /// 429 answers the emulator sent during autostop's run.
+    pub throttled: usize,
+    /// autostop's peak RSS.
+    pub peak_rss_mb: f64,
+    /// The Python recipe's peak RSS (recipe scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_peak_rss_mb: Option<f64>,
+    /// Instances the Python recipe did not stop (recipe scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_failed: Option<usize>,
+    /// Instances in the fleet, and how many were `Running`.
+    pub instances: usize,
+    /// `Running` instances: the stops the job had to make.
+    pub running: usize,
+    /// Requests the emulator served during autostop's run.
+    pub requests: usize,
+    /// Requests the emulator served during the Python recipe's run (recipe scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_requests: Option<usize>,
+    /// How the numbers were obtained, and where a target is missed, by how much and why.
+    pub notes: Vec<String>,
+}
+
+/// Peak RSS autostop must stay under at 10,000 instances.
+const RSS_LIMIT_MB: f64 = 50.0;
+/// The recipe scenario's target: autostop at least this many times faster.
+const RECIPE_SPEEDUP: f64 = 20.0;
+/// The fleet scenario's target: within this factor of the bound.
+const FLEET_FACTOR: f64 = 1.2;
+/// The token scope both sides ask for (ARM's).
+const ARM_SCOPE: &str = "https://management.azure.com/.default";
+/// The cloud the emulator's metadata document names (`crates/emulator/src/azureml_sdk.rs`).
+const EMULATOR_CLOUD: &str = "AutostopEmulator";
+
+/// Paths the run uses.
+struct Paths {
+    root: PathBuf,
+    out: PathBuf,
+    autostop: PathBuf,
+}
+
+/// Runs the selected scenarios and reports them.
+pub fn run(selection: &Selection) -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask has no parent directory")?.to_path_buf();
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    };
+    let out = target.join("bench");
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    build_autostop(&root)?;
+    let paths = Paths { root, autostop: target.join("release").join("autostop"), out };
+    let mut results = Vec::new();
+    for scenario in &selection.scenarios {
+        let result = match scenario {
+            Scenario::Recipe => recipe(&paths)?,
+            Scenario::Fleet => fleet_scenario(&paths)?,
+        };
+        results.push(result);
+    }
+    println!("{}", table(&results));
+    for result in &results {
+        for note in &result.notes {
+            println!("{}: {note}", result.name);
+        }
+    }
+    let json_path = paths.out.join("results.json");
+    let text = serde_json::to_string_pretty(&results).context("cannot serialize the results")?;
+    std::fs::write(&json_path, text + "\n").with_context(|| format!("cannot write {}", json_path.display()))?;
+    println!("results written to {}", json_path.display());
+    Ok(())
+}
+
+fn build_autostop(root: &Path) -> anyhow::Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("bench: cargo build --release -p autostop");
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "autostop"])
+        .current_dir(root)
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("cargo build --release -p autostop failed: {status}");
+    }
+    Ok(())
+}
+
+/// The environment every measured process starts from: `PATH`, and a fresh `HOME` of its own.
+fn base_env(out: &Path, label: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let home = out.join(format!("home-{label}"));
+    if home.exists() {
+        std::fs::remove_dir_all(&home).with_context(|| format!("cannot clear {}", home.display()))?;
+    }
+    std::fs::create_dir_all(&home).with_context(|| format!("cannot create {}", home.display()))?;
+    Ok(vec![
+        ("PATH".to_owned(), std::env::var("PATH").unwrap_or_default()),
+        ("HOME".to_owned(), home.display().to_string()),
+        ("LANG".to_owned(), "C.UTF-8".to_owned()),
+    ])
+}
+
+/// What autostop's `--output json` said about one run.
+struct AutostopRun {
+    measured: Measured,
+    succeeded: usize,
+    failed_rows: usize,
+}
+
+/// Runs `autostop stop --all --wait --yes --output json` plus `scope` against `emulator`.
+fn run_autostop(paths: &Paths, emulator: &Emulator, scope: &[String], label: &str) -> anyhow::Result<AutostopRun> {
+    let mut command = Command::new(&paths.autostop);
+    command
+        .env_clear()
+        .envs(base_env(&paths.out, label)?)
+        .envs(emulator.client_env())
+        .args(["stop", "--all", "--wait", "--yes", "--output", "json"])
+        .args(scope);
+    let stdout = paths.out.join(format!("{label}.stdout"));
+    let measured = measure::run(&mut command, &stdout, &paths.out.join(format!("{label}.stderr")))?;
+    let text = std::fs::read_to_string(&stdout).with_context(|| format!("cannot read {}", stdout.display()))?;
+    let rows: Vec<Value> = serde_json::from_str(&text).with_context(|| {
+        format!("autostop ({label}) did not print a JSON array of actions; see {}", stdout.display())
+    })?;
+    let count = |result: &str| rows.iter().filter(|row| row["result"] == result).count();
+    Ok(AutostopRun { measured, succeeded: count("succeeded"), failed_rows: count("failed") })
+}
+
+/// What the Python recipe printed about one run.
+struct RecipeRun {
+    measured: Measured,
+    stopped: usize,
+}
+
+fn run_recipe(paths: &Paths, emulator: &Emulator, venv: &python::Venv, shape: &Shape) -> anyhow::Result<RecipeRun> {
+    let label = "recipe-python";
+    let mut command = Command::new(&venv.python);
+    command
+        .env_clear()
+        .envs(base_env(&paths.out, label)?)
+        .envs(emulator.client_env())
+        .env("ARM_CLOUD_METADATA_URL", format!("{}/metadata/endpoints?api-version=2019-05-01", emulator.base_url()))
+        .env("REQUESTS_CA_BUNDLE", emulator.ca_path())
+        .env("BENCH_CLOUD", EMULATOR_CLOUD)
+        .env("BENCH_SCOPE", ARM_SCOPE)
+        .env("BENCH_SUBSCRIPTION", fleet::subscription_id(0))
+        .env("BENCH_RESOURCE_GROUP", fleet::resource_group(0))
+        .env("BENCH_WORKSPACE", fleet::workspace_name(0, 0))
+        .arg(paths.root.join("bench").join("recipe.py"));
+    let stdout = paths.out.join(format!("{label}.stdout"));
+    let stderr = paths.out.join(format!("{label}.stderr"));
+    let measured = measure::run(&mut command, &stdout, &stderr)?;
+    let text = std::fs::read_to_string(&stdout).with_context(|| format!("cannot read {}", stdout.display()))?;
+    let summary: Value = text.lines().last().and_then(|line| serde_json::from_str(line).ok()).with_context(|| {
+        format!("the Python recipe printed no summary (exit {:?}); see {}", measured.exit_code, stderr.display())
+    })?;
+    let stopped = summary["stopped"].as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    if stopped > shape.running_per_subscription() {
+        bail!(
+            "the Python recipe says it stopped {stopped} instances; only {} were running",
+            shape.running_per_subscription()
+        );
+    }
+    Ok(RecipeRun { measured, stopped })
+}
+
+fn write_fleet(paths: &Paths, name: &str, shape: &Shape) -> anyhow::Result<PathBuf> {
+    let path = paths.out.join(format!("{name}-fleet.json"));
+    let text = serde_json::to_string(&fleet::fleet_json(shape)).context("cannot serialize the fleet")?;
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+fn recipe(paths: &Paths) -> anyhow::Result<ScenarioResult> {
+    let shape = Shape {
+        subscriptions: 1,
+        workspaces_per_subscription: 1,
+        instances_per_workspace: 20,
+        running_per_workspace: 10,
+    };
+    let fleet_file = write_fleet(paths, "recipe", &shape)?;
+    let venv = python::ensure(&paths.out.join("venv"), &paths.root.join("bench").join("requirements.txt"))?;
+    let options = EmulatorOptions::default();
+    let scope = vec![
+        "--subscription".to_owned(),
+        fleet::subscription_id(0),
+        "--workspace".to_owned(),
+        fleet::workspace_name(0, 0),
+    ];
+
+    eprintln!("bench: recipe: autostop stop --all --wait on {} instances", shape.instances());
+    let emulator =
+        Emulator::start(&paths.autostop, &fleet_file, &options, &paths.out.join("recipe-autostop.emulator.log"))?;
+    let ours = run_autostop(paths, &emulator, &scope, "recipe-autostop")?;
+    let ours_requests = emulator.stop()?;
+
+    eprintln!("bench: recipe: the Python recipe (azureml-core) on the same fleet; it polls every 5 s, so ~1 minute");
+    let emulator =
+        Emulator::start(&paths.autostop, &fleet_file, &options, &paths.out.join("recipe-python.emulator.log"))?;
+    let theirs = run_recipe(paths, &emulator, &venv, &shape)?;
+    let their_requests = emulator.stop()?;
+
+    let running = shape.running_per_subscription();
+    let autostop_s = ours.measured.wall.as_secs_f64();
+    let baseline_s = theirs.measured.wall.as_secs_f64();
+    let ratio = baseline_s / autostop_s;
+    let failed = running.saturating_sub(ours.succeeded);
+    let mut notes = vec![
+        format!(
+            "autostop {autostop_s:.2} s (exit {:?}), Python recipe {baseline_s:.2} s (exit {:?}): {ratio:.1}x faster; \
+             requests served: autostop {}, Python {}",
+            ours.measured.exit_code, theirs.measured.exit_code, ours_requests.total, their_requests.total
+        ),
+        format!(
+            "the Python side waits the SDK's fixed 5 s poll interval at least once per instance, one instance after \
+             the other ({running} x 5 s = {} s of sleeping); the emulator's transition is {} s",
+            running * 5,
+            options.transition.as_secs_f64()
+        ),
+    ];
+    if ours.failed_rows > 0 {
+        notes.push(format!("autostop reported {} failed action(s); see recipe-autostop.stdout", ours.failed_rows));
+    }
+    let met = ratio >= RECIPE_SPEEDUP && failed == 0;
+    if ratio < RECIPE_SPEEDUP {
+        notes.push(format!("target missed: {ratio:.1}x is {:.1}x short of {RECIPE_SPEEDUP}x", RECIPE_SPEEDUP - ratio));
+    }
+    Ok(ScenarioResult {
+        name: "recipe",
+        autostop_s,
+        baseline_s: Some(baseline_s),
+        bound_s: None,
+        ratio,
+        target: format!(">= {RECIPE_SPEEDUP}x faster than the Python recipe"),
+        met,
+        failed,
+        throttled: ours_requests.throttled,
+        peak_rss_mb: ours.measured.peak_rss_mb(),
+        baseline_peak_rss_mb: Some(theirs.measured.peak_rss_mb()),
+        baseline_failed: Some(running.saturating_sub(theirs.stopped)),
+        instances: shape.instances(),
+        running,
+        requests: ours_requests.total,
+        baseline_requests: Some(their_requests.total),
+        notes,
+    })
+}
+
+fn fleet_scenario(paths: &Paths) -> anyhow::Result<ScenarioResult> {
+    let shape = Shape {
+        subscriptions: 10,
+        workspaces_per_subscription: 10,
+        instances_per_workspace: 100,
+        running_per_workspace: 60,
+    };
+    let fleet_file = write_fleet(paths, "fleet", &shape)?;
+    let options = EmulatorOptions { latency: Duration::from_millis(20), throttle: true, ..EmulatorOptions::default() };
+    let subscriptions = (0..shape.subscriptions).map(fleet::subscription_id).collect::<Vec<_>>().join(",");
+    let scope = vec!["--subscription".to_owned(), subscriptions];
+
+    eprintln!(
+        "bench: fleet: autostop stop --all --wait on {} instances (20 ms latency, ARM buckets on)",
+        shape.instances()
+    );
+    let emulator = Emulator::start(&paths.autostop, &fleet_file, &options, &paths.out.join("fleet.emulator.log"))?;
+    let ours = run_autostop(paths, &emulator, &scope, "fleet-autostop")?;
+    let requests = emulator.stop()?;
+
+    let conditions = Conditions {
+        buckets: Buckets::default(),
+        latency: options.latency,
+        operation: options.transition,
+        page_size: options.page_size,
+    };
+    let bound = fleet_bound(&shape, &conditions);
+    let running = shape.subscriptions * shape.running_per_subscription();
+    let autostop_s = ours.measured.wall.as_secs_f64();
+    let ratio = autostop_s / bound.seconds;
+    let failed = running.saturating_sub(ours.succeeded);
+    let peak_rss_mb = ours.measured.peak_rss_mb();
+    let minimum = shape.subscriptions * (bound.reads_per_subscription + bound.writes_per_subscription);
+    let mut notes = vec![
+        format!("bound: {}", bound.explanation),
+        format!(
+            "autostop {autostop_s:.2} s (exit {:?}) = {ratio:.2}x the bound; it made {} requests ({} answered 429) \
+             where the bound counts {minimum} (+1 token request)",
+            ours.measured.exit_code, requests.total, requests.throttled
+        ),
+    ];
+    if ratio > FLEET_FACTOR {
+        notes.push(format!(
+            "target missed: {ratio:.2}x is {:.2}x over {FLEET_FACTOR}x ({:.2} s over {:.2} s); {} extra requests \
+             beyond the minimum and {} 429s account for part of it",
+            ratio - FLEET_FACTOR,
+            autostop_s - FLEET_FACTOR * bound.seconds,
+            FLEET_FACTOR * bound.seconds,
+            requests.total.saturating_sub(minimum + 1),
+            requests.throttled
+        ));
+    }
+    if failed > 0 {
+        notes.push(format!(
+            "target missed: {failed} of {running} instances not confirmed stopped ({} reported failed); see \
+             fleet-autostop.stdout",
+            ours.failed_rows
+        ));
+    }
+    if peak_rss_mb >= RSS_LIMIT_MB {
+        notes.push(format!(
+            "target missed: peak RSS {peak_rss_mb:.1} MB is {:.1} MB over {RSS_LIMIT_MB} MB",
+            peak_rss_mb - RSS_LIMIT_MB
+        ));
+    }
+    Ok(ScenarioResult {
+        name: "fleet",
+        autostop_s,
+        baseline_s: None,
+        bound_s: Some(bound.seconds),
+        ratio,
+        target: format!("<= {FLEET_FACTOR}x the bound, 0 failed, peak RSS < {RSS_LIMIT_MB} MB"),
+        met: ratio <= FLEET_FACTOR && failed == 0 && peak_rss_mb < RSS_LIMIT_MB,
+        failed,
+        throttled: requests.throttled,
+        peak_rss_mb,
+        baseline_peak_rss_mb: None,
+        baseline_failed: None,
+        instances: shape.instances(),
+        running,
+        requests: requests.total,
+        baseline_requests: None,
+        notes,
+    })
+}
+
+fn table(results: &[ScenarioResult]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "scenario",
+        "autostop",
+        "baseline / bound",
+        "ratio",
+        "target",
+        "met",
+        "failed",
+        "429s",
+        "peak RSS autostop",
+        "peak RSS baseline",
+    ]);
+    for r in results {
+        let against = match (r.baseline_s, r.bound_s) {
+            (Some(baseline), _) => format!("{baseline:.2} s (Python)"),
+            (None, Some(bound)) => format!("{bound:.2} s (bound)"),
+            (None, None) => "-".to_owned(),
+        };
+        table.add_row(vec![
+            r.name.to_owned(),
+            format!("{:.2} s", r.autostop_s),
+            against,
+            format!("{:.2}x", r.ratio),
+            r.target.clone(),
+            if r.met { "yes" } else { "NO" }.to_owned(),
+            r.failed.to_string(),
+            r.throttled.to_string(),
+            format!("{:.1} MB", r.peak_rss_mb),
+            r.baseline_peak_rss_mb.map(|mb| format!("{mb:.1} MB")).unwrap_or_else(|| "-".to_owned()),
+        ]);
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn scenario_selection_parses() {
+        assert_eq!(Selection::parse(&[]).map(|s| s.scenarios.len()), Ok(2));
+        assert_eq!(Selection::parse(&args(&["--scenario", "fleet"])).map(|s| s.scenarios), Ok(vec![Scenario::Fleet]));
+        assert_eq!(Selection::parse(&args(&["--scenario=recipe"])).map(|s| s.scenarios), Ok(vec![Scenario::Recipe]));
+        assert!(Selection::parse(&args(&["--scenario", "nope"])).unwrap_err().contains("nope"));
+        assert!(Selection::parse(&args(&["--scenario"])).is_err());
+        assert!(Selection::parse(&args(&["--fast"])).unwrap_err().contains("--fast"));
+    }
+}
