@@ -1,5 +1,22 @@
 //! Policy: what autostop decides, and nothing it does. Pure: no clock, no network, no files.
+//!
+//! - [`config`]: the TOML configuration, validated with every error located by line and column;
+//! - [`Instance`] and [`Scope`]: the inventory view the plan reads, and where autostop may act;
+//! - [`selector`]: names as globs, tags and sizes;
+//! - [`tags`]: the owner tags (opt-out, snooze, named rule);
+//! - [`plan`]: inventory + config + window -> actions, skips and missed occurrences, each with its reason;
+//! - [`eligibility`]: whether a state allows an action, shared with the ad-hoc verbs.
 
+pub mod config;
+mod duration;
 mod eligibility;
+mod instance;
+pub mod plan;
+pub mod selector;
+pub mod tags;
 
+pub use config::{Config, ConfigError, ConfigErrors, Rule};
+pub use duration::{DurationError, parse_duration};
 pub use eligibility::{Action, SkipReason, eligibility};
+pub use instance::{Instance, Scope};
+pub use plan::{Missed, Plan, PlanSkipReason, PlannedAction, PlannedSkip, Window, plan};

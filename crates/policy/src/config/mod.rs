@@ -1,0 +1,189 @@
+//! The configuration file: TOML read into position-keeping raw structs, then validated into a [`Config`].
+//! Pure: the caller reads the file and passes its text.
+//!
+//! Every problem is reported, not just the first, each as `path:line:column: message`: syntax errors (all that
+//! the TOML parser recovers from), then per section and per `[[rules]]` / `[[scopes]]` entry the first shape
+//! error (unknown key, wrong type, missing key), then every semantic problem (bad schedule, unknown time zone,
+//! bad duration, bad name or glob, duplicate rule name, no scope...).
+//!
+//! Defaults when a key is absent: `defaults.timezone` = UTC, `defaults.catch_up` = [`DEFAULT_CATCH_UP`],
+//! `force` = false, `select` = everything in scope, the owner tag names of [`TagNames::default`].
+
+mod error;
+mod raw;
+mod starter;
+mod validate;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use autostop_schedule::{Schedule, Zone};
+use jiff::SignedDuration;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+pub use error::{ConfigError, ConfigErrors};
+pub use starter::starter;
+
+use crate::eligibility::Action;
+use crate::instance::Scope;
+use crate::selector::Selector;
+use crate::tags::TagNames;
+
+/// The catch-up limit when the config sets none: a missed occurrence still runs if at most this late.
+pub const DEFAULT_CATCH_UP: SignedDuration = SignedDuration::from_hours(1);
+/// The environment variable naming the config file when `--config` is not given.
+pub const CONFIG_ENV: &str = "AUTOSTOP_CONFIG";
+/// The config file used when neither `--config` nor [`CONFIG_ENV`] is given.
+pub const DEFAULT_CONFIG_FILE: &str = "autostop.toml";
+
+/// The clouds `[azure] cloud` accepts (the names the Azure crate's `Cloud` parses).
+pub const CLOUDS: [&str; 3] = ["public", "china", "usgov"];
+/// The credentials `[azure] credential` accepts (the names the Azure crate's `CredentialKind` parses).
+pub const CREDENTIALS: [&str; 4] = ["client-secret", "workload-identity", "managed-identity", "azure-cli"];
+
+/// Which config file to read: `--config PATH`, else `$AUTOSTOP_CONFIG`, else `./autostop.toml`.
+pub fn config_path(flag: Option<&Path>, env: impl Fn(&str) -> Option<OsString>) -> PathBuf {
+    match (flag, env(CONFIG_ENV).filter(|value| !value.is_empty())) {
+        (Some(path), _) => path.to_owned(),
+        (None, Some(value)) => PathBuf::from(value),
+        (None, None) => PathBuf::from(DEFAULT_CONFIG_FILE),
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `[defaults]`, resolved.
+    pub defaults: Defaults,
+    /// `[azure]`: how to reach Azure; every field optional (the command line and environment fill the rest).
+    pub azure: AzureSettings,
+    /// `[tags]`: the owner tag names.
+    pub tags: TagNames,
+    /// `[[scopes]]`: where autostop may look and act; never empty.
+    pub scopes: Vec<Scope>,
+    /// `[[rules]]`, in file order; names are unique (ignoring case).
+    pub rules: Vec<Rule>,
+}
+
+/// `[defaults]`, resolved.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    /// The time zone of rules that name none.
+    pub timezone: Zone,
+    /// The catch-up limit of rules that set none.
+    pub catch_up: SignedDuration,
+}
+
+/// `[azure]`: overrides of how to reach Azure. Values are checked against the known names, kept as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AzureSettings {
+    /// One of [`CLOUDS`].
+    pub cloud: Option<String>,
+    /// An `https://` ARM endpoint (sovereign clouds, the emulator).
+    pub arm_endpoint: Option<String>,
+    /// One of [`CREDENTIALS`].
+    pub credential: Option<String>,
+    /// The Machine Learning Services API version, `YYYY-MM-DD` with an optional `-preview`.
+    pub api_version: Option<String>,
+}
+
+/// One `[[rules]]`, validated.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Unique name (ignoring case), used in the audit log and by the named-rule owner tag.
+    pub name: String,
+    /// Stop or start.
+    pub action: Action,
+    /// The schedule, parsed (`schedule.source()` gives it as written).
+    pub schedule: Schedule,
+    /// The zone the schedule is read in.
+    pub zone: Zone,
+    /// How late a missed occurrence may still run.
+    pub catch_up: SignedDuration,
+    /// Which instances the rule is about (everything in scope when empty).
+    pub select: Selector,
+    /// Instances the rule leaves alone even when selected; never an empty selector.
+    pub exclude: Option<Selector>,
+    /// Whether a stop rule also stops instances running a job (`JobRunning`).
+    pub force: bool,
+}
+
+impl Config {
+    /// Parses and validates `source`, the text of the file at `path` (used only in messages).
+    pub fn parse(source: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        let mut errors = error::Collector::new(path, source);
+        let (root, syntax) = DeTable::parse_recoverable(source);
+        for error in &syntax {
+            errors.toml(error, None);
+        }
+        if !errors.is_empty() {
+            return Err(errors.into_errors());
+        }
+        let mut raw = RawConfig::default();
+        let root_span = root.span();
+        for (key, value) in root.into_inner() {
+            match key.get_ref().as_ref() {
+                "defaults" => raw.defaults = section(value, "[defaults]", &mut errors),
+                "azure" => raw.azure = section(value, "[azure]", &mut errors),
+                "tags" => raw.tags = section(value, "[tags]", &mut errors),
+                "scopes" => raw.scopes = Some(entries(value, "scopes", &mut errors)),
+                "rules" => raw.rules = entries(value, "rules", &mut errors),
+                other => errors
+                    .at(&key.span(), format!("unknown key {other:?}: expected defaults, azure, tags, scopes or rules")),
+            }
+        }
+        match validate::validate(raw, root_span, &mut errors) {
+            Some(config) if errors.is_empty() => Ok(config),
+            _ => Err(errors.into_errors()),
+        }
+    }
+
+    /// The rule named `name`, ignoring case.
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|rule| rule.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The raw sections, as far as they could be read.
+#[derive(Default)]
+pub(crate) struct RawConfig {
+    pub defaults: Option<raw::RawDefaults>,
+    pub azure: Option<raw::RawAzure>,
+    pub tags: Option<raw::RawTags>,
+    /// `None` when the file has no `scopes` key at all.
+    pub scopes: Option<Vec<Spanned<raw::RawScope>>>,
+    pub rules: Vec<Spanned<raw::RawRule>>,
+}
+
+/// Deserializes one table section; a shape error is recorded (prefixed with `context`) and the section counts
+/// as absent.
+fn section<T: serde::de::DeserializeOwned>(
+    value: Spanned<DeValue<'_>>,
+    context: &str,
+    errors: &mut error::Collector<'_>,
+) -> Option<T> {
+    T::deserialize(ValueDeserializer::from(value)).map_err(|error| errors.toml(&error, Some(context))).ok()
+}
+
+/// Deserializes each entry of the array of tables `[[key]]` on its own, so one bad entry does not hide the
+/// others. Errors name the entry as `key[N]`, counting from 1.
+fn entries<T: serde::de::DeserializeOwned>(
+    value: Spanned<DeValue<'_>>,
+    key: &str,
+    errors: &mut error::Collector<'_>,
+) -> Vec<Spanned<T>> {
+    let span = value.span();
+    let DeValue::Array(items) = value.into_inner() else {
+        errors.at(&span, format!("{key}: expected an array of tables [[{key}]], found a single value"));
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, item)| {
+            let span = item.span();
+            section::<T>(item, &format!("{key}[{}]", index + 1), errors).map(|entry| Spanned::new(span, entry))
+        })
+        .collect()
+}

@@ -1,0 +1,70 @@
+//! The configuration exactly as written: serde structs that keep every value's position. No meaning yet; see
+//! `validate` for that.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `[defaults]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDefaults {
+    pub timezone: Option<Spanned<String>>,
+    pub catch_up: Option<Spanned<String>>,
+}
+
+/// `[azure]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAzure {
+    pub cloud: Option<Spanned<String>>,
+    pub arm_endpoint: Option<Spanned<String>>,
+    pub credential: Option<Spanned<String>>,
+    pub api_version: Option<Spanned<String>>,
+}
+
+/// `[tags]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTags {
+    pub opt_out: Option<Spanned<String>>,
+    pub snooze_until: Option<Spanned<String>>,
+    pub rule: Option<Spanned<String>>,
+}
+
+/// One `[[scopes]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScope {
+    pub subscription: Spanned<String>,
+    pub resource_group: Option<Spanned<String>>,
+    pub workspace: Option<Spanned<String>>,
+}
+
+/// One `[[rules]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub name: Spanned<String>,
+    pub action: Spanned<String>,
+    pub schedule: Spanned<String>,
+    pub timezone: Option<Spanned<String>>,
+    pub catch_up: Option<Spanned<String>>,
+    pub select: Option<Spanned<RawSelector>>,
+    pub exclude: Option<Spanned<RawSelector>>,
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// A rule's `select` or `exclude` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSelector {
+    #[serde(default)]
+    pub names: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub tags: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub sizes: Vec<Spanned<String>>,
+}

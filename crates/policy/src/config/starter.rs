@@ -1,0 +1,53 @@
+//! The commented starter file `autostop init` writes. It must stay valid: a test parses it.
+
+/// The text of a commented, valid starter configuration.
+pub fn starter() -> &'static str {
+    STARTER
+}
+
+const STARTER: &str = r#"# autostop configuration. Check it with `autostop check`; preview it with `autostop plan --window 24h`.
+
+[defaults]
+# Time zone of every rule that names none: an IANA name ("Asia/Tokyo") or a Windows one ("Tokyo Standard Time").
+timezone = "UTC"
+# A run that starts late still executes an occurrence at most this late; older ones are recorded as missed.
+catch_up = "1h"
+
+# How to reach Azure. Every key is optional; the command line and the environment can set them too.
+[azure]
+# cloud = "public"                 # public | china | usgov
+# credential = "client-secret"     # client-secret | workload-identity | managed-identity | azure-cli
+# arm_endpoint = "https://management.azure.com"
+# api_version = "2024-10-01"
+
+# Owner tags on an instance (the names below are the defaults):
+#   autostop = off                                   never touch this instance
+#   autostop-snooze-until = 2026-03-02T23:00:00+09:00  no action before this instant
+#   autostop-rule = NAME                             only the rule NAME applies to this instance
+[tags]
+opt_out = "autostop"
+snooze_until = "autostop-snooze-until"
+rule = "autostop-rule"
+
+# Where autostop looks and acts. It never acts outside these scopes.
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000000"
+# resource_group = "ml-rg"         # optional: every resource group of the subscription when absent
+# workspace = "ml-ws"              # optional: every workspace of the scope when absent
+
+# Rules: an action on a schedule (NCRONTAB, as Azure Functions reads it: sec min hour day month day-of-week).
+[[rules]]
+name = "evening-stop"
+action = "stop"                    # stop only Running instances (JobRunning too with force = true)
+schedule = "0 0 20 * * Mon-Fri"
+# timezone = "Europe/Berlin"       # else defaults.timezone
+# select = { names = ["ci-*"], tags = { team = "research" }, sizes = ["Standard_NC*"] }
+# exclude = { names = ["ci-keep-*"] }
+force = false
+
+[[rules]]
+name = "morning-start"
+action = "start"                   # start only Stopped instances
+schedule = "0 0 8 * * Mon-Fri"
+select = { tags = { autostart = "yes" } }
+"#;

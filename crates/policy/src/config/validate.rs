@@ -1,0 +1,277 @@
+//! From raw sections to a [`Config`]: gives each value its meaning and records every problem with its position.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use autostop_schedule::{Schedule, Zone};
+use jiff::SignedDuration;
+use toml::Spanned;
+
+use super::error::Collector;
+use super::raw::{RawAzure, RawRule, RawScope, RawSelector, RawTags};
+use super::{AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, RawConfig, Rule};
+use crate::duration::parse_duration;
+use crate::eligibility::Action;
+use crate::instance::Scope;
+use crate::selector::{Glob, Selector};
+use crate::tags::TagNames;
+
+/// Validates every section; `None` only when an error was recorded.
+pub(super) fn validate(raw: RawConfig, root: Range<usize>, errors: &mut Collector<'_>) -> Option<Config> {
+    let defaults = raw.defaults.unwrap_or_default();
+    let timezone = match &defaults.timezone {
+        Some(name) => zone(name, "defaults.timezone", errors),
+        None => Some(Zone::utc()),
+    };
+    let catch_up = match &defaults.catch_up {
+        Some(text) => duration(text, "defaults.catch_up", errors),
+        None => Some(DEFAULT_CATCH_UP),
+    };
+    let azure = azure(raw.azure.unwrap_or_default(), errors);
+    let tags = tags(raw.tags.unwrap_or_default(), errors);
+    let scopes = scopes(raw.scopes, root, errors);
+    // Rules are checked even when the defaults are bad; a rule that needs a bad default is dropped silently,
+    // since the default's own error already explains it.
+    let rules = rules(raw.rules, &Fallbacks { zone: timezone.as_ref(), catch_up }, errors);
+    let defaults = Defaults { timezone: timezone?, catch_up: catch_up? };
+    Some(Config { defaults, azure, tags, scopes, rules })
+}
+
+/// What a rule inherits from `[defaults]`, when those are valid.
+struct Fallbacks<'a> {
+    zone: Option<&'a Zone>,
+    catch_up: Option<SignedDuration>,
+}
+
+fn zone(name: &Spanned<String>, key: &str, errors: &mut Collector<'_>) -> Option<Zone> {
+    Zone::parse(name.get_ref()).map_err(|err| errors.at(&name.span(), format!("{key}: {err}"))).ok()
+}
+
+fn duration(text: &Spanned<String>, key: &str, errors: &mut Collector<'_>) -> Option<SignedDuration> {
+    parse_duration(text.get_ref()).map_err(|err| errors.at(&text.span(), format!("{key}: {err}"))).ok()
+}
+
+/// Checks `value` is one of `allowed`.
+fn one_of(value: &Spanned<String>, key: &str, allowed: &[&str], errors: &mut Collector<'_>) -> Option<String> {
+    if allowed.contains(&value.get_ref().as_str()) {
+        return Some(value.get_ref().clone());
+    }
+    errors.at(&value.span(), format!("{key}: expected one of {}, found {:?}", allowed.join(", "), value.get_ref()));
+    None
+}
+
+fn azure(raw: RawAzure, errors: &mut Collector<'_>) -> AzureSettings {
+    let cloud = raw.cloud.and_then(|cloud| one_of(&cloud, "azure.cloud", &CLOUDS, errors));
+    let credential =
+        raw.credential.and_then(|credential| one_of(&credential, "azure.credential", &CREDENTIALS, errors));
+    let arm_endpoint = raw.arm_endpoint.and_then(|endpoint| {
+        let text = endpoint.get_ref();
+        let host = text.strip_prefix("https://").unwrap_or_default();
+        if host.is_empty() || host.starts_with('/') || text.contains(char::is_whitespace) {
+            errors.at(&endpoint.span(), format!("azure.arm_endpoint: expected an https:// URL, found {text:?}"));
+            return None;
+        }
+        Some(text.clone())
+    });
+    let api_version = raw.api_version.and_then(|version| {
+        let text = version.get_ref();
+        let date = text.strip_suffix("-preview").unwrap_or(text);
+        if jiff::civil::Date::strptime("%Y-%m-%d", date).is_err() {
+            errors.at(
+                &version.span(),
+                format!("azure.api_version: expected a date such as 2024-10-01 (optionally -preview), found {text:?}"),
+            );
+            return None;
+        }
+        Some(text.clone())
+    });
+    AzureSettings { cloud, arm_endpoint, credential, api_version }
+}
+
+fn tags(raw: RawTags, errors: &mut Collector<'_>) -> TagNames {
+    let defaults = TagNames::default();
+    let mut name = |value: Option<Spanned<String>>, key: &str, default: String| match value {
+        None => default,
+        Some(value) if tag_name_ok(value.get_ref()) => value.into_inner(),
+        Some(value) => {
+            errors.at(
+                &value.span(),
+                format!(
+                    "tags.{key}: expected a tag name of 1 to 512 characters without <>%&\\?/, found {:?}",
+                    value.get_ref()
+                ),
+            );
+            default
+        }
+    };
+    TagNames {
+        opt_out: name(raw.opt_out, "opt_out", defaults.opt_out),
+        snooze_until: name(raw.snooze_until, "snooze_until", defaults.snooze_until),
+        rule: name(raw.rule, "rule", defaults.rule),
+    }
+}
+
+/// Azure tag names: 1 to 512 characters, none of `<>%&\?/`.
+fn tag_name_ok(name: &str) -> bool {
+    (1..=512).contains(&name.chars().count()) && !name.contains(['<', '>', '%', '&', '\\', '?', '/'])
+}
+
+fn scopes(raw: Option<Vec<Spanned<RawScope>>>, root: Range<usize>, errors: &mut Collector<'_>) -> Vec<Scope> {
+    let raw = match raw {
+        Some(raw) => raw,
+        None => {
+            errors.at(&root, "no [[scopes]]: expected at least one, since autostop never acts outside its scopes");
+            return Vec::new();
+        }
+    };
+    raw.into_iter()
+        .filter_map(|scope| {
+            let scope = scope.into_inner();
+            let subscription = scope.subscription.get_ref();
+            if !is_guid(subscription) {
+                errors.at(
+                    &scope.subscription.span(),
+                    format!(
+                        "scopes.subscription: expected a subscription id such as 00000000-0000-0000-0000-000000000000, found {subscription:?}"
+                    ),
+                );
+                return None;
+            }
+            let resource_group = scope.resource_group.and_then(|rg| azure_name(rg, "scopes.resource_group", errors));
+            let workspace = scope.workspace.and_then(|ws| azure_name(ws, "scopes.workspace", errors));
+            Some(Scope { subscription: subscription.clone(), resource_group, workspace })
+        })
+        .collect()
+}
+
+fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.iter().map(|group| group.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|group| group.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// Resource group and workspace names: non-empty, letters, digits and `-_.()`.
+fn azure_name(name: Spanned<String>, key: &str, errors: &mut Collector<'_>) -> Option<String> {
+    let text = name.get_ref();
+    let ok = !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'));
+    if !ok {
+        errors.at(
+            &name.span(),
+            format!("{key}: expected a name of letters, digits, '-', '_', '.', '(' or ')', found {text:?}"),
+        );
+        return None;
+    }
+    Some(name.into_inner())
+}
+
+fn rules(raw: Vec<Spanned<RawRule>>, defaults: &Fallbacks<'_>, errors: &mut Collector<'_>) -> Vec<Rule> {
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut rules = Vec::new();
+    for rule in raw {
+        let rule = rule.into_inner();
+        let name_span = rule.name.span();
+        let name = rule.name.get_ref().clone();
+        let name_ok = rule_name_ok(&name);
+        if !name_ok {
+            errors.at(&name_span, format!("rules.name: expected letters, digits, '-', '_' or '.', found {name:?}"));
+        } else if let Some(first) = seen.get(&name.to_ascii_lowercase()) {
+            let (line, column) = errors.line_column(first.start);
+            errors.at(
+                &name_span,
+                format!("rules.name: duplicate rule name {name:?}, first defined at {line}:{column} (names must be unique, ignoring case)"),
+            );
+        } else {
+            seen.insert(name.to_ascii_lowercase(), name_span);
+        }
+        if let Some(rule) = one_rule(rule, &name, defaults, errors).filter(|_| name_ok) {
+            rules.push(rule);
+        }
+    }
+    rules
+}
+
+fn rule_name_ok(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Collector<'_>) -> Option<Rule> {
+    let action = match raw.action.get_ref().as_str() {
+        "stop" => Some(Action::Stop),
+        "start" => Some(Action::Start),
+        other => {
+            errors.at(&raw.action.span(), format!("rule {name}: action: expected stop or start, found {other:?}"));
+            None
+        }
+    };
+    let schedule = Schedule::parse(raw.schedule.get_ref())
+        .map_err(|err| {
+            errors.at(&raw.schedule.span(), format!("rule {name}: schedule {:?}: {err}", raw.schedule.get_ref()))
+        })
+        .ok();
+    let zone = match &raw.timezone {
+        Some(zone_name) => zone(zone_name, &format!("rule {name}: timezone"), errors),
+        None => defaults.zone.cloned(),
+    };
+    let catch_up = match &raw.catch_up {
+        Some(text) => duration(text, &format!("rule {name}: catch_up"), errors),
+        None => defaults.catch_up,
+    };
+    let select = match raw.select {
+        Some(select) => selector(select.into_inner(), &format!("rule {name}: select"), errors),
+        None => Some(Selector::default()),
+    };
+    let exclude = match raw.exclude {
+        Some(exclude) => {
+            let span = exclude.span();
+            let exclude = selector(exclude.into_inner(), &format!("rule {name}: exclude"), errors);
+            if exclude.as_ref().is_some_and(Selector::is_empty) {
+                errors.at(&span, format!("rule {name}: exclude: expected names, tags or sizes, found an empty table (it would exclude everything)"));
+                return None;
+            }
+            Some(exclude?)
+        }
+        None => None,
+    };
+    Some(Rule {
+        name: name.to_owned(),
+        action: action?,
+        schedule: schedule?,
+        zone: zone?,
+        catch_up: catch_up?,
+        select: select?,
+        exclude,
+        force: raw.force,
+    })
+}
+
+fn selector(raw: RawSelector, key: &str, errors: &mut Collector<'_>) -> Option<Selector> {
+    let mut ok = true;
+    let mut globs = |patterns: Vec<Spanned<String>>, field: &str| -> Vec<Glob> {
+        patterns
+            .into_iter()
+            .filter_map(|pattern| {
+                Glob::new(pattern.get_ref())
+                    .map_err(|err| {
+                        ok = false;
+                        errors.at(&pattern.span(), format!("{key}.{field}: {err}"));
+                    })
+                    .ok()
+            })
+            .collect()
+    };
+    let names = globs(raw.names, "names");
+    let sizes = globs(raw.sizes, "sizes");
+    let mut tags = BTreeMap::new();
+    for (tag, value) in raw.tags {
+        if !tag_name_ok(tag.get_ref()) {
+            ok = false;
+            errors.at(
+                &tag.span(),
+                format!("{key}.tags: expected a tag name without <>%&\\?/, found {:?}", tag.get_ref()),
+            );
+            continue;
+        }
+        tags.insert(tag.into_inner(), value.into_inner());
+    }
+    ok.then_some(Selector { names, tags, sizes })
+}

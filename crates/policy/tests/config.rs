@@ -1,0 +1,278 @@
+//! The configuration file: the issue's minimal example, the starter file, and bad files whose every error is
+//! reported with its line and column.
+
+use std::path::Path;
+
+use autostop_policy::config::{self, Config, ConfigError};
+use autostop_policy::{Action, Instance};
+use jiff::SignedDuration;
+
+const ISSUE_EXAMPLE: &str = r#"
+[defaults]
+timezone = "Asia/Tokyo"        # IANA or Windows name
+catch_up = "2h"                # a missed occurrence runs if at most this late
+
+[azure]                        # optional: cloud, arm_endpoint, credential, api_version
+
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "ml-rg"       # optional
+workspace = "ml-ws"            # optional: all workspaces of the scope when absent
+
+[[rules]]
+name = "evening-stop"
+action = "stop"                # stop | start
+schedule = "0 0 20 * * Mon-Fri"
+timezone = "Europe/Berlin"     # optional, else defaults.timezone
+select = { names = ["ci-*"], tags = { team = "research" } }   # optional: everything in scope when absent
+exclude = { names = ["ci-keep-*"] }                            # optional
+force = false                  # stop JobRunning instances too
+"#;
+
+fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
+    Config::parse(text, Path::new("autostop.toml")).map_err(|errors| errors.errors)
+}
+
+/// Parses `text`, which must fail, and returns `(line, column, message)` of every error.
+fn errors(text: &str) -> Vec<(usize, usize, String)> {
+    let errors = parse(text).expect_err("the configuration must be refused");
+    errors.into_iter().map(|error| (error.line, error.column, error.message)).collect()
+}
+
+fn instance(name: &str, tags: &[(&str, &str)]) -> Instance {
+    Instance {
+        id: format!("/subscriptions/x/computes/{name}"),
+        name: name.to_owned(),
+        subscription: "00000000-0000-0000-0000-000000000000".to_owned(),
+        resource_group: "ml-rg".to_owned(),
+        workspace: "ml-ws".to_owned(),
+        compute_type: "ComputeInstance".to_owned(),
+        state: Some("Running".to_owned()),
+        vm_size: None,
+        tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+    }
+}
+
+#[test]
+fn the_issue_example_works_as_written() {
+    let config = parse(ISSUE_EXAMPLE).expect("the issue's example is valid");
+    assert_eq!(config.defaults.timezone.name(), "Asia/Tokyo");
+    assert_eq!(config.defaults.catch_up, SignedDuration::from_hours(2));
+    assert_eq!(config.scopes.len(), 1);
+    assert_eq!(config.scopes[0].workspace.as_deref(), Some("ml-ws"));
+    let rule = &config.rules[0];
+    assert_eq!(rule.name, "evening-stop");
+    assert_eq!(rule.action, Action::Stop);
+    assert_eq!(rule.zone.name(), "Europe/Berlin");
+    assert_eq!(rule.catch_up, SignedDuration::from_hours(2), "the rule inherits defaults.catch_up");
+    assert!(!rule.force);
+    assert!(rule.select.matches(&instance("ci-7", &[("team", "research")])));
+    assert!(!rule.select.matches(&instance("ci-7", &[("team", "ops")])));
+    let exclude = rule.exclude.as_ref().expect("exclude");
+    assert!(exclude.matches(&instance("ci-keep-1", &[])));
+    assert_eq!(config.azure, config::AzureSettings::default());
+    assert_eq!(config.tags, autostop_policy::tags::TagNames::default());
+}
+
+#[test]
+fn the_starter_file_is_valid() {
+    let config = parse(config::starter()).expect("the starter file parses");
+    assert!(config.rules.len() >= 2);
+    let comments = config::starter().lines().filter(|line| line.trim_start().starts_with('#')).count();
+    assert!(comments > 10, "the starter explains itself in comments");
+}
+
+#[test]
+fn optional_sections_take_their_defaults() {
+    let config = parse(
+        r#"
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000000"
+
+[[rules]]
+name = "night"
+action = "start"
+schedule = "0 0 8 * * *"
+"#,
+    )
+    .expect("valid");
+    assert_eq!(config.defaults.timezone.name(), "UTC");
+    assert_eq!(config.defaults.catch_up, config::DEFAULT_CATCH_UP);
+    assert!(config.rules[0].select.is_empty());
+    assert!(config.rules[0].exclude.is_none());
+}
+
+#[test]
+fn azure_and_tags_sections_are_read() {
+    let config = parse(
+        r#"
+[azure]
+cloud = "usgov"
+arm_endpoint = "https://127.0.0.1:8443"
+credential = "workload-identity"
+api_version = "2024-10-01-preview"
+
+[tags]
+opt_out = "keep-running"
+snooze_until = "nap-until"
+rule = "policy"
+
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000000"
+"#,
+    )
+    .expect("valid");
+    assert_eq!(config.azure.cloud.as_deref(), Some("usgov"));
+    assert_eq!(config.azure.arm_endpoint.as_deref(), Some("https://127.0.0.1:8443"));
+    assert_eq!(config.azure.credential.as_deref(), Some("workload-identity"));
+    assert_eq!(config.azure.api_version.as_deref(), Some("2024-10-01-preview"));
+    assert_eq!(config.tags.opt_out, "keep-running");
+    assert_eq!(config.tags.snooze_until, "nap-until");
+    assert_eq!(config.tags.rule, "policy");
+    assert!(config.rules.is_empty());
+}
+
+#[test]
+fn every_semantic_error_is_reported_with_its_position() {
+    let text = r#"[defaults]
+timezone = "Mars/Olympus_Mons"
+catch_up = "a while"
+
+[azure]
+cloud = "moon"
+credential = "password"
+arm_endpoint = "http://management.azure.com"
+api_version = "latest"
+
+[tags]
+opt_out = "auto/stop"
+
+[[scopes]]
+subscription = "not-a-guid"
+
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "bad group"
+
+[[rules]]
+name = "stop"
+action = "halt"
+schedule = "0 0 20 * *  * * *"
+timezone = "Europe/Berln"
+catch_up = "-1h"
+select = { names = ["ci-[0-9]"], sizes = [""] }
+exclude = {}
+
+[[rules]]
+name = "Stop"
+action = "stop"
+schedule = "0 0 20 * * *"
+
+[[rules]]
+name = "bad name!"
+action = "start"
+schedule = "0 0 8 * * *"
+"#;
+    let got = errors(text);
+    let at = |line: usize, column: usize, needle: &str| {
+        assert!(
+            got.iter().any(|(l, c, message)| *l == line && *c == column && message.contains(needle)),
+            "expected an error at {line}:{column} containing {needle:?}; got {got:#?}"
+        );
+    };
+    at(2, 12, "defaults.timezone");
+    at(3, 12, "defaults.catch_up");
+    at(6, 9, "azure.cloud: expected one of public, china, usgov, found \"moon\"");
+    at(7, 14, "azure.credential");
+    at(8, 16, "azure.arm_endpoint: expected an https:// URL");
+    at(9, 15, "azure.api_version");
+    at(12, 11, "tags.opt_out");
+    at(15, 16, "scopes.subscription: expected a subscription id");
+    at(19, 18, "scopes.resource_group");
+    at(23, 10, "rule stop: action: expected stop or start, found \"halt\"");
+    at(24, 12, "rule stop: schedule \"0 0 20 * *  * * *\"");
+    at(25, 12, "rule stop: timezone");
+    at(26, 12, "rule stop: catch_up: expected a duration of zero or more");
+    at(27, 21, "rule stop: select.names");
+    at(27, 43, "rule stop: select.sizes");
+    at(28, 11, "rule stop: exclude: expected names, tags or sizes");
+    at(31, 8, "duplicate rule name \"Stop\", first defined at 22:8");
+    at(36, 8, "rules.name: expected letters, digits");
+    assert_eq!(got.len(), 18, "{got:#?}");
+    let mut sorted = got.clone();
+    sorted.sort();
+    assert_eq!(got, sorted, "errors come in file order");
+}
+
+#[test]
+fn one_shape_error_per_entry_and_unknown_keys_everywhere() {
+    let text = r#"colour = "blue"
+
+[defaults]
+timezone = "UTC"
+catchup = "2h"
+
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000000"
+region = "westeurope"
+
+[[rules]]
+name = "a"
+action = "stop"
+schedule = "0 0 20 * * *"
+forse = true
+
+[[rules]]
+name = "b"
+action = "stop"
+
+[[rules]]
+name = "c"
+action = "stop"
+schedule = "0 0 20 * * *"
+force = "yes"
+"#;
+    let got = errors(text);
+    let lines: Vec<usize> = got.iter().map(|(line, _, _)| *line).collect();
+    assert!(got[0].2.contains("unknown key \"colour\""), "{got:#?}");
+    assert_eq!(got[0].0, 1);
+    assert!(got.iter().any(|(l, _, m)| *l == 5 && m.contains("catchup")), "{got:#?}");
+    assert!(got.iter().any(|(l, _, m)| *l == 9 && m.contains("region")), "{got:#?}");
+    assert!(got.iter().any(|(l, _, m)| *l == 15 && m.contains("forse")), "{got:#?}");
+    assert!(got.iter().any(|(_, _, m)| m.contains("missing field `schedule`")), "{got:#?}");
+    assert!(got.iter().any(|(l, _, m)| *l == 25 && m.contains("bool")), "{got:#?}");
+    assert_eq!(lines.len(), 6, "{got:#?}");
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let got = errors("[defaults]\ntimezone = \"UTC\n\n[[rules]]\nname = = 1\n");
+    assert!(!got.is_empty());
+    assert_eq!((got[0].0, got[0].1 > 0), (2, true), "{got:#?}");
+}
+
+#[test]
+fn a_config_without_scopes_is_refused() {
+    let got = errors("[defaults]\ntimezone = \"UTC\"\n");
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].2.contains("no [[scopes]]"), "{got:#?}");
+}
+
+#[test]
+fn errors_print_as_path_line_column_message() {
+    let errors = Config::parse("[[scopes]]\nsubscription = \"x\"\n", Path::new("conf/a.toml")).expect_err("refused");
+    let line = errors.errors[0].to_string();
+    assert!(line.starts_with("conf/a.toml:2:16: scopes.subscription: expected"), "{line}");
+    assert!(errors.to_string().starts_with("1 error in the configuration\nconf/a.toml:2:16:"), "{errors}");
+}
+
+#[test]
+fn the_config_path_comes_from_the_flag_then_the_environment_then_the_default() {
+    let env = |value: Option<&'static str>| {
+        move |name: &str| (name == config::CONFIG_ENV).then(|| value.map(Into::into)).flatten()
+    };
+    assert_eq!(config::config_path(Some(Path::new("x.toml")), env(Some("y.toml"))), Path::new("x.toml"));
+    assert_eq!(config::config_path(None, env(Some("y.toml"))), Path::new("y.toml"));
+    assert_eq!(config::config_path(None, env(Some(""))), Path::new("autostop.toml"));
+    assert_eq!(config::config_path(None, env(None)), Path::new("autostop.toml"));
+}
