@@ -1,0 +1,439 @@
+//! The daemon loop of `autostop serve`: sleep until the next occurrence, evaluate `(last, now]`, remember `now`.
+//!
+//! Runs never overlap (one loop, one evaluation at a time). On start it catches up: when an occurrence fell
+//! between the stored "last evaluated" and now, it evaluates at once (the engine runs what is within its catch-up
+//! limit and records the rest as missed). Shutdown asks the engine to stop starting operations and waits for it,
+//! up to a grace period; a second shutdown request exits at once. SIGHUP reloads the configuration between
+//! (or during) runs; an invalid configuration keeps the old engine. The loop reads the wall clock only through
+//! [`Clock`], so tests run it on Tokio's paused time.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::metrics::Metrics;
+use super::signals::{Control, Interrupt};
+use super::{Evaluate, LastStore, Load, Window, http};
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Where `/healthz` and `/metrics` are served (port 0: any free port, announced in the log).
+    pub listen: SocketAddr,
+    /// How long shutdown waits for the run in flight before abandoning it.
+    pub shutdown_grace: Duration,
+    /// The longest single sleep: the wall clock is read again at least this often (it may jump, e.g. on resume).
+    pub max_sleep: Duration,
+    /// How long to wait before evaluating again after an evaluation returned an error.
+    pub retry_after_error: Duration,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> Self {
+        DaemonOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            shutdown_grace: Duration::from_secs(60),
+            max_sleep: Duration::from_secs(300),
+            retry_after_error: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The wall clock, as the loop sees it.
+pub(super) trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// Runs the daemon until shutdown: serves HTTP on `options.listen` and evaluates on schedule.
+///
+/// `controls` carries shutdown and reload requests (see [`super::forward_signals`]); a closed channel means
+/// shutdown. Fails when the configuration or the store cannot be read at start, or the address cannot be bound.
+pub async fn run_daemon<L: Load, S: LastStore>(
+    loader: L,
+    store: S,
+    options: DaemonOptions,
+    controls: mpsc::Receiver<Control>,
+) -> anyhow::Result<()> {
+    let engine = loader.load().context("loading the configuration")?;
+    let metrics = Arc::new(Metrics::default());
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("binding the HTTP address {}", options.listen))?;
+    let addr = listener.local_addr().context("reading the bound HTTP address")?;
+    tracing::info!(%addr, "listening");
+    let (stop_http, http_stopped) = oneshot::channel::<()>();
+    let server = axum::serve(listener, http::router(metrics.clone())).with_graceful_shutdown(async {
+        let _ = http_stopped.await;
+    });
+    let server = tokio::spawn(server.into_future());
+    let scheduler = Scheduler { loader, store, engine: Arc::new(engine), metrics, clock: SystemClock, options };
+    let result = scheduler.run(controls).await;
+    let _ = stop_http.send(());
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(error = %err, "the HTTP server stopped with an error"),
+        Err(err) => tracing::warn!(error = %err, "the HTTP server task failed"),
+    }
+    result
+}
+
+/// How one evaluation ended, as the loop sees it.
+enum RunEnd {
+    /// The window was fully evaluated: remember its end.
+    Evaluated,
+    /// The evaluation returned an error: try again after a pause, with the same start.
+    Failed,
+    /// Shutdown came: exit (an interrupted window is not remembered, so a restart evaluates it again).
+    Stop,
+}
+
+pub(super) struct Scheduler<L: Load, S, C> {
+    pub(super) loader: L,
+    pub(super) store: S,
+    pub(super) engine: Arc<L::Engine>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) clock: C,
+    pub(super) options: DaemonOptions,
+}
+
+impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
+    pub(super) async fn run(mut self, mut controls: mpsc::Receiver<Control>) -> anyhow::Result<()> {
+        let mut last = self.store.load_last().context("reading the last evaluated instant")?;
+        let mut not_before: Option<Timestamp> = None;
+        loop {
+            let now = self.clock.now();
+            // With no memory the engine's catch-up limit decides; otherwise evaluate once an occurrence is due.
+            let next = match last {
+                None => Some(now),
+                Some(last) => self.engine.next_occurrence(last),
+            };
+            let wake = match (next, not_before) {
+                (Some(next), Some(not_before)) => Some(next.max(not_before)),
+                (next, _) => next,
+            };
+            self.metrics.set_schedule(last, wake);
+            if wake.is_some_and(|wake| wake <= now) {
+                let window = Window { last, now };
+                match self.evaluate(window, &mut controls).await {
+                    RunEnd::Evaluated => {
+                        last = Some(now);
+                        not_before = None;
+                        if let Err(err) = self.store.save_last(now) {
+                            tracing::error!(error = format!("{err:#}"), "could not record the last evaluated instant");
+                        }
+                    }
+                    RunEnd::Failed => {
+                        not_before = Some(now.checked_add(self.options.retry_after_error).unwrap_or(Timestamp::MAX));
+                    }
+                    RunEnd::Stop => return Ok(()),
+                }
+                continue;
+            }
+            let sleep = match wake {
+                Some(wake) => wake.duration_since(now).unsigned_abs().min(self.options.max_sleep),
+                None => {
+                    tracing::info!("no rule ever fires: waiting for a reload or shutdown");
+                    self.options.max_sleep
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                control = controls.recv() => match control {
+                    Some(Control::Reload) => self.reload(),
+                    Some(Control::Shutdown) | None => {
+                        tracing::info!("shutting down");
+                        return Ok(());
+                    }
+                },
+            }
+        }
+    }
+
+    /// Runs one evaluation while listening to controls.
+    async fn evaluate(&mut self, window: Window, controls: &mut mpsc::Receiver<Control>) -> RunEnd {
+        let (interrupt_tx, interrupt) = Interrupt::pair();
+        let engine = self.engine.clone();
+        let run = async move { engine.evaluate(window, interrupt).await };
+        tokio::pin!(run);
+        let mut deadline: Option<Instant> = None;
+        let mut controls_open = true;
+        let result = loop {
+            tokio::select! {
+                result = &mut run => break Some(result),
+                control = controls.recv(), if controls_open => match control {
+                    Some(Control::Reload) => self.reload(),
+                    Some(Control::Shutdown) | None if deadline.is_none() => {
+                        controls_open = control.is_some();
+                        tracing::info!(grace = ?self.options.shutdown_grace, "shutting down: finishing the run in flight");
+                        let _ = interrupt_tx.send(true);
+                        deadline = Some(Instant::now() + self.options.shutdown_grace);
+                    }
+                    Some(Control::Shutdown) | None => {
+                        tracing::warn!("second shutdown request: abandoning the run in flight");
+                        break None;
+                    }
+                },
+                _ = sleep_until(deadline) => {
+                    tracing::warn!("shutdown grace expired: abandoning the run in flight");
+                    break None;
+                }
+            }
+        };
+        let shutting_down = deadline.is_some();
+        match result {
+            Some(Ok(evaluation)) => {
+                let interrupted = shutting_down;
+                for line in &evaluation.lines {
+                    tracing::info!(window_end = %window.now, "{line}");
+                }
+                tracing::info!(
+                    window_start = window.last.map(|last| last.to_string()),
+                    window_end = %window.now,
+                    attempted = evaluation.attempted,
+                    succeeded = evaluation.succeeded,
+                    failed = evaluation.failed,
+                    interrupted,
+                    "evaluated"
+                );
+                self.metrics.record_evaluation(&evaluation, window.now, interrupted);
+                if interrupted { RunEnd::Stop } else { RunEnd::Evaluated }
+            }
+            Some(Err(err)) => {
+                tracing::error!(error = format!("{err:#}"), window_end = %window.now, "evaluation failed");
+                self.metrics.record_error();
+                if shutting_down { RunEnd::Stop } else { RunEnd::Failed }
+            }
+            None => RunEnd::Stop,
+        }
+    }
+
+    fn reload(&mut self) {
+        match self.loader.load() {
+            Ok(engine) => {
+                self.engine = Arc::new(engine);
+                self.metrics.record_reload(true);
+                tracing::info!("configuration reloaded");
+            }
+            Err(err) => {
+                self.metrics.record_reload(false);
+                tracing::error!(error = format!("{err:#}"), "configuration reload failed: keeping the previous one");
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use super::super::fakes::{Behaviour, FakeEngine, MemoryStore, ts};
+    use super::*;
+
+    /// Wall-clock time that follows Tokio's (paused) clock from a fixed start.
+    struct TokioClock {
+        base: Timestamp,
+        start: Instant,
+    }
+
+    impl TokioClock {
+        fn at(base: &str) -> Self {
+            TokioClock { base: ts(base), start: Instant::now() }
+        }
+    }
+
+    impl Clock for TokioClock {
+        fn now(&self) -> Timestamp {
+            self.base.checked_add(self.start.elapsed()).expect("test clock in range")
+        }
+    }
+
+    type Loads = Arc<Mutex<VecDeque<anyhow::Result<FakeEngine>>>>;
+
+    /// A loader handing out prepared engines (or errors), one per load.
+    fn loader(loads: Vec<anyhow::Result<FakeEngine>>) -> impl Load<Engine = FakeEngine> {
+        let loads: Loads = Arc::new(Mutex::new(loads.into()));
+        move || loads.lock().expect("lock").pop_front().unwrap_or_else(|| anyhow::bail!("no more test engines"))
+    }
+
+    fn options() -> DaemonOptions {
+        DaemonOptions {
+            shutdown_grace: Duration::from_secs(30),
+            max_sleep: Duration::from_secs(300),
+            retry_after_error: Duration::from_secs(60),
+            ..DaemonOptions::default()
+        }
+    }
+
+    struct Running {
+        controls: mpsc::Sender<Control>,
+        metrics: Arc<Metrics>,
+        task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    }
+
+    fn start(loads: Vec<anyhow::Result<FakeEngine>>, store: MemoryStore, clock: TokioClock) -> Running {
+        let loader = loader(loads);
+        let engine = loader.load().expect("first engine");
+        let metrics = Arc::new(Metrics::default());
+        let (controls, rx) = mpsc::channel(8);
+        let scheduler =
+            Scheduler { loader, store, engine: Arc::new(engine), metrics: metrics.clone(), clock, options: options() };
+        Running { controls, metrics, task: tokio::spawn(scheduler.run(rx)) }
+    }
+
+    const LIMIT: Duration = Duration::from_secs(24 * 3600);
+
+    async fn next(windows: &mut mpsc::UnboundedReceiver<Window>) -> Window {
+        tokio::time::timeout(LIMIT, windows.recv()).await.expect("an evaluation in time").expect("engine alive")
+    }
+
+    async fn stop(running: Running) {
+        running.controls.send(Control::Shutdown).await.expect("daemon alive");
+        let result = tokio::time::timeout(LIMIT, running.task).await.expect("daemon stops").expect("daemon task");
+        result.expect("daemon ends cleanly");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_occurrence_fires_at_its_time_and_not_before() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        let occurrences = ["2026-01-05T22:00:00Z", "2026-01-05T23:30:00Z"];
+        let (engine, mut windows) = FakeEngine::new(&occurrences, Behaviour::Succeed);
+        let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T21:00:00Z"));
+
+        let first = next(&mut windows).await;
+        assert_eq!(first.last, Some(ts("2026-01-05T21:00:00Z")));
+        assert!(first.now >= ts(occurrences[0]) && first.now < ts(occurrences[1]), "{first:?}");
+        let second = next(&mut windows).await;
+        assert_eq!(second.last, Some(first.now));
+        assert!(second.now >= ts(occurrences[1]), "{second:?}");
+
+        stop(running).await;
+        assert!(windows.try_recv().is_err(), "no evaluation without an occurrence");
+        assert_eq!(store.saves(), 2);
+        assert_eq!(store.last(), Some(second.now));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_after_a_missed_occurrence_catches_up_exactly_once() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        let occurrences = ["2026-01-05T22:00:00Z", "2026-01-06T22:00:00Z"];
+
+        // The process was down at 22:00 and comes back at 22:40: it evaluates (21:00, 22:40] at once.
+        let (engine, mut windows) = FakeEngine::new(&occurrences, Behaviour::Succeed);
+        let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:40:00Z"));
+        let caught_up = next(&mut windows).await;
+        assert_eq!(caught_up, Window { last: Some(ts("2026-01-05T21:00:00Z")), now: ts("2026-01-05T22:40:00Z") });
+        stop(running).await;
+
+        // A second restart finds 22:40 in the store: 22:00 is behind it, so nothing runs again.
+        let (engine, mut windows) = FakeEngine::new(&occurrences, Behaviour::Succeed);
+        let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:50:00Z"));
+        tokio::task::yield_now().await;
+        stop(running).await;
+        assert!(windows.try_recv().is_err(), "the caught-up occurrence ran again");
+        assert_eq!(store.last(), Some(ts("2026-01-05T22:40:00Z")));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_no_memory_the_first_evaluation_is_left_to_the_catch_up_limit() {
+        let store = MemoryStore::default();
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Succeed);
+        let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T21:00:00Z"));
+        let first = next(&mut windows).await;
+        assert_eq!(first, Window { last: None, now: ts("2026-01-05T21:00:00Z") });
+        stop(running).await;
+        assert_eq!(store.last(), Some(first.now));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_during_a_run_interrupts_it_and_keeps_the_window_for_a_restart() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::WaitForInterrupt);
+        let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+        next(&mut windows).await;
+        let metrics = running.metrics.clone();
+        stop(running).await;
+
+        let text = metrics.render();
+        assert!(text.contains("autostop_runs_total{outcome=\"interrupted\"} 1\n"), "{text}");
+        assert!(text.contains("autostop_actions_total{rule=\"nightly\",result=\"interrupted\"} 1\n"), "{text}");
+        assert_eq!(store.saves(), 0, "an interrupted window must be evaluated again after a restart");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_that_ignores_shutdown_is_abandoned_after_the_grace_period() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Hang);
+        let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+        next(&mut windows).await;
+        let started = Instant::now();
+        stop(running).await;
+        assert!(started.elapsed() >= options().shutdown_grace, "left before the grace period");
+        assert_eq!(store.saves(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_shutdown_exits_at_once() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Hang);
+        let running = start(vec![Ok(engine)], store, TokioClock::at("2026-01-05T22:10:00Z"));
+        next(&mut windows).await;
+        let started = Instant::now();
+        running.controls.send(Control::Shutdown).await.expect("daemon alive");
+        stop(running).await;
+        assert!(started.elapsed() < options().shutdown_grace, "waited for the grace period");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_evaluation_is_retried_later_over_the_same_window() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Error);
+        let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+        let first = next(&mut windows).await;
+        let second = next(&mut windows).await;
+        assert_eq!(second.last, first.last, "a failed window must not be skipped");
+        assert!(second.now.duration_since(first.now) >= jiff::SignedDuration::from_secs(60), "{second:?}");
+        let metrics = running.metrics.clone();
+        stop(running).await;
+        assert!(metrics.render().contains("autostop_runs_total{outcome=\"error\"} 2\n"));
+        assert_eq!(store.saves(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reload_keeps_the_old_engine_when_the_new_config_is_invalid_and_uses_a_valid_one() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        let (idle, _idle_windows) = FakeEngine::new(&[], Behaviour::Succeed);
+        let (reloaded, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Succeed);
+        let loads = vec![Ok(idle), Err(anyhow::anyhow!("autostop.toml:3:1: unknown key")), Ok(reloaded)];
+        let running = start(loads, store, TokioClock::at("2026-01-05T21:00:00Z"));
+
+        running.controls.send(Control::Reload).await.expect("daemon alive");
+        running.controls.send(Control::Reload).await.expect("daemon alive");
+        let window = next(&mut windows).await;
+        assert!(window.now >= ts("2026-01-05T22:00:00Z"), "{window:?}");
+        let text = running.metrics.render();
+        assert!(text.contains("autostop_config_reloads_total{result=\"rejected\"} 1\n"), "{text}");
+        assert!(text.contains("autostop_config_reloads_total{result=\"accepted\"} 1\n"), "{text}");
+        stop(running).await;
+    }
+}

@@ -1,0 +1,284 @@
+//! The Azure Functions custom handler: answers the host's readiness probe and its timer invocations.
+//!
+//! The host owns the timer (one frequent timer, `0 */5 * * * *` by default, serves every rule in every time zone:
+//! nothing here relies on `WEBSITE_TIME_ZONE`, which Linux Consumption plans ignore) and runs one invocation at a
+//! time across scale-out; this handler also serialises invocations within the process. Each `POST /{function}`
+//! evaluates `(ScheduleStatus.Last, now]` — the engine's catch-up limit when there is no `Last` — and answers
+//! `{"Outputs":{},"Logs":[..],"ReturnValue":null}`: 200, or 500 when every attempted action failed or the
+//! evaluation itself failed, so the host records a failed invocation; 400 for a body that is not a timer's.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Json;
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use tokio::sync::{Mutex, mpsc};
+
+use super::signals::{Control, Interrupt};
+use super::timer::{InvokeResponse, parse_invocation};
+use super::{Evaluate, Load, Window};
+
+/// How the custom handler runs.
+#[derive(Debug, Clone)]
+pub struct FunctionsOptions {
+    /// `FUNCTIONS_CUSTOMHANDLER_PORT`: the handler listens on 127.0.0.1 at this port.
+    pub port: u16,
+    /// How long shutdown waits for the invocation in flight.
+    pub shutdown_grace: Duration,
+}
+
+struct Handler<E> {
+    engine: RwLock<Arc<E>>,
+    run: Mutex<()>,
+    interrupt: Interrupt,
+}
+
+/// Serves the Functions host until shutdown; SIGHUP reloads the configuration as in the daemon.
+pub async fn run_functions<L: Load>(
+    loader: L,
+    options: FunctionsOptions,
+    controls: mpsc::Receiver<Control>,
+) -> anyhow::Result<()> {
+    let engine = loader.load().context("loading the configuration")?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding FUNCTIONS_CUSTOMHANDLER_PORT {}", options.port))?;
+    tracing::info!(%addr, "custom handler listening");
+    serve(listener, loader, engine, options.shutdown_grace, controls).await
+}
+
+/// Serves the host on a bound listener with a loaded engine.
+async fn serve<L: Load>(
+    listener: tokio::net::TcpListener,
+    loader: L,
+    engine: L::Engine,
+    shutdown_grace: Duration,
+    mut controls: mpsc::Receiver<Control>,
+) -> anyhow::Result<()> {
+    let (interrupt_tx, interrupt) = Interrupt::pair();
+    let handler = Arc::new(Handler { engine: RwLock::new(Arc::new(engine)), run: Mutex::new(()), interrupt });
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router(handler.clone())).with_graceful_shutdown(async {
+        let _ = shutdown_rx.await;
+    });
+    let mut server = tokio::spawn(server.into_future());
+    let finished = loop {
+        tokio::select! {
+            finished = &mut server => break Some(finished),
+            control = controls.recv() => match control {
+                Some(Control::Reload) => reload(&loader, &handler),
+                Some(Control::Shutdown) | None => break None,
+            },
+        }
+    };
+    let finished = match finished {
+        Some(finished) => finished,
+        None => {
+            tracing::info!(grace = ?shutdown_grace, "shutting down: finishing the invocation in flight");
+            let _ = interrupt_tx.send(true);
+            let _ = shutdown_tx.send(());
+            match tokio::time::timeout(shutdown_grace, &mut server).await {
+                Ok(finished) => finished,
+                Err(_) => {
+                    tracing::warn!("shutdown grace expired: abandoning the invocation in flight");
+                    server.abort();
+                    return Ok(());
+                }
+            }
+        }
+    };
+    finished.context("the custom handler task failed")?.context("serving the Functions host")
+}
+
+fn reload<L: Load>(loader: &L, handler: &Handler<L::Engine>) {
+    match loader.load() {
+        Ok(engine) => {
+            *handler.engine.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(engine);
+            tracing::info!("configuration reloaded");
+        }
+        Err(err) => tracing::error!(error = format!("{err:#}"), "configuration reload failed: keeping the previous one"),
+    }
+}
+
+fn router<E: Evaluate>(handler: Arc<Handler<E>>) -> Router {
+    Router::new().route("/", get(ready)).route("/{function}", post(invoke::<E>)).with_state(handler)
+}
+
+/// The host's readiness probe.
+async fn ready() -> StatusCode {
+    StatusCode::OK
+}
+
+async fn invoke<E: Evaluate>(
+    State(handler): State<Arc<Handler<E>>>,
+    Path(function): Path<String>,
+    body: Bytes,
+) -> (StatusCode, Json<InvokeResponse>) {
+    let timer = match parse_invocation(&body) {
+        Ok(timer) => timer,
+        Err(err) => {
+            tracing::error!(function, error = %err, "refusing the invocation");
+            return (StatusCode::BAD_REQUEST, Json(InvokeResponse::logs(vec![err.to_string()])));
+        }
+    };
+    let _one_at_a_time = handler.run.lock().await;
+    let engine = handler.engine.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    let now = Timestamp::now();
+    // A Last in the future (clock skew between host and handler) leaves nothing to do rather than a reversed window.
+    let window = Window { last: timer.last.map(|last| last.min(now)), now };
+    let window_text = match window.last {
+        Some(last) => format!("({last}, {now}]"),
+        None => format!("(catch-up limit, {now}]"),
+    };
+    tracing::info!(function, binding = timer.binding, past_due = timer.is_past_due, window = window_text, "invoked");
+    match engine.evaluate(window, handler.interrupt.clone()).await {
+        Ok(evaluation) => {
+            let status = if evaluation.all_failed() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+            for line in &evaluation.lines {
+                tracing::info!(function, "{line}");
+            }
+            let mut logs = evaluation.lines;
+            logs.push(format!(
+                "window {window_text}: {} attempted, {} succeeded, {} failed",
+                evaluation.attempted, evaluation.succeeded, evaluation.failed
+            ));
+            (status, Json(InvokeResponse::logs(logs)))
+        }
+        Err(err) => {
+            let line = format!("window {window_text}: evaluation failed: {err:#}");
+            tracing::error!(function, "{line}");
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(InvokeResponse::logs(vec![line])))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fakes::{Behaviour, FakeEngine, ts};
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(30);
+
+    struct Host {
+        url: String,
+        client: reqwest::Client,
+        controls: mpsc::Sender<Control>,
+        task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    }
+
+    async fn start(engine: FakeEngine) -> Host {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let (controls, rx) = mpsc::channel(8);
+        let loader = || anyhow::bail!("reload refused in this test");
+        let task = tokio::spawn(serve(listener, loader, engine, LIMIT, rx));
+        Host { url, client: reqwest::Client::new(), controls, task }
+    }
+
+    impl Host {
+        async fn invoke(&self, body: String) -> (u16, serde_json::Value) {
+            let request = self.client.post(format!("{}/autostop", self.url)).body(body).send();
+            let response = tokio::time::timeout(LIMIT, request).await.expect("answer in time").expect("answer");
+            let status = response.status().as_u16();
+            let json = tokio::time::timeout(LIMIT, response.json()).await.expect("body in time").expect("json body");
+            (status, json)
+        }
+
+        async fn stop(self) {
+            self.controls.send(Control::Shutdown).await.expect("handler alive");
+            let ended = tokio::time::timeout(LIMIT, self.task).await.expect("handler stops").expect("task");
+            ended.expect("handler ends cleanly");
+        }
+    }
+
+    fn payload(status: &str, past_due: bool) -> String {
+        format!(
+            r#"{{"Data":{{"timer":{{"Schedule":{{"AdjustForDST":true}},"ScheduleStatus":{status},"IsPastDue":{past_due}}}}},"Metadata":{{}}}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn the_readiness_probe_answers() {
+        let (engine, _windows) = FakeEngine::new(&[], Behaviour::Succeed);
+        let host = start(engine).await;
+        let probe = tokio::time::timeout(LIMIT, host.client.get(&host.url).send()).await.expect("in time");
+        assert_eq!(probe.expect("answer").status().as_u16(), 200);
+        host.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_invocation_evaluates_from_last_and_answers_the_host_shape() {
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Succeed);
+        let host = start(engine).await;
+        let status = r#"{"Last":"2026-01-05T21:55:00.0123+00:00","Next":"2026-01-05T22:00:00+00:00","LastUpdated":"2026-01-05T21:55:00.0123+00:00"}"#;
+        let (code, json) = host.invoke(payload(status, true)).await;
+        assert_eq!(code, 200, "{json}");
+        let window = windows.try_recv().expect("one evaluation");
+        assert_eq!(window.last, Some(ts("2026-01-05T21:55:00.0123Z")));
+        assert_eq!(json["Outputs"], serde_json::json!({}));
+        assert_eq!(json["ReturnValue"], serde_json::Value::Null);
+        let logs = json["Logs"].as_array().expect("Logs is an array");
+        assert_eq!(logs[0], "succeeded: stop ci-1 (rule nightly at 2026-01-05T22:00:00Z)");
+        assert!(logs[1].as_str().is_some_and(|line| line.ends_with("1 attempted, 1 succeeded, 0 failed")), "{json}");
+        host.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_null_status_leaves_the_window_to_the_catch_up_limit() {
+        let (engine, mut windows) = FakeEngine::new(&[], Behaviour::Succeed);
+        let host = start(engine).await;
+        let (code, json) = host.invoke(payload("null", false)).await;
+        assert_eq!(code, 200, "{json}");
+        assert_eq!(windows.try_recv().expect("one evaluation").last, None);
+        host.stop().await;
+    }
+
+    #[tokio::test]
+    async fn every_attempt_failing_or_an_evaluation_error_is_a_500() {
+        let status = r#"{"Last":"2026-01-05T21:55:00+00:00"}"#;
+        for behaviour in [Behaviour::FailActions, Behaviour::Error] {
+            let (mut engine, _windows) = FakeEngine::new(&[], behaviour);
+            // An occurrence inside any window up to now, so that the failing engine attempts something.
+            engine.occurrences = vec![ts("2026-01-05T22:00:00Z")];
+            let host = start(engine).await;
+            let (code, json) = host.invoke(payload(status, false)).await;
+            assert_eq!(code, 500, "{behaviour:?}: {json}");
+            assert!(!json["Logs"].as_array().expect("Logs").is_empty(), "{json}");
+            host.stop().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_a_timer_is_a_400_naming_what_was_found() {
+        let (engine, mut windows) = FakeEngine::new(&[], Behaviour::Succeed);
+        let host = start(engine).await;
+        let (code, json) = host.invoke(r#"{"Data":{"req":{}},"Metadata":{}}"#.to_owned()).await;
+        assert_eq!(code, 400);
+        assert!(json["Logs"][0].as_str().is_some_and(|line| line.contains("found bindings [req]")), "{json}");
+        assert!(windows.try_recv().is_err(), "no evaluation for a bad body");
+        host.stop().await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_interrupts_the_invocation_in_flight_which_still_answers() {
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::WaitForInterrupt);
+        let host = start(engine).await;
+        let request = host.client.post(format!("{}/autostop", host.url)).body(payload("null", false)).send();
+        let in_flight = tokio::spawn(request);
+        tokio::time::timeout(LIMIT, windows.recv()).await.expect("evaluation started").expect("engine alive");
+        host.controls.send(Control::Shutdown).await.expect("handler alive");
+        let response = tokio::time::timeout(LIMIT, in_flight).await.expect("answer in time").expect("task");
+        let json: serde_json::Value = response.expect("answer").json().await.expect("json");
+        assert_eq!(json["Logs"][0], "interrupted: stop ci-1 (rule nightly at 2026-01-05T22:00:00Z)");
+        tokio::time::timeout(LIMIT, host.task).await.expect("handler stops").expect("task").expect("clean end");
+    }
+}

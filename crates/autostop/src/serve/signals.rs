@@ -1,0 +1,88 @@
+//! What the outside world asks of a running process: shut down, or reload the configuration.
+//!
+//! Unix signals are turned into [`Control`] messages on a channel, so the loops never touch signals directly and
+//! tests drive them by sending messages. [`Interrupt`] is how a loop tells the engine that shutdown has begun.
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+/// A request to a running loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// SIGTERM or SIGINT: finish or interrupt the run in flight, then exit. A second one exits at once.
+    Shutdown,
+    /// SIGHUP: read the configuration again; an invalid one keeps the old one.
+    Reload,
+}
+
+/// Tells the engine that shutdown has begun: start no new operation, record the rest as interrupted.
+#[derive(Debug, Clone)]
+pub struct Interrupt(watch::Receiver<bool>);
+
+impl Interrupt {
+    /// A new interrupt and the sender that requests it.
+    pub(crate) fn pair() -> (watch::Sender<bool>, Interrupt) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Interrupt(rx))
+    }
+
+    /// True once shutdown has been requested.
+    pub fn is_requested(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes when shutdown is requested (never, if it never is).
+    pub async fn requested(&mut self) {
+        if self.0.wait_for(|requested| *requested).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Spawns a task that turns SIGTERM and SIGINT into [`Control::Shutdown`] and SIGHUP into [`Control::Reload`].
+///
+/// Must be called inside a Tokio runtime. The task ends when the receiver is dropped.
+pub fn forward_signals(tx: mpsc::Sender<Control>) -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            let control = tokio::select! {
+                _ = term.recv() => Control::Shutdown,
+                _ = int.recv() => Control::Shutdown,
+                _ = hup.recv() => Control::Reload,
+            };
+            if tx.send(control).await.is_err() {
+                break;
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn interrupt_is_seen_by_every_clone() {
+        let (tx, interrupt) = Interrupt::pair();
+        let mut clone = interrupt.clone();
+        assert!(!interrupt.is_requested());
+        tx.send(true).expect("receiver alive");
+        tokio::time::timeout(Duration::from_secs(10), clone.requested()).await.expect("interrupt seen");
+        assert!(interrupt.is_requested());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_sender_never_requests() {
+        let (tx, mut interrupt) = Interrupt::pair();
+        drop(tx);
+        assert!(!interrupt.is_requested());
+        let waited = tokio::time::timeout(Duration::from_millis(50), interrupt.requested()).await;
+        assert!(waited.is_err(), "a dropped sender must not look like a shutdown");
+    }
+}
