@@ -1,0 +1,299 @@
+//! The typed ARM client over the `azure_core` pipeline: workspaces, computes (paged), and power operations.
+//!
+//! Shape of the official SDK clients: `{endpoint, api_version, pipeline}` built by `new(endpoint, credential,
+//! options)`; each method builds its request with [`crate::request::Requests`], sends it, and accepts only the
+//! statuses it expects. Everything else becomes an [`Error`] naming the resource.
+
+use crate::cloud::Cloud;
+use crate::error::{Error, ErrorKind, display_url, from_core};
+use crate::ids::{ComputeId, SubscriptionId, WorkspaceId, validate_resource_group};
+use crate::models::{self, Compute, DecodeError, Page, Workspace, decode_arm_error};
+use crate::operation::{
+    Operation, PollOptions, PollStep, PowerAction, StatusHeader, next_delay, parse_retry_after, poll_error, read_poll,
+};
+use crate::request::{ArmRequest, Requests};
+use azure_core::credentials::TokenCredential;
+use azure_core::http::policies::{Policy, auth::BearerTokenAuthorizationPolicy};
+use azure_core::http::{ClientOptions, Context, Method, Pipeline, PipelineSendOptions, RawResponse, Request};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+/// The api-version of the recordings in `shared/azure-api`.
+pub const DEFAULT_API_VERSION: &str = "2024-04-01";
+
+/// Options of [`ArmClient`].
+#[derive(Clone, Debug)]
+pub struct ArmClientOptions {
+    /// The api-version sent with every request (default [`DEFAULT_API_VERSION`]).
+    pub api_version: String,
+    /// The token scope (default: the public cloud's ARM audience + `/.default`). With a custom endpoint this
+    /// stays the chosen cloud's scope unless set here.
+    pub scope: String,
+    /// The `azure_core` options: transport (the `reqwest::Client`), retries, user agent...
+    pub client_options: ClientOptions,
+}
+
+impl Default for ArmClientOptions {
+    fn default() -> Self {
+        ArmClientOptions {
+            api_version: DEFAULT_API_VERSION.to_string(),
+            scope: Cloud::Public.arm_scope(),
+            client_options: ClientOptions::default(),
+        }
+    }
+}
+
+/// A client of Azure Resource Manager for Azure ML workspaces and computes. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ArmClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    requests: Requests,
+    pipeline: Pipeline,
+}
+
+/// The most pages a list may have before the client stops, so a server that loops cannot hang it.
+const MAX_PAGES: usize = 10_000;
+
+impl ArmClient {
+    /// A client for `endpoint` (e.g. `https://management.azure.com`). Refuses anything but `https://`: tokens
+    /// are never sent over plain HTTP.
+    pub fn new(
+        endpoint: &str,
+        credential: Arc<dyn TokenCredential>,
+        options: Option<ArmClientOptions>,
+    ) -> Result<Self, Error> {
+        let options = options.unwrap_or_default();
+        let url = Url::parse(endpoint).map_err(|e| invalid_endpoint(endpoint, &e.to_string()))?;
+        if url.scheme() != "https" {
+            return Err(invalid_endpoint(endpoint, "an https:// URL (tokens are never sent over plain http)"));
+        }
+        if url.cannot_be_a_base() || url.host().is_none() {
+            return Err(invalid_endpoint(endpoint, "an https:// URL with a host"));
+        }
+        if options.api_version.trim().is_empty() {
+            return Err(ErrorKind::InvalidInput {
+                what: "api-version",
+                input: options.api_version,
+                expected: "a date like 2024-04-01".into(),
+            }
+            .into());
+        }
+        let auth: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(credential, [options.scope]));
+        let pipeline = Pipeline::new(
+            Some(env!("CARGO_PKG_NAME")),
+            Some(env!("CARGO_PKG_VERSION")),
+            options.client_options,
+            Vec::new(),
+            vec![auth],
+            None,
+        );
+        Ok(ArmClient { inner: Arc::new(Inner { requests: Requests::new(url, &options.api_version), pipeline }) })
+    }
+
+    /// The request builders this client uses (endpoint and api-version).
+    pub fn requests(&self) -> &Requests {
+        &self.inner.requests
+    }
+
+    /// The workspaces of a subscription, or of one resource group in it, across all pages.
+    pub async fn list_workspaces(
+        &self,
+        subscription: &SubscriptionId,
+        resource_group: Option<&str>,
+    ) -> Result<Vec<Workspace>, Error> {
+        if let Some(rg) = resource_group {
+            validate_resource_group(rg)?;
+        }
+        let request = self.inner.requests.list_workspaces(subscription, resource_group);
+        self.list(request, models::decode_workspace_page).await
+    }
+
+    /// The computes of a workspace, across all pages (`nextLink` followed verbatim).
+    pub async fn list_computes(&self, workspace: &WorkspaceId) -> Result<Vec<Compute>, Error> {
+        let request = self.inner.requests.list_computes(workspace);
+        self.list(request, models::decode_compute_page).await
+    }
+
+    /// One compute.
+    pub async fn get_compute(&self, id: &ComputeId) -> Result<Compute, Error> {
+        let request = self.inner.requests.get_compute(id);
+        let response = self.send(&request, &request.url, &[200]).await?;
+        models::decode_compute(response.body()).map_err(|m| decode_error(&request.url, m))
+    }
+
+    /// Starts, stops or restarts a compute: sends the POST and returns the operation ARM accepted (202).
+    pub async fn begin(&self, id: &ComputeId, action: PowerAction) -> Result<Operation, Error> {
+        let request = self.inner.requests.power(id, action);
+        let response = self.send(&request, &request.url, &[202]).await?;
+        let headers = response.headers();
+        let (header, value) = match headers.get_optional_str(&"azure-asyncoperation".into()) {
+            Some(value) => (StatusHeader::AsyncOperation, value),
+            None => match headers.get_optional_str(&"location".into()) {
+                Some(value) => (StatusHeader::Location, value),
+                None => {
+                    return Err(decode_error(
+                        &request.url,
+                        "202 without an Azure-AsyncOperation or Location header".into(),
+                    ));
+                }
+            },
+        };
+        let status_url = request
+            .url
+            .join(value)
+            .map_err(|e| decode_error(&request.url, format!("the operation status URL does not parse: {e}")))?;
+        Ok(Operation {
+            compute: id.clone(),
+            action,
+            status_url,
+            header,
+            retry_after: parse_retry_after(headers.get_optional_str(&"retry-after".into())),
+        })
+    }
+
+    /// Polls an operation until it ends, waiting `Retry-After` (else the default delay) between polls, then
+    /// reads the compute. `Ok` means Succeeded; Failed and Canceled are [`ErrorKind::Operation`], and running
+    /// past the deadline is [`ErrorKind::Deadline`].
+    pub async fn wait(&self, operation: &Operation, options: &PollOptions) -> Result<Compute, Error> {
+        let started = tokio::time::Instant::now();
+        let resource = operation.compute.to_string();
+        let poll = ArmRequest {
+            method: Method::Get,
+            url: operation.status_url.clone(),
+            resource: resource.clone(),
+            action: operation.action.permission(),
+        };
+        let mut delay = next_delay(operation.retry_after, options);
+        loop {
+            let remaining = options.deadline.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                return Err(deadline(operation, started.elapsed()));
+            }
+            tokio::time::sleep(delay.min(remaining)).await;
+            let response = match tokio::time::timeout(remaining, self.send_raw(&poll.method, &poll.url)).await {
+                Ok(result) => result?,
+                Err(_) => return Err(deadline(operation, started.elapsed())),
+            };
+            let status = u16::from(response.status());
+            let step = match status {
+                200..=299 => read_poll(operation.header, status, response.body()),
+                _ => return Err(arm_error(&poll, &response)),
+            };
+            match step {
+                PollStep::Succeeded => return self.get_compute(&operation.compute).await,
+                PollStep::Running(state) => {
+                    tracing::debug!(compute = %resource, action = %operation.action, %state, "operation running");
+                    delay = next_delay(
+                        parse_retry_after(response.headers().get_optional_str(&"retry-after".into())),
+                        options,
+                    );
+                }
+                PollStep::Ended { status, code, message } => {
+                    let (code, message) = match (code, message) {
+                        (None, None) => poll_error(response.body()),
+                        pair => pair,
+                    };
+                    return Err(
+                        ErrorKind::Operation { resource, action: operation.action, status, code, message }.into()
+                    );
+                }
+                PollStep::Unreadable(message) => return Err(decode_error(&poll.url, message)),
+            }
+        }
+    }
+
+    async fn list<T>(
+        &self,
+        request: ArmRequest,
+        decode: fn(&[u8]) -> Result<Page<T>, DecodeError>,
+    ) -> Result<Vec<T>, Error> {
+        let mut items = Vec::new();
+        let mut url = request.url.clone();
+        let mut seen = HashSet::new();
+        loop {
+            if !seen.insert(url.to_string()) || seen.len() > MAX_PAGES {
+                return Err(decode_error(&url, "the nextLink chain loops or never ends".into()));
+            }
+            let response = self.send(&request, &url, &[200]).await?;
+            let (page, next) = decode(response.body()).map_err(|m| decode_error(&url, m))?;
+            items.extend(page);
+            match next.filter(|link| !link.trim().is_empty()) {
+                Some(link) => {
+                    url = url
+                        .join(&link)
+                        .map_err(|e| decode_error(&url, format!("the nextLink '{link}' does not parse: {e}")))?;
+                }
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// Sends `request`'s method to `url` and accepts only `expected` statuses.
+    async fn send(&self, request: &ArmRequest, url: &Url, expected: &[u16]) -> Result<RawResponse, Error> {
+        let response = self.send_raw(&request.method, url).await?;
+        if expected.contains(&u16::from(response.status())) { Ok(response) } else { Err(arm_error(request, &response)) }
+    }
+
+    async fn send_raw(&self, method: &Method, url: &Url) -> Result<RawResponse, Error> {
+        let mut req = Request::new(url.clone(), *method);
+        if *method == Method::Post {
+            req.insert_header("content-length", "0");
+        }
+        let options = PipelineSendOptions { skip_checks: true, ..Default::default() };
+        self.inner.pipeline.send(&Context::new(), &mut req, Some(options)).await.map_err(|e| from_core(e, url))
+    }
+}
+
+fn invalid_endpoint(endpoint: &str, expected: &str) -> Error {
+    ErrorKind::InvalidInput { what: "ARM endpoint", input: endpoint.to_string(), expected: expected.to_string() }.into()
+}
+
+fn decode_error(url: &Url, message: DecodeError) -> Error {
+    ErrorKind::Decode { url: display_url(url), message }.into()
+}
+
+fn deadline(operation: &Operation, waited: Duration) -> Error {
+    ErrorKind::Deadline { resource: operation.compute.to_string(), action: operation.action, waited }.into()
+}
+
+/// The error for an unexpected status: ARM's code and message when the body has them, else the HTTP reason and
+/// the start of the body.
+fn arm_error(request: &ArmRequest, response: &RawResponse) -> Error {
+    let status = u16::from(response.status());
+    let (code, message) = match decode_arm_error(response.body()) {
+        Some(error) => {
+            (error.code.unwrap_or_else(|| reason(status)), error.message.unwrap_or_else(|| "no message".to_string()))
+        }
+        None => {
+            let body = String::from_utf8_lossy(response.body());
+            let body: String = body.chars().take(200).collect();
+            let message =
+                if body.trim().is_empty() { "empty response body".to_string() } else { body.trim().to_string() };
+            (reason(status), message)
+        }
+    };
+    ErrorKind::Arm { status, code, message, resource: request.resource.clone(), action: Some(request.action) }.into()
+}
+
+fn reason(status: u16) -> String {
+    match status {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        409 => "Conflict",
+        429 => "TooManyRequests",
+        500 => "InternalServerError",
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "GatewayTimeout",
+        _ => "UnexpectedStatus",
+    }
+    .to_string()
+}

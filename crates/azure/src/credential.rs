@@ -1,0 +1,577 @@
+//! Choosing and building the Azure credential from an environment lookup, with the official `azure_identity`
+//! credentials. There is no DefaultAzureCredential in the crate: the chain is built here, in a documented order.
+//!
+//! Selection ([`select`]) is a pure function of the lookup; only [`credential`] builds `azure_identity` objects.
+//! Secrets live in `azure_core::credentials::Secret` (Debug redacts) and are scrubbed from every error message.
+
+use crate::cloud::Cloud;
+use crate::error::{Error, ErrorKind, chain_messages};
+use async_trait::async_trait;
+use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
+use azure_core::http::ClientOptions;
+use azure_identity::{
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, Executor, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
+    UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// `AZURE_TENANT_ID`
+pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
+/// `AZURE_CLIENT_ID`
+pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+/// `AZURE_CLIENT_SECRET`
+pub const AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+/// `AZURE_FEDERATED_TOKEN_FILE`
+pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+/// `AZURE_AUTHORITY_HOST`
+pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
+/// `IDENTITY_ENDPOINT` (App Service / Functions managed identity)
+pub const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
+/// `IDENTITY_HEADER` (App Service / Functions managed identity)
+pub const IDENTITY_HEADER: &str = "IDENTITY_HEADER";
+
+/// The kinds of credential autostop can use, named as `--credential` takes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    /// `client-secret`: a service principal's secret (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`).
+    ClientSecret,
+    /// `workload-identity`: a federated token file (`AZURE_FEDERATED_TOKEN_FILE`, plus tenant and client id).
+    WorkloadIdentity,
+    /// `managed-identity`: App Service / Functions (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`) or a VM's IMDS.
+    ManagedIdentity,
+    /// `azure-cli`: the Azure CLI's login (`az account get-access-token`).
+    AzureCli,
+}
+
+impl CredentialKind {
+    /// All kinds, in the automatic selection order.
+    pub const ALL: [CredentialKind; 4] = [
+        CredentialKind::ClientSecret,
+        CredentialKind::WorkloadIdentity,
+        CredentialKind::ManagedIdentity,
+        CredentialKind::AzureCli,
+    ];
+
+    /// The `--credential` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CredentialKind::ClientSecret => "client-secret",
+            CredentialKind::WorkloadIdentity => "workload-identity",
+            CredentialKind::ManagedIdentity => "managed-identity",
+            CredentialKind::AzureCli => "azure-cli",
+        }
+    }
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for CredentialKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        CredentialKind::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            ErrorKind::InvalidInput {
+                what: "credential",
+                input: s.to_string(),
+                expected: "one of client-secret, workload-identity, managed-identity, azure-cli".into(),
+            }
+            .into()
+        })
+    }
+}
+
+/// Options of [`credential`].
+#[derive(Clone, Debug, Default)]
+pub struct CredentialOptions {
+    /// Force this kind (`--credential`); `None` selects automatically.
+    pub kind: Option<CredentialKind>,
+    /// The cloud whose authority host is used when neither `authority_host` nor `AZURE_AUTHORITY_HOST` is set.
+    pub cloud: Cloud,
+    /// The Entra authority host; wins over `AZURE_AUTHORITY_HOST`.
+    pub authority_host: Option<String>,
+    /// The `azure_core` options of the credential's own requests (the transport, retries).
+    pub client_options: ClientOptions,
+}
+
+/// Where an App Service / Functions managed identity gets its token, or the VM's IMDS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManagedIdentitySource {
+    /// `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`.
+    AppService {
+        /// The `IDENTITY_ENDPOINT` URL.
+        endpoint: String,
+    },
+    /// The instance metadata service at 169.254.169.254 (only when forced).
+    Imds,
+}
+
+/// The credential [`select`] chose and what it needs. Debug never shows the secret.
+#[derive(Clone, Debug)]
+pub enum Selection {
+    /// A service principal's secret.
+    ClientSecret {
+        /// The tenant.
+        tenant_id: String,
+        /// The application (client) id.
+        client_id: String,
+        /// The secret.
+        secret: Secret,
+    },
+    /// A federated token file.
+    WorkloadIdentity {
+        /// The tenant.
+        tenant_id: String,
+        /// The application (client) id.
+        client_id: String,
+        /// The token file.
+        token_file: PathBuf,
+    },
+    /// A managed identity.
+    ManagedIdentity {
+        /// Where the token comes from.
+        source: ManagedIdentitySource,
+        /// The user-assigned identity's client id (`AZURE_CLIENT_ID`), if any.
+        client_id: Option<String>,
+    },
+    /// The Azure CLI.
+    AzureCli {
+        /// The `az` program found on `PATH`.
+        az: PathBuf,
+        /// The `PATH` the CLI runs with.
+        path: OsString,
+    },
+}
+
+impl Selection {
+    /// The kind selected.
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Selection::ClientSecret { .. } => CredentialKind::ClientSecret,
+            Selection::WorkloadIdentity { .. } => CredentialKind::WorkloadIdentity,
+            Selection::ManagedIdentity { .. } => CredentialKind::ManagedIdentity,
+            Selection::AzureCli { .. } => CredentialKind::AzureCli,
+        }
+    }
+}
+
+/// Looks a variable up, treating an empty value as unset.
+fn var(env: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    env(name).filter(|v| !v.trim().is_empty())
+}
+
+fn incomplete(kind: CredentialKind, env: &impl Fn(&str) -> Option<String>, names: &[&'static str]) -> Error {
+    let (present, missing): (Vec<&str>, Vec<&str>) = names.iter().partition(|n| var(env, n).is_some());
+    let list = |names: Vec<&str>| if names.is_empty() { "nothing".to_string() } else { names.join(" and ") };
+    ErrorKind::IncompleteCredential { kind, present: list(present), missing: list(missing) }.into()
+}
+
+fn any_set(env: &impl Fn(&str) -> Option<String>, names: &[&str]) -> bool {
+    names.iter().any(|n| var(env, n).is_some())
+}
+
+const CLIENT_SECRET_VARS: [&str; 3] = [AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET];
+const WORKLOAD_VARS: [&str; 3] = [AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE];
+const APP_SERVICE_VARS: [&str; 2] = [IDENTITY_ENDPOINT, IDENTITY_HEADER];
+
+fn client_secret(env: &impl Fn(&str) -> Option<String>) -> Result<Selection, Error> {
+    match (var(env, AZURE_TENANT_ID), var(env, AZURE_CLIENT_ID), var(env, AZURE_CLIENT_SECRET)) {
+        (Some(tenant_id), Some(client_id), Some(secret)) => {
+            Ok(Selection::ClientSecret { tenant_id, client_id, secret: Secret::new(secret) })
+        }
+        _ => Err(incomplete(CredentialKind::ClientSecret, env, &CLIENT_SECRET_VARS)),
+    }
+}
+
+fn workload_identity(env: &impl Fn(&str) -> Option<String>) -> Result<Selection, Error> {
+    match (var(env, AZURE_TENANT_ID), var(env, AZURE_CLIENT_ID), var(env, AZURE_FEDERATED_TOKEN_FILE)) {
+        (Some(tenant_id), Some(client_id), Some(file)) => {
+            Ok(Selection::WorkloadIdentity { tenant_id, client_id, token_file: PathBuf::from(file) })
+        }
+        _ => Err(incomplete(CredentialKind::WorkloadIdentity, env, &WORKLOAD_VARS)),
+    }
+}
+
+fn managed_identity(env: &impl Fn(&str) -> Option<String>) -> Result<Selection, Error> {
+    let client_id = var(env, AZURE_CLIENT_ID);
+    match (var(env, IDENTITY_ENDPOINT), var(env, IDENTITY_HEADER)) {
+        (Some(endpoint), Some(_)) => {
+            Ok(Selection::ManagedIdentity { source: ManagedIdentitySource::AppService { endpoint }, client_id })
+        }
+        (None, None) => Ok(Selection::ManagedIdentity { source: ManagedIdentitySource::Imds, client_id }),
+        _ => Err(incomplete(CredentialKind::ManagedIdentity, env, &APP_SERVICE_VARS)),
+    }
+}
+
+/// The `az` program in the directories of `PATH`, if any.
+fn find_az(path: &OsStr) -> Option<PathBuf> {
+    std::env::split_paths(path).map(|dir| dir.join("az")).find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+fn azure_cli(env: &impl Fn(&str) -> Option<String>) -> Option<Selection> {
+    let path = OsString::from(var(env, "PATH")?);
+    let az = find_az(&path)?;
+    Some(Selection::AzureCli { az, path })
+}
+
+/// Chooses the credential from an environment lookup (pure but for looking for `az` in the `PATH` directories).
+///
+/// The order, when `kind` is `None`:
+/// 1. client secret, when `AZURE_CLIENT_SECRET` is set (then `AZURE_TENANT_ID` and `AZURE_CLIENT_ID` must be too);
+/// 2. workload identity, when `AZURE_FEDERATED_TOKEN_FILE` is set (then tenant and client id must be too);
+/// 3. App Service / Functions managed identity, when `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set
+///    (`AZURE_CLIENT_ID`, if set, names a user-assigned identity);
+/// 4. the Azure CLI, when `az` is on `PATH`;
+/// 5. otherwise an error listing what to set. The VM's IMDS is never tried on its own: probing it off Azure only
+///    times out. Force it with `managed-identity`.
+///
+/// Partly set variables are an error naming what is missing (e.g. `AZURE_CLIENT_ID` without a secret or a token
+/// file, outside App Service), rather than silently falling through to another credential.
+pub fn select(kind: Option<CredentialKind>, env: impl Fn(&str) -> Option<String>) -> Result<Selection, Error> {
+    match kind {
+        Some(CredentialKind::ClientSecret) => client_secret(&env),
+        Some(CredentialKind::WorkloadIdentity) => workload_identity(&env),
+        Some(CredentialKind::ManagedIdentity) => managed_identity(&env),
+        Some(CredentialKind::AzureCli) => azure_cli(&env).ok_or_else(|| {
+            ErrorKind::Credential {
+                message: "azure-cli credential: no `az` program found in the directories of PATH".into(),
+            }
+            .into()
+        }),
+        None => {
+            if var(&env, AZURE_CLIENT_SECRET).is_some() {
+                return client_secret(&env);
+            }
+            if var(&env, AZURE_FEDERATED_TOKEN_FILE).is_some() {
+                return workload_identity(&env);
+            }
+            if any_set(&env, &APP_SERVICE_VARS) {
+                return managed_identity(&env);
+            }
+            if var(&env, AZURE_CLIENT_ID).is_some() {
+                return Err(ErrorKind::IncompleteCredential {
+                    kind: CredentialKind::ClientSecret,
+                    present: AZURE_CLIENT_ID.into(),
+                    missing: format!(
+                        "{AZURE_CLIENT_SECRET} (client-secret) or {AZURE_FEDERATED_TOKEN_FILE} (workload-identity)"
+                    ),
+                }
+                .into());
+            }
+            if let Some(cli) = azure_cli(&env) {
+                return Ok(cli);
+            }
+            Err(ErrorKind::NoCredential.into())
+        }
+    }
+}
+
+/// The authority host: the option, else `AZURE_AUTHORITY_HOST`, else the cloud's. Must be `https://`.
+pub fn authority_host(options: &CredentialOptions, env: impl Fn(&str) -> Option<String>) -> Result<String, Error> {
+    let host = options
+        .authority_host
+        .clone()
+        .or_else(|| var(&env, AZURE_AUTHORITY_HOST))
+        .unwrap_or_else(|| options.cloud.authority_host().to_string());
+    match url::Url::parse(&host) {
+        Ok(url) if url.scheme() == "https" && url.host().is_some() => Ok(host),
+        _ => Err(ErrorKind::InvalidInput {
+            what: "authority host",
+            input: host,
+            expected: "an https:// URL (the Entra token endpoint is never called over plain http)".into(),
+        }
+        .into()),
+    }
+}
+
+/// Chooses the credential from `env` (see [`select`] for the order) and builds it with `azure_identity`.
+///
+/// Returns the kind chosen and the credential. Tokens are cached by `azure_identity` (and by the ARM client's
+/// bearer policy) and refreshed five minutes before they expire. Error messages name the credential and never
+/// contain the secret.
+///
+/// The managed identity credential of `azure_identity` reads `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` from the
+/// process environment itself, so `env` should be the process environment for that kind.
+pub fn credential(
+    options: CredentialOptions,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(CredentialKind, Arc<dyn TokenCredential>), Error> {
+    let selection = select(options.kind, &env)?;
+    let kind = selection.kind();
+    let mut client_options = options.client_options.clone();
+    let mut cloud = azure_core::cloud::CustomConfiguration::default();
+    cloud.authority_host = authority_host(&options, &env)?;
+    client_options.cloud = Some(Arc::new(cloud.into()));
+    let build_error = |e: azure_core::Error| -> Error {
+        ErrorKind::Credential { message: format!("{kind} credential: {}", chain_messages(&e).join(": ")) }.into()
+    };
+    let mut secrets = Vec::new();
+    let inner: Arc<dyn TokenCredential> = match selection {
+        Selection::ClientSecret { tenant_id, client_id, secret } => {
+            secrets.push(secret.clone());
+            ClientSecretCredential::new(
+                &tenant_id,
+                client_id,
+                secret,
+                Some(ClientSecretCredentialOptions { client_options }),
+            )
+            .map_err(build_error)?
+        }
+        Selection::WorkloadIdentity { tenant_id, client_id, token_file } => {
+            WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+                credential_options: ClientAssertionCredentialOptions { client_options },
+                client_id: Some(client_id),
+                tenant_id: Some(tenant_id),
+                token_file_path: Some(token_file),
+            }))
+            .map_err(build_error)?
+        }
+        Selection::ManagedIdentity { client_id, .. } => {
+            if let Some(header) = var(&env, IDENTITY_HEADER) {
+                secrets.push(Secret::new(header));
+            }
+            ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                user_assigned_id: client_id.map(UserAssignedId::ClientId),
+                client_options,
+            }))
+            .map_err(build_error)?
+        }
+        Selection::AzureCli { path, .. } => AzureCliCredential::new(Some(AzureCliCredentialOptions {
+            executor: Some(Arc::new(PathExecutor { path })),
+            ..Default::default()
+        }))
+        .map_err(build_error)?,
+    };
+    Ok((kind, Arc::new(Scrubbed { kind, inner, secrets })))
+}
+
+/// Runs the Azure CLI with the `PATH` of the environment lookup, so selection and execution agree.
+#[derive(Debug)]
+struct PathExecutor {
+    path: OsString,
+}
+
+#[async_trait]
+impl Executor for PathExecutor {
+    async fn run(&self, program: &OsStr, args: &[&OsStr]) -> std::io::Result<std::process::Output> {
+        tokio::process::Command::new(program).args(args).env("PATH", &self.path).kill_on_drop(true).output().await
+    }
+}
+
+/// A credential whose errors are one clean line naming the credential kind, with every known secret removed.
+struct Scrubbed {
+    kind: CredentialKind,
+    inner: Arc<dyn TokenCredential>,
+    secrets: Vec<Secret>,
+}
+
+impl fmt::Debug for Scrubbed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential").field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+impl Scrubbed {
+    fn scrub(&self, text: String) -> String {
+        self.secrets
+            .iter()
+            .map(Secret::secret)
+            .filter(|s| !s.is_empty())
+            .fold(text, |text, secret| text.replace(secret, "[REDACTED]"))
+    }
+}
+
+#[async_trait]
+impl TokenCredential for Scrubbed {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        self.inner.get_token(scopes, options).await.map_err(|e| {
+            let details = self.scrub(chain_messages(&e).join(": "));
+            azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Credential,
+                format!("{} credential failed: {details}", self.kind),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn kind(kind: Option<CredentialKind>, vars: &[(&str, &str)]) -> Result<CredentialKind, String> {
+        select(kind, env(vars)).map(|s| s.kind()).map_err(|e| e.to_string())
+    }
+
+    const SECRET: [(&str, &str); 3] =
+        [(AZURE_TENANT_ID, "tenant"), (AZURE_CLIENT_ID, "client"), (AZURE_CLIENT_SECRET, "s3cr3t-value")];
+
+    #[test]
+    fn names_round_trip() -> Result<(), Error> {
+        for k in CredentialKind::ALL {
+            assert_eq!(k.name().parse::<CredentialKind>()?, k);
+        }
+        let err = "password".parse::<CredentialKind>().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.starts_with("invalid credential 'password': expected one of client-secret"), "{err}");
+        Ok(())
+    }
+
+    #[test]
+    fn client_secret_comes_first() {
+        let mut vars = SECRET.to_vec();
+        vars.extend([(AZURE_FEDERATED_TOKEN_FILE, "/t"), (IDENTITY_ENDPOINT, "https://x"), (IDENTITY_HEADER, "h")]);
+        assert_eq!(kind(None, &vars), Ok(CredentialKind::ClientSecret));
+    }
+
+    #[test]
+    fn workload_identity_then_app_service() {
+        let workload = [
+            (AZURE_TENANT_ID, "t"),
+            (AZURE_CLIENT_ID, "c"),
+            (AZURE_FEDERATED_TOKEN_FILE, "/t"),
+            (IDENTITY_ENDPOINT, "https://x"),
+            (IDENTITY_HEADER, "h"),
+        ];
+        assert_eq!(kind(None, &workload), Ok(CredentialKind::WorkloadIdentity));
+        let app = [(IDENTITY_ENDPOINT, "https://x/msi"), (IDENTITY_HEADER, "h"), (AZURE_CLIENT_ID, "user-assigned")];
+        let selection = select(None, env(&app)).map_err(|e| e.to_string());
+        match selection {
+            Ok(Selection::ManagedIdentity { source: ManagedIdentitySource::AppService { endpoint }, client_id }) => {
+                assert_eq!(endpoint, "https://x/msi");
+                assert_eq!(client_id.as_deref(), Some("user-assigned"));
+            }
+            other => panic!("expected App Service managed identity, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn forcing_a_kind_wins_over_the_order() {
+        let mut vars = SECRET.to_vec();
+        vars.extend([(IDENTITY_ENDPOINT, "https://x"), (IDENTITY_HEADER, "h")]);
+        assert_eq!(kind(Some(CredentialKind::ManagedIdentity), &vars), Ok(CredentialKind::ManagedIdentity));
+        let imds = select(Some(CredentialKind::ManagedIdentity), env(&[])).map_err(|e| e.to_string());
+        assert!(matches!(
+            imds,
+            Ok(Selection::ManagedIdentity { source: ManagedIdentitySource::Imds, client_id: None })
+        ));
+    }
+
+    #[test]
+    fn partial_variables_name_what_is_missing() {
+        assert_eq!(
+            kind(None, &[(AZURE_CLIENT_SECRET, "x"), (AZURE_TENANT_ID, "t")]),
+            Err("client-secret credential is incomplete: AZURE_TENANT_ID and AZURE_CLIENT_SECRET set, but AZURE_CLIENT_ID not set".into())
+        );
+        assert_eq!(
+            kind(None, &[(AZURE_CLIENT_ID, "c")]),
+            Err("client-secret credential is incomplete: AZURE_CLIENT_ID set, but AZURE_CLIENT_SECRET (client-secret) or AZURE_FEDERATED_TOKEN_FILE (workload-identity) not set".into())
+        );
+        assert_eq!(
+            kind(None, &[(AZURE_FEDERATED_TOKEN_FILE, "/t")]),
+            Err("workload-identity credential is incomplete: AZURE_FEDERATED_TOKEN_FILE set, but AZURE_TENANT_ID and AZURE_CLIENT_ID not set".into())
+        );
+        assert_eq!(
+            kind(None, &[(IDENTITY_ENDPOINT, "https://x")]),
+            Err("managed-identity credential is incomplete: IDENTITY_ENDPOINT set, but IDENTITY_HEADER not set".into())
+        );
+        assert_eq!(
+            kind(Some(CredentialKind::ClientSecret), &[]),
+            Err("client-secret credential is incomplete: nothing set, but AZURE_TENANT_ID and AZURE_CLIENT_ID and AZURE_CLIENT_SECRET not set".into())
+        );
+    }
+
+    #[test]
+    fn no_credential_says_what_to_set() {
+        let err = kind(None, &[("PATH", "/nonexistent-dir")]).err().unwrap_or_default();
+        for name in [AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, IDENTITY_ENDPOINT, IDENTITY_HEADER, "az login"] {
+            assert!(err.contains(name), "{name} missing from: {err}");
+        }
+    }
+
+    #[test]
+    fn azure_cli_is_found_on_path() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let az = dir.path().join("az");
+        std::fs::write(&az, "#!/bin/sh\n")?;
+        let path = format!("/nonexistent-dir:{}", dir.path().display());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(kind(None, &[("PATH", &path)]).ok(), None, "a non-executable az must not count");
+            std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755))?;
+        }
+        match select(None, env(&[("PATH", &path)])) {
+            Ok(Selection::AzureCli { az: found, .. }) => assert_eq!(found, az),
+            other => panic!("expected the Azure CLI, got {other:?}"),
+        }
+        let err = kind(Some(CredentialKind::AzureCli), &[("PATH", "/nonexistent-dir")]).err().unwrap_or_default();
+        assert!(err.contains("no `az` program found"), "{err}");
+        Ok(())
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let selection = select(None, env(&SECRET)).map(|s| format!("{s:?}")).unwrap_or_default();
+        assert!(selection.contains("ClientSecret"), "{selection}");
+        assert!(!selection.contains("s3cr3t-value"), "{selection}");
+    }
+
+    #[test]
+    fn authority_host_order_and_https() {
+        let options = CredentialOptions { cloud: Cloud::China, ..Default::default() };
+        assert_eq!(authority_host(&options, env(&[])).ok().as_deref(), Some("https://login.chinacloudapi.cn"));
+        let from_env = env(&[(AZURE_AUTHORITY_HOST, "https://login.example")]);
+        assert_eq!(authority_host(&options, &from_env).ok().as_deref(), Some("https://login.example"));
+        let explicit = CredentialOptions { authority_host: Some("https://other".into()), ..Default::default() };
+        assert_eq!(authority_host(&explicit, &from_env).ok().as_deref(), Some("https://other"));
+        let err = authority_host(&options, env(&[(AZURE_AUTHORITY_HOST, "http://plain")])).err().map(|e| e.to_string());
+        assert!(err.unwrap_or_default().starts_with("invalid authority host 'http://plain': expected an https:// URL"));
+    }
+
+    #[test]
+    fn building_reports_the_kind_and_hides_the_secret() {
+        let bad_tenant =
+            [(AZURE_TENANT_ID, "bad tenant!"), (AZURE_CLIENT_ID, "c"), (AZURE_CLIENT_SECRET, "s3cr3t-value")];
+        let err =
+            credential(CredentialOptions::default(), env(&bad_tenant)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.starts_with("client-secret credential: invalid tenant ID bad tenant!"), "{err}");
+        assert!(!err.contains("s3cr3t-value"), "{err}");
+        let ok = credential(CredentialOptions::default(), env(&SECRET)).map(|(kind, c)| (kind, format!("{c:?}")));
+        match ok {
+            Ok((kind, debug)) => {
+                assert_eq!(kind, CredentialKind::ClientSecret);
+                assert!(!debug.contains("s3cr3t-value"), "{debug}");
+            }
+            Err(e) => panic!("expected a credential, got {e}"),
+        }
+    }
+}

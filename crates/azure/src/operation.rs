@@ -1,0 +1,216 @@
+//! Long-running power operations (start / stop / restart): the handle `begin` returns, the polling options, and
+//! the pure reading of each poll's answer (no I/O here; the client polls).
+
+use crate::ids::ComputeId;
+use crate::models::{WireError, decode_arm_error, decode_operation_status};
+use crate::request::{ACTION_RESTART, ACTION_START, ACTION_STOP};
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+use url::Url;
+
+/// A power action on a compute instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PowerAction {
+    /// Start a stopped instance.
+    Start,
+    /// Stop a running instance.
+    Stop,
+    /// Restart a running instance.
+    Restart,
+}
+
+impl PowerAction {
+    /// The last URL segment: `start`, `stop` or `restart`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            PowerAction::Start => "start",
+            PowerAction::Stop => "stop",
+            PowerAction::Restart => "restart",
+        }
+    }
+
+    /// The authorization action the call needs.
+    pub fn permission(self) -> &'static str {
+        match self {
+            PowerAction::Start => ACTION_START,
+            PowerAction::Stop => ACTION_STOP,
+            PowerAction::Restart => ACTION_RESTART,
+        }
+    }
+}
+
+impl fmt::Display for PowerAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.verb())
+    }
+}
+
+impl FromStr for PowerAction {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self, crate::Error> {
+        [PowerAction::Start, PowerAction::Stop, PowerAction::Restart]
+            .into_iter()
+            .find(|a| a.verb().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                crate::ErrorKind::InvalidInput {
+                    what: "power action",
+                    input: s.to_string(),
+                    expected: "one of start, stop, restart".into(),
+                }
+                .into()
+            })
+    }
+}
+
+/// How the status of an operation is polled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusHeader {
+    /// `Azure-AsyncOperation`: the body carries `{"status": ...}`.
+    AsyncOperation,
+    /// `Location`: 202 while running, 200/204 when done.
+    Location,
+}
+
+/// A long-running operation ARM accepted (202): what to poll, for which compute and action.
+#[derive(Clone, Debug)]
+pub struct Operation {
+    /// The compute it runs on.
+    pub compute: ComputeId,
+    /// The action requested.
+    pub action: PowerAction,
+    /// The status URL, verbatim from the 202.
+    pub status_url: Url,
+    /// Which header the status URL came from.
+    pub header: StatusHeader,
+    /// The `Retry-After` of the 202, if any.
+    pub retry_after: Option<Duration>,
+}
+
+/// How [`crate::ArmClient::wait`] polls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PollOptions {
+    /// The delay between polls when ARM sends no `Retry-After`.
+    pub default_delay: Duration,
+    /// The longest the whole wait may take before it gives up with a deadline error.
+    pub deadline: Duration,
+}
+
+impl Default for PollOptions {
+    fn default() -> Self {
+        PollOptions { default_delay: Duration::from_secs(5), deadline: Duration::from_secs(30 * 60) }
+    }
+}
+
+/// What one poll said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PollStep {
+    /// Still running (the status as ARM spelled it).
+    Running(String),
+    /// Succeeded.
+    Succeeded,
+    /// Ended `Failed` or `Canceled`, with ARM's error if any.
+    Ended { status: String, code: Option<String>, message: Option<String> },
+    /// The answer could not be understood.
+    Unreadable(String),
+}
+
+/// Reads one poll's answer: the status code and body of a status URL.
+pub(crate) fn read_poll(header: StatusHeader, status: u16, body: &[u8]) -> PollStep {
+    match header {
+        StatusHeader::Location => match status {
+            202 => PollStep::Running("Accepted".into()),
+            200 | 201 | 204 => PollStep::Succeeded,
+            other => PollStep::Unreadable(format!("expected 200, 202 or 204, found HTTP {other}")),
+        },
+        StatusHeader::AsyncOperation => {
+            let wire = match decode_operation_status(body) {
+                Ok(wire) => wire,
+                Err(message) => return PollStep::Unreadable(message),
+            };
+            let s = wire.status;
+            if s.eq_ignore_ascii_case("Succeeded") {
+                PollStep::Succeeded
+            } else if s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled") {
+                let (code, message) = match wire.error {
+                    Some(WireError { code, message }) => (code, message),
+                    None => (None, None),
+                };
+                PollStep::Ended { status: s, code, message }
+            } else {
+                PollStep::Running(s)
+            }
+        }
+    }
+}
+
+/// Reads an ARM error body, for a poll that answered an error status.
+pub(crate) fn poll_error(body: &[u8]) -> (Option<String>, Option<String>) {
+    decode_arm_error(body).map(|e| (e.code, e.message)).unwrap_or((None, None))
+}
+
+/// The delay before the next poll: `Retry-After` (seconds or an HTTP date) when present, else the default.
+pub(crate) fn next_delay(retry_after: Option<Duration>, options: &PollOptions) -> Duration {
+    retry_after.unwrap_or(options.default_delay)
+}
+
+/// Parses a `Retry-After` value given in seconds. HTTP dates are not used by ARM for operations; they read as
+/// absent so the default delay applies.
+pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn async_operation_statuses() {
+        let read = |body: &str| read_poll(StatusHeader::AsyncOperation, 200, body.as_bytes());
+        assert_eq!(read(r#"{"status":"InProgress"}"#), PollStep::Running("InProgress".into()));
+        assert_eq!(read(r#"{"status":"Succeeded","percentComplete":100.0}"#), PollStep::Succeeded);
+        assert_eq!(
+            read(r#"{"status":"Failed","error":{"code":"UserError","message":"no quota"}}"#),
+            PollStep::Ended {
+                status: "Failed".into(),
+                code: Some("UserError".into()),
+                message: Some("no quota".into())
+            }
+        );
+        assert_eq!(
+            read(r#"{"status":"Canceled"}"#),
+            PollStep::Ended { status: "Canceled".into(), code: None, message: None }
+        );
+        assert_eq!(read(r#"{"status":"Finalizing"}"#), PollStep::Running("Finalizing".into()));
+        assert!(matches!(read("not json"), PollStep::Unreadable(_)));
+    }
+
+    #[test]
+    fn location_statuses() {
+        assert_eq!(read_poll(StatusHeader::Location, 202, b""), PollStep::Running("Accepted".into()));
+        assert_eq!(read_poll(StatusHeader::Location, 204, b""), PollStep::Succeeded);
+        assert!(matches!(read_poll(StatusHeader::Location, 500, b""), PollStep::Unreadable(_)));
+    }
+
+    #[test]
+    fn retry_after_wins_over_the_default_delay() {
+        let options = PollOptions { default_delay: Duration::from_millis(7), deadline: Duration::from_secs(1) };
+        assert_eq!(next_delay(parse_retry_after(Some(" 3 ")), &options), Duration::from_secs(3));
+        assert_eq!(next_delay(parse_retry_after(None), &options), Duration::from_millis(7));
+        assert_eq!(next_delay(parse_retry_after(Some("soon")), &options), Duration::from_millis(7));
+    }
+
+    #[test]
+    fn actions_parse_and_name_their_permission() -> Result<(), crate::Error> {
+        assert_eq!("STOP".parse::<PowerAction>()?, PowerAction::Stop);
+        assert_eq!(
+            PowerAction::Restart.permission(),
+            "Microsoft.MachineLearningServices/workspaces/computes/restart/action"
+        );
+        assert!("pause".parse::<PowerAction>().is_err());
+        Ok(())
+    }
+}

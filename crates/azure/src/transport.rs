@@ -1,0 +1,103 @@
+//! The HTTP client every Azure call goes through: one `reqwest::Client` (rustls) trusting the platform roots plus
+//! the certificates of a PEM file (`SSL_CERT_FILE`), handed to `azure_identity` and the ARM pipeline alike.
+
+use crate::error::{Error, ErrorKind};
+use azure_core::http::{ClientOptions, Transport};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `SSL_CERT_FILE`: a PEM file of extra trust roots.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+
+/// Options of [`http_client_with`].
+#[derive(Clone, Debug)]
+pub struct HttpClientOptions {
+    /// A PEM file whose certificates are trusted in addition to the platform's.
+    pub extra_roots_pem: Option<PathBuf>,
+    /// The longest a TCP + TLS connection may take (default 20 s, as `azure_core`'s own client).
+    pub connect_timeout: Duration,
+    /// The longest a read may wait for data (default 60 s, as `azure_core`'s own client).
+    pub read_timeout: Duration,
+}
+
+impl Default for HttpClientOptions {
+    fn default() -> Self {
+        HttpClientOptions {
+            extra_roots_pem: None,
+            connect_timeout: Duration::from_secs(20),
+            read_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The HTTP client with default timeouts, trusting the platform roots plus `extra_roots_pem` (all of its
+/// certificates). A file that is missing, unreadable or without any certificate is an error naming the path.
+pub fn http_client(extra_roots_pem: Option<&Path>) -> Result<reqwest::Client, Error> {
+    http_client_with(&HttpClientOptions {
+        extra_roots_pem: extra_roots_pem.map(Path::to_path_buf),
+        ..Default::default()
+    })
+}
+
+/// The HTTP client with explicit options (see [`http_client`]). Redirects are not followed: ARM never needs
+/// them, and a bearer token must not follow one.
+pub fn http_client_with(options: &HttpClientOptions) -> Result<reqwest::Client, Error> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .read_timeout(options.read_timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(path) = &options.extra_roots_pem {
+        builder = builder.tls_certs_merge(read_roots(path)?);
+    }
+    builder.build().map_err(|e| ErrorKind::HttpClient { message: crate::error::chain_messages(&e).join(": ") }.into())
+}
+
+fn read_roots(path: &Path) -> Result<Vec<reqwest::Certificate>, Error> {
+    let certificates_error =
+        |message: String| -> Error { ErrorKind::Certificates { path: path.display().to_string(), message }.into() };
+    let pem = std::fs::read(path).map_err(|e| certificates_error(e.to_string()))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| certificates_error(e.to_string()))?;
+    if roots.is_empty() {
+        return Err(certificates_error("expected at least one PEM certificate, found none".into()));
+    }
+    Ok(roots)
+}
+
+/// `azure_core` client options whose transport is `client`.
+pub fn client_options(client: reqwest::Client) -> ClientOptions {
+    ClientOptions { transport: Some(Transport::new(Arc::new(client))), ..Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_pem_file_is_named() {
+        let err = http_client(Some(Path::new("/nonexistent/roots.pem"))).err().map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.starts_with("cannot use the trust roots in '/nonexistent/roots.pem': "), "{err}");
+    }
+
+    #[test]
+    fn a_pem_file_without_certificates_is_named() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("empty.pem");
+        std::fs::write(&path, "not a certificate\n")?;
+        let err = http_client(Some(&path)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            err,
+            format!(
+                "cannot use the trust roots in '{}': expected at least one PEM certificate, found none",
+                path.display()
+            )
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn builds_without_extra_roots() {
+        assert!(http_client(None).is_ok());
+    }
+}
