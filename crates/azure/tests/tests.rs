@@ -1,0 +1,5 @@
+//! Integration tests of autostop-azure, in one test binary: the ARM client against a scripted transport
+//! (`client`), and everything against the local emulator (`emulator`).
+
+mod client;
+mod fake;
