@@ -2,4 +2,5 @@
 //! (`client`), and everything against the local emulator (`emulator`).
 
 mod client;
+mod credentials;
 mod fake;
