@@ -157,7 +157,7 @@ resource_group = "bad group"
 [[rules]]
 name = "stop"
 action = "halt"
-schedule = "0 0 20 * *  * * *"
+schedule = "0 0 20 * * Mon-Fry"
 timezone = "Europe/Berln"
 catch_up = "-1h"
 select = { names = ["ci-[0-9]"], sizes = [""] }
@@ -190,7 +190,7 @@ schedule = "0 0 8 * * *"
     at(15, 16, "scopes.subscription: expected a subscription id");
     at(19, 18, "scopes.resource_group");
     at(23, 10, "rule stop: action: expected stop or start, found \"halt\"");
-    at(24, 12, "rule stop: schedule \"0 0 20 * *  * * *\"");
+    at(24, 24, "rule stop: schedule \"0 0 20 * * Mon-Fry\": day-of-week");
     at(25, 12, "rule stop: timezone");
     at(26, 12, "rule stop: catch_up: expected a duration of zero or more");
     at(27, 21, "rule stop: select.names");
@@ -202,6 +202,28 @@ schedule = "0 0 8 * * *"
     let mut sorted = got.clone();
     sorted.sort();
     assert_eq!(got, sorted, "errors come in file order");
+}
+
+#[test]
+fn schedule_errors_point_at_the_field_at_fault() {
+    let rules = |schedule: &str| {
+        format!(
+            "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000000\"\n[[rules]]\nname = \"a\"\naction = \"stop\"\nschedule = {schedule}\n"
+        )
+    };
+    let cases = [
+        ("\"0 0 25 * * *\"", 17, "hour"),
+        ("\"0 25 * * *\"", 15, "hour"),
+        ("'0 0 20 * * 8'", 24, "day-of-week"),
+        ("\"0 0 20 * * * *\"", 12, "field"),
+        ("\"0 0 25 \\u002A * *\"", 12, "hour"),
+    ];
+    for (schedule, column, needle) in cases {
+        let got = errors(&rules(schedule));
+        assert_eq!(got.len(), 1, "{schedule}: {got:#?}");
+        assert_eq!((got[0].0, got[0].1), (6, column), "{schedule}: {got:#?}");
+        assert!(got[0].2.contains(needle), "{schedule}: {got:#?}");
+    }
 }
 
 #[test]

@@ -66,6 +66,14 @@ impl<'a> Collector<'a> {
         (line, column)
     }
 
+    /// Where the text of the string literal at `span` starts, when the literal is written verbatim (`"value"` or
+    /// `'value'`, no escapes), so that a position inside the value maps to a position in the file.
+    pub(crate) fn verbatim_start(&self, span: &Range<usize>, value: &str) -> Option<usize> {
+        let literal = self.source.get(span.clone())?;
+        let inner = literal.get(1..literal.len().checked_sub(1)?)?;
+        (inner == value && (literal.starts_with('"') || literal.starts_with('\''))).then_some(span.start + 1)
+    }
+
     /// Records `message` at the start of `span`.
     pub(crate) fn at(&mut self, span: &Range<usize>, message: impl Into<String>) {
         let (line, column) = self.line_column(span.start);

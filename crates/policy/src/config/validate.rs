@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
-use autostop_schedule::{Schedule, Zone};
+use autostop_schedule::{Field, Schedule, Zone};
 use jiff::SignedDuration;
 use toml::Spanned;
 
@@ -205,7 +205,8 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
     };
     let schedule = Schedule::parse(raw.schedule.get_ref())
         .map_err(|err| {
-            errors.at(&raw.schedule.span(), format!("rule {name}: schedule {:?}: {err}", raw.schedule.get_ref()))
+            let at = schedule_error_span(&raw.schedule, &err, errors);
+            errors.at(&at, format!("rule {name}: schedule {:?}: {err}", raw.schedule.get_ref()));
         })
         .ok();
     let zone = match &raw.timezone {
@@ -242,6 +243,27 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         exclude,
         force: raw.force,
     })
+}
+
+/// Points a schedule error at the field it concerns when the string is written verbatim, else at the string.
+fn schedule_error_span(
+    schedule: &Spanned<String>,
+    err: &autostop_schedule::Error,
+    errors: &Collector<'_>,
+) -> Range<usize> {
+    let text = schedule.get_ref();
+    let located = err.field().and_then(|field| {
+        let start = errors.verbatim_start(&schedule.span(), text)?;
+        let order = [Field::Second, Field::Minute, Field::Hour, Field::Day, Field::Month, Field::DayOfWeek];
+        let index = order.iter().position(|known| *known == field)?;
+        let words: Vec<&str> = text.split_whitespace().collect();
+        // The 5-field form has no seconds: its first field is the minute.
+        let index = if words.len() == 5 { index.checked_sub(1)? } else { index };
+        let word = words.get(index)?;
+        let offset = word.as_ptr() as usize - text.as_ptr() as usize;
+        Some(start + offset..start + offset + word.len())
+    });
+    located.unwrap_or_else(|| schedule.span())
 }
 
 fn selector(raw: RawSelector, key: &str, errors: &mut Collector<'_>) -> Option<Selector> {

@@ -1,0 +1,113 @@
+//! `autostop check [--config PATH]`: validates a config file and prints every problem as `path:line:col: message`.
+//!
+//! Reads the file and nothing else: no Azure, no audit database.
+
+use std::path::{Path, PathBuf};
+
+use autostop_policy::Config;
+use autostop_policy::config::config_path;
+
+use crate::{Outcome, UsageError};
+
+/// Arguments of `autostop check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Config file (default: $AUTOSTOP_CONFIG, else ./autostop.toml).
+    #[arg(long, short = 'c', value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+/// Runs `autostop check`: a summary on stdout when the file is valid; every error on stderr and exit status 2
+/// when it is not.
+pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
+    let path = config_path(args.config.as_deref(), |name| std::env::var_os(name));
+    let config = load(&path)?;
+    print!("{}", summary(&path, &config));
+    Ok(Outcome::Success)
+}
+
+/// Reads and validates the config at `path`. Every validation error goes to stderr, one per line; the returned
+/// error (a [`UsageError`], exit status 2) counts them.
+pub fn load(path: &Path) -> anyhow::Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        let hint =
+            if err.kind() == std::io::ErrorKind::NotFound { " (autostop init writes a starter file)" } else { "" };
+        UsageError(format!("cannot read the config file {}: {err}{hint}", path.display()))
+    })?;
+    Config::parse(&text, path).map_err(|errors| {
+        for error in &errors.errors {
+            eprintln!("{error}");
+        }
+        let count = errors.errors.len();
+        anyhow::Error::new(UsageError(format!(
+            "{count} error{} in {}",
+            if count == 1 { "" } else { "s" },
+            path.display()
+        )))
+    })
+}
+
+/// What a valid config holds, in a few lines.
+fn summary(path: &Path, config: &Config) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut text = format!(
+        "{}: valid: {}, {} (default time zone {}, catch-up {:#})\n",
+        path.display(),
+        plural(config.scopes.len(), "scope"),
+        plural(config.rules.len(), "rule"),
+        config.defaults.timezone.name(),
+        config.defaults.catch_up,
+    );
+    for rule in &config.rules {
+        let force = if rule.force { ", force" } else { "" };
+        text.push_str(&format!(
+            "  {}: {} {} ({}){force}\n",
+            rule.name,
+            rule.action,
+            rule.schedule.describe(),
+            rule.zone.name()
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_temp(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("autostop-check-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("autostop.toml");
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    #[test]
+    fn the_starter_file_checks_clean_and_is_summarised() {
+        let path = write_temp("starter", autostop_policy::config::starter());
+        let config = load(&path).expect("the starter is valid");
+        let text = summary(&path, &config);
+        assert!(text.contains("valid: 1 scope, 2 rules"), "{text}");
+        assert!(text.contains("evening-stop: stop"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_file_is_a_usage_error_counting_its_errors() {
+        let path = write_temp(
+            "bad",
+            "[[scopes]]\nsubscription = \"x\"\n[[rules]]\nname = \"a\"\naction = \"halt\"\nschedule = \"0 0 20 * * *\"\n",
+        );
+        let err = load(&path).expect_err("refused");
+        assert!(err.chain().any(|cause| cause.is::<UsageError>()), "{err:#}");
+        assert!(format!("{err:#}").starts_with("2 errors in "), "{err:#}");
+    }
+
+    #[test]
+    fn a_missing_file_is_a_usage_error_naming_it() {
+        let path = std::env::temp_dir().join("autostop-check-missing").join("nope.toml");
+        let err = load(&path).expect_err("missing");
+        assert!(err.chain().any(|cause| cause.is::<UsageError>()));
+        assert!(format!("{err:#}").contains("nope.toml"), "{err:#}");
+    }
+}
