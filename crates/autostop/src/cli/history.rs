@@ -45,7 +45,7 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
         eprintln!("autostop: no audit database at {} yet: nothing has been recorded", path.display());
         Vec::new()
     };
-    print(&records, args.output)?;
+    print(&mut std::io::stdout().lock(), &records, args.output)?;
     Ok(Outcome::Success)
 }
 
@@ -62,10 +62,10 @@ fn parse_since(text: &str, now: Timestamp) -> Result<Timestamp, UsageError> {
     now.checked_sub(ago).map_err(|_| UsageError(format!("--since: {text:?} reaches before the year -9999")))
 }
 
-fn print(records: &[EventRecord], format: OutputFormat) -> std::io::Result<()> {
+/// Prints `records` as a table (one line per event) or as a JSON array of flat objects.
+fn print(out: &mut dyn std::io::Write, records: &[EventRecord], format: OutputFormat) -> std::io::Result<()> {
     let header = ["TIME", "RESULT", "RULE", "OCCURRENCE", "TARGET", "ACTION", "DETAIL"];
-    let mut out = std::io::stdout().lock();
-    crate::output::print(&mut out, format, records, &header, |record| {
+    crate::output::print(out, format, records, &header, |record| {
         let event = &record.event;
         let error = match (&event.error_code, &event.error_message) {
             (Some(code), Some(message)) => Some(format!("{code}: {message}")),
@@ -96,5 +96,41 @@ mod tests {
         assert_eq!(parse_since("7d", now).expect("days").to_string(), "2026-02-23T12:00:00Z");
         let err = parse_since("yesterday", now).expect_err("refused");
         assert!(err.to_string().contains("\"yesterday\""), "{err}");
+    }
+
+    #[test]
+    fn events_print_as_a_table_and_as_json() {
+        use autostop_audit::{Event, EventKind};
+
+        let dir = std::env::temp_dir().join(format!("autostop-history-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir.join("audit.db")).expect("open");
+        let time: Timestamp = "2026-03-02T19:00:05Z".parse().expect("time");
+        let failed = Event {
+            rule: Some("evening-stop".to_owned()),
+            occurrence: Some("2026-03-02T20:00:00+01:00[Europe/Berlin]".parse().expect("occurrence")),
+            target_id: Some("/subscriptions/s/resourceGroups/rg/computes/ci-1".to_owned()),
+            target_name: Some("ci-1".to_owned()),
+            action: Some("stop".to_owned()),
+            error_code: Some("Conflict".to_owned()),
+            error_message: Some("operation in progress".to_owned()),
+            ..Event::new(time, EventKind::Failed)
+        };
+        store.record(&failed).expect("record");
+        let records = store.history(&HistoryQuery::default()).expect("history");
+
+        let mut table = Vec::new();
+        print(&mut table, &records, OutputFormat::Table).expect("table");
+        let table = String::from_utf8(table).expect("utf-8");
+        for needle in ["ci-1", "failed", "evening-stop", "2026-03-02 20:00:00 CET", "Conflict: operation in progress"] {
+            assert!(table.contains(needle), "{needle} missing from\n{table}");
+        }
+
+        let mut json = Vec::new();
+        print(&mut json, &records, OutputFormat::Json).expect("json");
+        let json: serde_json::Value = serde_json::from_slice(&json).expect("valid JSON");
+        assert_eq!(json[0]["result"], "failed");
+        assert_eq!(json[0]["error_code"], "Conflict");
+        assert_eq!(json[0]["target_name"], "ci-1");
     }
 }
