@@ -1,0 +1,397 @@
+//! ARM over HTTP: authenticates the bearer token, requires `api-version`, checks denials, routes, pages lists,
+//! and answers with ARM's headers (`x-ms-request-id`, `x-ms-correlation-request-id`,
+//! `x-ms-ratelimit-remaining-subscription-reads|writes`) and error shapes.
+
+pub(crate) mod json;
+mod route;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::arm_error::ArmError;
+use crate::server::Shared;
+use crate::tokens::Rejection;
+use crate::world::PROVIDER;
+use route::Route;
+
+/// Audiences ARM accepts in a token (and the emulator's own URL, for clients that ask for it by name).
+const ARM_AUDIENCES: [&str; 2] = ["https://management.azure.com", "https://management.core.windows.net"];
+
+/// A successful ARM answer before the common headers are added.
+struct Reply {
+    status: StatusCode,
+    body: Option<Value>,
+    headers: Vec<(HeaderName, String)>,
+}
+
+impl Reply {
+    fn ok(body: Value) -> Reply {
+        Reply { status: StatusCode::OK, body: Some(body), headers: Vec::new() }
+    }
+}
+
+/// The ARM entry point (the router's fallback: every path not otherwise served).
+pub(crate) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let correlation_id = headers
+        .get("x-ms-correlation-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| request_id.clone());
+    let route = route::parse(method.as_str(), uri.path());
+    let is_write = route.as_ref().is_some_and(Route::is_write);
+    let result = serve(&shared, &method, &uri, &headers, route);
+    let (status, body, mut extra) = match result {
+        Ok(reply) => (reply.status, reply.body, reply.headers),
+        Err(error) => {
+            let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut extra = Vec::new();
+            if let Some(value) = &error.www_authenticate {
+                extra.push((header::WWW_AUTHENTICATE, value.clone()));
+            }
+            if let Some(seconds) = error.retry_after {
+                extra.push((header::RETRY_AFTER, seconds.to_string()));
+            }
+            (status, Some(error.body()), extra)
+        }
+    };
+    let budget = if is_write {
+        ("x-ms-ratelimit-remaining-subscription-writes", "1199")
+    } else {
+        ("x-ms-ratelimit-remaining-subscription-reads", "11999")
+    };
+    extra.extend([
+        (HeaderName::from_static(budget.0), budget.1.to_owned()),
+        (HeaderName::from_static("x-ms-request-id"), request_id.clone()),
+        (HeaderName::from_static("x-ms-correlation-request-id"), correlation_id),
+        (
+            HeaderName::from_static("x-ms-routing-request-id"),
+            format!("EMULATOR:{}:{request_id}", jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ")),
+        ),
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+        (header::PRAGMA, "no-cache".to_owned()),
+        (header::EXPIRES, "-1".to_owned()),
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains".to_owned()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        (HeaderName::from_static("x-ms-response-type"), "standard".to_owned()),
+    ]);
+    let mut response = match body {
+        Some(body) => {
+            let mut response = Response::new(Body::from(body.to_string()));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+            response
+        }
+        None => Response::new(Body::empty()),
+    };
+    *response.status_mut() = status;
+    for (name, value) in extra {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// Everything between the request and the reply.
+fn serve(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    route: Option<Route>,
+) -> Result<Reply, ArmError> {
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+    let principal = authenticate(shared, headers)?;
+    let api_version = api_version(&query)?;
+    let route = route.ok_or_else(|| ArmError::unsupported(format!("{method} {}", uri.path())))?;
+    let (scope, action) = permission(&route, uri.path());
+    if shared.live().control.is_denied(&scope, &action) {
+        return Err(ArmError::new(
+            403,
+            "AuthorizationFailed",
+            format!(
+                "The client '{principal}' with object id '{principal}' does not have authorization to perform action \
+                 '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please \
+                 refresh your credentials."
+            ),
+        ));
+    }
+    let skip = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("$skipToken")).map(|(_, v)| v.as_str());
+    let config = &shared.config;
+    let now = shared.clock.now();
+    let wall = shared.wall();
+    let mut live = shared.live();
+    let world = &mut live.world;
+    match route {
+        Route::Subscriptions => {
+            let ids = world.subscription_ids();
+            let page = Page::of(ids.len(), skip, config.page_size)?;
+            let value: Vec<Value> =
+                ids[page.start..page.end].iter().map(|id| json::subscription(id, &config.tenant_id)).collect();
+            Ok(Reply::ok(page.body(
+                value,
+                &config.base_url,
+                uri.path(),
+                api_version,
+                json!({"type": "Total", "value": ids.len()}),
+            )))
+        }
+        Route::Subscription { subscription } => {
+            Ok(Reply::ok(json::subscription(world.subscription(&subscription)?, &config.tenant_id)))
+        }
+        Route::WorkspacesBySubscription { subscription } => {
+            let all = world.workspaces_in_subscription(&subscription)?;
+            let page = Page::of(all.len(), skip, config.page_size)?;
+            let value = all[page.start..page.end]
+                .iter()
+                .map(|ws| json::workspace(ws, &config.tenant_id, &config.base_url))
+                .collect();
+            Ok(Reply::ok(page.body(value, &config.base_url, uri.path(), api_version, Value::Null)))
+        }
+        Route::WorkspacesByGroup { subscription, group } => {
+            let all = world.workspaces_in_group(&subscription, &group)?;
+            let page = Page::of(all.len(), skip, config.page_size)?;
+            let value = all[page.start..page.end]
+                .iter()
+                .map(|ws| json::workspace(ws, &config.tenant_id, &config.base_url))
+                .collect();
+            Ok(Reply::ok(page.body(value, &config.base_url, uri.path(), api_version, Value::Null)))
+        }
+        Route::Workspace { subscription, group, workspace } => {
+            let index = world.workspace(&subscription, &group, &workspace)?;
+            Ok(Reply::ok(json::workspace(world.workspace_entry(index), &config.tenant_id, &config.base_url)))
+        }
+        Route::Computes { subscription, group, workspace } => {
+            let ws = world.workspace(&subscription, &group, &workspace)?;
+            let computes = world.workspace_entry(ws).computes.clone();
+            let page = Page::of(computes.len(), skip, config.page_size)?;
+            let value = computes[page.start..page.end]
+                .iter()
+                .map(|&index| {
+                    world.settle(index, now, &wall);
+                    json::compute(world.compute_at(index), world.workspace_entry(ws), &config.tenant_id)
+                })
+                .collect();
+            Ok(Reply::ok(page.body(value, &config.base_url, uri.path(), api_version, Value::Null)))
+        }
+        Route::Compute { subscription, group, workspace, name } => {
+            let index = world.compute(&subscription, &group, &workspace, &name)?;
+            world.settle(index, now, &wall);
+            let entry = world.compute_at(index);
+            Ok(Reply::ok(json::compute(entry, world.workspace_entry(entry.workspace), &config.tenant_id)))
+        }
+        Route::ComputeAction { subscription, group, workspace, name, action } => {
+            let index = world.compute(&subscription, &group, &workspace, &name)?;
+            let accepted = world.begin(index, action, now, config.transition, &wall)?;
+            let status_url = format!(
+                "{}/subscriptions/{}/providers/{PROVIDER}/locations/{}/computeOperationsStatus/{}?api-version={}&service=new",
+                config.base_url,
+                accepted.subscription,
+                accepted.location,
+                accepted.operation_id,
+                encode(api_version)
+            );
+            Ok(Reply {
+                status: StatusCode::ACCEPTED,
+                body: None,
+                headers: vec![(HeaderName::from_static("azure-asyncoperation"), status_url)],
+            })
+        }
+        Route::OperationStatus { subscription, location: _, operation_id } => {
+            let status = world.operation_status(&subscription, &operation_id, now, &wall)?;
+            Ok(Reply::ok(json::operation_status(&status, &wall)))
+        }
+    }
+}
+
+/// Checks the bearer token; returns the principal's object id.
+fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, ArmError> {
+    let challenge = |code: &str, message: String| {
+        let mut error = ArmError::new(401, code, message.clone());
+        error.www_authenticate = Some(format!(
+            "Bearer authorization_uri=\"{}/{}\", error=\"invalid_token\", error_description=\"{}\"",
+            shared.config.base_url,
+            shared.config.tenant_id,
+            message.replace('"', "'")
+        ));
+        error
+    };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(challenge(
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.".into(),
+        ));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("Bearer") && !token.trim().is_empty())
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| {
+            challenge(
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is provided in an invalid format.".into(),
+            )
+        })?;
+    let now = crate::clock::unix_now();
+    let live = shared.live();
+    match live.tokens.check(token, now) {
+        Ok(issued) => {
+            let audience = issued.audience.trim_end_matches('/');
+            let base = shared.config.base_url.as_str();
+            if !ARM_AUDIENCES.contains(&audience) && audience != base {
+                return Err(challenge(
+                    "InvalidAuthenticationTokenAudience",
+                    format!(
+                        "The access token has been obtained for wrong audience or resource '{}'. It should exactly \
+                         match with one of the allowed audiences 'https://management.core.windows.net/',\
+                         'https://management.azure.com/'.",
+                        issued.audience
+                    ),
+                ));
+            }
+            Ok(issued.object_id.clone())
+        }
+        Err(Rejection::Unknown) => Err(challenge("InvalidAuthenticationToken", "The access token is invalid.".into())),
+        Err(Rejection::Expired { expired_at }) => {
+            let show = |secs: i64| {
+                jiff::Timestamp::from_second(secs)
+                    .map(|t| t.strftime("%m/%d/%Y %H:%M:%S").to_string())
+                    .unwrap_or_else(|_| secs.to_string())
+            };
+            Err(challenge(
+                "ExpiredAuthenticationToken",
+                format!(
+                    "The access token expiry UTC time '{}' is earlier than current UTC time '{}'.",
+                    show(expired_at),
+                    show(now)
+                ),
+            ))
+        }
+    }
+}
+
+/// The `api-version` query parameter: required, and shaped `YYYY-MM-DD` with an optional `-preview` suffix.
+fn api_version(query: &[(String, String)]) -> Result<&str, ArmError> {
+    let Some((_, version)) = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")) else {
+        return Err(ArmError::new(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        ));
+    };
+    let date = version.strip_suffix("-preview").unwrap_or(version);
+    if jiff::civil::Date::strptime("%Y-%m-%d", date).is_err() || date.len() != 10 {
+        return Err(ArmError::new(
+            400,
+            "InvalidApiVersionParameter",
+            format!("The api-version '{version}' is invalid. The supported versions are dates such as '2024-04-01'."),
+        ));
+    }
+    Ok(version)
+}
+
+/// The scope and RBAC action a request needs (what [`crate::Control::deny`] matches).
+fn permission(route: &Route, path: &str) -> (String, String) {
+    let path = path.trim_end_matches('/');
+    let action = match route {
+        Route::Subscriptions | Route::Subscription { .. } => "Microsoft.Resources/subscriptions/read".to_owned(),
+        Route::WorkspacesBySubscription { .. } | Route::WorkspacesByGroup { .. } | Route::Workspace { .. } => {
+            format!("{PROVIDER}/workspaces/read")
+        }
+        Route::Computes { .. } | Route::Compute { .. } => format!("{PROVIDER}/workspaces/computes/read"),
+        Route::ComputeAction { action, .. } => action.rbac_action(),
+        Route::OperationStatus { .. } => format!("{PROVIDER}/locations/computeOperationsStatus/read"),
+    };
+    let scope = match route {
+        Route::ComputeAction { .. } => path.rsplit_once('/').map(|(scope, _)| scope).unwrap_or(path),
+        _ => path,
+    };
+    (scope.to_owned(), action)
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// One page of a list.
+struct Page {
+    start: usize,
+    end: usize,
+    next: Option<usize>,
+}
+
+impl Page {
+    /// The page `skip_token` starts (an offset the emulator itself handed out in a `nextLink`).
+    fn of(total: usize, skip_token: Option<&str>, page_size: usize) -> Result<Page, ArmError> {
+        let start = match skip_token {
+            None => 0,
+            Some(token) => token.parse::<usize>().ok().filter(|&s| s <= total).ok_or_else(|| {
+                ArmError::new(400, "InvalidSkipToken", format!("The $skipToken '{token}' is not one this list issued."))
+            })?,
+        };
+        let end = (start + page_size).min(total);
+        Ok(Page { start, end, next: (end < total).then_some(end) })
+    }
+
+    /// `{"value": [...], "nextLink": "..."}`, with `nextLink` only when more pages follow (as Azure ML does).
+    fn body(&self, value: Vec<Value>, base_url: &str, path: &str, api_version: &str, count: Value) -> Value {
+        let mut body = json!({"value": value});
+        if !count.is_null() {
+            body["count"] = count;
+        }
+        if let Some(next) = self.next {
+            body["nextLink"] = json!(format!("{base_url}{path}?api-version={}&$skipToken={next}", encode(api_version)));
+        }
+        body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_cover_the_list_once() {
+        let first = Page::of(5, None, 2).expect("page");
+        assert_eq!((first.start, first.end, first.next), (0, 2, Some(2)));
+        let last = Page::of(5, Some("4"), 2).expect("page");
+        assert_eq!((last.start, last.end, last.next), (4, 5, None));
+        assert_eq!(Page::of(0, None, 2).expect("page").next, None);
+        assert_eq!(Page::of(5, Some("x"), 2).err().map(|e| e.code), Some("InvalidSkipToken".to_owned()));
+        assert!(Page::of(5, Some("6"), 2).is_err());
+    }
+
+    #[test]
+    fn api_version_is_required_and_date_shaped() {
+        let q = |v: &str| vec![("api-version".to_owned(), v.to_owned())];
+        assert_eq!(api_version(&[]).unwrap_err().code, "MissingApiVersionParameter");
+        assert_eq!(api_version(&q("2024-04-01")).expect("valid"), "2024-04-01");
+        assert_eq!(api_version(&q("2025-07-01-preview")).expect("valid"), "2025-07-01-preview");
+        assert_eq!(api_version(&q("latest")).unwrap_err().code, "InvalidApiVersionParameter");
+    }
+
+    #[test]
+    fn permission_names_scope_and_action() {
+        let path = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/computes/c/stop";
+        let route = route::parse("POST", path).expect("route");
+        let (scope, action) = permission(&route, path);
+        assert!(scope.ends_with("/computes/c"), "{scope}");
+        assert_eq!(action, "Microsoft.MachineLearningServices/workspaces/computes/stop/action");
+    }
+}

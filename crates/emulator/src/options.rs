@@ -1,0 +1,81 @@
+//! How an emulator run is set up: fleet, address, paging, timings and the credentials it accepts.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::fleet::Fleet;
+
+/// Settings of one emulator run. `Default` gives 127.0.0.1:0, the sample fleet, pages of 50, 2-second transitions,
+/// 1-hour tokens, fresh random tenant / client / secret / identity-header values and a CA in a fresh temp dir.
+#[derive(Clone)]
+pub struct Options {
+    /// What the emulator serves.
+    pub fleet: Fleet,
+    /// Where to listen (port 0: any free port; the bound URL is [`crate::Emulator::base_url`]).
+    pub bind: SocketAddr,
+    /// Items per page of list responses (at least 1); lists longer than this carry a `nextLink`.
+    pub page_size: usize,
+    /// How long Starting / Stopping / Restarting last, and so the operation.
+    pub transition: Duration,
+    /// The one tenant the token endpoint knows.
+    pub tenant_id: String,
+    /// The one client (service principal) id the token endpoint knows.
+    pub client_id: String,
+    /// That client's secret.
+    pub client_secret: String,
+    /// The App Service managed identity secret (`IDENTITY_HEADER`, sent back as `X-IDENTITY-HEADER`).
+    pub identity_header: String,
+    /// Where to write `ca.pem`; a fresh temp dir (removed on shutdown) when `None`.
+    pub ca_dir: Option<PathBuf>,
+    /// Lifetime of issued access tokens.
+    pub token_lifetime: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            fleet: Fleet::sample(),
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            page_size: 50,
+            transition: Duration::from_secs(2),
+            tenant_id: uuid::Uuid::new_v4().to_string(),
+            client_id: uuid::Uuid::new_v4().to_string(),
+            client_secret: format!("emu~{}", uuid::Uuid::new_v4().simple()),
+            identity_header: uuid::Uuid::new_v4().simple().to_string(),
+            ca_dir: None,
+            token_lifetime: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("bind", &self.bind)
+            .field("page_size", &self.page_size)
+            .field("transition", &self.transition)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("identity_header", &"<redacted>")
+            .field("ca_dir", &self.ca_dir)
+            .field("token_lifetime", &self.token_lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let options = Options::default();
+        let text = format!("{options:?}");
+        assert!(!text.contains(&options.client_secret), "{text}");
+        assert!(!text.contains(&options.identity_header), "{text}");
+        assert!(text.contains(&options.client_id));
+    }
+}

@@ -1,0 +1,299 @@
+//! The running emulator: binds 127.0.0.1, serves the axum router over TLS (HTTP/1.1), records every request,
+//! and shuts down on request.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+use crate::clock::{Clock, arm_timestamp};
+use crate::control::{Control, ControlState, RecordedRequest};
+use crate::options::Options;
+use crate::tokens::Tokens;
+use crate::world::World;
+use crate::{Error, arm, control, identity, tls};
+
+/// The settings handlers read (fixed for the run).
+#[derive(Debug)]
+pub(crate) struct Config {
+    /// `https://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The tenant the token endpoint knows.
+    pub tenant_id: String,
+    /// The client id the token endpoint knows.
+    pub client_id: String,
+    /// That client's secret (never logged).
+    pub client_secret: String,
+    /// The App Service managed identity secret header value (never logged).
+    pub identity_header: String,
+    /// The client id of the emulated managed identity.
+    pub managed_identity_client_id: String,
+    /// Items per list page.
+    pub page_size: usize,
+    /// Emulated duration of transitions.
+    pub transition: Duration,
+    /// Lifetime of issued tokens.
+    pub token_lifetime: Duration,
+}
+
+/// Everything that changes while the emulator runs, behind one lock.
+#[derive(Debug)]
+pub(crate) struct Live {
+    /// Fleet, states, operations.
+    pub world: World,
+    /// Issued tokens.
+    pub tokens: Tokens,
+    /// Denials, recorded requests, workload assertion.
+    pub control: ControlState,
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Fixed settings.
+    pub config: Config,
+    /// Emulated time.
+    pub clock: Clock,
+    live: Mutex<Live>,
+}
+
+impl Shared {
+    /// Locks the live state (a panicked handler does not poison the emulator for everyone else).
+    pub fn live(&self) -> MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The wall clock as ARM prints it.
+    pub fn wall(&self) -> String {
+        arm_timestamp(jiff::Timestamp::now())
+    }
+}
+
+/// A running emulator. Dropping it stops the server too; [`Emulator::shutdown`] waits for that.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    ca_path: PathBuf,
+    ca_pem: String,
+    owned_ca_dir: Option<PathBuf>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator").field("base_url", &self.shared.config.base_url).finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Generates certificates, writes the CA, binds and starts serving.
+    pub async fn start(options: Options) -> Result<Emulator, Error> {
+        if options.page_size == 0 {
+            return Err(Error::InvalidOption { name: "page_size", expected: "at least 1", found: "0".to_owned() });
+        }
+        options.fleet.validate()?;
+        let certificates = tls::generate()?;
+        let (ca_dir, owned_ca_dir) = match &options.ca_dir {
+            Some(dir) => (dir.clone(), None),
+            None => {
+                let dir = std::env::temp_dir().join(format!("autostop-emulator-{}", uuid::Uuid::new_v4().simple()));
+                (dir.clone(), Some(dir))
+            }
+        };
+        std::fs::create_dir_all(&ca_dir).map_err(|source| Error::WriteCa { path: ca_dir.clone(), source })?;
+        let ca_path = ca_dir.join("ca.pem");
+        std::fs::write(&ca_path, &certificates.ca_pem)
+            .map_err(|source| Error::WriteCa { path: ca_path.clone(), source })?;
+
+        let listener =
+            TcpListener::bind(options.bind).await.map_err(|source| Error::Bind { addr: options.bind, source })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind { addr: options.bind, source })?;
+        let base_url = format!("https://{addr}");
+
+        let wall = arm_timestamp(jiff::Timestamp::now());
+        let shared = Arc::new(Shared {
+            config: Config {
+                base_url,
+                managed_identity_client_id: crate::arm::json::stable_guid(&format!("{}/msi", options.client_id)),
+                tenant_id: options.tenant_id,
+                client_id: options.client_id,
+                client_secret: options.client_secret,
+                identity_header: options.identity_header,
+                page_size: options.page_size,
+                transition: options.transition,
+                token_lifetime: options.token_lifetime,
+            },
+            clock: Clock::new(1.0),
+            live: Mutex::new(Live {
+                world: World::new(options.fleet, &wall),
+                tokens: Tokens::default(),
+                control: ControlState::default(),
+            }),
+        });
+
+        let router = router(shared.clone());
+        let acceptor = TlsAcceptor::from(certificates.server_config);
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, acceptor, router, stopped));
+        tracing::info!(url = %shared.config.base_url, ca = %ca_path.display(), "azure emulator listening");
+        Ok(Emulator { shared, ca_path, ca_pem: certificates.ca_pem, owned_ca_dir, stop, task: Some(task) })
+    }
+
+    /// `https://127.0.0.1:PORT`: it serves everything (ARM, token endpoints, managed identity, management).
+    pub fn base_url(&self) -> String {
+        self.shared.config.base_url.clone()
+    }
+
+    /// The ARM endpoint: the same as [`Emulator::base_url`] (ARM paths are at the root).
+    pub fn arm_endpoint(&self) -> String {
+        self.base_url()
+    }
+
+    /// The Entra authority host: the same host; the token endpoint is `/{tenant}/oauth2/v2.0/token`.
+    pub fn authority_host(&self) -> String {
+        self.base_url()
+    }
+
+    /// The App Service managed identity endpoint (`IDENTITY_ENDPOINT`).
+    pub fn identity_endpoint(&self) -> String {
+        format!("{}/msi/token", self.shared.config.base_url)
+    }
+
+    /// The App Service managed identity secret (`IDENTITY_HEADER`).
+    pub fn identity_header(&self) -> &str {
+        &self.shared.config.identity_header
+    }
+
+    /// The PEM file of the CA that signed the server certificate (`SSL_CERT_FILE`).
+    pub fn ca_path(&self) -> &Path {
+        &self.ca_path
+    }
+
+    /// The CA certificate in PEM.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The tenant the token endpoint accepts.
+    pub fn tenant_id(&self) -> &str {
+        &self.shared.config.tenant_id
+    }
+
+    /// The client id the token endpoint accepts.
+    pub fn client_id(&self) -> &str {
+        &self.shared.config.client_id
+    }
+
+    /// The client secret the token endpoint accepts.
+    pub fn client_secret(&self) -> &str {
+        &self.shared.config.client_secret
+    }
+
+    /// The environment a client needs: `AZURE_AUTHORITY_HOST`, `AUTOSTOP_ARM_ENDPOINT`, `SSL_CERT_FILE`,
+    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AZURE_AUTHORITY_HOST", self.authority_host()),
+            ("AUTOSTOP_ARM_ENDPOINT", self.arm_endpoint()),
+            ("SSL_CERT_FILE", self.ca_path.display().to_string()),
+            ("AZURE_TENANT_ID", self.tenant_id().to_owned()),
+            ("AZURE_CLIENT_ID", self.client_id().to_owned()),
+            ("AZURE_CLIENT_SECRET", self.client_secret().to_owned()),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+    }
+
+    /// A handle on the live state for tests, the CLI and benchmarks.
+    pub fn control(&self) -> Control {
+        Control::new(self.shared.clone())
+    }
+
+    /// Stops accepting, closes open connections and waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(dir) = &self.owned_ca_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// All routes: identity endpoints, the management path, and ARM for everything else.
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .merge(identity::routes())
+        .nest("/_emulator", control::routes())
+        .fallback(arm::handle)
+        .layer(middleware::from_fn_with_state(shared.clone(), record))
+        .with_state(shared)
+}
+
+/// Records what was served (method, path and query, status).
+async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_default();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    tracing::debug!(%method, %path, status, "served");
+    shared.live().control.requests.push(RecordedRequest { method, path, status });
+    response
+}
+
+/// Accepts TCP connections, does the TLS handshake per connection, and serves HTTP/1.1 until told to stop.
+async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, router: Router, mut stopped: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let (tcp, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                };
+                let acceptor = acceptor.clone();
+                let service = TowerToHyperService::new(router.clone());
+                connections.spawn(async move {
+                    let tls = match acceptor.accept(tcp).await {
+                        Ok(tls) => tls,
+                        Err(err) => {
+                            tracing::debug!(%peer, error = %err, "tls handshake failed");
+                            return;
+                        }
+                    };
+                    let served = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                    if let Err(err) = served {
+                        tracing::debug!(%peer, error = %err, "connection ended with an error");
+                    }
+                });
+            }
+        }
+    }
+    connections.abort_all();
+}

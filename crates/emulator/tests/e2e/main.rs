@@ -1,0 +1,8 @@
+//! End-to-end tests of the emulator over real HTTPS: tokens, ARM reads and errors, operations, and conformance
+//! with the recorded Azure sessions under `shared/azure-api`.
+
+mod arm;
+mod conformance;
+mod operations;
+mod tokens;
+mod util;
