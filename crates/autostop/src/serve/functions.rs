@@ -105,7 +105,9 @@ fn reload<L: Load>(loader: &L, handler: &Handler<L::Engine>) {
             *handler.engine.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(engine);
             tracing::info!("configuration reloaded");
         }
-        Err(err) => tracing::error!(error = format!("{err:#}"), "configuration reload failed: keeping the previous one"),
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "configuration reload failed: keeping the previous one")
+        }
     }
 }
 

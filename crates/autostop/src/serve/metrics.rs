@@ -184,7 +184,12 @@ fn families(state: &State) -> Vec<Family> {
         })
         .collect();
     vec![
-        Family { name: "autostop_runs_total", help: "Evaluations run, by outcome.", kind: Kind::Counter, samples: runs },
+        Family {
+            name: "autostop_runs_total",
+            help: "Evaluations run, by outcome.",
+            kind: Kind::Counter,
+            samples: runs,
+        },
         Family {
             name: "autostop_actions_total",
             help: "Actions, skips and misses, by rule and result.",

@@ -25,8 +25,7 @@ use jiff::Timestamp;
 
 pub use daemon::{DaemonOptions, run_daemon};
 pub use functions::{FunctionsOptions, run_functions};
-pub use metrics::Metrics;
-pub use signals::{Control, Interrupt, forward_signals};
+pub use signals::{Interrupt, forward_signals};
 
 /// The window one evaluation covers: the occurrences in `(last, now]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +43,8 @@ pub trait Evaluate: Send + Sync + 'static {
     ///
     /// Once `interrupt` is requested (SIGTERM / SIGINT) the engine starts no new operation, records the actions
     /// it has not started as interrupted, lets the started ones finish, and returns.
-    fn evaluate(&self, window: Window, interrupt: Interrupt) -> impl Future<Output = anyhow::Result<Evaluation>> + Send;
+    fn evaluate(&self, window: Window, interrupt: Interrupt)
+    -> impl Future<Output = anyhow::Result<Evaluation>> + Send;
 
     /// The next occurrence of any rule strictly after `after` (`None`: no rule ever fires).
     fn next_occurrence(&self, after: Timestamp) -> Option<Timestamp>;

@@ -10,9 +10,9 @@
 //! UTC; any value in year 1 means "never ran". `ScheduleStatus` is null for schedules more frequent than once a
 //! minute and when the host keeps no status (`useMonitor: false`).
 
+use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -23,10 +23,14 @@ pub enum PayloadError {
     #[error("invocation body: expected the Functions host's JSON {{\"Data\":{{..}},\"Metadata\":{{..}}}}, found: {0}")]
     NotJson(String),
     /// No binding of `Data` looks like a timer.
-    #[error("invocation body: expected a timer binding in Data (an object with ScheduleStatus and IsPastDue), found bindings [{0}]")]
+    #[error(
+        "invocation body: expected a timer binding in Data (an object with ScheduleStatus and IsPastDue), found bindings [{0}]"
+    )]
     NoTimer(String),
     /// `ScheduleStatus.Last` is not a date and time.
-    #[error("ScheduleStatus.Last: expected an ISO 8601 date and time such as 2026-09-24T13:08:00.0096035+00:00, found {value:?}")]
+    #[error(
+        "ScheduleStatus.Last: expected an ISO 8601 date and time such as 2026-09-24T13:08:00.0096035+00:00, found {value:?}"
+    )]
     BadLast {
         /// The value as sent.
         value: String,
@@ -157,7 +161,8 @@ mod tests {
 
     #[test]
     fn last_without_an_offset_is_utc() {
-        let status = r#"{"Last":"2026-01-05T21:55:00.0123","Next":"2026-01-05T22:00:00","LastUpdated":"2026-01-05T21:55:00"}"#;
+        let status =
+            r#"{"Last":"2026-01-05T21:55:00.0123","Next":"2026-01-05T22:00:00","LastUpdated":"2026-01-05T21:55:00"}"#;
         let timer = parse_invocation(&body(status, true)).expect("valid body");
         assert_eq!(timer.last, Some(ts("2026-01-05T21:55:00.0123Z")));
     }

@@ -1,6 +1,7 @@
 //! A small, strict parser of the Prometheus text exposition format (0.0.4), for tests only.
 //!
-//! It checks the rules a scraper enforces: metric and label names, `# TYPE` before a family's samples, each
+//! Only counters, gauges and untyped families are known (autostop exposes no histogram or summary). It checks
+//! the rules a scraper enforces: metric and label names, `# TYPE` before a family's samples, each
 //! family in one group, label value escapes (`\\`, `\"`, `\n` only), float values, no duplicate series,
 //! non-negative counters, and a final line feed. It is shared by the unit tests of `serve::metrics` and the
 //! end-to-end tests of `serve`.
@@ -31,18 +32,6 @@ fn valid_name(name: &str, colon: bool) -> bool {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'));
     first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':'))
-}
-
-/// The family a sample name belongs to (`x_bucket`, `x_sum`, `x_count` belong to `x` for histograms/summaries).
-fn family_of<'a>(name: &'a str, kinds: &HashMap<String, String>) -> &'a str {
-    for suffix in ["_bucket", "_sum", "_count"] {
-        if let Some(base) = name.strip_suffix(suffix) {
-            if matches!(kinds.get(base).map(String::as_str), Some("histogram" | "summary")) {
-                return base;
-            }
-        }
-    }
-    name
 }
 
 fn parse_labels(text: &str, line_no: usize) -> Result<(BTreeMap<String, String>, &str), String> {
@@ -130,7 +119,7 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
                 continue;
             }
             let kind = words.next().unwrap_or_default();
-            if !matches!(kind, "counter" | "gauge" | "histogram" | "summary" | "untyped") {
+            if !matches!(kind, "counter" | "gauge" | "untyped") {
                 return Err(format!("line {line_no}: invalid type {kind:?}"));
             }
             if out.kinds.insert(name.to_owned(), kind.to_owned()).is_some() {
@@ -158,8 +147,9 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
         if fields.next().is_some() {
             return Err(format!("line {line_no}: trailing text after the value"));
         }
-        let family = family_of(name, &out.kinds).to_owned();
-        let kind = out.kinds.get(&family).ok_or_else(|| format!("line {line_no}: sample of {family} before its TYPE"))?;
+        let family = name.to_owned();
+        let kind =
+            out.kinds.get(&family).ok_or_else(|| format!("line {line_no}: sample of {family} before its TYPE"))?;
         if kind == "counter" && value.is_sign_negative() {
             return Err(format!("line {line_no}: negative counter {name}"));
         }

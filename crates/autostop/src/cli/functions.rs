@@ -1,0 +1,283 @@
+//! `autostop functions init`: writes a deployable Azure Functions app folder (custom handler + one timer).
+//!
+//! Writes files only; talks to no network. The folder: `host.json` (the custom handler: this binary, run as
+//! `serve --functions --config CONFIG`), `FUNCTION/function.json` (one timer trigger), the validated config,
+//! `local.settings.json` (setting names, never secret values), `autostop-role.json` (least privilege) and a README
+//! with the build, zip and deploy steps.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::{Outcome, UsageError};
+
+/// The timer's schedule when none is given: every five minutes, on the minute (UTC).
+pub const DEFAULT_SCHEDULE: &str = "0 */5 * * * *";
+/// The name the config file gets inside the app folder.
+const CONFIG_FILE: &str = "autostop.toml";
+/// The least-privilege role definition, shared with `deploy/azure/`.
+const ROLE: &str = include_str!("../../../../deploy/azure/autostop-role.json");
+/// The README template; `{{NAME}}` placeholders are filled in.
+const README: &str = include_str!("../../../../deploy/functions/README.md");
+
+/// `autostop functions ...`
+#[derive(Debug, Args)]
+pub struct FunctionsArgs {
+    #[command(subcommand)]
+    command: FunctionsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum FunctionsCommand {
+    /// Write a deployable Function App folder for the configuration.
+    Init(InitArgs),
+}
+
+/// `autostop functions init [OPTIONS]`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The configuration to deploy (default: $AUTOSTOP_CONFIG, else ./autostop.toml); it is validated and copied.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The folder to write (created if missing; must be empty unless --force).
+    #[arg(long, default_value = "functionapp")]
+    out: PathBuf,
+    /// The timer's NCRONTAB schedule, read in UTC: how often rules are evaluated.
+    #[arg(long, default_value = DEFAULT_SCHEDULE)]
+    schedule: String,
+    /// The function's name (its folder, and the path the host posts to).
+    #[arg(long, default_value = "autostop")]
+    function_name: String,
+    /// The executable's name in the folder (host.json's defaultExecutablePath).
+    #[arg(long, default_value = "autostop")]
+    executable: String,
+    /// A built Linux binary to copy into the folder under --executable's name.
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// Overwrite the files of a folder that is not empty.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Runs `autostop functions ...`.
+pub fn run(args: FunctionsArgs) -> anyhow::Result<Outcome> {
+    match args.command {
+        FunctionsCommand::Init(args) => init(&args),
+    }
+}
+
+/// Checks a function name as the Functions host does: a letter, then letters, digits, `_` or `-`, at most 127.
+fn check_function_name(name: &str) -> Result<(), UsageError> {
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && name.len() <= 127;
+    if ok {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "--function-name: expected a letter then letters, digits, '_' or '-' (at most 127), found {name:?}"
+        )))
+    }
+}
+
+/// Checks the executable name: a plain file name, no directory, not hidden.
+fn check_executable(name: &str) -> Result<(), UsageError> {
+    let plain = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\']);
+    if plain {
+        Ok(())
+    } else {
+        Err(UsageError(format!("--executable: expected a file name without a directory, found {name:?}")))
+    }
+}
+
+/// The arguments host.json passes to the executable.
+fn handler_arguments() -> [&'static str; 4] {
+    ["serve", "--functions", "--config", CONFIG_FILE]
+}
+
+fn host_json(executable: &str) -> serde_json::Value {
+    json!({
+        "version": "2.0",
+        "logging": {
+            "logLevel": { "default": "Information" }
+        },
+        "extensionBundle": {
+            "id": "Microsoft.Azure.Functions.ExtensionBundle",
+            "version": "[4.*, 5.0.0)"
+        },
+        "customHandler": {
+            "description": {
+                "defaultExecutablePath": executable,
+                "workingDirectory": "",
+                "arguments": handler_arguments()
+            },
+            "enableForwardingHttpRequest": false
+        },
+        "functionTimeout": "00:10:00"
+    })
+}
+
+fn function_json(schedule: &str) -> serde_json::Value {
+    json!({
+        "bindings": [
+            {
+                "name": "timer",
+                "type": "timerTrigger",
+                "direction": "in",
+                "schedule": schedule,
+                "runOnStartup": false,
+                "useMonitor": true
+            }
+        ]
+    })
+}
+
+fn local_settings_json() -> serde_json::Value {
+    // Names only: values stay empty so that no secret is ever written here.
+    json!({
+        "IsEncrypted": false,
+        "Values": {
+            "FUNCTIONS_WORKER_RUNTIME": "Custom",
+            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+            "XDG_STATE_HOME": "/tmp/autostop-state",
+            "AUTOSTOP_CREDENTIAL": "",
+            "AZURE_TENANT_ID": "",
+            "AZURE_CLIENT_ID": "",
+            "AZURE_CLIENT_SECRET": ""
+        }
+    })
+}
+
+fn readme(args: &InitArgs) -> String {
+    README
+        .replace("{{FUNCTION}}", &args.function_name)
+        .replace("{{SCHEDULE}}", &args.schedule)
+        .replace("{{EXECUTABLE}}", &args.executable)
+        .replace("{{ARGUMENTS}}", &handler_arguments().join(" "))
+        .replace("{{CONFIG}}", CONFIG_FILE)
+        .replace("{{OUT}}", &args.out.display().to_string())
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    // Serializing a `serde_json::Value` cannot fail.
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn write(path: &Path, contents: &str) -> anyhow::Result<()> {
+    fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
+}
+
+fn init(args: &InitArgs) -> anyhow::Result<Outcome> {
+    check_function_name(&args.function_name)?;
+    check_executable(&args.executable)?;
+    autostop_schedule::Schedule::parse(&args.schedule)
+        .map_err(|err| UsageError(format!("--schedule {:?}: {err}", args.schedule)))?;
+    let config_path = autostop_policy::config::config_path(args.config.as_deref(), |name| std::env::var_os(name));
+    let config = fs::read_to_string(&config_path)
+        .map_err(|err| UsageError(format!("reading the configuration {}: {err}", config_path.display())))?;
+    autostop_policy::Config::parse(&config, &config_path).map_err(|errors| UsageError(errors.to_string()))?;
+
+    let out = &args.out;
+    let not_empty = fs::read_dir(out).map(|mut entries| entries.next().is_some()).unwrap_or(false);
+    if not_empty && !args.force {
+        return Err(UsageError(format!(
+            "--out {}: expected a missing or empty folder, found files (pass --force to overwrite)",
+            out.display()
+        ))
+        .into());
+    }
+    let function_dir = out.join(&args.function_name);
+    fs::create_dir_all(&function_dir).with_context(|| format!("creating {}", function_dir.display()))?;
+
+    write(&out.join("host.json"), &pretty(&host_json(&args.executable)))?;
+    write(&function_dir.join("function.json"), &pretty(&function_json(&args.schedule)))?;
+    write(&out.join(CONFIG_FILE), &config)?;
+    write(&out.join("local.settings.json"), &pretty(&local_settings_json()))?;
+    write(&out.join("autostop-role.json"), ROLE)?;
+    write(&out.join("README.md"), &readme(args))?;
+    if let Some(binary) = &args.binary {
+        let target = out.join(&args.executable);
+        fs::copy(binary, &target).with_context(|| format!("copying {} to {}", binary.display(), target.display()))?;
+        set_executable(&target)?;
+    }
+    println!("wrote the Function App folder {} (see its README.md to deploy)", out.display());
+    Ok(Outcome::Success)
+}
+
+fn set_executable(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("making {} executable", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_json_runs_the_binary_as_a_custom_handler() {
+        let host = host_json("autostop");
+        assert_eq!(host["version"], "2.0");
+        assert_eq!(host["customHandler"]["description"]["defaultExecutablePath"], "autostop");
+        assert_eq!(
+            host["customHandler"]["description"]["arguments"],
+            json!(["serve", "--functions", "--config", "autostop.toml"])
+        );
+        assert_eq!(host["customHandler"]["enableForwardingHttpRequest"], false);
+        assert_eq!(host["extensionBundle"]["id"], "Microsoft.Azure.Functions.ExtensionBundle");
+    }
+
+    #[test]
+    fn function_json_is_one_timer_trigger() {
+        let function = function_json(DEFAULT_SCHEDULE);
+        assert_eq!(
+            function["bindings"],
+            json!([{"name": "timer", "type": "timerTrigger", "direction": "in", "schedule": "0 */5 * * * *",
+                    "runOnStartup": false, "useMonitor": true}])
+        );
+    }
+
+    #[test]
+    fn local_settings_name_credentials_without_values() {
+        let settings = local_settings_json();
+        assert_eq!(settings["Values"]["FUNCTIONS_WORKER_RUNTIME"], "Custom");
+        for name in ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"] {
+            assert_eq!(settings["Values"][name], "", "{name} must be a name without a value");
+        }
+    }
+
+    #[test]
+    fn the_role_allows_only_reads_start_and_stop() {
+        let role: serde_json::Value = serde_json::from_str(ROLE).expect("the role is JSON");
+        let actions: Vec<&str> =
+            role["Actions"].as_array().expect("Actions").iter().filter_map(|action| action.as_str()).collect();
+        assert!(!actions.is_empty());
+        for action in &actions {
+            let allowed =
+                action.ends_with("/read") || action.ends_with("/start/action") || action.ends_with("/stop/action");
+            assert!(allowed && !action.contains('*'), "{action} is more than read, start or stop");
+        }
+        assert_eq!(role["IsCustom"], true);
+        assert_eq!(role["DataActions"], json!([]));
+    }
+
+    #[test]
+    fn names_are_checked_before_anything_is_written() {
+        assert!(check_function_name("autostop-timer_1").is_ok());
+        let err = check_function_name("1timer").expect_err("starts with a digit");
+        assert_eq!(
+            err.to_string(),
+            "--function-name: expected a letter then letters, digits, '_' or '-' (at most 127), found \"1timer\""
+        );
+        assert!(check_function_name("a/b").is_err());
+        assert!(check_executable("autostop").is_ok());
+        assert!(check_executable("../autostop").is_err());
+        assert!(check_executable("").is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! `autostop serve`: the long-running scheduler, or the Azure Functions custom handler.
+//!
+//! Validates the arguments, sets up logging (JSON lines on stdout unless it is a terminal), the runtime and the
+//! signals, then hands over to [`crate::serve`]. Functions mode is chosen by `--functions` or by the host's
+//! `FUNCTIONS_CUSTOMHANDLER_PORT`. The engine and the "last evaluated" store come from the caller, built from
+//! the resolved configuration path, so that this file knows nothing of how `run` evaluates.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use tokio::sync::mpsc;
+
+use crate::logging::{LogStream, LoggingOptions, init_logging};
+use crate::serve::{DaemonOptions, FunctionsOptions, LastStore, Load, forward_signals, run_daemon, run_functions};
+use crate::{Outcome, UsageError};
+
+/// `autostop serve [OPTIONS]`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration file (default: $AUTOSTOP_CONFIG, else ./autostop.toml); SIGHUP reads it again.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where to serve /healthz and /metrics (port 0: any free port, announced in the log).
+    #[arg(long, env = "AUTOSTOP_LISTEN", default_value = "127.0.0.1:9464")]
+    listen: SocketAddr,
+    /// Run as an Azure Functions custom handler (implied when FUNCTIONS_CUSTOMHANDLER_PORT is set).
+    #[arg(long)]
+    functions: bool,
+    /// The port the Functions host gives the custom handler.
+    #[arg(long, env = "FUNCTIONS_CUSTOMHANDLER_PORT", hide = true)]
+    functions_port: Option<u16>,
+    /// How long SIGTERM waits for the run in flight before exiting anyway (e.g. 60s, 2m).
+    #[arg(long, default_value = "60s", value_parser = parse_grace)]
+    shutdown_grace: Duration,
+}
+
+/// What `serve` runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Daemon,
+    Functions { port: u16 },
+}
+
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    let duration: jiff::SignedDuration =
+        text.parse().map_err(|err| format!("expected a duration such as 60s or 2m, found {text:?}: {err}"))?;
+    Duration::try_from(duration).map_err(|_| format!("expected a positive duration, found {text:?}"))
+}
+
+impl ServeArgs {
+    /// The configuration file to read: `--config`, else `$AUTOSTOP_CONFIG`, else `./autostop.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        autostop_policy::config::config_path(self.config.as_deref(), |name| std::env::var_os(name))
+    }
+
+    fn mode(&self) -> Result<Mode, UsageError> {
+        match (self.functions, self.functions_port) {
+            (_, Some(port)) => Ok(Mode::Functions { port }),
+            (true, None) => Err(UsageError(
+                "--functions: expected FUNCTIONS_CUSTOMHANDLER_PORT to be set (by the Functions host), found it unset"
+                    .into(),
+            )),
+            (false, None) => Ok(Mode::Daemon),
+        }
+    }
+}
+
+/// Runs `autostop serve` until SIGTERM or SIGINT.
+///
+/// `parts` builds, from the configuration path, the engine loader (called again on SIGHUP) and the store of the
+/// last evaluated instant (used by the daemon; the Functions timer carries its own).
+pub fn run<L: Load, S: LastStore>(
+    args: ServeArgs,
+    parts: impl FnOnce(&Path) -> anyhow::Result<(L, S)>,
+) -> anyhow::Result<Outcome> {
+    let mode = args.mode()?;
+    init_logging(LoggingOptions { stream: LogStream::Stdout });
+    let (loader, store) = parts(&args.config_path())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(async move {
+        let (controls_tx, controls) = mpsc::channel(8);
+        forward_signals(controls_tx).context("listening for SIGTERM, SIGINT and SIGHUP")?;
+        match mode {
+            Mode::Functions { port } => {
+                let options = FunctionsOptions { port, shutdown_grace: args.shutdown_grace };
+                run_functions(loader, options, controls).await
+            }
+            Mode::Daemon => {
+                let options = DaemonOptions {
+                    listen: args.listen,
+                    shutdown_grace: args.shutdown_grace,
+                    ..DaemonOptions::default()
+                };
+                run_daemon(loader, store, options, controls).await
+            }
+        }
+    })?;
+    Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied())).map(|cli| cli.serve)
+    }
+
+    #[test]
+    fn the_port_from_the_host_selects_functions_mode() {
+        let args = parse(&["--functions-port", "7071"]).expect("valid");
+        assert_eq!(args.mode().expect("mode"), Mode::Functions { port: 7071 });
+        let args = parse(&[]).expect("valid");
+        assert_eq!(args.mode().expect("mode"), Mode::Daemon);
+        assert_eq!(args.listen, SocketAddr::from(([127, 0, 0, 1], 9464)));
+    }
+
+    #[test]
+    fn functions_mode_without_a_port_is_a_usage_error() {
+        let args = parse(&["--functions"]).expect("valid");
+        let err = args.mode().expect_err("no port");
+        assert!(err.to_string().contains("FUNCTIONS_CUSTOMHANDLER_PORT"), "{err}");
+    }
+
+    #[test]
+    fn the_grace_period_reads_friendly_durations() {
+        assert_eq!(parse(&["--shutdown-grace", "2m"]).expect("valid").shutdown_grace, Duration::from_secs(120));
+        assert_eq!(parse(&[]).expect("valid").shutdown_grace, Duration::from_secs(60));
+        assert!(parse(&["--shutdown-grace", "-5s"]).is_err());
+        assert!(parse(&["--shutdown-grace", "soon"]).is_err());
+    }
+}
