@@ -4,7 +4,7 @@
 //! - [`Instance`] and [`Scope`]: the inventory view the plan reads, and where autostop may act;
 //! - [`selector`]: names as globs, tags and sizes;
 //! - [`tags`]: the owner tags (opt-out, snooze, named rule);
-//! - [`plan`]: inventory + config + window -> actions, skips and missed occurrences, each with its reason;
+//! - [`mod@plan`]: inventory + config + window -> actions, skips and missed occurrences, each with its reason;
 //! - [`eligibility`]: whether a state allows an action, shared with the ad-hoc verbs.
 
 pub mod config;

@@ -227,7 +227,7 @@ fn schedule_errors_point_at_the_field_at_fault() {
 }
 
 #[test]
-fn one_shape_error_per_entry_and_unknown_keys_everywhere() {
+fn every_unknown_key_is_reported_and_one_type_error_per_entry() {
     let text = r#"colour = "blue"
 
 [defaults]
@@ -243,6 +243,8 @@ name = "a"
 action = "stop"
 schedule = "0 0 20 * * *"
 forse = true
+colour = 1
+select = { name = ["x"], tags = { team = "a" } }
 
 [[rules]]
 name = "b"
@@ -253,17 +255,26 @@ name = "c"
 action = "stop"
 schedule = "0 0 20 * * *"
 force = "yes"
+exclude = { size = ["x"] }
 "#;
     let got = errors(text);
-    let lines: Vec<usize> = got.iter().map(|(line, _, _)| *line).collect();
-    assert!(got[0].2.contains("unknown key \"colour\""), "{got:#?}");
-    assert_eq!(got[0].0, 1);
-    assert!(got.iter().any(|(l, _, m)| *l == 5 && m.contains("catchup")), "{got:#?}");
-    assert!(got.iter().any(|(l, _, m)| *l == 9 && m.contains("region")), "{got:#?}");
-    assert!(got.iter().any(|(l, _, m)| *l == 15 && m.contains("forse")), "{got:#?}");
-    assert!(got.iter().any(|(_, _, m)| m.contains("missing field `schedule`")), "{got:#?}");
-    assert!(got.iter().any(|(l, _, m)| *l == 25 && m.contains("bool")), "{got:#?}");
-    assert_eq!(lines.len(), 6, "{got:#?}");
+    let expected = [
+        (1, 1, "unknown key \"colour\": expected defaults, azure, tags, scopes or rules"),
+        (5, 1, "[defaults]: unknown key \"catchup\": expected one of timezone, catch_up"),
+        (9, 1, "scopes[1]: unknown key \"region\""),
+        (15, 1, "rules[1]: unknown key \"forse\""),
+        (16, 1, "rules[1]: unknown key \"colour\""),
+        (17, 12, "rules[1].select: unknown key \"name\": expected one of names, tags, sizes"),
+        (19, 1, "rules[2]: missing field `schedule`"),
+        (27, 9, "rules[3]: invalid type: string \"yes\", expected a boolean"),
+        (28, 13, "rules[3].exclude: unknown key \"size\""),
+    ];
+    let found: Vec<(usize, usize, &str)> = got.iter().map(|(l, c, m)| (*l, *c, m.as_str())).collect();
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    for ((line, column, message), (want_line, want_column, want)) in found.iter().zip(expected) {
+        assert_eq!((*line, *column), (want_line, want_column), "{message}");
+        assert!(message.starts_with(want), "expected {want:?}, found {message:?}");
+    }
 }
 
 #[test]

@@ -156,19 +156,44 @@ pub(crate) struct RawConfig {
     pub rules: Vec<Spanned<raw::RawRule>>,
 }
 
-/// Deserializes one table section; a shape error is recorded (prefixed with `context`) and the section counts
-/// as absent.
-fn section<T: serde::de::DeserializeOwned>(
-    value: Spanned<DeValue<'_>>,
+/// Deserializes one table section. Unknown keys are all reported and dropped first (so they do not hide each
+/// other); then a shape error (wrong type, missing key) is recorded, prefixed with `context`, and the section
+/// counts as absent.
+fn section<T: serde::de::DeserializeOwned + raw::Keys>(
+    mut value: Spanned<DeValue<'_>>,
     context: &str,
     errors: &mut error::Collector<'_>,
 ) -> Option<T> {
+    drop_unknown_keys(value.get_mut(), T::KEYS, context, errors);
+    if let DeValue::Table(table) = value.get_mut() {
+        for (key, nested) in table.iter_mut() {
+            if let Some((name, keys)) = T::NESTED.iter().find(|(name, _)| *name == key.get_ref().as_ref()) {
+                drop_unknown_keys(nested.get_mut(), keys, &format!("{context}.{name}"), errors);
+            }
+        }
+    }
     T::deserialize(ValueDeserializer::from(value)).map_err(|error| errors.toml(&error, Some(context))).ok()
+}
+
+/// Reports every key of `value` (when it is a table) that is not in `known`, and removes it.
+fn drop_unknown_keys(value: &mut DeValue<'_>, known: &[&str], context: &str, errors: &mut error::Collector<'_>) {
+    let DeValue::Table(table) = value else {
+        return;
+    };
+    let unknown: Vec<_> =
+        table.iter().map(|(key, _)| key).filter(|key| !known.contains(&key.get_ref().as_ref())).cloned().collect();
+    for key in unknown {
+        errors.at(
+            &key.span(),
+            format!("{context}: unknown key {:?}: expected one of {}", key.get_ref(), known.join(", ")),
+        );
+        table.remove(&key);
+    }
 }
 
 /// Deserializes each entry of the array of tables `[[key]]` on its own, so one bad entry does not hide the
 /// others. Errors name the entry as `key[N]`, counting from 1.
-fn entries<T: serde::de::DeserializeOwned>(
+fn entries<T: serde::de::DeserializeOwned + raw::Keys>(
     value: Spanned<DeValue<'_>>,
     key: &str,
     errors: &mut error::Collector<'_>,

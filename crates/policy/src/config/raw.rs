@@ -6,6 +6,40 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+/// The keys a raw table accepts, so that every unknown key can be reported before serde stops at the first.
+pub(crate) trait Keys {
+    /// The table's own keys.
+    const KEYS: &'static [&'static str];
+    /// Inline tables inside it, with their keys.
+    const NESTED: &'static [(&'static str, &'static [&'static str])] = &[];
+}
+
+/// The keys of `select` and `exclude`.
+const SELECTOR_KEYS: &[&str] = &["names", "tags", "sizes"];
+
+impl Keys for RawDefaults {
+    const KEYS: &'static [&'static str] = &["timezone", "catch_up"];
+}
+
+impl Keys for RawAzure {
+    const KEYS: &'static [&'static str] = &["cloud", "arm_endpoint", "credential", "api_version"];
+}
+
+impl Keys for RawTags {
+    const KEYS: &'static [&'static str] = &["opt_out", "snooze_until", "rule"];
+}
+
+impl Keys for RawScope {
+    const KEYS: &'static [&'static str] = &["subscription", "resource_group", "workspace"];
+}
+
+impl Keys for RawRule {
+    const KEYS: &'static [&'static str] =
+        &["name", "action", "schedule", "timezone", "catch_up", "select", "exclude", "force"];
+    const NESTED: &'static [(&'static str, &'static [&'static str])] =
+        &[("select", SELECTOR_KEYS), ("exclude", SELECTOR_KEYS)];
+}
+
 /// `[defaults]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
