@@ -475,3 +475,24 @@ fn the_window_excludes_its_start_and_includes_its_end() {
     let starting = plan(&fleet, &config, Window { after: at_eight, until: ts("2026-03-02T19:30:00Z") }, at_eight);
     assert!(starting.actions.is_empty(), "{starting:#?}");
 }
+
+#[test]
+fn a_fixed_time_in_the_spring_gap_runs_once_an_hour_later() {
+    let config = config(
+        r#"
+[defaults]
+timezone = "Europe/Berlin"
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000001"
+[[rules]]
+name = "night-stop"
+action = "stop"
+schedule = "0 30 2 * * *"
+"#,
+    );
+    // 2026-03-29: Berlin skips from 02:00 to 03:00; the 02:30 occurrence runs at 03:30 CEST (01:30Z).
+    let window = Window { after: ts("2026-03-28T23:00:00Z"), until: ts("2026-03-29T02:00:00Z") };
+    let plan = plan(&[instance("ci-1")], &config, window, ts("2026-03-29T02:00:00Z"));
+    assert_eq!(plan.actions.len(), 1, "{plan:#?}");
+    assert_eq!(plan.actions[0].occurrence.to_string(), "2026-03-29T03:30:00+02:00[Europe/Berlin]");
+}

@@ -2,9 +2,10 @@
 //! Pure: the caller reads the file and passes its text.
 //!
 //! Every problem is reported, not just the first, each as `path:line:column: message`: syntax errors (all that
-//! the TOML parser recovers from), then per section and per `[[rules]]` / `[[scopes]]` entry the first shape
-//! error (unknown key, wrong type, missing key), then every semantic problem (bad schedule, unknown time zone,
-//! bad duration, bad name or glob, duplicate rule name, no scope...).
+//! the TOML parser recovers from; nothing else is checked then), every unknown key, the first shape error (wrong
+//! type, missing key) of each section and of each `[[rules]]` / `[[scopes]]` entry, and every semantic problem
+//! (bad schedule, pointing at the field at fault; unknown time zone, with the closest names; bad duration, name,
+//! glob, subscription id or endpoint; duplicate rule name; no scope...).
 //!
 //! Defaults when a key is absent: `defaults.timezone` = UTC, `defaults.catch_up` = [`DEFAULT_CATCH_UP`],
 //! `force` = false, `select` = everything in scope, the owner tag names of [`TagNames::default`].
