@@ -1,14 +1,117 @@
-//! `autostop emulator`: runs the local Azure emulator in the foreground.
+//! `autostop emulator`: runs the local Azure emulator in the foreground until Ctrl-C.
+//!
+//! Thin on purpose: it turns flags into `autostop_emulator::Options`, prints one JSON "ready" line and the
+//! `export NAME=value` lines a shell needs on stdout (logs go to stderr), and waits. The crate does the work.
 
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use autostop_emulator::{Emulator, Fleet, Options};
 use clap::Args;
 
-use crate::Outcome;
+use crate::{Outcome, UsageError};
 
-/// `autostop emulator [OPTIONS]`
+/// `autostop emulator [--fleet FILE] [--port N] [--page-size N] [--transition DURATION] [--ca-dir DIR]`
 #[derive(Debug, Args)]
-pub struct EmulatorArgs {}
+pub struct EmulatorArgs {
+    /// Fleet to serve (JSON: subscriptions, resource groups, workspaces, computes); the sample fleet when absent.
+    #[arg(long, value_name = "FILE")]
+    fleet: Option<PathBuf>,
+    /// Port on 127.0.0.1 (0: any free port; the ready line says which).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Items per page of list responses.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    page_size: u64,
+    /// How long Starting / Stopping / Restarting last, e.g. `2s`, `500ms`, `1m`.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    transition: Duration,
+    /// Directory for the CA certificate `ca.pem` (a fresh temp dir, removed on exit, when absent).
+    #[arg(long, value_name = "DIR")]
+    ca_dir: Option<PathBuf>,
+}
+
+/// Parses a friendly duration such as `2s`, `500ms` or `1m 30s`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let signed: jiff::SignedDuration =
+        text.parse().map_err(|err| format!("expected a duration such as 2s or 500ms, found '{text}': {err}"))?;
+    Duration::try_from(signed).map_err(|_| format!("expected a non-negative duration, found '{text}'"))
+}
 
 /// Runs the emulator until interrupted.
-pub fn run(_args: EmulatorArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("not yet implemented")
+pub fn run(args: EmulatorArgs) -> anyhow::Result<Outcome> {
+    let fleet = match &args.fleet {
+        Some(path) => Fleet::load(path).map_err(|err| UsageError(err.to_string()))?,
+        None => Fleet::sample(),
+    };
+    let options = Options {
+        fleet,
+        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+        page_size: usize::try_from(args.page_size).unwrap_or(usize::MAX),
+        transition: args.transition,
+        ca_dir: args.ca_dir,
+        ..Options::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let emulator = Emulator::start(options).await.context("cannot start the emulator")?;
+        announce(&emulator).context("cannot write to stdout")?;
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        tracing::info!("interrupted; shutting the emulator down");
+        emulator.shutdown().await;
+        Ok(Outcome::Success)
+    })
+}
+
+/// Prints the ready line (no secrets in it) and the environment lines.
+fn announce(emulator: &Emulator) -> std::io::Result<()> {
+    let ready = serde_json::json!({
+        "ready": true,
+        "url": emulator.base_url(),
+        "arm_endpoint": emulator.arm_endpoint(),
+        "authority_host": emulator.authority_host(),
+        "identity_endpoint": emulator.identity_endpoint(),
+        "ca_path": emulator.ca_path(),
+        "tenant_id": emulator.tenant_id(),
+        "client_id": emulator.client_id(),
+    });
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{ready}")?;
+    for (name, value) in emulator.env() {
+        writeln!(out, "export {name}={}", shell_quote(&value))?;
+    }
+    out.flush()
+}
+
+/// Quotes a value for POSIX shells when it needs it.
+fn shell_quote(value: &str) -> String {
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:~=@%+,".contains(c)) {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_friendly_form() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-2s").is_err());
+    }
+
+    #[test]
+    fn shell_quoting_only_when_needed() {
+        assert_eq!(shell_quote("https://127.0.0.1:4443"), "https://127.0.0.1:4443");
+        assert_eq!(shell_quote("/tmp/a b/ca.pem"), "'/tmp/a b/ca.pem'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
 }
