@@ -57,14 +57,16 @@ fn kill_the_writer_and_check() {
     let dir = common::fresh_dir("kill_9");
     let db = dir.join("audit.db");
     let exe = std::env::current_exe().expect("test executable path");
-    let mut child = Command::new(&exe)
-        .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, &db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot start {}: {err}", exe.display()));
-    let stdout = child.stdout.take().expect("child stdout is piped");
+    let mut child = KillOnDrop(
+        Command::new(&exe)
+            .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, &db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {}: {err}", exe.display())),
+    );
+    let stdout = child.0.stdout.take().expect("child stdout is piped");
     let (lines_tx, lines_rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -84,8 +86,8 @@ fn kill_the_writer_and_check() {
             reported.push(report);
         }
     }
-    child.kill().expect("SIGKILL the writer");
-    let status = child.wait().expect("reap the writer");
+    child.0.kill().expect("SIGKILL the writer");
+    let status = child.0.wait().expect("reap the writer");
     assert!(!status.success(), "the writer must have been killed, not have finished: {status:?}");
     reader.join().expect("reader thread");
     // Lines the writer printed before it died are reports too.
@@ -103,6 +105,17 @@ fn kill_the_writer_and_check() {
     let conn = rusqlite::Connection::open(&db).expect("raw open");
     let check: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0)).expect("integrity_check");
     assert_eq!(check, "ok");
+}
+
+/// Kills the writer if the parent fails before killing it on purpose, so no writer outlives the test.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Already dead when the test got this far; errors here only mean that.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Parses `recorded ID NAME`; other lines (the test harness's own) are not reports.
