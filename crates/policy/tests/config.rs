@@ -309,3 +309,34 @@ fn the_config_path_comes_from_the_flag_then_the_environment_then_the_default() {
     assert_eq!(config::config_path(None, env(Some(""))), Path::new("autostop.toml"));
     assert_eq!(config::config_path(None, env(None)), Path::new("autostop.toml"));
 }
+
+#[test]
+fn the_next_occurrence_of_any_rule_and_the_longest_catch_up() {
+    let config = parse(
+        r#"
+[defaults]
+timezone = "Asia/Tokyo"
+catch_up = "30m"
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000000"
+[[rules]]
+name = "tokyo-evening"
+action = "stop"
+schedule = "0 0 20 * * *"
+[[rules]]
+name = "berlin-evening"
+action = "stop"
+schedule = "0 0 20 * * *"
+timezone = "Europe/Berlin"
+catch_up = "3h"
+"#,
+    )
+    .expect("valid");
+    // At 12:00Z Tokyo's 20:00 (11:00Z) has passed; Berlin's 20:00 (19:00Z) comes before Tokyo's next (11:00Z).
+    let (rule, next) = config.next_occurrence("2026-03-02T12:00:00Z".parse().expect("instant")).expect("a rule fires");
+    assert_eq!(rule.name, "berlin-evening");
+    assert_eq!(next.to_string(), "2026-03-02T20:00:00+01:00[Europe/Berlin]");
+    let (rule, _) = config.next_occurrence("2026-03-02T10:00:00Z".parse().expect("instant")).expect("a rule fires");
+    assert_eq!(rule.name, "tokyo-evening");
+    assert_eq!(config.longest_catch_up(), SignedDuration::from_hours(3));
+}

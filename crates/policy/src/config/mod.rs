@@ -19,7 +19,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use autostop_schedule::{Schedule, Zone};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp, Zoned};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
@@ -143,6 +143,21 @@ impl Config {
     /// The rule named `name`, ignoring case.
     pub fn rule(&self, name: &str) -> Option<&Rule> {
         self.rules.iter().find(|rule| rule.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The earliest occurrence of any rule strictly after `after`, with its rule (the first in the file on a tie);
+    /// `None` when no rule ever fires again. For the daemon's sleep and for "next scheduled action" displays.
+    pub fn next_occurrence(&self, after: Timestamp) -> Option<(&Rule, Zoned)> {
+        self.rules
+            .iter()
+            .filter_map(|rule| rule.schedule.next_after(after, rule.zone.time_zone()).map(|next| (rule, next)))
+            .min_by_key(|(_, next)| next.timestamp())
+    }
+
+    /// The longest catch-up limit of any rule (the default's when there are no rules): how far back a first
+    /// evaluation, with no memory of a previous one, should look.
+    pub fn longest_catch_up(&self) -> SignedDuration {
+        self.rules.iter().map(|rule| rule.catch_up).max().unwrap_or(self.defaults.catch_up)
     }
 }
 
