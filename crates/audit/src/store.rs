@@ -2,6 +2,7 @@
 //! and history queries. Every write is its own committed transaction.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use jiff::{Timestamp, Zoned};
@@ -14,10 +15,10 @@ use crate::schema;
 /// How long a write waits for another autostop process holding the database lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An open audit database.
+/// An open audit database. `Send + Sync`: concurrent tasks may share one store; their writes are serialised.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
+    conn: Mutex<Connection>,
     path: PathBuf,
 }
 
@@ -45,14 +46,12 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir { dir: dir.to_owned(), source })?;
         }
         let conn = Connection::open(path).map_err(|err| Error::sqlite(path, "open the file", err))?;
-        let store = Store { conn, path: path.to_owned() };
-        store.conn.busy_timeout(BUSY_TIMEOUT).map_err(|err| store.err("set the busy timeout", err))?;
-        store
-            .conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(|err| store.err("switch to WAL journaling", err))?;
-        store.conn.pragma_update(None, "synchronous", "FULL").map_err(|err| store.err("set synchronous=FULL", err))?;
-        store.conn.pragma_update(None, "foreign_keys", "ON").map_err(|err| store.err("enable foreign keys", err))?;
+        let err = |operation, source| Error::sqlite(path, operation, source);
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|source| err("set the busy timeout", source))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|source| err("switch to WAL journaling", source))?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(|source| err("set synchronous=FULL", source))?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(|source| err("enable foreign keys", source))?;
+        let store = Store { conn: Mutex::new(conn), path: path.to_owned() };
         store.migrate()?;
         Ok(store)
     }
@@ -62,13 +61,19 @@ impl Store {
         &self.path
     }
 
+    /// The connection. A panic in another thread while holding it cannot leave a half-written event (each
+    /// write is one SQLite transaction), so a poisoned lock is simply taken over.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn err(&self, operation: &'static str, source: rusqlite::Error) -> Error {
         Error::sqlite(&self.path, operation, source)
     }
 
     fn migrate(&self) -> Result<(), Error> {
-        let found: i64 = self
-            .conn
+        let conn = self.conn();
+        let found: i64 = conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .map_err(|err| self.err("read the schema version", err))?;
         let supported = schema::current_version();
@@ -79,9 +84,9 @@ impl Store {
         for (index, migration) in schema::MIGRATIONS.iter().enumerate().skip(start) {
             let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
             let sql = format!("BEGIN IMMEDIATE; {migration}; PRAGMA user_version = {version}; COMMIT;");
-            if let Err(err) = self.conn.execute_batch(&sql) {
+            if let Err(err) = conn.execute_batch(&sql) {
                 // Leave the file as it was; the rollback's own failure adds nothing to the first error.
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = conn.execute_batch("ROLLBACK");
                 return Err(self.err("migrate the schema", err));
             }
         }
@@ -90,22 +95,22 @@ impl Store {
 
     /// Records the start of a run and returns its id.
     pub fn begin_run(&self, run: &NewRun) -> Result<RunId, Error> {
-        self.conn
-            .execute(
-                "INSERT INTO runs (started_ms, window_after_ms, window_until_ms) VALUES (?1, ?2, ?3)",
+        self.conn()
+            .query_row(
+                "INSERT INTO runs (started_ms, window_after_ms, window_until_ms) VALUES (?1, ?2, ?3) RETURNING id",
                 params![
                     run.started.as_millisecond(),
                     run.window_after.map(Timestamp::as_millisecond),
                     run.window_until.map(Timestamp::as_millisecond)
                 ],
+                |row| row.get(0).map(RunId),
             )
-            .map_err(|err| self.err("record the start of a run", err))?;
-        Ok(RunId(self.conn.last_insert_rowid()))
+            .map_err(|err| self.err("record the start of a run", err))
     }
 
     /// Records the end of a run. A run never finished (killed) keeps an empty end time.
     pub fn finish_run(&self, run: RunId, finished: Timestamp, status: RunStatus) -> Result<(), Error> {
-        self.conn
+        self.conn()
             .execute(
                 "UPDATE runs SET finished_ms = ?2, status = ?3 WHERE id = ?1",
                 params![run.0, finished.as_millisecond(), status.as_str()],
@@ -117,11 +122,12 @@ impl Store {
     /// Records one event in its own committed transaction: once this returns, the event survives a crash.
     /// Returns the event's id.
     pub fn record(&self, event: &Event) -> Result<i64, Error> {
-        self.conn
-            .execute(
+        self.conn()
+            .query_row(
                 "INSERT INTO events (run_id, time_ms, kind, rule, occurrence, occurrence_ms, target_id, target_name,
                                      action, reason, error_code, error_message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 RETURNING id",
                 params![
                     event.run.map(|run| run.0),
                     event.time.as_millisecond(),
@@ -136,15 +142,15 @@ impl Store {
                     event.error_code,
                     event.error_message,
                 ],
+                |row| row.get(0),
             )
-            .map_err(|err| self.err("record an event", err))?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(|err| self.err("record an event", err))
     }
 
     /// The instant up to which the schedule window named `key` was last evaluated, if ever.
     pub fn last_evaluated(&self, key: &str) -> Result<Option<Timestamp>, Error> {
         let ms: Option<i64> = self
-            .conn
+            .conn()
             .query_row("SELECT at_ms FROM last_evaluated WHERE key = ?1", [key], |row| row.get(0))
             .optional()
             .map_err(|err| self.err("read the last evaluated instant", err))?;
@@ -153,7 +159,7 @@ impl Store {
 
     /// Remembers that the schedule window named `key` has been evaluated up to `at`.
     pub fn set_last_evaluated(&self, key: &str, at: Timestamp) -> Result<(), Error> {
-        self.conn
+        self.conn()
             .execute(
                 "INSERT INTO last_evaluated (key, at_ms) VALUES (?1, ?2)
                  ON CONFLICT(key) DO UPDATE SET at_ms = excluded.at_ms",
@@ -168,7 +174,7 @@ impl Store {
     /// case-insensitively, as ARM ids do; occurrences compare as instants.
     pub fn already_done(&self, rule: &str, occurrence: Timestamp, target_id: &str) -> Result<bool, Error> {
         let done = [EventKind::Succeeded, EventKind::Accepted].map(EventKind::as_str);
-        self.conn
+        self.conn()
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM events
                                 WHERE rule = ?1 AND occurrence_ms = ?2 AND target_id = ?3 COLLATE NOCASE
@@ -182,8 +188,8 @@ impl Store {
     /// The events matching `query`, oldest first.
     pub fn history(&self, query: &HistoryQuery) -> Result<Vec<EventRecord>, Error> {
         let limit = query.limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
-        let mut statement = self
-            .conn
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(
                 "SELECT * FROM (
                      SELECT id, run_id, time_ms, kind, rule, occurrence, target_id, target_name, action, reason,

@@ -231,3 +231,38 @@ fn the_default_path_follows_xdg_then_home() {
     );
     assert!(matches!(Store::default_path_from(env(&[])), Err(Error::NoDefaultPath)));
 }
+
+#[test]
+fn one_store_is_shared_by_threads_and_every_write_lands() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store>();
+
+    let dir = common::fresh_dir("threads");
+    let store = Store::open(&dir.join("audit.db")).expect("open");
+    let occurrence = "2026-03-02T20:00:00+01:00[Europe/Berlin]";
+    let ids: Vec<i64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|thread| {
+                let store = &store;
+                scope.spawn(move || {
+                    (0..25)
+                        .map(|n| {
+                            let name = format!("t{thread}-{n}");
+                            let event =
+                                stop_event("2026-03-02T19:00:00Z", EventKind::Succeeded, "stop", occurrence, &name);
+                            store.record(&event).expect("record")
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|handle| handle.join().expect("thread")).collect()
+    });
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), 100, "every record returned its own id");
+    let history = store.history(&HistoryQuery::default()).expect("history");
+    assert_eq!(history.len(), 100);
+    assert!(history.iter().all(|record| ids.contains(&record.id)));
+}
