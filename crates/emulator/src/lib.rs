@@ -22,6 +22,7 @@
 
 mod arm;
 mod arm_error;
+mod azureml_sdk;
 mod clock;
 mod control;
 mod fleet;

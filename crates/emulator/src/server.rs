@@ -21,7 +21,7 @@ use crate::control::{Control, ControlState, RecordedRequest};
 use crate::options::Options;
 use crate::tokens::Tokens;
 use crate::world::World;
-use crate::{Error, arm, control, identity, tls};
+use crate::{Error, arm, azureml_sdk, control, identity, tls};
 
 /// The settings handlers read (fixed for the run).
 #[derive(Debug)]
@@ -238,10 +238,12 @@ impl Drop for Emulator {
     }
 }
 
-/// All routes: identity endpoints, the management path, and ARM for everything else.
+/// All routes: identity endpoints, what azureml-core needs beyond ARM, the management path, and ARM for
+/// everything else.
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(identity::routes())
+        .merge(azureml_sdk::routes())
         .nest("/_emulator", control::routes())
         .fallback(arm::handle)
         .layer(middleware::from_fn_with_state(shared.clone(), record))
