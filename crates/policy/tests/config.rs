@@ -286,9 +286,11 @@ fn syntax_errors_are_located() {
 
 #[test]
 fn a_config_without_scopes_is_refused() {
-    let got = errors("[defaults]\ntimezone = \"UTC\"\n");
-    assert_eq!(got.len(), 1, "{got:#?}");
-    assert!(got[0].2.contains("no [[scopes]]"), "{got:#?}");
+    for text in ["[defaults]\ntimezone = \"UTC\"\n", "scopes = []\n"] {
+        let got = errors(text);
+        assert_eq!(got.len(), 1, "{text}: {got:#?}");
+        assert!(got[0].2.contains("no [[scopes]]"), "{text}: {got:#?}");
+    }
 }
 
 #[test]

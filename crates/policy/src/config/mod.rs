@@ -128,6 +128,8 @@ impl Config {
                 "defaults" => raw.defaults = section(value, "[defaults]", &mut errors),
                 "azure" => raw.azure = section(value, "[azure]", &mut errors),
                 "tags" => raw.tags = section(value, "[tags]", &mut errors),
+                // `scopes = []` is no scope at all, which validation reports like a missing key.
+                "scopes" if matches!(value.get_ref(), DeValue::Array(items) if items.is_empty()) => {}
                 "scopes" => raw.scopes = Some(entries(value, "scopes", &mut errors)),
                 "rules" => raw.rules = entries(value, "rules", &mut errors),
                 other => errors
