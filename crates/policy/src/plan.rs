@@ -16,7 +16,8 @@
 //! 4. **One action per instance.** When several due rules apply to one instance, the latest occurrence wins and
 //!    the others are [`PlanSkipReason::Superseded`]. At the same instant, rules with the same action act once
 //!    (the first in the file wins); rules with opposite actions are all skipped ([`PlanSkipReason::Conflict`]).
-//! 5. **Owner tags.** The winning rule is skipped when the owner opted out ([`PlanSkipReason::OptedOut`]) or
+//! 5. **Owner tags.** The winning rule is skipped when the owner opted out ([`PlanSkipReason::OptedOut`], which
+//!    wins over any other tag) or
 //!    snoozed the instance past the action's time, which is the later of `now` and the occurrence
 //!    ([`PlanSkipReason::Snoozed`]; a past snooze is ignored). An unreadable tag value is a skip
 //!    ([`PlanSkipReason::UnreadableTag`]), never silently ignored.
@@ -296,28 +297,28 @@ fn decide(instance: &Instance, candidates: &[&(&Rule, Zoned)], config: &Config, 
     let Some(&&(winner, ref occurrence)) = winners.first() else {
         return;
     };
+    for (rule, lost) in &losers {
+        let reason = PlanSkipReason::Superseded { rule: winner.name.clone(), occurrence: occurrence.clone() };
+        plan.skips.push(skip(rule, lost, reason));
+    }
     if let Some((opposite, _)) = winners.iter().find(|(rule, _)| rule.action != winner.action) {
-        for (rule, occurrence) in &winners {
+        for (rule, tied) in &winners {
             let other = if rule.action == winner.action { opposite } else { winner };
             let reason = PlanSkipReason::Conflict { rule: other.name.clone(), action: other.action };
-            plan.skips.push(skip(rule, occurrence, reason));
-        }
-        for (rule, lost) in &losers {
-            let reason = PlanSkipReason::Superseded { rule: winner.name.clone(), occurrence: occurrence.clone() };
-            plan.skips.push(skip(rule, lost, reason));
+            plan.skips.push(skip(rule, tied, reason));
         }
         return;
     }
-    for (rule, lost) in winners.iter().skip(1).chain(&losers) {
+    for (rule, tied) in winners.iter().skip(1) {
         let reason = PlanSkipReason::Superseded { rule: winner.name.clone(), occurrence: occurrence.clone() };
-        plan.skips.push(skip(rule, lost, reason));
+        plan.skips.push(skip(rule, tied, reason));
     }
 
     let tags = &config.tags;
     let acts_at = now.max(occurrence.timestamp());
     let verdict = match (tags.opted_out(instance), tags.snoozed_until(instance)) {
-        (Err(err), _) | (_, Err(err)) => Err(PlanSkipReason::UnreadableTag(err)),
         (Ok(true), _) => Err(PlanSkipReason::OptedOut { tag: tags.opt_out.clone() }),
+        (Err(err), _) | (_, Err(err)) => Err(PlanSkipReason::UnreadableTag(err)),
         (Ok(false), Ok(Some(until))) if acts_at < until => {
             Err(PlanSkipReason::Snoozed { tag: tags.snooze_until.clone(), until })
         }

@@ -260,6 +260,12 @@ fn every_rule_tag_and_state_combination() {
         ),
         ("outside scope, not selected", evening(), other_rg(instance("prod-1")), expect(&[])),
         (
+            "opted out beats an unreadable snooze",
+            evening(),
+            with_tag(with_tag(instance("ci-1"), "autostop", "off"), "autostop-snooze-until", "later"),
+            expect(&[("evening-stop", Skip("opted-out"))]),
+        ),
+        (
             "opted out beats named rule",
             evening(),
             with_tag(with_tag(instance("prod-1"), "autostop-rule", "evening-stop"), "autostop", "off"),
