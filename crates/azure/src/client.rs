@@ -11,7 +11,7 @@ use crate::models::{self, Compute, DecodeError, Page, Workspace, decode_arm_erro
 use crate::operation::{
     Operation, PollOptions, PollStep, PowerAction, StatusHeader, next_delay, parse_retry_after, poll_error, read_poll,
 };
-use crate::request::{ArmRequest, Requests};
+use crate::request::{ACTION_READ_OPERATIONS, ArmRequest, Requests};
 use azure_core::credentials::TokenCredential;
 use azure_core::http::policies::{Policy, auth::BearerTokenAuthorizationPolicy};
 use azure_core::http::{ClientOptions, Context, Method, Pipeline, PipelineSendOptions, RawResponse, Request};
@@ -167,7 +167,7 @@ impl ArmClient {
             method: Method::Get,
             url: operation.status_url.clone(),
             resource: resource.clone(),
-            action: operation.action.permission(),
+            action: ACTION_READ_OPERATIONS,
         };
         let mut delay = next_delay(operation.retry_after, options);
         loop {

@@ -18,8 +18,12 @@ pub const ACTION_STOP: &str = "Microsoft.MachineLearningServices/workspaces/comp
 /// The action needed to restart a compute instance.
 pub const ACTION_RESTART: &str = "Microsoft.MachineLearningServices/workspaces/computes/restart/action";
 
+/// The action needed to poll a compute operation's status.
+pub const ACTION_READ_OPERATIONS: &str = "Microsoft.MachineLearningServices/locations/computeOperationsStatus/read";
+
 /// Every authorization action this client uses: what a least-privilege custom role must grant.
-pub const ACTIONS: &[&str] = &[ACTION_READ_WORKSPACES, ACTION_READ_COMPUTES, ACTION_START, ACTION_STOP, ACTION_RESTART];
+pub const ACTIONS: &[&str] =
+    &[ACTION_READ_WORKSPACES, ACTION_READ_COMPUTES, ACTION_START, ACTION_STOP, ACTION_RESTART, ACTION_READ_OPERATIONS];
 
 /// One ARM request to make: method, URL (with `api-version`), the resource it concerns and the action it needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
