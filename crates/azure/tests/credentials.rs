@@ -30,18 +30,17 @@ fn arm(script: &Arc<Script>, credential: Arc<dyn autostop_azure::TokenCredential
 
 fn arm_or_token(token_reply: impl Fn() -> Reply + Send + Sync + 'static) -> Arc<Script> {
     Script::new(move |_, url| {
-        if url.starts_with("https://arm.test/") {
-            Reply::json(200, json!({"value": []}))
-        } else {
-            token_reply()
-        }
+        if url.starts_with("https://arm.test/") { Reply::json(200, json!({"value": []})) } else { token_reply() }
     })
 }
 
 #[tokio::test]
 async fn client_secret_token_reaches_arm_from_the_authority_host() {
     let script = arm_or_token(|| {
-        Reply::json(200, json!({"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": "fake-token"}))
+        Reply::json(
+            200,
+            json!({"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": "fake-token"}),
+        )
     });
     let vars = [
         ("AZURE_TENANT_ID", "tenant-1"),
@@ -65,11 +64,14 @@ async fn client_secret_token_reaches_arm_from_the_authority_host() {
 #[tokio::test]
 async fn token_endpoint_errors_show_the_aadsts_message_but_not_the_secret() {
     let script = arm_or_token(|| {
-        Reply::json(401, json!({
-            "error": "invalid_client",
-            "error_description": format!("AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app 'client-1'. Secret: {SECRET}"),
-            "error_codes": [7000215]
-        }))
+        Reply::json(
+            401,
+            json!({
+                "error": "invalid_client",
+                "error_description": format!("AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app 'client-1'. Secret: {SECRET}"),
+                "error_codes": [7000215]
+            }),
+        )
     });
     let vars = [("AZURE_TENANT_ID", "tenant-1"), ("AZURE_CLIENT_ID", "client-1"), ("AZURE_CLIENT_SECRET", SECRET)];
     let options = CredentialOptions { client_options: scripted(&script), ..Default::default() };
@@ -90,7 +92,10 @@ async fn token_endpoint_errors_show_the_aadsts_message_but_not_the_secret() {
 #[tokio::test]
 async fn imds_managed_identity_when_forced() {
     let script = arm_or_token(|| {
-        Reply::json(200, json!({"access_token": "fake-token", "expires_on": "4102444800", "token_type": "Bearer", "resource": "https://management.azure.com"}))
+        Reply::json(
+            200,
+            json!({"access_token": "fake-token", "expires_on": "4102444800", "token_type": "Bearer", "resource": "https://management.azure.com"}),
+        )
     });
     let options = CredentialOptions {
         kind: Some(CredentialKind::ManagedIdentity),

@@ -3,4 +3,6 @@
 
 mod client;
 mod credentials;
+mod emulator;
 mod fake;
+mod rig;
