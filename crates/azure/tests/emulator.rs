@@ -212,3 +212,52 @@ async fn azure_cli_runs_az_from_the_path_of_the_lookup() {
     assert_eq!(args.trim(), "account get-access-token -o json --scope https://management.azure.com/.default");
     rig.emulator.shutdown().await;
 }
+
+/// Sends what azure_identity addresses to the VM's IMDS (`http://169.254.169.254`) to the emulator instead.
+#[derive(Debug)]
+struct RedirectImds {
+    inner: reqwest::Client,
+    base: url::Url,
+}
+
+#[async_trait::async_trait]
+impl azure_core::http::HttpClient for RedirectImds {
+    async fn execute_request(
+        &self,
+        request: &azure_core::http::Request,
+    ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
+        if request.url().host_str() == Some("169.254.169.254") {
+            let mut redirected = request.clone();
+            let url = redirected.url_mut();
+            url.set_scheme(self.base.scheme()).map_err(|()| bad_redirect())?;
+            url.set_host(self.base.host_str()).map_err(|_| bad_redirect())?;
+            url.set_port(self.base.port()).map_err(|()| bad_redirect())?;
+            return self.inner.execute_request(&redirected).await;
+        }
+        self.inner.execute_request(request).await
+    }
+}
+
+fn bad_redirect() -> azure_core::Error {
+    azure_core::Error::with_message(azure_core::error::ErrorKind::Other, "cannot redirect the IMDS URL")
+}
+
+#[tokio::test]
+async fn imds_managed_identity_when_forced() {
+    let rig = Rig::start(fleet(1), 50).await;
+    let base = url::Url::parse(&rig.emulator.base_url()).unwrap_or_else(|e| panic!("{e}"));
+    let transport = azure_core::http::Transport::new(Arc::new(RedirectImds { inner: rig.http.clone(), base }));
+    let options = autostop_azure::CredentialOptions {
+        kind: Some(CredentialKind::ManagedIdentity),
+        client_options: autostop_azure::ClientOptions { transport: Some(transport), ..Default::default() },
+        ..Default::default()
+    };
+    let env = rig.env(&[], &["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"]);
+    let (kind, credential) = autostop_azure::credential(options, env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kind, CredentialKind::ManagedIdentity);
+    let computes = within(rig.arm(credential).list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(computes.len(), 1);
+    let requests = rig.emulator.control().requests();
+    assert!(requests.iter().any(|r| r.path.starts_with("/metadata/identity/oauth2/token") && r.status == 200));
+    rig.emulator.shutdown().await;
+}
