@@ -22,6 +22,11 @@ impl Clock {
     pub fn now(&self) -> Duration {
         self.origin.elapsed().mul_f64(self.scale)
     }
+
+    /// The real duration that lasts `emulated` on this clock.
+    pub fn real(&self, emulated: Duration) -> Duration {
+        emulated.div_f64(self.scale)
+    }
 }
 
 /// The wall clock, as ARM prints times: `2024-07-24T08:42:28.3934092+00:00`.
@@ -37,6 +42,14 @@ pub(crate) fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scale_converts_emulated_to_real() {
+        let clock = Clock::new(60.0);
+        assert_eq!(clock.real(Duration::from_secs(120)), Duration::from_secs(2));
+        assert_eq!(Clock::new(0.0).real(Duration::from_secs(3)), Duration::from_secs(3));
+        assert_eq!(Clock::new(f64::NAN).real(Duration::from_secs(3)), Duration::from_secs(3));
+    }
 
     #[test]
     fn timestamps_look_like_arm() {

@@ -1,9 +1,11 @@
 //! Emulator-only controls, on the Rust [`Control`] handle and on the `/_emulator/...` management path: step
-//! operations to their end, set states, mint tokens, inject failures and denials, read what was served.
+//! operations to their end, set states, mint tokens, inject failures, faults and denials, change latency and
+//! throttling, read what was served.
 //!
 //! Tests use these to advance state without sleeping. The management path needs no token (it is not Azure).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -14,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::arm::json::stable_guid;
+use crate::faults::Faults;
 use crate::server::Shared;
+use crate::throttle::{Throttle, ThrottleOptions};
 use crate::tokens::Claims;
 
 /// RBAC action names that [`Control::deny`] matches (ARM's own names).
@@ -118,8 +122,7 @@ impl Control {
             app_id: &config.client_id,
             object_id: &object_id,
         };
-        let lifetime = config.token_lifetime.as_secs() as i64;
-        self.shared.live().tokens.mint(&claims, crate::clock::unix_now(), lifetime).0
+        self.shared.issue_token(&claims).0
     }
 
     /// The next operation on every compute with this name (any workspace) ends `Failed` with an ARM error;
@@ -138,6 +141,31 @@ impl Control {
     /// Makes every token issued so far expire now (ARM then answers 401 `ExpiredAuthenticationToken`).
     pub fn expire_tokens(&self) {
         self.shared.live().tokens.expire_all(crate::clock::unix_now());
+    }
+
+    /// Replaces the fault settings (rates, slow operations, early token expiry, seed).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.live().faults.set(faults);
+    }
+
+    /// The next `count` ARM requests are answered 500 `InternalServerError`.
+    pub fn fail_next_requests(&self, count: usize) {
+        self.shared.live().faults.server_errors(count);
+    }
+
+    /// The next `count` ARM requests have their connection closed without an answer.
+    pub fn drop_next_connections(&self, count: usize) {
+        self.shared.live().faults.drops(count);
+    }
+
+    /// Sets the real time added to every request (except the management path).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.live().latency = latency;
+    }
+
+    /// Turns ARM throttling on with fresh (full) buckets, or off with `None`.
+    pub fn set_throttle(&self, throttle: Option<ThrottleOptions>) {
+        self.shared.live().throttle = throttle.map(Throttle::new);
     }
 
     /// Everything served so far, in order.
@@ -162,6 +190,11 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/deny", post(deny))
         .route("/requests", get(requests))
         .route("/expire-tokens", post(expire_tokens))
+        .route("/faults", post(set_faults))
+        .route("/fail-requests", post(fail_requests))
+        .route("/drop-connections", post(drop_connections))
+        .route("/latency", post(set_latency))
+        .route("/throttle", post(set_throttle))
         .route("/workload-assertion", post(workload_assertion))
         .fallback(|| async {
             let body = json!({"error": {"code": "UnsupportedByEmulator", "message": "no such /_emulator/ control"}});
@@ -233,6 +266,41 @@ async fn deny(State(shared): State<Arc<Shared>>, Json(body): Json<Deny>) -> Stat
 
 async fn expire_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
     control(shared).expire_tokens();
+    StatusCode::NO_CONTENT
+}
+
+async fn set_faults(State(shared): State<Arc<Shared>>, Json(faults): Json<Faults>) -> StatusCode {
+    control(shared).set_faults(faults);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Count {
+    count: usize,
+}
+
+async fn fail_requests(State(shared): State<Arc<Shared>>, Json(body): Json<Count>) -> StatusCode {
+    control(shared).fail_next_requests(body.count);
+    StatusCode::NO_CONTENT
+}
+
+async fn drop_connections(State(shared): State<Arc<Shared>>, Json(body): Json<Count>) -> StatusCode {
+    control(shared).drop_next_connections(body.count);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Latency {
+    ms: u64,
+}
+
+async fn set_latency(State(shared): State<Arc<Shared>>, Json(body): Json<Latency>) -> StatusCode {
+    control(shared).set_latency(Duration::from_millis(body.ms));
+    StatusCode::NO_CONTENT
+}
+
+async fn set_throttle(State(shared): State<Arc<Shared>>, Json(body): Json<Option<ThrottleOptions>>) -> StatusCode {
+    control(shared).set_throttle(body);
     StatusCode::NO_CONTENT
 }
 

@@ -153,10 +153,10 @@ async fn entra_token(State(shared): State<Arc<Shared>>, Path(tenant): Path<Strin
             );
         }
     }
-    let lifetime = config.token_lifetime.as_secs() as i64;
+    let lifetime = config.token_lifetime.as_secs();
     let object_id = stable_guid(&format!("{}/principal", config.client_id));
     let claims = Claims { audience, tenant_id: &config.tenant_id, app_id: &config.client_id, object_id: &object_id };
-    let (token, _) = shared.live().tokens.mint(&claims, crate::clock::unix_now(), lifetime);
+    let (token, _) = shared.issue_token(&claims);
     axum::Json(json!({
         "token_type": "Bearer",
         "expires_in": lifetime,
@@ -239,7 +239,7 @@ fn managed_identity_token(shared: &Shared, query: &[(String, String)], headers: 
             "Identity not found: the emulator has no identity by msi_res_id".to_owned(),
         );
     }
-    let lifetime = config.token_lifetime.as_secs() as i64;
+    let lifetime = config.token_lifetime.as_secs();
     let now = crate::clock::unix_now();
     let claims = Claims {
         audience: resource,
@@ -247,7 +247,7 @@ fn managed_identity_token(shared: &Shared, query: &[(String, String)], headers: 
         app_id: &config.managed_identity_client_id,
         object_id: &principal,
     };
-    let (token, issued) = shared.live().tokens.mint(&claims, now, lifetime);
+    let (token, issued) = shared.issue_token(&claims);
     let mut body = json!({
         "access_token": token,
         "expires_on": issued.expires_at.to_string(),

@@ -25,10 +25,12 @@ mod arm_error;
 mod azureml_sdk;
 mod clock;
 mod control;
+mod faults;
 mod fleet;
 mod identity;
 mod options;
 mod server;
+mod throttle;
 mod tls;
 mod tokens;
 mod world;
@@ -36,9 +38,11 @@ mod world;
 use std::path::PathBuf;
 
 pub use control::{Control, RecordedRequest, actions};
+pub use faults::Faults;
 pub use fleet::{AML_COMPUTE, COMPUTE_INSTANCE, Compute, Fleet, ResourceGroup, Subscription, Workspace};
 pub use options::Options;
 pub use server::Emulator;
+pub use throttle::ThrottleOptions;
 
 /// What can go wrong starting the emulator or loading its fleet.
 #[derive(Debug, thiserror::Error)]

@@ -5,10 +5,13 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::faults::Faults;
 use crate::fleet::Fleet;
+use crate::throttle::ThrottleOptions;
 
 /// Settings of one emulator run. `Default` gives 127.0.0.1:0, the sample fleet, pages of 50, 2-second transitions,
-/// 1-hour tokens, fresh random tenant / client / secret / identity-header values and a CA in a fresh temp dir.
+/// 1-hour tokens, fresh random tenant / client / secret / identity-header values, a CA in a fresh temp dir, no
+/// throttling, no latency, no faults and real time (`time_scale` 1).
 #[derive(Clone)]
 pub struct Options {
     /// What the emulator serves.
@@ -31,6 +34,15 @@ pub struct Options {
     pub ca_dir: Option<PathBuf>,
     /// Lifetime of issued access tokens.
     pub token_lifetime: Duration,
+    /// ARM throttling (per-subscription token buckets); `None` serves every request.
+    pub throttle: Option<ThrottleOptions>,
+    /// Real time added to every request (except the `/_emulator/` management path).
+    pub latency: Duration,
+    /// Faults to inject.
+    pub faults: Faults,
+    /// How much faster than real time the emulated clock runs (transitions, bucket refill); e.g. 60 makes a
+    /// 2-minute transition take 2 real seconds. Values that are not finite and positive count as 1.
+    pub time_scale: f64,
 }
 
 impl Default for Options {
@@ -46,6 +58,10 @@ impl Default for Options {
             identity_header: uuid::Uuid::new_v4().simple().to_string(),
             ca_dir: None,
             token_lifetime: Duration::from_secs(3600),
+            throttle: None,
+            latency: Duration::ZERO,
+            faults: Faults::default(),
+            time_scale: 1.0,
         }
     }
 }
@@ -62,6 +78,10 @@ impl fmt::Debug for Options {
             .field("identity_header", &"<redacted>")
             .field("ca_dir", &self.ca_dir)
             .field("token_lifetime", &self.token_lifetime)
+            .field("throttle", &self.throttle)
+            .field("latency", &self.latency)
+            .field("faults", &self.faults)
+            .field("time_scale", &self.time_scale)
             .finish_non_exhaustive()
     }
 }

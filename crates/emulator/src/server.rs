@@ -1,5 +1,5 @@
-//! The running emulator: binds 127.0.0.1, serves the axum router over TLS (HTTP/1.1), records every request,
-//! and shuts down on request.
+//! The running emulator: binds 127.0.0.1, serves the axum router over TLS (HTTP/1.1), plays the front door
+//! (latency, injected 5xx and dropped connections), records every request, and shuts down on request.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,17 +9,21 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use hyper::body::Incoming;
+use hyper::service::{Service as _, service_fn};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 use crate::clock::{Clock, arm_timestamp};
 use crate::control::{Control, ControlState, RecordedRequest};
+use crate::faults::{FaultState, RequestFault};
 use crate::options::Options;
-use crate::tokens::Tokens;
+use crate::throttle::Throttle;
+use crate::tokens::{Claims, Issued, Tokens};
 use crate::world::World;
 use crate::{Error, arm, azureml_sdk, control, identity, tls};
 
@@ -55,6 +59,12 @@ pub(crate) struct Live {
     pub tokens: Tokens,
     /// Denials, recorded requests, workload assertion.
     pub control: ControlState,
+    /// ARM throttling, when on.
+    pub throttle: Option<Throttle>,
+    /// Fault settings and state.
+    pub faults: FaultState,
+    /// Real time added to each request.
+    pub latency: Duration,
 }
 
 /// What every handler shares.
@@ -77,7 +87,25 @@ impl Shared {
     pub fn wall(&self) -> String {
         arm_timestamp(jiff::Timestamp::now())
     }
+
+    /// Mints a token with the configured lifetime; with the early-expiry fault on, the emulator stops accepting
+    /// it early while it still advertises the full lifetime.
+    pub fn issue_token(&self, claims: &Claims<'_>) -> (String, Issued) {
+        let now = crate::clock::unix_now();
+        let lifetime = i64::try_from(self.config.token_lifetime.as_secs()).unwrap_or(i64::MAX / 2);
+        let mut live = self.live();
+        let (token, issued) = live.tokens.mint(claims, now, lifetime);
+        if let Some(early) = live.faults.faults().token_early_expiry() {
+            let early = i64::try_from(early.as_secs()).unwrap_or(i64::MAX / 2);
+            live.tokens.cap_expiry(&token, now + early);
+        }
+        (token, issued)
+    }
 }
+
+/// Closes the connection a request came on (the dropped-connection fault); put into each request's extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct Hangup(Arc<Notify>);
 
 /// A running emulator. Dropping it stops the server too; [`Emulator::shutdown`] waits for that.
 pub struct Emulator {
@@ -133,11 +161,14 @@ impl Emulator {
                 transition: options.transition,
                 token_lifetime: options.token_lifetime,
             },
-            clock: Clock::new(1.0),
+            clock: Clock::new(options.time_scale),
             live: Mutex::new(Live {
                 world: World::new(options.fleet, &wall),
                 tokens: Tokens::default(),
                 control: ControlState::default(),
+                throttle: options.throttle.map(Throttle::new),
+                faults: FaultState::new(options.faults),
+                latency: options.latency,
             }),
         });
 
@@ -246,15 +277,34 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(azureml_sdk::routes())
         .nest("/_emulator", control::routes())
         .fallback(arm::handle)
-        .layer(middleware::from_fn_with_state(shared.clone(), record))
+        .layer(middleware::from_fn_with_state(shared.clone(), front_door))
         .with_state(shared)
 }
 
-/// Records what was served (method, path and query, status).
-async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+/// Adds latency (except on the management path), injects request faults into ARM requests, and records what was
+/// served (method, path and query, status; status 0 for a dropped connection).
+async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_default();
-    let response = next.run(request).await;
+    if !request.uri().path().starts_with("/_emulator/") {
+        let latency = shared.live().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+    let fault =
+        if arm::is_arm_path(request.uri().path()) { shared.live().faults.on_request() } else { RequestFault::None };
+    let hangup = request.extensions().get::<Hangup>().cloned();
+    let response = match (fault, hangup) {
+        (RequestFault::Drop, Some(Hangup(hangup))) => {
+            tracing::debug!(%method, %path, "dropping the connection (injected fault)");
+            shared.live().control.requests.push(RecordedRequest { method, path, status: 0 });
+            hangup.notify_one();
+            return std::future::pending().await;
+        }
+        (RequestFault::None, _) => next.run(request).await,
+        (RequestFault::Drop | RequestFault::ServerError, _) => arm::injected_server_error(request.headers()),
+    };
     let status = response.status().as_u16();
     tracing::debug!(%method, %path, status, "served");
     shared.live().control.requests.push(RecordedRequest { method, path, status });
@@ -278,7 +328,14 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, router: Route
                     }
                 };
                 let acceptor = acceptor.clone();
-                let service = TowerToHyperService::new(router.clone());
+                let hangup = Arc::new(Notify::new());
+                let service = {
+                    let (router, hangup) = (router.clone(), hangup.clone());
+                    service_fn(move |mut request: hyper::Request<Incoming>| {
+                        request.extensions_mut().insert(Hangup(hangup.clone()));
+                        TowerToHyperService::new(router.clone()).call(request)
+                    })
+                };
                 connections.spawn(async move {
                     let tls = match acceptor.accept(tcp).await {
                         Ok(tls) => tls,
@@ -287,11 +344,15 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, router: Route
                             return;
                         }
                     };
-                    let served = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
-                    if let Err(err) = served {
-                        tracing::debug!(%peer, error = %err, "connection ended with an error");
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service);
+                    tokio::select! {
+                        served = connection => {
+                            if let Err(err) = served {
+                                tracing::debug!(%peer, error = %err, "connection ended with an error");
+                            }
+                        }
+                        _ = hangup.notified() => tracing::debug!(%peer, "connection dropped"),
                     }
                 });
             }

@@ -91,6 +91,14 @@ impl Tokens {
         Ok(issued)
     }
 
+    /// Makes one token stop being accepted at `at` (if that is earlier than its expiry); its claims still
+    /// advertise the original `exp` (a fault: a token that expires early).
+    pub fn cap_expiry(&mut self, token: &str, at: i64) {
+        if let Some(issued) = self.issued.get_mut(token) {
+            issued.expires_at = issued.expires_at.min(at);
+        }
+    }
+
     /// Makes every token issued so far expire at `now` (a fault: clients must fetch a new one).
     pub fn expire_all(&mut self, now: i64) {
         for issued in self.issued.values_mut() {
@@ -133,5 +141,9 @@ mod tests {
         let (second, _) = tokens.mint(&CLAIMS, 1_000, 3_600);
         tokens.expire_all(1_500);
         assert_eq!(tokens.check(&second, 1_500).unwrap_err(), Rejection::Expired { expired_at: 1_500 });
+        let (third, _) = tokens.mint(&CLAIMS, 2_000, 3_600);
+        tokens.cap_expiry(&third, 2_001);
+        assert!(tokens.check(&third, 2_000).is_ok());
+        assert_eq!(tokens.check(&third, 2_001).unwrap_err(), Rejection::Expired { expired_at: 2_001 });
     }
 }

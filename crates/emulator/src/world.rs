@@ -371,12 +371,16 @@ impl World {
     /// the middle of another operation gets 409 `Conflict`; start on a non-Stopped instance gets 400
     /// `StartComputeInstanceOnlyAllowedInStoppedState` (the code Azure ML sends), and stop / restart on an instance
     /// that is not Running or JobRunning get the analogous 400 `...OnlyAllowedInRunningState`.
+    ///
+    /// The operation ends `Failed` when `inject_failure` is set or the compute was marked with
+    /// [`World::fail_next_operation`].
     pub fn begin(
         &mut self,
         index: usize,
         action: Action,
         now: Duration,
         duration: Duration,
+        inject_failure: bool,
         wall: &str,
     ) -> Result<Accepted, ArmError> {
         self.settle(index, now, wall);
@@ -428,7 +432,7 @@ impl World {
             location: ws.location.clone(),
         };
         let compute = &mut self.computes[index];
-        let failure = std::mem::take(&mut compute.fail_next).then(|| {
+        let failure = (std::mem::take(&mut compute.fail_next) || inject_failure).then(|| {
             ArmError::new(
                 500,
                 "InternalServerError",
@@ -556,7 +560,7 @@ mod tests {
     fn stop_moves_through_stopping_to_stopped() {
         let mut w = world();
         let i = index(&w, "alice-ci");
-        let accepted = w.begin(i, Action::Stop, Duration::ZERO, 10 * SECOND, WALL).expect("accepted");
+        let accepted = w.begin(i, Action::Stop, Duration::ZERO, 10 * SECOND, false, WALL).expect("accepted");
         assert_eq!(at(&mut w, i, 5 * SECOND).spec.state, "Stopping");
         let status = w.operation_status(&accepted.subscription, &accepted.operation_id, 5 * SECOND, WALL).unwrap();
         assert_eq!((status.status, status.percent_complete), ("InProgress", 50.0));
@@ -570,31 +574,31 @@ mod tests {
     fn start_and_restart_end_running_and_job_running_can_stop() {
         let mut w = world();
         let bob = index(&w, "bob-ci");
-        w.begin(bob, Action::Start, Duration::ZERO, SECOND, WALL).expect("start accepted");
+        w.begin(bob, Action::Start, Duration::ZERO, SECOND, false, WALL).expect("start accepted");
         assert_eq!(at(&mut w, bob, Duration::ZERO).spec.state, "Starting");
         assert_eq!(at(&mut w, bob, SECOND).spec.state, "Running");
-        w.begin(bob, Action::Restart, SECOND, SECOND, WALL).expect("restart accepted");
+        w.begin(bob, Action::Restart, SECOND, SECOND, false, WALL).expect("restart accepted");
         assert_eq!(at(&mut w, bob, SECOND).spec.state, "Restarting");
         assert_eq!(at(&mut w, bob, 2 * SECOND).spec.state, "Running");
         let carol = index(&w, "carol-gpu");
-        w.begin(carol, Action::Stop, Duration::ZERO, SECOND, WALL).expect("stop of JobRunning accepted");
+        w.begin(carol, Action::Stop, Duration::ZERO, SECOND, false, WALL).expect("stop of JobRunning accepted");
     }
 
     #[test]
     fn refusals_name_the_state() {
         let mut w = world();
         let bob = index(&w, "bob-ci");
-        let err = w.begin(bob, Action::Stop, Duration::ZERO, SECOND, WALL).unwrap_err();
+        let err = w.begin(bob, Action::Stop, Duration::ZERO, SECOND, false, WALL).unwrap_err();
         assert_eq!((err.status, err.code.as_str()), (400, "StopComputeInstanceOnlyAllowedInRunningState"));
         assert!(err.message.contains("'Stopped'"), "{}", err.message);
         let alice = index(&w, "alice-ci");
-        let err = w.begin(alice, Action::Start, Duration::ZERO, SECOND, WALL).unwrap_err();
+        let err = w.begin(alice, Action::Start, Duration::ZERO, SECOND, false, WALL).unwrap_err();
         assert_eq!(err.code, "StartComputeInstanceOnlyAllowedInStoppedState");
-        w.begin(alice, Action::Stop, Duration::ZERO, SECOND, WALL).expect("accepted");
-        let err = w.begin(alice, Action::Start, Duration::ZERO, SECOND, WALL).unwrap_err();
+        w.begin(alice, Action::Stop, Duration::ZERO, SECOND, false, WALL).expect("accepted");
+        let err = w.begin(alice, Action::Start, Duration::ZERO, SECOND, false, WALL).unwrap_err();
         assert_eq!((err.status, err.code.as_str()), (409, "Conflict"));
         let cluster = index(&w, "batch-cluster");
-        let err = w.begin(cluster, Action::Stop, Duration::ZERO, SECOND, WALL).unwrap_err();
+        let err = w.begin(cluster, Action::Stop, Duration::ZERO, SECOND, false, WALL).unwrap_err();
         assert_eq!((err.status, err.code.as_str()), (400, "BadRequest"));
     }
 
@@ -603,13 +607,13 @@ mod tests {
         let mut w = world();
         assert_eq!(w.fail_next_operation("ALICE-CI"), 1);
         let i = index(&w, "alice-ci");
-        let accepted = w.begin(i, Action::Stop, Duration::ZERO, SECOND, WALL).expect("accepted");
+        let accepted = w.begin(i, Action::Stop, Duration::ZERO, SECOND, false, WALL).expect("accepted");
         let status = w.operation_status(&accepted.subscription, &accepted.operation_id, SECOND, WALL).unwrap();
         assert_eq!(status.status, "Failed");
         assert!(status.error.is_some());
         let entry = at(&mut w, i, SECOND);
         assert_eq!((entry.spec.state.as_str(), entry.last_operation.status.as_str()), ("Running", "StopFailed"));
-        let again = w.begin(i, Action::Stop, SECOND, SECOND, WALL).expect("accepted");
+        let again = w.begin(i, Action::Stop, SECOND, SECOND, false, WALL).expect("accepted");
         let status = w.operation_status(&again.subscription, &again.operation_id, 2 * SECOND, WALL).unwrap();
         assert_eq!(status.status, "Succeeded", "only the next operation fails");
     }
@@ -618,7 +622,7 @@ mod tests {
     fn complete_operations_finishes_everything_now() {
         let mut w = world();
         let i = index(&w, "alice-ci");
-        w.begin(i, Action::Stop, Duration::ZERO, 3600 * SECOND, WALL).expect("accepted");
+        w.begin(i, Action::Stop, Duration::ZERO, 3600 * SECOND, false, WALL).expect("accepted");
         w.complete_operations(SECOND, WALL);
         assert_eq!(at(&mut w, i, SECOND).spec.state, "Stopped");
     }

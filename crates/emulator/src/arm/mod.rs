@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::arm_error::ArmError;
 use crate::server::Shared;
+use crate::throttle::{Admission, Budget};
 use crate::tokens::Rejection;
 use crate::world::PROVIDER;
 use route::Route;
@@ -35,6 +36,12 @@ impl Reply {
     }
 }
 
+/// True for paths ARM serves (where request faults and throttling apply).
+pub(crate) fn is_arm_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower == "/subscriptions" || lower.starts_with("/subscriptions/") || lower.starts_with("/rp/workspaces/")
+}
+
 /// The ARM entry point (the router's fallback: every path not otherwise served).
 pub(crate) async fn handle(
     State(shared): State<Arc<Shared>>,
@@ -42,15 +49,31 @@ pub(crate) async fn handle(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let route = route::parse(method.as_str(), uri.path());
+    let is_write = route.as_ref().is_some_and(Route::is_write);
+    let mut remaining = None;
+    let result = serve(&shared, &method, &uri, &headers, route, &mut remaining);
+    finish(result, is_write, remaining, &headers)
+}
+
+/// A 500 from ARM's front door (the injected server-error fault), with ARM's headers.
+pub(crate) fn injected_server_error(headers: &HeaderMap) -> Response {
+    let error = ArmError::new(
+        500,
+        "InternalServerError",
+        "Encountered an internal server error (a fault injected by the emulator). Please retry the request.",
+    );
+    finish(Err(error), false, None, headers)
+}
+
+/// Adds ARM's headers to a reply or an error: request and correlation ids, the remaining budget, no-cache.
+fn finish(result: Result<Reply, ArmError>, is_write: bool, remaining: Option<u64>, headers: &HeaderMap) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let correlation_id = headers
         .get("x-ms-correlation-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_else(|| request_id.clone());
-    let route = route::parse(method.as_str(), uri.path());
-    let is_write = route.as_ref().is_some_and(Route::is_write);
-    let result = serve(&shared, &method, &uri, &headers, route);
     let (status, body, mut extra) = match result {
         Ok(reply) => (reply.status, reply.body, reply.headers),
         Err(error) => {
@@ -65,13 +88,14 @@ pub(crate) async fn handle(
             (status, Some(error.body()), extra)
         }
     };
-    let budget = if is_write {
-        ("x-ms-ratelimit-remaining-subscription-writes", "1199")
+    // Without throttling, ARM's nominal hourly budget as the recordings show it.
+    let (budget, nominal) = if is_write {
+        ("x-ms-ratelimit-remaining-subscription-writes", 1199)
     } else {
-        ("x-ms-ratelimit-remaining-subscription-reads", "11999")
+        ("x-ms-ratelimit-remaining-subscription-reads", 11999)
     };
     extra.extend([
-        (HeaderName::from_static(budget.0), budget.1.to_owned()),
+        (HeaderName::from_static(budget), remaining.unwrap_or(nominal).to_string()),
         (HeaderName::from_static("x-ms-request-id"), request_id.clone()),
         (HeaderName::from_static("x-ms-correlation-request-id"), correlation_id),
         (
@@ -111,10 +135,15 @@ fn serve(
     uri: &Uri,
     headers: &HeaderMap,
     route: Option<Route>,
+    remaining: &mut Option<u64>,
 ) -> Result<Reply, ArmError> {
     let query: Vec<(String, String)> =
         url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let principal = authenticate(shared, headers)?;
+    if let Some(subscription) = route.as_ref().and_then(Route::subscription) {
+        let budget = if route.as_ref().is_some_and(Route::is_write) { Budget::Write } else { Budget::Read };
+        *remaining = admit(shared, subscription, budget, &principal)?;
+    }
     let api_version = api_version(&query)?;
     let route = route.ok_or_else(|| ArmError::unsupported(format!("{method} {}", uri.path())))?;
     let (scope, action) = permission(&route, uri.path());
@@ -133,7 +162,8 @@ fn serve(
     let config = &shared.config;
     let now = shared.clock.now();
     let wall = shared.wall();
-    let mut live = shared.live();
+    let mut guard = shared.live();
+    let live = &mut *guard;
     let world = &mut live.world;
     match route {
         Route::Subscriptions => {
@@ -195,7 +225,9 @@ fn serve(
         }
         Route::ComputeAction { subscription, group, workspace, name, action } => {
             let index = world.compute(&subscription, &group, &workspace, &name)?;
-            let accepted = world.begin(index, action, now, config.transition, &wall)?;
+            let fault = live.faults.on_operation();
+            let duration = config.transition.saturating_mul(fault.slowdown);
+            let accepted = world.begin(index, action, now, duration, fault.fail, &wall)?;
             let status_url = format!(
                 "{}/subscriptions/{}/providers/{PROVIDER}/locations/{}/computeOperationsStatus/{}?api-version={}&service=new",
                 config.base_url,
@@ -213,6 +245,31 @@ fn serve(
         Route::OperationStatus { subscription, location: _, operation_id } => {
             let status = world.operation_status(&subscription, &operation_id, now, &wall)?;
             Ok(Reply::ok(json::operation_status(&status, &wall)))
+        }
+    }
+}
+
+/// Spends a token of the subscription's bucket: the remaining budget, or 429 with `Retry-After` (real seconds).
+fn admit(shared: &Shared, subscription: &str, budget: Budget, principal: &str) -> Result<Option<u64>, ArmError> {
+    let now = shared.clock.now();
+    let mut live = shared.live();
+    let Some(throttle) = live.throttle.as_mut() else { return Ok(None) };
+    match throttle.admit(subscription, budget, now) {
+        Admission::Allowed { remaining } => Ok(Some(remaining)),
+        Admission::Throttled { retry_after } => {
+            let seconds = shared.clock.real(retry_after).as_secs_f64().ceil().max(1.0) as u64;
+            let kind = if budget == Budget::Write { "write" } else { "read" };
+            let mut error = ArmError::new(
+                429,
+                "SubscriptionRequestsThrottled",
+                format!(
+                    "Number of '{kind}' requests for subscription '{subscription}' actor '{principal}' exceeded. \
+                     Please try again after '{seconds}' seconds after additional tokens are available. Refer to \
+                     https://aka.ms/arm-throttling for additional information."
+                ),
+            );
+            error.retry_after = Some(seconds);
+            Err(error)
         }
     }
 }

@@ -32,6 +32,21 @@ impl Route {
     pub fn is_write(&self) -> bool {
         matches!(self, Route::ComputeAction { .. })
     }
+
+    /// The subscription the request is made under (throttling is per subscription); none for `/subscriptions`.
+    pub fn subscription(&self) -> Option<&str> {
+        match self {
+            Route::Subscriptions => None,
+            Route::Subscription { subscription }
+            | Route::WorkspacesBySubscription { subscription }
+            | Route::WorkspacesByGroup { subscription, .. }
+            | Route::Workspace { subscription, .. }
+            | Route::Computes { subscription, .. }
+            | Route::Compute { subscription, .. }
+            | Route::ComputeAction { subscription, .. }
+            | Route::OperationStatus { subscription, .. } => Some(subscription),
+        }
+    }
 }
 
 /// Matches a method and a path (without query) to a route.

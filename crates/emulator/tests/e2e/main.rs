@@ -3,6 +3,7 @@
 
 mod arm;
 mod conformance;
+mod faults;
 mod operations;
 mod tokens;
 mod util;
