@@ -26,14 +26,7 @@ impl Civil {
         let days = seconds.div_euclid(86_400);
         let rem = seconds.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
-        Civil {
-            year,
-            month,
-            day,
-            hour: (rem / 3600) as u8,
-            minute: (rem % 3600 / 60) as u8,
-            second: (rem % 60) as u8,
-        }
+        Civil { year, month, day, hour: (rem / 3600) as u8, minute: (rem % 3600 / 60) as u8, second: (rem % 60) as u8 }
     }
 
     /// Seconds since 1970-01-01T00:00:00 of this wall-clock time (read as if it were UTC).

@@ -157,7 +157,11 @@ impl fmt::Display for Cron {
                     f.write_str(",")?;
                 }
                 first = false;
-                if end > value { write!(f, "{value}-{end}")? } else { write!(f, "{value}")? }
+                if end > value {
+                    write!(f, "{value}-{end}")?
+                } else {
+                    write!(f, "{value}")?
+                }
                 value = end + 1;
             }
         }

@@ -206,7 +206,10 @@ mod tests {
         assert_eq!(says("0 0 */2 * * *"), "at minute 0 of every 2nd hour");
         assert_eq!(says("0 0 9-17 * * Mon-Fri"), "at minute 0 during hours 9 through 17 on Monday through Friday");
         assert_eq!(says("0 0 29 Feb Mon"), "at 00:00 on day 29 of the month when it is Monday in February");
-        assert_eq!(says("10 * * February,April-Jun *"), "at minute 10 of every hour in February and April through June");
+        assert_eq!(
+            says("10 * * February,April-Jun *"),
+            "at minute 10 of every hour in February and April through June"
+        );
         assert_eq!(says("5 30 1 1 * *"), "at 01:30:05 on day 1 of the month");
     }
 }

@@ -57,7 +57,10 @@ impl Error {
 
     /// True when the schedule expression itself (cron or TimeSpan) is malformed.
     pub fn is_expression(&self) -> bool {
-        matches!(&*self.kind, ErrorKind::Empty | ErrorKind::FieldCount { .. } | ErrorKind::Field { .. } | ErrorKind::TimeSpan { .. })
+        matches!(
+            &*self.kind,
+            ErrorKind::Empty | ErrorKind::FieldCount { .. } | ErrorKind::Field { .. } | ErrorKind::TimeSpan { .. }
+        )
     }
 
     /// True when a time-zone name is unknown.
@@ -91,7 +94,10 @@ pub(crate) enum ErrorKind {
     Field { field: Field, token: Token, context: Option<String>, problem: FieldProblem },
     #[error("timespan {text:?}: {problem}")]
     TimeSpan { text: String, problem: String },
-    #[error("unknown time zone {name:?}: expected an IANA name (Europe/Berlin) or a Windows name (W. Europe Standard Time){}", closest(suggestions))]
+    #[error(
+        "unknown time zone {name:?}: expected an IANA name (Europe/Berlin) or a Windows name (W. Europe Standard Time){}",
+        closest(suggestions)
+    )]
     UnknownZone { name: String, suggestions: Vec<String> },
     #[error("app setting {name:?}, referenced as %{name}% in {expr:?}, is not set")]
     MissingSetting { name: String, expr: String },

@@ -177,7 +177,10 @@ mod tests {
             message(Field::Day, "1,,2"),
             r#"day-of-month: "" in "1,,2" is empty: expected a value, a range a-b, * or a step /n between the commas"#
         );
-        assert_eq!(message(Field::Second, "99999999999999999999999"), "second: 99999999999999999999999 is out of range 0-59");
+        assert_eq!(
+            message(Field::Second, "99999999999999999999999"),
+            "second: 99999999999999999999999 is out of range 0-59"
+        );
         assert_eq!(message(Field::Month, "0"), "month: 0 is out of range 1-12");
     }
 }

@@ -81,7 +81,12 @@ impl Schedule {
     }
 
     /// Every occurrence in `(after, until]`, in increasing order, in `tz`.
-    pub fn occurrences(&self, after: Timestamp, until: Timestamp, tz: &TimeZone) -> impl Iterator<Item = Zoned> + use<> {
+    pub fn occurrences(
+        &self,
+        after: Timestamp,
+        until: Timestamp,
+        tz: &TimeZone,
+    ) -> impl Iterator<Item = Zoned> + use<> {
         let mut next = first_second_after(after);
         let until = until.as_second();
         let tz = tz.clone();
@@ -117,7 +122,9 @@ impl Schedule {
     /// false for a TimeSpan schedule, which names no wall-clock times.
     pub fn matches(&self, at: &Zoned) -> bool {
         match &self.kind {
-            Kind::Cron(cron) => at.subsec_nanosecond() == 0 && cron.matches(crate::civil::Civil::from_jiff(at.datetime())),
+            Kind::Cron(cron) => {
+                at.subsec_nanosecond() == 0 && cron.matches(crate::civil::Civil::from_jiff(at.datetime()))
+            }
             Kind::Interval(_) => false,
         }
     }
@@ -192,7 +199,10 @@ mod tests {
     #[test]
     fn azure_reads_five_tokens_as_no_seconds() {
         assert_eq!(Schedule::parse("*/5 * * * *").unwrap().to_string(), "0,5,10,15,20,25,30,35,40,45,50,55 * * * *");
-        assert_eq!(Schedule::parse("0 */5 * * * *").unwrap().to_string(), "0 0,5,10,15,20,25,30,35,40,45,50,55 * * * *");
+        assert_eq!(
+            Schedule::parse("0 */5 * * * *").unwrap().to_string(),
+            "0 0,5,10,15,20,25,30,35,40,45,50,55 * * * *"
+        );
         assert!(Schedule::parse("* * * *").unwrap_err().to_string().contains("has 4 field(s)"));
         assert!(Schedule::parse("   ").unwrap_err().is_expression());
     }
@@ -202,10 +212,14 @@ mod tests {
         let every_90_minutes = Schedule::parse("01:30:00").unwrap();
         let next = every_90_minutes.next_after(ts("2026-01-01T00:00:00Z"), &TimeZone::UTC).unwrap();
         assert_eq!(next.timestamp(), ts("2026-01-01T01:30:00Z"));
-        let all: Vec<_> =
-            every_90_minutes.occurrences(ts("2026-01-01T00:00:00Z"), ts("2026-01-01T06:00:00Z"), &TimeZone::UTC).collect();
+        let all: Vec<_> = every_90_minutes
+            .occurrences(ts("2026-01-01T00:00:00Z"), ts("2026-01-01T06:00:00Z"), &TimeZone::UTC)
+            .collect();
         assert_eq!(all.len(), 4);
-        assert_eq!(every_90_minutes.describe(), "every 1 hour 30 minutes (TimeSpan), counted from 1970-01-01T00:00:00Z");
+        assert_eq!(
+            every_90_minutes.describe(),
+            "every 1 hour 30 minutes (TimeSpan), counted from 1970-01-01T00:00:00Z"
+        );
         assert!(!every_90_minutes.is_fixed_time());
     }
 

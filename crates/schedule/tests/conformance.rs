@@ -110,12 +110,18 @@ fn check_merged(case: &Value) {
         .iter()
         .map(|e| parse(case, e.as_str().expect("an expression")).unwrap_or_else(|err| panic!("{case}: {err}")))
         .collect();
-    let expected: Vec<Timestamp> =
-        case["expected_sequence"].as_array().expect("expected_sequence").iter().map(|v| naive(v.as_str().expect("a time"))).collect();
+    let expected: Vec<Timestamp> = case["expected_sequence"]
+        .as_array()
+        .expect("expected_sequence")
+        .iter()
+        .map(|v| naive(v.as_str().expect("a time")))
+        .collect();
     let end = case["end"].as_str().map(naive);
     let mut at = naive(text(case, "start"));
     let mut merged = Vec::new();
-    while let Some(next) = schedules.iter().filter_map(|s| s.next_after(at, &TimeZone::UTC)).map(|z| z.timestamp()).min() {
+    while let Some(next) =
+        schedules.iter().filter_map(|s| s.next_after(at, &TimeZone::UTC)).map(|z| z.timestamp()).min()
+    {
         if end.is_some_and(|end| next >= end) || (end.is_none() && merged.len() == expected.len()) {
             break;
         }

@@ -10,7 +10,10 @@ fn run(expr: &str, zone: &str, from: &str, until: &str) -> Vec<String> {
     let zone = Zone::parse(zone).unwrap_or_else(|e| panic!("{zone}: {e}"));
     let from: Timestamp = from.parse().expect("an RFC 3339 instant");
     let until: Timestamp = until.parse().expect("an RFC 3339 instant");
-    schedule.occurrences(from, until, zone.time_zone()).map(|z| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()).collect()
+    schedule
+        .occurrences(from, until, zone.time_zone())
+        .map(|z| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+        .collect()
 }
 
 #[test]
@@ -42,7 +45,12 @@ fn berlin_spring_forward_counted_from_just_after_the_change() {
 fn berlin_spring_forward_interval_skips_the_missing_hour() {
     assert_eq!(
         run("0 */30 * * * *", "Europe/Berlin", "2026-03-29T01:00:00+01:00", "2026-03-29T04:00:00+02:00"),
-        ["2026-03-29T01:30:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-29T03:30:00+02:00", "2026-03-29T04:00:00+02:00"]
+        [
+            "2026-03-29T01:30:00+01:00",
+            "2026-03-29T03:00:00+02:00",
+            "2026-03-29T03:30:00+02:00",
+            "2026-03-29T04:00:00+02:00"
+        ]
     );
 }
 
