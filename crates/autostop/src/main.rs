@@ -3,7 +3,12 @@
 //! Exit codes live in exactly one place, [`exit_code`]: 0 when everything succeeded, 1 when some action failed,
 //! 2 for usage or configuration errors.
 
+mod apply;
 mod cli;
+mod connect;
+mod discover;
+mod output;
+mod targets;
 
 use std::process::ExitCode;
 
@@ -16,6 +21,13 @@ pub enum Outcome {
     Success,
     /// At least one action failed; the others were still attempted.
     SomeFailed,
+}
+
+impl Outcome {
+    /// Success only when both are.
+    pub fn and(self, other: Outcome) -> Outcome {
+        if self == Outcome::Success { other } else { Outcome::SomeFailed }
+    }
 }
 
 /// An error that is the user's to fix (bad arguments, bad configuration): exit status 2.
@@ -31,8 +43,24 @@ fn main() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
+    init_logging();
     let result = cli::run(cli);
     exit_code(result)
+}
+
+/// Prints errors that stopped part of the work (never all of it) and says whether any happened.
+pub fn report_errors(errors: &[anyhow::Error]) -> Outcome {
+    for err in errors {
+        eprintln!("autostop: {err:#}");
+    }
+    if errors.is_empty() { Outcome::Success } else { Outcome::SomeFailed }
+}
+
+/// Logs go to stderr, filtered by `AUTOSTOP_LOG` (default `warn`), e.g. `AUTOSTOP_LOG=autostop=debug`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOSTOP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// The one place that decides the process exit status.

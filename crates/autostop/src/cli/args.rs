@@ -1,0 +1,75 @@
+//! Arguments several verbs share: how to reach Azure, which part of it to look at, and how to print.
+
+use clap::{Args, ValueEnum};
+
+/// How to reach Azure: endpoints, credential and API version.
+#[derive(Debug, Clone, Args)]
+pub struct AzureArgs {
+    /// Credential to use instead of the first one available (client-secret, workload-identity,
+    /// managed-identity, azure-cli).
+    #[arg(long, env = "AUTOSTOP_CREDENTIAL", global = true)]
+    pub credential: Option<autostop_azure::CredentialKind>,
+
+    /// Azure cloud: public, china or usgov.
+    #[arg(long, env = "AUTOSTOP_CLOUD", default_value = "public", global = true)]
+    pub cloud: autostop_azure::Cloud,
+
+    /// ARM endpoint to use instead of the cloud's (HTTPS only), e.g. a local emulator.
+    #[arg(long, env = "AUTOSTOP_ARM_ENDPOINT", global = true)]
+    pub arm_endpoint: Option<String>,
+
+    /// Machine Learning Services API version.
+    #[arg(long, env = "AUTOSTOP_API_VERSION", default_value = autostop_azure::DEFAULT_API_VERSION, global = true)]
+    pub api_version: String,
+}
+
+/// Where to look for compute instances.
+#[derive(Debug, Clone, Args)]
+pub struct ScopeArgs {
+    /// Subscription id to look in (repeatable, or comma-separated).
+    #[arg(long = "subscription", short = 's', env = "AZURE_SUBSCRIPTION_ID", value_delimiter = ',')]
+    pub subscriptions: Vec<String>,
+
+    /// Resource group to look in (all resource groups of the subscriptions when absent).
+    #[arg(long, short = 'g')]
+    pub resource_group: Option<String>,
+
+    /// Workspace to look in (all workspaces of the scope when absent).
+    #[arg(long, short = 'w')]
+    pub workspace: Option<String>,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people.
+    #[default]
+    Table,
+    /// JSON for scripts.
+    Json,
+}
+
+impl ScopeArgs {
+    /// Validates the scope: at least one subscription, each a well-formed id, and well-formed names.
+    pub fn scope(&self) -> Result<crate::discover::Scope, crate::UsageError> {
+        let usage = |err: autostop_azure::Error| crate::UsageError(err.to_string());
+        if let Some(group) = &self.resource_group {
+            autostop_azure::validate_resource_group(group).map_err(usage)?;
+        }
+        if let Some(workspace) = &self.workspace {
+            autostop_azure::validate_workspace_name(workspace).map_err(usage)?;
+        }
+        if self.subscriptions.is_empty() {
+            return Err(crate::UsageError(
+                "no subscription given: pass --subscription ID (or set AZURE_SUBSCRIPTION_ID)".into(),
+            ));
+        }
+        let subscriptions =
+            self.subscriptions.iter().map(|id| id.trim().parse().map_err(usage)).collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::discover::Scope {
+            subscriptions,
+            resource_group: self.resource_group.clone(),
+            workspace: self.workspace.clone(),
+        })
+    }
+}

@@ -1,0 +1,72 @@
+//! Builds the ARM client from the command line and the environment: trust roots, credential, endpoint.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use autostop_azure::{ArmClient, ArmClientOptions, Cloud, CredentialKind, CredentialOptions};
+use azure_core::http::{ClientOptions, Transport};
+
+use crate::UsageError;
+use crate::cli::AzureArgs;
+
+/// Everything needed to reach Azure, resolved from arguments and an environment.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The cloud whose authority host and token scope are used.
+    pub cloud: Cloud,
+    /// The ARM endpoint requests go to.
+    pub arm_endpoint: String,
+    /// A credential to force instead of the first available one.
+    pub credential: Option<CredentialKind>,
+    /// The Machine Learning Services API version.
+    pub api_version: String,
+    /// Extra trust roots (a PEM file), as `SSL_CERT_FILE` names them.
+    pub extra_roots: Option<PathBuf>,
+}
+
+impl Connection {
+    /// Resolves the connection from command-line arguments and the process environment.
+    pub fn from_args(args: &AzureArgs) -> Self {
+        Connection {
+            cloud: args.cloud,
+            arm_endpoint: args.arm_endpoint.clone().unwrap_or_else(|| args.cloud.arm_endpoint().to_owned()),
+            credential: args.credential,
+            api_version: args.api_version.clone(),
+            extra_roots: std::env::var_os("SSL_CERT_FILE").map(PathBuf::from),
+        }
+    }
+
+    /// Builds the credential and the client. `env` answers environment lookups (the process environment in
+    /// production, fixed values in the demo).
+    pub fn client(&self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<(CredentialKind, ArmClient)> {
+        let http =
+            autostop_azure::http_client(self.extra_roots.as_deref()).map_err(|err| UsageError(err.to_string()))?;
+        let client_options = ClientOptions { transport: Some(Transport::new(Arc::new(http))), ..Default::default() };
+        let (kind, credential) = autostop_azure::credential(
+            CredentialOptions {
+                kind: self.credential,
+                cloud: self.cloud,
+                authority_host: None, // AZURE_AUTHORITY_HOST, read through `env`, or the cloud's
+                client_options: client_options.clone(),
+            },
+            &env,
+        )
+        .map_err(|err| UsageError(err.to_string()))?;
+        let options = ArmClientOptions {
+            api_version: self.api_version.clone(),
+            scope: self.cloud.arm_scope().to_owned(),
+            client_options,
+            ..Default::default()
+        };
+        let client = ArmClient::new(&self.arm_endpoint, credential, Some(options))
+            .map_err(|err| UsageError(err.to_string()))
+            .with_context(|| format!("cannot use the ARM endpoint {}", self.arm_endpoint))?;
+        Ok((kind, client))
+    }
+}
+
+/// Looks a variable up in the process environment.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}

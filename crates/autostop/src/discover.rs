@@ -1,0 +1,100 @@
+//! Discovery: finds the workspaces and computes of a scope, concurrently. I/O only; it decides nothing.
+
+use autostop_azure::{ArmClient, Compute, SubscriptionId, Workspace, WorkspaceId};
+use futures::stream::{self, StreamExt};
+
+/// How many ARM listings run at once.
+const CONCURRENCY: usize = 16;
+
+/// Where to look: subscriptions, optionally narrowed to one resource group and one workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Subscription ids.
+    pub subscriptions: Vec<SubscriptionId>,
+    /// A resource group to narrow to.
+    pub resource_group: Option<String>,
+    /// A workspace name to narrow to.
+    pub workspace: Option<String>,
+}
+
+/// What discovery found, and what it could not read.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Every compute found (instances and clusters alike), in a stable order.
+    pub computes: Vec<Compute>,
+    /// Listings that failed: each stops only its own part of the scope.
+    pub errors: Vec<anyhow::Error>,
+}
+
+/// Lists the workspaces of the scope, then their computes.
+pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
+    let mut inventory = Inventory::default();
+    let workspaces = workspaces(client, scope, &mut inventory.errors).await;
+    let listings = stream::iter(workspaces)
+        .map(|workspace| async move {
+            let id = workspace.id.clone();
+            (client.list_computes(&id).await, id)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    for (listing, workspace) in listings {
+        match listing {
+            Ok(computes) => inventory.computes.extend(computes),
+            Err(err) => inventory
+                .errors
+                .push(anyhow::Error::new(err).context(format!("cannot list the computes of workspace {}", workspace))),
+        }
+    }
+    inventory.computes.sort_by(|a, b| a.id.to_string().to_lowercase().cmp(&b.id.to_string().to_lowercase()));
+    inventory
+}
+
+async fn workspaces(client: &ArmClient, scope: &Scope, errors: &mut Vec<anyhow::Error>) -> Vec<Workspace> {
+    let resource_group = scope.resource_group.as_deref();
+    let listings = stream::iter(&scope.subscriptions)
+        .map(|subscription| async move { (client.list_workspaces(subscription, resource_group).await, subscription) })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    let mut found = Vec::new();
+    for (listing, subscription) in listings {
+        match listing {
+            Ok(workspaces) => found.extend(workspaces),
+            Err(err) => errors.push(
+                anyhow::Error::new(err).context(format!("cannot list the workspaces of subscription {subscription}")),
+            ),
+        }
+    }
+    if let Some(name) = &scope.workspace {
+        found.retain(|workspace| workspace.name.eq_ignore_ascii_case(name));
+        if found.is_empty() && errors.is_empty() {
+            errors.push(anyhow::anyhow!("workspace {name} was not found in {}", describe(scope)));
+        }
+    }
+    found
+}
+
+/// The workspace ids of the scope, when the scope names exactly one workspace per subscription.
+/// (The names were validated when the scope was built.)
+pub fn named_workspaces(scope: &Scope) -> Option<Vec<WorkspaceId>> {
+    let resource_group = scope.resource_group.as_ref()?;
+    let workspace = scope.workspace.as_ref()?;
+    Some(
+        scope
+            .subscriptions
+            .iter()
+            .filter_map(|subscription| WorkspaceId::new(subscription.clone(), resource_group, workspace).ok())
+            .collect(),
+    )
+}
+
+/// A short description of the scope for messages: `subscription S, resource group G`.
+pub fn describe(scope: &Scope) -> String {
+    let subscriptions = scope.subscriptions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let mut text = format!("subscription {subscriptions}");
+    if let Some(group) = &scope.resource_group {
+        text.push_str(&format!(", resource group {group}"));
+    }
+    text
+}

@@ -1,0 +1,134 @@
+//! Output: the rows each verb prints, as a table for people or as JSON for scripts.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use autostop_azure::Compute;
+use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use serde::Serialize;
+
+use crate::apply::Verdict;
+use crate::cli::OutputFormat;
+
+/// One compute as `autostop list` shows it. The JSON keys are a contract for scripts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComputeRow {
+    /// ARM resource id.
+    pub id: String,
+    /// Compute name.
+    pub name: String,
+    /// Subscription id.
+    pub subscription: String,
+    /// Resource group.
+    pub resource_group: String,
+    /// Workspace name.
+    pub workspace: String,
+    /// `ComputeInstance`, `AmlCompute`, ...
+    pub compute_type: String,
+    /// State as ARM reports it (`null` when it reports none).
+    pub state: Option<String>,
+    /// VM size.
+    pub vm_size: Option<String>,
+    /// Owner, when ARM says who it is.
+    pub owner: Option<String>,
+    /// Resource tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl From<&Compute> for ComputeRow {
+    fn from(compute: &Compute) -> Self {
+        let workspace = compute.id.workspace();
+        ComputeRow {
+            id: compute.id.to_string(),
+            name: compute.name.clone(),
+            subscription: workspace.subscription().to_string(),
+            resource_group: workspace.resource_group().to_owned(),
+            workspace: workspace.name().to_owned(),
+            compute_type: compute.compute_type.as_str().to_owned(),
+            state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
+            vm_size: compute.vm_size.clone(),
+            owner: compute.owner.clone(),
+            tags: compute.tags.clone(),
+        }
+    }
+}
+
+/// One compute an action verb considered, and what became of it. The JSON keys are a contract for scripts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionRow {
+    /// ARM resource id (the name given, when nothing matched it).
+    pub id: String,
+    /// Compute name.
+    pub name: String,
+    /// `start` or `stop`.
+    pub action: String,
+    /// `succeeded`, `accepted`, `skipped` or `failed`.
+    pub result: Verdict,
+    /// Why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The state last seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+/// Prints `rows` to `out`: JSON (an array), or a table with the given columns.
+pub fn print<T: Serialize>(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    rows: &[T],
+    header: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, rows)?;
+            writeln!(out)
+        }
+        OutputFormat::Table => {
+            if rows.is_empty() {
+                return writeln!(out, "(nothing)");
+            }
+            let mut table = Table::new();
+            table.load_preset(UTF8_BORDERS_ONLY).set_header(header.to_vec());
+            for row in rows {
+                table.add_row(cells(row));
+            }
+            writeln!(out, "{table}")
+        }
+    }
+}
+
+/// Prints computes as `autostop list` does.
+pub fn print_computes(out: &mut dyn Write, format: OutputFormat, rows: &[ComputeRow]) -> std::io::Result<()> {
+    print(out, format, rows, &["NAME", "WORKSPACE", "TYPE", "STATE", "SIZE", "OWNER", "TAGS"], |row| {
+        vec![
+            row.name.clone(),
+            format!("{}/{}", row.resource_group, row.workspace),
+            row.compute_type.clone(),
+            row.state.clone().unwrap_or_else(|| "-".into()),
+            row.vm_size.clone().unwrap_or_else(|| "-".into()),
+            row.owner.clone().unwrap_or_else(|| "-".into()),
+            row.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
+        ]
+    })
+}
+
+/// Prints action results as `autostop stop|start` do.
+pub fn print_actions(out: &mut dyn Write, format: OutputFormat, rows: &[ActionRow]) -> std::io::Result<()> {
+    print(out, format, rows, &["NAME", "ACTION", "RESULT", "DETAIL"], |row| {
+        let result =
+            serde_json::to_value(row.result).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        vec![
+            row.name.clone(),
+            row.action.clone(),
+            result,
+            row.reason.clone().or_else(|| row.error.clone()).or_else(|| row.state.clone()).unwrap_or_default(),
+        ]
+    })
+}

@@ -1,0 +1,109 @@
+//! `autostop stop|start`: what is acted on, what is skipped and why, waiting, and partial failure.
+
+use crate::util::*;
+
+#[tokio::test]
+async fn stop_all_wait_stops_only_running_instances_and_says_why_for_the_rest() {
+    let emulator = emulator(mixed_fleet()).await;
+    let run = Cli::against(&emulator, &["stop", "--all", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let rows = run.json();
+    assert_eq!(rows.as_array().unwrap().len(), 6, "one row per compute considered: {rows:#}");
+    for name in ["run-1", "run-2"] {
+        let r = row(&rows, name);
+        assert_eq!(r["result"], "succeeded", "{r:#}");
+        assert_eq!(r["action"], "stop");
+        assert_eq!(r["id"], id(name));
+        assert_eq!(emulator.control().state(&id(name)).as_deref(), Some("Stopped"));
+    }
+    let expectations = [
+        ("job-1", "JobRunning", "JobRunning"),
+        ("stopped-1", "already Stopped", "Stopped"),
+        ("starting-1", "Starting", "Starting"),
+        ("cluster-1", "not a compute instance", "Running"),
+    ];
+    for (name, reason, state) in expectations {
+        let r = row(&rows, name);
+        assert_eq!(r["result"], "skipped", "{r:#}");
+        assert!(r["reason"].as_str().unwrap().contains(reason), "{name}: {r:#}");
+        assert!(r.get("error").is_none(), "{r:#}");
+        assert_eq!(emulator.control().state(&id(name)).as_deref(), Some(state), "{name} untouched");
+    }
+    let outside = format!(
+        "/subscriptions/{SUB2}/resourceGroups/other-rg/providers/Microsoft.MachineLearningServices/workspaces/ws-b/computes/b-1"
+    );
+    assert_eq!(emulator.control().state(&outside).as_deref(), Some("Running"), "outside the scope: untouched");
+}
+
+#[tokio::test]
+async fn stop_without_wait_reports_accepted_and_the_operation_completes() {
+    let emulator = emulator(mixed_fleet()).await;
+    let run = Cli::against(&emulator, &["stop", "run-1", "-s", SUB, "-o", "json"]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let rows = run.json();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows:#}");
+    assert_eq!(rows[0]["result"], "accepted");
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Stopping"));
+    emulator.control().complete_operations();
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Stopped"));
+    assert_eq!(emulator.control().state(&id("run-2")).as_deref(), Some("Running"), "only the named one");
+}
+
+#[tokio::test]
+async fn force_stops_an_instance_running_a_job() {
+    let emulator = emulator(mixed_fleet()).await;
+    let args = ["stop", "job-1", "--force", "--wait", "-s", SUB, "-g", "ml-rg", "-w", "ws-a", "-o", "json"];
+    let run = Cli::against(&emulator, &args).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.json()[0]["result"], "succeeded");
+    assert_eq!(emulator.control().state(&id("job-1")).as_deref(), Some("Stopped"));
+}
+
+#[tokio::test]
+async fn start_all_wait_starts_only_stopped_instances() {
+    let emulator = emulator(mixed_fleet()).await;
+    let run = Cli::against(&emulator, &["start", "--all", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let rows = run.json();
+    assert_eq!(row(&rows, "stopped-1")["result"], "succeeded");
+    assert_eq!(emulator.control().state(&id("stopped-1")).as_deref(), Some("Running"));
+    for name in ["run-1", "job-1", "starting-1", "cluster-1"] {
+        assert_eq!(row(&rows, name)["result"], "skipped", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn one_failed_operation_does_not_stop_the_others_and_exits_1() {
+    let emulator = emulator(mixed_fleet()).await;
+    emulator.control().fail_operations_for("run-2");
+    let run = Cli::against(&emulator, &["stop", "--all", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    assert_eq!(run.code, 1, "{run:#?}");
+    let rows = run.json();
+    assert_eq!(row(&rows, "run-1")["result"], "succeeded");
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Stopped"));
+    let failed = row(&rows, "run-2");
+    assert_eq!(failed["result"], "failed", "{failed:#}");
+    assert!(failed["error"].as_str().unwrap().contains("run-2"), "the error names the resource: {failed:#}");
+}
+
+#[tokio::test]
+async fn a_name_that_matches_nothing_is_a_failure_naming_it() {
+    let emulator = emulator(mixed_fleet()).await;
+    let run = Cli::against(&emulator, &["stop", "run-1", "ghost-1", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    assert_eq!(run.code, 1, "{run:#?}");
+    let rows = run.json();
+    assert_eq!(row(&rows, "run-1")["result"], "succeeded");
+    let ghost = row(&rows, "ghost-1");
+    assert_eq!(ghost["result"], "failed");
+    assert!(ghost["error"].as_str().unwrap().contains("ghost-1"), "{ghost:#}");
+}
+
+#[tokio::test]
+async fn a_missing_instance_in_a_named_workspace_shows_arms_404() {
+    let emulator = emulator(mixed_fleet()).await;
+    let args = ["stop", "ghost-1", "-s", SUB, "-g", "ml-rg", "-w", "ws-a", "-o", "json"];
+    let run = Cli::against(&emulator, &args).run().await;
+    assert_eq!(run.code, 1, "{run:#?}");
+    let error = run.json()[0]["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("ghost-1") && error.contains("404"), "{error}");
+}

@@ -1,0 +1,160 @@
+//! Test helpers: an emulator per test, and the built binary run against it with a timeout.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use autostop_emulator::{Compute, Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace};
+
+/// Every await in these tests is bounded by this.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+pub const SUB: &str = "00000000-0000-0000-0000-00000000a001";
+pub const SUB2: &str = "00000000-0000-0000-0000-00000000a002";
+
+/// A compute of the test fleet.
+pub fn compute(name: &str, compute_type: &str, state: &str) -> Compute {
+    Compute {
+        name: name.into(),
+        compute_type: compute_type.into(),
+        state: state.into(),
+        vm_size: "STANDARD_DS3_V2".into(),
+        tags: BTreeMap::new(),
+        owner: Some("owner@example.com".into()),
+    }
+}
+
+/// A fleet: SUB/ml-rg/ws-a holds the instances given; SUB2/other-rg/ws-b holds one Running instance `b-1`.
+pub fn fleet(computes: Vec<Compute>) -> Fleet {
+    Fleet {
+        subscriptions: vec![
+            Subscription {
+                id: SUB.into(),
+                resource_groups: vec![ResourceGroup {
+                    name: "ml-rg".into(),
+                    workspaces: vec![Workspace { name: "ws-a".into(), location: "eastus".into(), computes }],
+                }],
+            },
+            Subscription {
+                id: SUB2.into(),
+                resource_groups: vec![ResourceGroup {
+                    name: "other-rg".into(),
+                    workspaces: vec![Workspace {
+                        name: "ws-b".into(),
+                        location: "westeurope".into(),
+                        computes: vec![compute("b-1", "ComputeInstance", "Running")],
+                    }],
+                }],
+            },
+        ],
+    }
+}
+
+/// The usual mixed fleet: one instance in each interesting state, and a cluster.
+pub fn mixed_fleet() -> Fleet {
+    fleet(vec![
+        compute("run-1", "ComputeInstance", "Running"),
+        compute("run-2", "ComputeInstance", "Running"),
+        compute("job-1", "ComputeInstance", "JobRunning"),
+        compute("stopped-1", "ComputeInstance", "Stopped"),
+        compute("starting-1", "ComputeInstance", "Starting"),
+        compute("cluster-1", "AmlCompute", "Running"),
+    ])
+}
+
+/// Starts an emulator with `fleet`, small pages and quick transitions.
+pub async fn emulator(fleet: Fleet) -> Emulator {
+    let options = Options { fleet, page_size: 2, transition: Duration::from_millis(300), ..Default::default() };
+    tokio::time::timeout(TIMEOUT, Emulator::start(options))
+        .await
+        .expect("emulator start timed out")
+        .expect("emulator starts")
+}
+
+/// The compute id of `name` in the first workspace.
+pub fn id(name: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/workspaces/ws-a/computes/{name}"
+    )
+}
+
+/// What a run of the binary printed, and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|err| panic!("stdout is not JSON ({err}): {self:#?}"))
+    }
+}
+
+/// A command for the built binary with a clean environment: only what the test gives, plus PATH and HOME.
+pub struct Cli {
+    command: tokio::process::Command,
+}
+
+impl Cli {
+    /// The binary, with the emulator's environment (client secret credential) and `args`.
+    pub fn against(emulator: &Emulator, args: &[&str]) -> Cli {
+        let mut cli = Cli::bare(args);
+        for (key, value) in emulator.env() {
+            cli.command.env(key, value);
+        }
+        cli
+    }
+
+    /// The binary with `args` and no Azure environment at all.
+    pub fn bare(args: &[&str]) -> Cli {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_autostop"));
+        command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        command.env("HOME", std::env::temp_dir()).env("NO_COLOR", "1");
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        Cli { command }
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Cli {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Cli {
+        self.command.env_remove(key);
+        self
+    }
+
+    pub fn path_prepend(mut self, dir: &Path) -> Cli {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![dir.to_path_buf()];
+        paths.extend(std::env::split_paths(&path));
+        self.command.env("PATH", std::env::join_paths(paths).expect("PATH joins"));
+        self
+    }
+
+    /// Runs to the end (bounded by [`TIMEOUT`]).
+    pub async fn run(mut self) -> Run {
+        let output = tokio::time::timeout(TIMEOUT, self.command.output())
+            .await
+            .expect("autostop did not finish in time")
+            .expect("autostop runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// Looks up one row of a JSON array by `name`.
+pub fn row<'a>(rows: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    rows.as_array()
+        .expect("an array")
+        .iter()
+        .find(|row| row["name"] == name)
+        .unwrap_or_else(|| panic!("no row named {name} in {rows:#}"))
+}
