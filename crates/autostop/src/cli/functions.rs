@@ -49,7 +49,7 @@ pub struct InitArgs {
     #[arg(long, default_value = DEFAULT_SCHEDULE)]
     schedule: String,
     /// The function's name (its folder, and the path the host posts to).
-    #[arg(long, default_value = "autostop")]
+    #[arg(long, default_value = "autostop-timer")]
     function_name: String,
     /// The executable's name in the folder (host.json's defaultExecutablePath).
     #[arg(long, default_value = "autostop")]
@@ -176,8 +176,15 @@ fn write(path: &Path, contents: &str) -> anyhow::Result<()> {
 fn init(args: &InitArgs) -> anyhow::Result<Outcome> {
     check_function_name(&args.function_name)?;
     check_executable(&args.executable)?;
-    autostop_schedule::Schedule::parse(&args.schedule)
-        .map_err(|err| UsageError(format!("--schedule {:?}: {err}", args.schedule)))?;
+    if args.function_name == args.executable {
+        return Err(UsageError(format!(
+            "--function-name and --executable: expected different names (the function is a folder next to the \
+             executable), found {:?} for both",
+            args.executable
+        ))
+        .into());
+    }
+    autostop_schedule::Schedule::parse(&args.schedule).map_err(|err| UsageError(format!("--schedule: {err}")))?;
     let config_path = autostop_policy::config::config_path(args.config.as_deref(), |name| std::env::var_os(name));
     let config = fs::read_to_string(&config_path)
         .map_err(|err| UsageError(format!("reading the configuration {}: {err}", config_path.display())))?;
