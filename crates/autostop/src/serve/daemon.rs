@@ -118,7 +118,8 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
             // With no memory the engine's catch-up limit decides; otherwise evaluate once an occurrence is due.
             let next = match last {
                 None => Some(now),
-                Some(last) => self.engine.next_occurrence(last),
+                // The contract says strictly after; holding the engine to it keeps a bug from becoming a busy loop.
+                Some(last) => self.engine.next_occurrence(last).filter(|next| *next > last),
             };
             let wake = match (next, not_before) {
                 (Some(next), Some(not_before)) => Some(next.max(not_before)),
