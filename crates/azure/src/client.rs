@@ -5,18 +5,21 @@
 //! statuses it expects. Everything else becomes an [`Error`] naming the resource.
 
 use crate::cloud::Cloud;
+use crate::credential::FreshToken;
 use crate::error::{Error, ErrorKind, display_url, from_core};
 use crate::ids::{ComputeId, SubscriptionId, WorkspaceId, validate_resource_group};
 use crate::models::{self, Compute, DecodeError, Page, Workspace, decode_arm_error};
 use crate::operation::{
     Operation, PollOptions, PollStep, PowerAction, StatusHeader, next_delay, parse_retry_after, poll_error, read_poll,
 };
+use crate::policy::{BudgetPolicy, Counters, Stats};
 use crate::request::{ACTION_READ_OPERATIONS, ArmRequest, Requests};
+use crate::throttle::{Throttle, ThrottleOptions};
 use azure_core::credentials::TokenCredential;
 use azure_core::http::policies::{Policy, auth::BearerTokenAuthorizationPolicy};
 use azure_core::http::{ClientOptions, Context, Method, Pipeline, PipelineSendOptions, RawResponse, Request};
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 
@@ -31,8 +34,12 @@ pub struct ArmClientOptions {
     /// The token scope (default: the public cloud's ARM audience + `/.default`). With a custom endpoint this
     /// stays the chosen cloud's scope unless set here.
     pub scope: String,
-    /// The `azure_core` options: transport (the `reqwest::Client`), retries, user agent...
+    /// The `azure_core` options: transport (the `reqwest::Client`), retries, user agent... The default retry
+    /// policy is `azure_core`'s: exponential backoff with jitter for 408, 429 (honouring `Retry-After`), 5xx and
+    /// connection errors, at most 8 retries within 60 s.
     pub client_options: ClientOptions,
+    /// The client-side mirror of ARM's per-subscription request budget.
+    pub throttle: ThrottleOptions,
 }
 
 impl Default for ArmClientOptions {
@@ -41,6 +48,7 @@ impl Default for ArmClientOptions {
             api_version: DEFAULT_API_VERSION.to_string(),
             scope: Cloud::Public.arm_scope(),
             client_options: ClientOptions::default(),
+            throttle: ThrottleOptions::default(),
         }
     }
 }
@@ -55,6 +63,7 @@ pub struct ArmClient {
 struct Inner {
     requests: Requests,
     pipeline: Pipeline,
+    counters: Arc<Counters>,
 }
 
 /// The most pages a list may have before the client stops, so a server that loops cannot hang it.
@@ -84,16 +93,27 @@ impl ArmClient {
             }
             .into());
         }
+        let counters = Arc::new(Counters::default());
+        let budget: Arc<dyn Policy> = Arc::new(BudgetPolicy {
+            throttle: Arc::new(Mutex::new(Throttle::new(options.throttle))),
+            counters: counters.clone(),
+        });
         let auth: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(credential, [options.scope]));
         let pipeline = Pipeline::new(
             Some(env!("CARGO_PKG_NAME")),
             Some(env!("CARGO_PKG_VERSION")),
             options.client_options,
             Vec::new(),
-            vec![auth],
+            vec![budget, auth],
             None,
         );
-        Ok(ArmClient { inner: Arc::new(Inner { requests: Requests::new(url, &options.api_version), pipeline }) })
+        let requests = Requests::new(url, &options.api_version);
+        Ok(ArmClient { inner: Arc::new(Inner { requests, pipeline, counters }) })
+    }
+
+    /// What this client (and its clones) sent so far: requests, retries, 429s, requests held by the budget.
+    pub fn stats(&self) -> Stats {
+        self.inner.counters.snapshot()
     }
 
     /// The request builders this client uses (endpoint and api-version).
@@ -240,13 +260,28 @@ impl ArmClient {
         if expected.contains(&u16::from(response.status())) { Ok(response) } else { Err(arm_error(request, &response)) }
     }
 
+    /// Sends one request through the pipeline. When ARM says the token expired, sends it once more with a
+    /// token that does not come from any cache.
     async fn send_raw(&self, method: &Method, url: &Url) -> Result<RawResponse, Error> {
+        let response = self.send_once(method, url, Context::new()).await?;
+        if u16::from(response.status()) == 401
+            && decode_arm_error(response.body())
+                .and_then(|e| e.code)
+                .is_some_and(|code| code.eq_ignore_ascii_case("ExpiredAuthenticationToken"))
+        {
+            tracing::debug!(url = %display_url(url), "token expired; asking for a fresh one");
+            return self.send_once(method, url, Context::new().with_value(FreshToken)).await;
+        }
+        Ok(response)
+    }
+
+    async fn send_once(&self, method: &Method, url: &Url, ctx: Context<'_>) -> Result<RawResponse, Error> {
         let mut req = Request::new(url.clone(), *method);
         if *method == Method::Post {
             req.insert_header("content-length", "0");
         }
         let options = PipelineSendOptions { skip_checks: true, ..Default::default() };
-        self.inner.pipeline.send(&Context::new(), &mut req, Some(options)).await.map_err(|e| from_core(e, url))
+        self.inner.pipeline.send(&ctx, &mut req, Some(options)).await.map_err(|e| from_core(e, url))
     }
 }
 

@@ -18,7 +18,7 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// `AZURE_TENANT_ID`
 pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
@@ -322,48 +322,56 @@ pub fn credential(
     let mut cloud = azure_core::cloud::CustomConfiguration::default();
     cloud.authority_host = authority_host(&options, &env)?;
     client_options.cloud = Some(Arc::new(cloud.into()));
-    let build_error = |e: azure_core::Error| -> Error {
-        ErrorKind::Credential { message: format!("{kind} credential: {}", chain_messages(&e).join(": ")) }.into()
-    };
     let mut secrets = Vec::new();
-    let inner: Arc<dyn TokenCredential> = match selection {
-        Selection::ClientSecret { tenant_id, client_id, secret } => {
-            secrets.push(secret.clone());
-            ClientSecretCredential::new(
-                &tenant_id,
-                client_id,
-                secret,
-                Some(ClientSecretCredentialOptions { client_options }),
-            )
-            .map_err(build_error)?
-        }
+    match &selection {
+        Selection::ClientSecret { secret, .. } => secrets.push(secret.clone()),
+        Selection::ManagedIdentity { .. } => secrets.extend(var(&env, IDENTITY_HEADER).map(Secret::new)),
+        Selection::WorkloadIdentity { .. } | Selection::AzureCli { .. } => {}
+    }
+    let inner = build(&selection, &client_options).map_err(|e| -> Error {
+        ErrorKind::Credential { message: format!("{kind} credential: {}", chain_messages(&e).join(": ")) }.into()
+    })?;
+    let rebuild: Rebuild = Box::new(move || build(&selection, &client_options));
+    Ok((kind, Arc::new(Scrubbed { kind, inner: Mutex::new(inner), rebuild, secrets })))
+}
+
+/// Builds the `azure_identity` credential of a selection (each build starts with an empty token cache).
+fn build(selection: &Selection, client_options: &ClientOptions) -> azure_core::Result<Arc<dyn TokenCredential>> {
+    let client_options = client_options.clone();
+    Ok(match selection.clone() {
+        Selection::ClientSecret { tenant_id, client_id, secret } => ClientSecretCredential::new(
+            &tenant_id,
+            client_id,
+            secret,
+            Some(ClientSecretCredentialOptions { client_options }),
+        )?,
         Selection::WorkloadIdentity { tenant_id, client_id, token_file } => {
             WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
                 credential_options: ClientAssertionCredentialOptions { client_options },
                 client_id: Some(client_id),
                 tenant_id: Some(tenant_id),
                 token_file_path: Some(token_file),
-            }))
-            .map_err(build_error)?
+            }))?
         }
         Selection::ManagedIdentity { client_id, .. } => {
-            if let Some(header) = var(&env, IDENTITY_HEADER) {
-                secrets.push(Secret::new(header));
-            }
             ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                 user_assigned_id: client_id.map(UserAssignedId::ClientId),
                 client_options,
-            }))
-            .map_err(build_error)?
+            }))?
         }
         Selection::AzureCli { path, .. } => AzureCliCredential::new(Some(AzureCliCredentialOptions {
             executor: Some(Arc::new(PathExecutor { path })),
             ..Default::default()
-        }))
-        .map_err(build_error)?,
-    };
-    Ok((kind, Arc::new(Scrubbed { kind, inner, secrets })))
+        }))?,
+    })
 }
+
+/// Asks a credential built by [`credential`] for a token that is not from its cache: the ARM client puts this
+/// in the request context when ARM answered 401 `ExpiredAuthenticationToken`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FreshToken;
+
+type Rebuild = Box<dyn Fn() -> azure_core::Result<Arc<dyn TokenCredential>> + Send + Sync>;
 
 /// Runs the Azure CLI with the `PATH` of the environment lookup, so selection and execution agree.
 #[derive(Debug)]
@@ -378,10 +386,12 @@ impl Executor for PathExecutor {
     }
 }
 
-/// A credential whose errors are one clean line naming the credential kind, with every known secret removed.
+/// A credential whose errors are one clean line naming the credential kind, with every known secret removed,
+/// and which starts over with an empty cache when asked for a [`FreshToken`].
 struct Scrubbed {
     kind: CredentialKind,
-    inner: Arc<dyn TokenCredential>,
+    inner: Mutex<Arc<dyn TokenCredential>>,
+    rebuild: Rebuild,
     secrets: Vec<Secret>,
 }
 
@@ -392,6 +402,20 @@ impl fmt::Debug for Scrubbed {
 }
 
 impl Scrubbed {
+    /// The credential to ask: a new one (empty cache) when `fresh`, else the current one.
+    fn current(&self, fresh: bool) -> Arc<dyn TokenCredential> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if fresh {
+            match (self.rebuild)() {
+                Ok(rebuilt) => *inner = rebuilt,
+                Err(e) => {
+                    tracing::warn!(kind = %self.kind, error = %self.scrub(e.to_string()), "cannot renew the credential")
+                }
+            }
+        }
+        inner.clone()
+    }
+
     fn scrub(&self, text: String) -> String {
         self.secrets
             .iter()
@@ -408,7 +432,9 @@ impl TokenCredential for Scrubbed {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        self.inner.get_token(scopes, options).await.map_err(|e| {
+        let fresh = options.as_ref().is_some_and(|o| o.method_options.context.value::<FreshToken>().is_some());
+        let inner = self.current(fresh);
+        inner.get_token(scopes, options).await.map_err(|e| {
             let details = self.scrub(chain_messages(&e).join(": "));
             azure_core::Error::with_message(
                 azure_core::error::ErrorKind::Credential,

@@ -27,6 +27,15 @@
 //! default) unless [`ArmClientOptions::scope`] overrides it. Plain `http://` is refused. Extra trust roots come
 //! from a PEM file ([`http_client`], `SSL_CERT_FILE`).
 //!
+//! # Staying inside ARM's limits
+//!
+//! Every request first takes a token from a client-side mirror of ARM's per-subscription buckets
+//! ([`throttle`]; reads 250 burst / 25 per second, writes 200 / 10 per second), which follows the
+//! `x-ms-ratelimit-remaining-subscription-*` headers and 429s. `azure_core`'s retry policy retries 408, 429
+//! (after `Retry-After`), 5xx and connection errors with exponential backoff and jitter, bounded in count and
+//! time. A 401 `ExpiredAuthenticationToken` is retried once with a token from no cache. [`ArmClient::stats`]
+//! counts requests, retries and throttles for metrics.
+//!
 //! # Errors
 //!
 //! One [`Error`] with an [`ErrorKind`]: ARM errors show `{resource}: {code}: {message} (HTTP {status})`, and for
@@ -39,7 +48,9 @@ mod error;
 mod ids;
 mod models;
 mod operation;
+mod policy;
 pub mod request;
+pub mod throttle;
 mod transport;
 
 pub use client::{ArmClient, ArmClientOptions, DEFAULT_API_VERSION};
@@ -56,7 +67,9 @@ pub use ids::{
 };
 pub use models::{Compute, ComputeState, ComputeType, LastOperation, Workspace};
 pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
+pub use policy::Stats;
 pub use request::ACTIONS;
+pub use throttle::ThrottleOptions;
 pub use transport::{HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with};
 
 /// The environment variable naming the ARM endpoint (`--arm-endpoint`).

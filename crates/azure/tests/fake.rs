@@ -87,8 +87,12 @@ impl TokenCredential for FixedToken {
 
 /// A client on `https://arm.test` whose transport is `script`, without retries.
 pub fn client(script: Arc<Script>, credential: Arc<FixedToken>) -> ArmClient {
-    let client_options =
-        ClientOptions { transport: Some(Transport::new(script)), retry: RetryOptions::none(), ..Default::default() };
+    client_with_retries(script, credential, RetryOptions::none())
+}
+
+/// A client on `https://arm.test` whose transport is `script`, with these retries.
+pub fn client_with_retries(script: Arc<Script>, credential: Arc<FixedToken>, retry: RetryOptions) -> ArmClient {
+    let client_options = ClientOptions { transport: Some(Transport::new(script)), retry, ..Default::default() };
     let options = ArmClientOptions { client_options, ..Default::default() };
     ArmClient::new("https://arm.test", credential, Some(options)).unwrap_or_else(|e| panic!("client: {e}"))
 }

@@ -85,14 +85,29 @@ impl Rig {
     }
 
     pub fn arm(&self, credential: Arc<dyn TokenCredential>) -> ArmClient {
-        let options = ArmClientOptions { client_options: client_options(self.http.clone()), ..Default::default() };
+        self.arm_with(credential, |_| {})
+    }
+
+    /// An ARM client on the emulator with options adjusted by `adjust` (retries, throttle...).
+    pub fn arm_with(
+        &self,
+        credential: Arc<dyn TokenCredential>,
+        adjust: impl FnOnce(&mut ArmClientOptions),
+    ) -> ArmClient {
+        let mut options = ArmClientOptions { client_options: client_options(self.http.clone()), ..Default::default() };
+        adjust(&mut options);
         ArmClient::new(&self.emulator.arm_endpoint(), credential, Some(options)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The client secret credential of the emulator's environment.
+    pub fn client_secret(&self) -> Arc<dyn TokenCredential> {
+        let (kind, credential) = self.credential(None, self.env(&[], &[])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(kind, CredentialKind::ClientSecret);
+        credential
     }
 
     /// An ARM client with the client secret credential of the emulator's environment.
     pub fn client_secret_arm(&self) -> ArmClient {
-        let (kind, credential) = self.credential(None, self.env(&[], &[])).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(kind, CredentialKind::ClientSecret);
-        self.arm(credential)
+        self.arm(self.client_secret())
     }
 }

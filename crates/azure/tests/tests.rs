@@ -5,4 +5,6 @@ mod client;
 mod credentials;
 mod emulator;
 mod fake;
+mod faults;
+mod limits;
 mod rig;

@@ -1,0 +1,207 @@
+//! A client-side mirror of ARM's per-subscription token buckets, so autostop stays inside the budget instead of
+//! bouncing off 429s (pure: no clock, no I/O; `now` is passed in).
+//!
+//! ARM gives each subscription a bucket of reads and one of writes (defaults: reads 250 burst refilled at 25 per
+//! second, writes 200 burst at 10 per second). [`Throttle::acquire`] reserves one request and says how long to wait
+//! before sending it; the `x-ms-ratelimit-remaining-subscription-*` headers and 429 answers bring the mirror back
+//! in line with what ARM counts (other clients share the same budget).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Whether a request spends the read or the write budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Budget {
+    /// GET (lists, reads, operation polls).
+    Read,
+    /// POST, PUT, PATCH, DELETE.
+    Write,
+}
+
+impl Budget {
+    /// The header in which ARM reports what is left of this budget.
+    pub fn remaining_header(self) -> &'static str {
+        match self {
+            Budget::Read => "x-ms-ratelimit-remaining-subscription-reads",
+            Budget::Write => "x-ms-ratelimit-remaining-subscription-writes",
+        }
+    }
+}
+
+/// The size and refill rate of one bucket.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BucketSize {
+    /// How many requests may go at once.
+    pub burst: f64,
+    /// How many requests come back per second.
+    pub per_second: f64,
+}
+
+/// The buckets of every subscription.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ThrottleOptions {
+    /// The read bucket (default 250 burst, 25 per second).
+    pub reads: BucketSize,
+    /// The write bucket (default 200 burst, 10 per second).
+    pub writes: BucketSize,
+}
+
+impl Default for ThrottleOptions {
+    fn default() -> Self {
+        ThrottleOptions {
+            reads: BucketSize { burst: 250.0, per_second: 25.0 },
+            writes: BucketSize { burst: 200.0, per_second: 10.0 },
+        }
+    }
+}
+
+/// One token bucket. Tokens may go negative: that is the queue of reservations waiting for refill.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    size: BucketSize,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(size: BucketSize, now: Instant) -> Self {
+        Bucket { size, tokens: size.burst, at: now }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.size.per_second).min(self.size.burst);
+        self.at = self.at.max(now);
+    }
+
+    /// Seconds until the balance is back to zero, i.e. until a reservation made now may go.
+    fn wait(&self) -> Duration {
+        if self.tokens >= 0.0 || self.size.per_second <= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.size.per_second)
+        }
+    }
+}
+
+/// The buckets of all subscriptions seen so far.
+#[derive(Clone, Debug)]
+pub struct Throttle {
+    options: ThrottleOptions,
+    buckets: HashMap<(String, Budget), Bucket>,
+}
+
+impl Throttle {
+    /// Full buckets of these sizes for every subscription.
+    pub fn new(options: ThrottleOptions) -> Self {
+        Throttle { options, buckets: HashMap::new() }
+    }
+
+    fn bucket(&mut self, subscription: &str, budget: Budget, now: Instant) -> &mut Bucket {
+        let size = match budget {
+            Budget::Read => self.options.reads,
+            Budget::Write => self.options.writes,
+        };
+        let bucket =
+            self.buckets.entry((subscription.to_ascii_lowercase(), budget)).or_insert_with(|| Bucket::new(size, now));
+        bucket.refill(now);
+        bucket
+    }
+
+    /// Reserves one request of `budget` in `subscription` at `now`; returns how long to wait before sending it.
+    pub fn acquire(&mut self, subscription: &str, budget: Budget, now: Instant) -> Duration {
+        let bucket = self.bucket(subscription, budget, now);
+        bucket.tokens -= 1.0;
+        bucket.wait()
+    }
+
+    /// ARM said `remaining` requests are left in this budget: never believe in more than that.
+    pub fn observe_remaining(&mut self, subscription: &str, budget: Budget, remaining: u64, now: Instant) {
+        let bucket = self.bucket(subscription, budget, now);
+        bucket.tokens = bucket.tokens.min(remaining as f64);
+    }
+
+    /// ARM answered 429 with `retry_after`: empty the bucket so that nothing goes before then.
+    pub fn observe_throttled(&mut self, subscription: &str, budget: Budget, retry_after: Duration, now: Instant) {
+        let bucket = self.bucket(subscription, budget, now);
+        let debt = -(retry_after.as_secs_f64() * bucket.size.per_second);
+        bucket.tokens = bucket.tokens.min(debt);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> ThrottleOptions {
+        ThrottleOptions {
+            reads: BucketSize { burst: 3.0, per_second: 1.0 },
+            writes: BucketSize { burst: 2.0, per_second: 0.5 },
+        }
+    }
+
+    #[test]
+    fn the_burst_goes_at_once_then_requests_are_spaced_by_the_refill_rate() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(small());
+        let waits: Vec<Duration> = (0..5).map(|_| throttle.acquire("sub", Budget::Read, t0)).collect();
+        assert_eq!(waits, [0, 0, 0, 1, 2].map(Duration::from_secs));
+        // Two seconds later two tokens came back, both already promised to the queued requests.
+        assert_eq!(throttle.acquire("sub", Budget::Read, t0 + Duration::from_secs(2)), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_bucket_refills_up_to_its_burst_only() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(small());
+        for _ in 0..3 {
+            throttle.acquire("sub", Budget::Read, t0);
+        }
+        let later = t0 + Duration::from_secs(3600);
+        let waits: Vec<Duration> = (0..4).map(|_| throttle.acquire("sub", Budget::Read, later)).collect();
+        assert_eq!(waits, [0, 0, 0, 1].map(Duration::from_secs));
+    }
+
+    #[test]
+    fn reads_writes_and_subscriptions_have_separate_buckets() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(small());
+        for _ in 0..3 {
+            assert_eq!(throttle.acquire("a", Budget::Read, t0), Duration::ZERO);
+        }
+        assert_eq!(throttle.acquire("A", Budget::Read, t0), Duration::from_secs(1), "subscription ids ignore case");
+        assert_eq!(throttle.acquire("b", Budget::Read, t0), Duration::ZERO);
+        assert_eq!(throttle.acquire("a", Budget::Write, t0), Duration::ZERO);
+        assert_eq!(throttle.acquire("a", Budget::Write, t0), Duration::ZERO);
+        assert_eq!(throttle.acquire("a", Budget::Write, t0), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn remaining_headers_lower_the_balance_but_never_raise_it() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(small());
+        throttle.observe_remaining("sub", Budget::Read, 11_998, t0);
+        assert_eq!(throttle.acquire("sub", Budget::Read, t0), Duration::ZERO);
+        throttle.observe_remaining("sub", Budget::Read, 0, t0);
+        assert_eq!(throttle.acquire("sub", Budget::Read, t0), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_429_holds_everything_until_retry_after() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(ThrottleOptions::default());
+        throttle.observe_throttled("sub", Budget::Write, Duration::from_secs(4), t0);
+        assert_eq!(throttle.acquire("sub", Budget::Write, t0), Duration::from_secs_f64(4.1));
+        assert_eq!(throttle.acquire("sub", Budget::Read, t0), Duration::ZERO, "reads are not held");
+        let after = t0 + Duration::from_secs(5);
+        assert_eq!(throttle.acquire("sub", Budget::Write, after), Duration::ZERO);
+    }
+
+    #[test]
+    fn defaults_mirror_arm() {
+        let options = ThrottleOptions::default();
+        assert_eq!(options.reads, BucketSize { burst: 250.0, per_second: 25.0 });
+        assert_eq!(options.writes, BucketSize { burst: 200.0, per_second: 10.0 });
+        assert_eq!(Budget::Write.remaining_header(), "x-ms-ratelimit-remaining-subscription-writes");
+    }
+}

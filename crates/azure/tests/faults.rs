@@ -1,0 +1,94 @@
+//! The client against the emulator's throttling and faults: expired tokens, 5xx, dropped connections, 429s, and
+//! a client-side budget that keeps it from being throttled at all.
+
+use crate::fake::within;
+use crate::rig::{Rig, fleet, workspace_id};
+use autostop_azure::throttle::BucketSize;
+use autostop_azure::{ThrottleOptions, WorkspaceId};
+use azure_core::http::{ExponentialRetryOptions, RetryOptions};
+
+fn ws() -> WorkspaceId {
+    workspace_id().parse().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn quick_retries() -> RetryOptions {
+    RetryOptions::exponential(ExponentialRetryOptions {
+        initial_delay: azure_core::time::Duration::milliseconds(1),
+        max_retries: 4,
+        max_total_elapsed: azure_core::time::Duration::seconds(20),
+        max_delay: azure_core::time::Duration::milliseconds(10),
+    })
+}
+
+#[tokio::test]
+async fn an_expired_token_is_replaced_by_a_fresh_one() {
+    let rig = Rig::start(fleet(1), 50).await;
+    let arm = rig.client_secret_arm();
+    within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    rig.emulator.control().expire_tokens();
+    let computes = within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(computes.len(), 1);
+    let requests = rig.emulator.control().requests();
+    let token_requests = requests.iter().filter(|r| r.path.contains("/oauth2/v2.0/token")).count();
+    assert_eq!(token_requests, 2, "one token at first, one fresh token after the 401");
+    let statuses: Vec<u16> = requests.iter().filter(|r| r.path.contains("/computes")).map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 401, 200]);
+    rig.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn server_errors_and_dropped_connections_are_retried() {
+    let rig = Rig::start(fleet(1), 50).await;
+    let arm = rig.arm_with(rig.client_secret(), |o| o.client_options.retry = quick_retries());
+    rig.emulator.control().fail_next_requests(2);
+    within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(arm.stats().retries, 2);
+    rig.emulator.control().drop_next_connections(1);
+    within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(arm.stats().retries, 3);
+    rig.emulator.shutdown().await;
+}
+
+fn emulator_buckets() -> autostop_emulator::ThrottleOptions {
+    autostop_emulator::ThrottleOptions {
+        read_burst: 3,
+        read_refill_per_second: 4.0,
+        write_burst: 3,
+        write_refill_per_second: 4.0,
+    }
+}
+
+#[tokio::test]
+async fn throttled_requests_are_retried_after_retry_after() {
+    let rig = Rig::start(fleet(1), 50).await;
+    let buckets =
+        autostop_emulator::ThrottleOptions { read_burst: 2, read_refill_per_second: 1.0, ..emulator_buckets() };
+    rig.emulator.control().set_throttle(Some(buckets));
+    let arm = rig.arm_with(rig.client_secret(), |o| o.client_options.retry = quick_retries());
+    for _ in 0..3 {
+        within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let stats = arm.stats();
+    assert!(stats.throttled >= 1, "{stats:?}");
+    assert_eq!(stats.retries, stats.throttled, "{stats:?}");
+    rig.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_budget_that_mirrors_arm_is_never_throttled() {
+    let rig = Rig::start(fleet(1), 50).await;
+    rig.emulator.control().set_throttle(Some(emulator_buckets()));
+    let arm = rig.arm_with(rig.client_secret(), |o| {
+        o.client_options.retry = RetryOptions::none();
+        let bucket = BucketSize { burst: 3.0, per_second: 3.0 };
+        o.throttle = ThrottleOptions { reads: bucket, writes: bucket };
+    });
+    for _ in 0..6 {
+        within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let stats = arm.stats();
+    assert_eq!(stats.throttled, 0, "{stats:?}");
+    assert!(stats.delayed >= 3, "{stats:?}");
+    assert!(rig.emulator.control().requests().iter().all(|r| r.status != 429));
+    rig.emulator.shutdown().await;
+}
