@@ -271,7 +271,14 @@ pub(crate) fn from_core(error: azure_core::Error, url: &url::Url) -> Error {
     if chain_has_io_kind(&error, std::io::ErrorKind::ConnectionRefused) {
         return ErrorKind::Transport { url, message: "connection refused".into(), timeout: false }.into();
     }
-    let message = chain_messages(&error).join(": ");
+    let mut message = chain_messages(&error)
+        .into_iter()
+        .filter(|m| !m.starts_with("error sending request for url"))
+        .collect::<Vec<_>>()
+        .join(": ");
+    if message.contains("UnknownIssuer") {
+        message.push_str(" (to trust a private CA, name its PEM file in SSL_CERT_FILE)");
+    }
     match error.kind() {
         CoreKind::Connection | CoreKind::Io => ErrorKind::Transport { url, message, timeout: false }.into(),
         _ => ErrorKind::Decode { url, message }.into(),

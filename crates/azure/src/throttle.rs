@@ -121,10 +121,11 @@ impl Throttle {
         bucket.tokens = bucket.tokens.min(remaining as f64);
     }
 
-    /// ARM answered 429 with `retry_after`: empty the bucket so that nothing goes before then.
+    /// ARM answered 429 with `retry_after`: empty the bucket so that the next request goes after `retry_after`
+    /// and the ones after it at the refill rate.
     pub fn observe_throttled(&mut self, subscription: &str, budget: Budget, retry_after: Duration, now: Instant) {
         let bucket = self.bucket(subscription, budget, now);
-        let debt = -(retry_after.as_secs_f64() * bucket.size.per_second);
+        let debt = 1.0 - retry_after.as_secs_f64() * bucket.size.per_second;
         bucket.tokens = bucket.tokens.min(debt);
     }
 }
@@ -191,6 +192,7 @@ mod tests {
         let t0 = Instant::now();
         let mut throttle = Throttle::new(ThrottleOptions::default());
         throttle.observe_throttled("sub", Budget::Write, Duration::from_secs(4), t0);
+        assert_eq!(throttle.acquire("sub", Budget::Write, t0), Duration::from_secs(4));
         assert_eq!(throttle.acquire("sub", Budget::Write, t0), Duration::from_secs_f64(4.1));
         assert_eq!(throttle.acquire("sub", Budget::Read, t0), Duration::ZERO, "reads are not held");
         let after = t0 + Duration::from_secs(5);

@@ -261,3 +261,30 @@ async fn imds_managed_identity_when_forced() {
     assert!(requests.iter().any(|r| r.path.starts_with("/metadata/identity/oauth2/token") && r.status == 200));
     rig.emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn without_the_emulator_ca_tls_fails_naming_the_url() {
+    let rig = Rig::start(fleet(1), 50).await;
+    let http = autostop_azure::http_client(None).unwrap_or_else(|e| panic!("{e}"));
+    let mut client_options = autostop_azure::client_options(http);
+    client_options.retry = azure_core::http::RetryOptions::none();
+    let options = autostop_azure::ArmClientOptions { client_options, ..Default::default() };
+    let arm =
+        autostop_azure::ArmClient::new(&rig.emulator.arm_endpoint(), Arc::new(FixedToken::default()), Some(options))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let err = within(arm.list_computes(&ws())).await.err().unwrap_or_else(|| panic!("expected a TLS failure"));
+    let text = err.to_string();
+    assert!(matches!(err.kind(), ErrorKind::Transport { timeout: false, .. }), "{text}");
+    assert!(
+        text.starts_with(&format!("cannot reach {}{}/computes: ", rig.emulator.arm_endpoint(), workspace_id())),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "invalid peer certificate: UnknownIssuer (to trust a private CA, name its PEM file in SSL_CERT_FILE)"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.matches("https://").count(), 1, "the URL is named once: {text}");
+    rig.emulator.shutdown().await;
+}

@@ -80,15 +80,16 @@ async fn a_budget_that_mirrors_arm_is_never_throttled() {
     rig.emulator.control().set_throttle(Some(emulator_buckets()));
     let arm = rig.arm_with(rig.client_secret(), |o| {
         o.client_options.retry = RetryOptions::none();
-        let bucket = BucketSize { burst: 3.0, per_second: 3.0 };
+        // Smaller and slower than the emulator's buckets (3 burst, 4 per second): ARM never has to say no.
+        let bucket = BucketSize { burst: 2.0, per_second: 2.0 };
         o.throttle = ThrottleOptions { reads: bucket, writes: bucket };
     });
-    for _ in 0..6 {
+    for _ in 0..5 {
         within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
     }
     let stats = arm.stats();
     assert_eq!(stats.throttled, 0, "{stats:?}");
-    assert!(stats.delayed >= 3, "{stats:?}");
+    assert!(stats.delayed >= 1, "the client held requests itself: {stats:?}");
     assert!(rig.emulator.control().requests().iter().all(|r| r.status != 429));
     rig.emulator.shutdown().await;
 }

@@ -1,9 +1,10 @@
 //! Retries, throttling and the counters, against a scripted transport: 429 with Retry-After, 5xx, bounded
 //! retries, and requests held back when ARM says the budget is spent.
 
-use crate::fake::{FixedToken, Reply, Script, client, client_with_retries, within};
-use autostop_azure::{Stats, WorkspaceId};
-use azure_core::http::{ExponentialRetryOptions, RetryOptions};
+use crate::fake::{FixedToken, Reply, Script, client_with_retries, within};
+use autostop_azure::throttle::BucketSize;
+use autostop_azure::{ArmClient, ArmClientOptions, ClientOptions, Stats, ThrottleOptions, WorkspaceId};
+use azure_core::http::{ExponentialRetryOptions, RetryOptions, Transport};
 use azure_core::time::Duration;
 use serde_json::json;
 use std::sync::Arc;
@@ -75,7 +76,16 @@ async fn a_spent_budget_holds_the_next_request() {
         headers: vec![("x-ms-ratelimit-remaining-subscription-reads", "0".into())],
         body: json!({"value": []}).to_string(),
     });
-    let arm = client(script, Arc::new(FixedToken::default()));
+    // A slow refill (1 per second) so that the second call comes well before the bucket has a token again.
+    let reads = BucketSize { burst: 250.0, per_second: 1.0 };
+    let client_options = ClientOptions { transport: Some(Transport::new(script)), ..Default::default() };
+    let options = ArmClientOptions {
+        client_options,
+        throttle: ThrottleOptions { reads, ..Default::default() },
+        ..Default::default()
+    };
+    let arm = ArmClient::new("https://arm.test", Arc::new(FixedToken::default()), Some(options))
+        .unwrap_or_else(|e| panic!("{e}"));
     within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(arm.stats().delayed, 0);
     within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
