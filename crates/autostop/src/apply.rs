@@ -67,7 +67,8 @@ pub async fn apply(client: &ArmClient, requests: &[ActionRequest], options: &App
         .await
 }
 
-async fn apply_one(client: &ArmClient, request: &ActionRequest, options: &ApplyOptions) -> Applied {
+/// Runs one request: begins the operation and, with `options.wait`, follows it to its end.
+pub async fn apply_one(client: &ArmClient, request: &ActionRequest, options: &ApplyOptions) -> Applied {
     let action = match request.action {
         Action::Start => PowerAction::Start,
         Action::Stop => PowerAction::Stop,

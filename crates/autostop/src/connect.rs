@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use autostop_azure::{ArmClient, ArmClientOptions, Cloud, CredentialKind, CredentialOptions};
+use autostop_azure::{ArmClient, ArmClientOptions, Cloud, CredentialKind, CredentialOptions, DEFAULT_API_VERSION};
+use autostop_policy::config::AzureSettings;
 use azure_core::http::{ClientOptions, Transport};
 
 use crate::UsageError;
@@ -28,13 +29,26 @@ pub struct Connection {
 impl Connection {
     /// Resolves the connection from command-line arguments and the process environment.
     pub fn from_args(args: &AzureArgs) -> Self {
+        let cloud = args.cloud.unwrap_or_default();
         Connection {
-            cloud: args.cloud,
-            arm_endpoint: args.arm_endpoint.clone().unwrap_or_else(|| args.cloud.arm_endpoint().to_owned()),
+            cloud,
+            arm_endpoint: args.arm_endpoint.clone().unwrap_or_else(|| cloud.arm_endpoint().to_owned()),
             credential: args.credential,
-            api_version: args.api_version.clone(),
+            api_version: args.api_version.clone().unwrap_or_else(|| DEFAULT_API_VERSION.to_owned()),
             extra_roots: std::env::var_os("SSL_CERT_FILE").map(PathBuf::from),
         }
+    }
+
+    /// Resolves the connection from the arguments (and environment), then the config's `[azure]`, then the
+    /// defaults, in that order of precedence.
+    pub fn from_args_and_config(args: &AzureArgs, settings: &AzureSettings) -> Result<Self, UsageError> {
+        let merged = AzureArgs {
+            credential: args.credential.or(parsed("credential", settings.credential.as_ref())?),
+            cloud: args.cloud.or(parsed("cloud", settings.cloud.as_ref())?),
+            arm_endpoint: args.arm_endpoint.clone().or_else(|| settings.arm_endpoint.clone()),
+            api_version: args.api_version.clone().or_else(|| settings.api_version.clone()),
+        };
+        Ok(Connection::from_args(&merged))
     }
 
     /// Builds the credential and the client. `env` answers environment lookups (the process environment in
@@ -64,6 +78,15 @@ impl Connection {
             .with_context(|| format!("cannot use the ARM endpoint {}", self.arm_endpoint))?;
         Ok((kind, client))
     }
+}
+
+/// Parses an optional `[azure]` setting.
+fn parsed<T>(what: &str, value: Option<&String>) -> Result<Option<T>, UsageError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value.map(|text| text.parse().map_err(|err| UsageError(format!("[azure] {what}: {err}")))).transpose()
 }
 
 /// Looks a variable up in the process environment.

@@ -52,8 +52,8 @@ pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
 
 async fn workspaces(client: &ArmClient, scope: &Scope, errors: &mut Vec<anyhow::Error>) -> Vec<Workspace> {
     let resource_group = scope.resource_group.as_deref();
-    let listings = stream::iter(&scope.subscriptions)
-        .map(|subscription| async move { (client.list_workspaces(subscription, resource_group).await, subscription) })
+    let listings = stream::iter(scope.subscriptions.clone())
+        .map(|subscription| async move { (client.list_workspaces(&subscription, resource_group).await, subscription) })
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await;

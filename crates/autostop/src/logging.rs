@@ -1,7 +1,7 @@
 //! Logging for every verb: human lines on a terminal, JSON lines (one object per event) everywhere else.
 //!
 //! The filter comes from `AUTOSTOP_LOG` (then `RUST_LOG`), in `tracing_subscriber`'s `EnvFilter` syntax, and
-//! defaults to `info`. Secrets never reach a log: the types that hold them redact their Debug output.
+//! defaults to `info` for `serve` and `warn` for the other verbs. Secrets never reach a log: the types that hold them redact their Debug output.
 
 use std::io::IsTerminal as _;
 
@@ -17,6 +17,17 @@ pub enum LogStream {
     Stdout,
 }
 
+impl LogStream {
+    /// The filter when neither `AUTOSTOP_LOG` nor `RUST_LOG` is set: `info` for the daemon, whose log is its
+    /// output; `warn` for the verbs, whose output is their result.
+    fn default_filter(self) -> &'static str {
+        match self {
+            LogStream::Stdout => "info",
+            LogStream::Stderr => "warn",
+        }
+    }
+}
+
 /// How to log.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoggingOptions {
@@ -30,7 +41,7 @@ pub fn init_logging(options: LoggingOptions) {
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+        .unwrap_or_else(|| EnvFilter::new(options.stream.default_filter()));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = match options.stream {
         LogStream::Stdout if !std::io::stdout().is_terminal() => {

@@ -7,7 +7,10 @@ mod apply;
 mod cli;
 mod connect;
 mod discover;
+mod engine;
+mod logging;
 mod output;
+mod serve;
 mod targets;
 
 use std::process::ExitCode;
@@ -43,7 +46,6 @@ fn main() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging();
     let result = cli::run(cli);
     exit_code(result)
 }
@@ -54,13 +56,6 @@ pub fn report_errors(errors: &[anyhow::Error]) -> Outcome {
         eprintln!("autostop: {err:#}");
     }
     if errors.is_empty() { Outcome::Success } else { Outcome::SomeFailed }
-}
-
-/// Logs go to stderr, filtered by `AUTOSTOP_LOG` (default `warn`), e.g. `AUTOSTOP_LOG=autostop=debug`.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOSTOP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// The one place that decides the process exit status.

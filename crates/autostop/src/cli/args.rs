@@ -10,17 +10,17 @@ pub struct AzureArgs {
     #[arg(long, env = "AUTOSTOP_CREDENTIAL", global = true)]
     pub credential: Option<autostop_azure::CredentialKind>,
 
-    /// Azure cloud: public, china or usgov.
-    #[arg(long, env = "AUTOSTOP_CLOUD", default_value = "public", global = true)]
-    pub cloud: autostop_azure::Cloud,
+    /// Azure cloud: public (the default), china or usgov.
+    #[arg(long, env = "AUTOSTOP_CLOUD", global = true)]
+    pub cloud: Option<autostop_azure::Cloud>,
 
     /// ARM endpoint to use instead of the cloud's (HTTPS only), e.g. a local emulator.
     #[arg(long, env = "AUTOSTOP_ARM_ENDPOINT", global = true)]
     pub arm_endpoint: Option<String>,
 
-    /// Machine Learning Services API version.
-    #[arg(long, env = "AUTOSTOP_API_VERSION", default_value = autostop_azure::DEFAULT_API_VERSION, global = true)]
-    pub api_version: String,
+    /// Machine Learning Services API version [default: 2024-04-01].
+    #[arg(long, env = "AUTOSTOP_API_VERSION", global = true)]
+    pub api_version: Option<String>,
 }
 
 /// Where to look for compute instances.
@@ -72,4 +72,51 @@ impl ScopeArgs {
             workspace: self.workspace.clone(),
         })
     }
+}
+
+/// Where the configuration and the audit log are: the arguments of the policy verbs (`plan`, `run`).
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Config file (default: $AUTOSTOP_CONFIG, else ./autostop.toml).
+    #[arg(long, short = 'c', value_name = "PATH")]
+    pub config: Option<std::path::PathBuf>,
+    /// Audit database (default: $XDG_STATE_HOME/autostop/audit.db, else ~/.local/state/autostop/audit.db).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub azure: AzureArgs,
+}
+
+impl PolicyArgs {
+    /// The config file to read.
+    pub fn config_path(&self) -> std::path::PathBuf {
+        autostop_policy::config::config_path(self.config.as_deref(), |name| std::env::var_os(name))
+    }
+
+    /// The audit database to use.
+    pub fn state_path(&self) -> anyhow::Result<std::path::PathBuf> {
+        Ok(match &self.state {
+            Some(path) => path.clone(),
+            None => autostop_audit::Store::default_path()?,
+        })
+    }
+}
+
+/// Reads an instant: RFC 3339 (`2026-03-02T20:00:00+09:00`), or a local date-time (`2026-03-02T20:00:00`) read
+/// in `zone`. `flag` names the option in the error.
+pub fn parse_instant(text: &str, zone: &jiff::tz::TimeZone, flag: &str) -> Result<jiff::Timestamp, crate::UsageError> {
+    let text = text.trim();
+    if let Ok(instant) = text.parse::<jiff::Timestamp>() {
+        return Ok(instant);
+    }
+    text.parse::<jiff::civil::DateTime>()
+        .ok()
+        .and_then(|civil| civil.to_zoned(zone.clone()).ok())
+        .map(|zoned| zoned.timestamp())
+        .ok_or_else(|| {
+            crate::UsageError(format!(
+                "{flag}: expected an RFC 3339 instant (2026-03-02T20:00:00Z) or a local date-time \
+                 (2026-03-02T20:00:00), found {text:?}"
+            ))
+        })
 }

@@ -2,15 +2,22 @@
 
 mod act;
 mod args;
+pub mod check;
 mod demo;
 mod emulator;
+mod functions;
+mod history;
+mod init;
 mod list;
+mod plan;
+pub mod run;
 mod schedule;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
 use crate::Outcome;
-pub use args::{AzureArgs, OutputFormat, ScopeArgs};
+pub use args::{AzureArgs, OutputFormat, PolicyArgs, ScopeArgs, parse_instant};
 
 /// Stop and start Azure Machine Learning compute instances on schedules and policies.
 #[derive(Debug, Parser)]
@@ -28,6 +35,21 @@ enum Command {
     Stop(act::ActArgs),
     /// Start stopped compute instances.
     Start(act::ActArgs),
+    /// Preview what the policy would do in a window of time, and why (changes nothing).
+    Plan(plan::PlanArgs),
+    /// Evaluate the schedule window since the last run (with catch-up) and act.
+    Run(run::RunArgs),
+    /// Run unattended: the scheduler daemon with /healthz and /metrics, or the Azure Functions custom handler
+    /// (when FUNCTIONS_CUSTOMHANDLER_PORT is set).
+    Serve(ServeCommand),
+    /// Azure Functions deployment: `functions init` writes a deployable Function App folder.
+    Functions(functions::FunctionsArgs),
+    /// Show the audit log: every action, skip, miss and failure.
+    History(history::HistoryArgs),
+    /// Validate a config file; every error with its line and column.
+    Check(check::CheckArgs),
+    /// Write a commented starter config file.
+    Init(init::InitArgs),
     /// Explain a schedule: its next occurrences in local time and UTC.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
@@ -39,14 +61,51 @@ enum Command {
 
 /// Runs the verb the user chose.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    if !matches!(cli.command, Command::Serve(_)) {
+        // `serve` logs to stdout and sets up its own logging.
+        crate::logging::init_logging(crate::logging::LoggingOptions::default());
+    }
     match cli.command {
         Command::List(args) => runtime()?.block_on(list::run(args)),
         Command::Stop(args) => runtime()?.block_on(act::run(autostop_policy::Action::Stop, args)),
         Command::Start(args) => runtime()?.block_on(act::run(autostop_policy::Action::Start, args)),
+        Command::Plan(args) => runtime()?.block_on(plan::run(args)),
+        Command::Run(args) => runtime()?.block_on(run::run(args)),
+        Command::Serve(args) => serve_command(args),
+        Command::Functions(args) => functions::run(args),
+        Command::History(args) => history::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Init(args) => init::run(args),
         Command::Schedule(cmd) => schedule::run(cmd),
         Command::Emulator(args) => emulator::run(args),
         Command::Demo(args) => runtime()?.block_on(demo::run(args)),
     }
+}
+
+/// `autostop serve`: its own flags, plus where the audit log is and how to reach Azure.
+#[derive(Debug, clap::Args)]
+struct ServeCommand {
+    #[command(flatten)]
+    serve: serve::ServeArgs,
+    /// Audit database, which also keeps the last evaluated instant (default: the platform state directory).
+    #[arg(long, value_name = "PATH")]
+    state: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    azure: AzureArgs,
+}
+
+fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
+    // Under the Functions host an invocation has a time limit: record operations as accepted, do not follow them.
+    let wait = std::env::var_os("FUNCTIONS_CUSTOMHANDLER_PORT").is_none();
+    let ServeCommand { serve, state, azure } = args;
+    serve::run(serve, move |config_path| {
+        let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
+        let store = std::sync::Arc::new(autostop_audit::Store::open(&policy.state_path()?)?);
+        let engine_store = store.clone();
+        let apply = crate::apply::ApplyOptions { wait, poll: crate::apply::cli_poll_options(), ..Default::default() };
+        let loader = move || run::engine(&policy.config_path(), engine_store.clone(), &policy, apply.clone());
+        Ok((loader, store))
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
