@@ -94,11 +94,12 @@ impl Compute {
 impl Fleet {
     /// Parses and validates a fleet from JSON text.
     pub fn from_json(text: &str) -> Result<Fleet, Error> {
-        let fleet: Fleet = serde_json::from_str(text).map_err(|err| Error::FleetJson {
-            path: None,
-            line: err.line(),
-            column: err.column(),
-            reason: err.to_string(),
+        let fleet: Fleet = serde_json::from_str(text).map_err(|err| {
+            let (line, column) = (err.line(), err.column());
+            let text = err.to_string();
+            let suffix = format!(" at line {line} column {column}");
+            let reason = text.strip_suffix(&suffix).unwrap_or(&text).to_owned();
+            Error::FleetJson { path: None, line, column, reason }
         })?;
         fleet.validate()?;
         Ok(fleet)
@@ -404,7 +405,10 @@ mod tests {
     fn json_error_names_line_and_column() {
         let err = Fleet::from_json("{\n  \"subscriptions\": [\n    {\"id\": 5}\n  ]\n}").unwrap_err();
         match err {
-            Error::FleetJson { line, column, .. } => assert_eq!((line, column), (3, 12)),
+            Error::FleetJson { line, column, reason, .. } => {
+                assert_eq!((line, column), (3, 12));
+                assert_eq!(reason, "invalid type: integer `5`, expected a string");
+            }
             other => panic!("unexpected error {other:?}"),
         }
     }

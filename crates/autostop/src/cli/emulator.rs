@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use autostop_emulator::{Emulator, Fleet, Options};
+use autostop_emulator::{Emulator, Faults, Fleet, Options, ThrottleOptions};
 use clap::Args;
 
 use crate::{Outcome, UsageError};
 
-/// `autostop emulator [--fleet FILE] [--port N] [--page-size N] [--transition DURATION] [--ca-dir DIR]`
+/// `autostop emulator [--fleet FILE] [--port N] [--page-size N] [--transition DURATION] [--ca-dir DIR]
+/// [--throttle] [--latency DURATION] [--time-scale X] [--fault-* RATE] [--token-early-expiry DURATION]`
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
     /// Fleet to serve (JSON: subscriptions, resource groups, workspaces, computes); the sample fleet when absent.
@@ -32,6 +33,47 @@ pub struct EmulatorArgs {
     /// Directory for the CA certificate `ca.pem` (a fresh temp dir, removed on exit, when absent).
     #[arg(long, value_name = "DIR")]
     ca_dir: Option<PathBuf>,
+    /// Throttle ARM as Azure does: per subscription, reads 250 burst + 25/s, writes 200 burst + 10/s (429 +
+    /// Retry-After when spent).
+    #[arg(long)]
+    throttle: bool,
+    /// Real time added to every request, e.g. `50ms`.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    latency: Duration,
+    /// Run the emulated clock this many times faster than real time (transitions, throttle refill).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_positive)]
+    time_scale: f64,
+    /// Fraction of ARM requests answered 500.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    fault_server_error_rate: f64,
+    /// Fraction of ARM requests whose connection is closed without an answer.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    fault_drop_rate: f64,
+    /// Fraction of start / stop / restart operations that end Failed.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    fault_failed_operation_rate: f64,
+    /// Fraction of operations that take ten times the transition time.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    fault_slow_operation_rate: f64,
+    /// Tokens stop being accepted this long after issue, whatever lifetime they advertise, e.g. `30s`.
+    #[arg(long, value_parser = parse_duration)]
+    token_early_expiry: Option<Duration>,
+}
+
+/// Parses a fraction between 0 and 1.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("expected a fraction between 0 and 1, found '{text}'")),
+    }
+}
+
+/// Parses a finite number above zero.
+fn parse_positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        _ => Err(format!("expected a number above 0, found '{text}'")),
+    }
 }
 
 /// Parses a friendly duration such as `2s`, `500ms` or `1m 30s`.
@@ -53,6 +95,17 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<Outcome> {
         page_size: usize::try_from(args.page_size).unwrap_or(usize::MAX),
         transition: args.transition,
         ca_dir: args.ca_dir,
+        throttle: args.throttle.then(ThrottleOptions::default),
+        latency: args.latency,
+        time_scale: args.time_scale,
+        faults: Faults {
+            server_error_rate: args.fault_server_error_rate,
+            drop_rate: args.fault_drop_rate,
+            failed_operation_rate: args.fault_failed_operation_rate,
+            slow_operation_rate: args.fault_slow_operation_rate,
+            token_early_expiry_ms: args.token_early_expiry.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            ..Faults::default()
+        },
         ..Options::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -68,16 +121,28 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<Outcome> {
 
 /// Prints the ready line (no secrets in it) and the environment lines.
 fn announce(emulator: &Emulator) -> std::io::Result<()> {
-    let ready = serde_json::json!({
-        "ready": true,
-        "url": emulator.base_url(),
-        "arm_endpoint": emulator.arm_endpoint(),
-        "authority_host": emulator.authority_host(),
-        "identity_endpoint": emulator.identity_endpoint(),
-        "ca_path": emulator.ca_path(),
-        "tenant_id": emulator.tenant_id(),
-        "client_id": emulator.client_id(),
-    });
+    /// The ready line, fields in the order a reader expects them.
+    #[derive(serde::Serialize)]
+    struct Ready<'a> {
+        ready: bool,
+        url: String,
+        arm_endpoint: String,
+        authority_host: String,
+        identity_endpoint: String,
+        ca_path: &'a std::path::Path,
+        tenant_id: &'a str,
+        client_id: &'a str,
+    }
+    let ready = serde_json::to_string(&Ready {
+        ready: true,
+        url: emulator.base_url(),
+        arm_endpoint: emulator.arm_endpoint(),
+        authority_host: emulator.authority_host(),
+        identity_endpoint: emulator.identity_endpoint(),
+        ca_path: emulator.ca_path(),
+        tenant_id: emulator.tenant_id(),
+        client_id: emulator.client_id(),
+    })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{ready}")?;
     for (name, value) in emulator.env() {
@@ -106,6 +171,16 @@ mod tests {
         assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-2s").is_err());
+    }
+
+    #[test]
+    fn rates_and_scales_are_checked() {
+        assert_eq!(parse_rate("0.25"), Ok(0.25));
+        assert!(parse_rate("1.5").is_err());
+        assert!(parse_rate("-0.1").is_err());
+        assert_eq!(parse_positive("60"), Ok(60.0));
+        assert!(parse_positive("0").is_err());
+        assert!(parse_positive("inf").is_err());
     }
 
     #[test]
