@@ -584,6 +584,14 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_federated_token_file_is_named() {
+        let vars = [(AZURE_TENANT_ID, "t"), (AZURE_CLIENT_ID, "c"), (AZURE_FEDERATED_TOKEN_FILE, "/nonexistent/token")];
+        let err = credential(CredentialOptions::default(), env(&vars)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.starts_with("workload-identity credential: "), "{err}");
+        assert!(err.contains("/nonexistent/token"), "{err}");
+    }
+
+    #[test]
     fn building_reports_the_kind_and_hides_the_secret() {
         let bad_tenant =
             [(AZURE_TENANT_ID, "bad tenant!"), (AZURE_CLIENT_ID, "c"), (AZURE_CLIENT_SECRET, "s3cr3t-value")];

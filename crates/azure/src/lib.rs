@@ -41,6 +41,8 @@
 //! One [`Error`] with an [`ErrorKind`]: ARM errors show `{resource}: {code}: {message} (HTTP {status})`, and for
 //! `AuthorizationFailed` the permission the call needed ([`ACTIONS`] lists all of them).
 
+#![deny(missing_docs)]
+
 mod client;
 mod cloud;
 mod credential;

@@ -114,3 +114,48 @@ async fn imds_managed_identity_when_forced() {
     );
     assert_eq!(script.authorized.load(Ordering::SeqCst), 1);
 }
+
+/// Collects everything written by a tracing subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut bytes) = self.0.lock() {
+            bytes.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn trace_logs_carry_neither_the_secret_nor_the_token() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let script = arm_or_token(|| {
+        Reply::json(200, json!({"token_type": "Bearer", "expires_in": 3600, "access_token": "fake-token"}))
+    });
+    let vars = [("AZURE_TENANT_ID", "tenant-1"), ("AZURE_CLIENT_ID", "client-1"), ("AZURE_CLIENT_SECRET", SECRET)];
+    let options = CredentialOptions { client_options: scripted(&script), ..Default::default() };
+    let (_, cred) = credential(options, env(&vars)).unwrap_or_else(|e| panic!("{e}"));
+    let client = arm(&script, cred);
+    let ws = WS.parse().unwrap_or_else(|e| panic!("{e}"));
+    within(client.list_computes(&ws)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(script.authorized.load(Ordering::SeqCst), 1);
+
+    let logs = captured.0.lock().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    assert!(logs.contains("arm.test"), "the subscriber saw the requests: {logs}");
+    assert!(!logs.contains(SECRET), "{logs}");
+    assert!(!logs.contains("fake-token"), "{logs}");
+}
