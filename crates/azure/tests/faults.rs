@@ -37,6 +37,26 @@ async fn an_expired_token_is_replaced_by_a_fresh_one() {
 }
 
 #[tokio::test]
+async fn tokens_are_reused_until_five_minutes_before_they_expire() {
+    let token_requests =
+        |rig: &Rig| rig.emulator.control().requests().iter().filter(|r| r.path.contains("/oauth2/v2.0/token")).count();
+    for (lifetime, expected) in [(3600, 1), (240, 3)] {
+        let rig = Rig::start_with(autostop_emulator::Options {
+            fleet: fleet(1),
+            token_lifetime: std::time::Duration::from_secs(lifetime),
+            ..Default::default()
+        })
+        .await;
+        let arm = rig.client_secret_arm();
+        for _ in 0..3 {
+            within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(token_requests(&rig), expected, "tokens living {lifetime} s");
+        rig.emulator.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn server_errors_and_dropped_connections_are_retried() {
     let rig = Rig::start(fleet(1), 50).await;
     let arm = rig.arm_with(rig.client_secret(), |o| o.client_options.retry = quick_retries());

@@ -57,7 +57,11 @@ pub struct Rig {
 impl Rig {
     /// The emulator with `fleet`, `page_size` items per page, and transitions that only end when told to.
     pub async fn start(fleet: Fleet, page_size: usize) -> Rig {
-        let options = Options { fleet, page_size, transition: Duration::from_secs(3600), ..Default::default() };
+        Rig::start_with(Options { fleet, page_size, transition: Duration::from_secs(3600), ..Default::default() }).await
+    }
+
+    /// The emulator with these options.
+    pub async fn start_with(options: Options) -> Rig {
         let emulator = crate::fake::within(Emulator::start(options)).await.unwrap_or_else(|e| panic!("emulator: {e}"));
         let http = http_client(Some(emulator.ca_path())).unwrap_or_else(|e| panic!("http client: {e}"));
         Rig { emulator, http }
