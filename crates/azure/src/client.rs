@@ -168,6 +168,7 @@ impl ArmClient {
             .url
             .join(value)
             .map_err(|e| decode_error(&request.url, format!("the operation status URL does not parse: {e}")))?;
+        self.same_origin(&request.url, &status_url, "operation status URL")?;
         Ok(Operation {
             compute: id.clone(),
             action,
@@ -196,6 +197,7 @@ impl ArmClient {
                 return Err(deadline(operation, started.elapsed()));
             }
             tokio::time::sleep(delay.min(remaining)).await;
+            let remaining = options.deadline.saturating_sub(started.elapsed());
             let response = match tokio::time::timeout(remaining, self.send_raw(&poll.method, &poll.url)).await {
                 Ok(result) => result?,
                 Err(_) => return Err(deadline(operation, started.elapsed())),
@@ -245,12 +247,31 @@ impl ArmClient {
             items.extend(page);
             match next.filter(|link| !link.trim().is_empty()) {
                 Some(link) => {
-                    url = url
+                    let next = url
                         .join(&link)
                         .map_err(|e| decode_error(&url, format!("the nextLink '{link}' does not parse: {e}")))?;
+                    self.same_origin(&url, &next, "nextLink")?;
+                    url = next;
                 }
                 None => return Ok(items),
             }
+        }
+    }
+
+    /// Refuses a URL from a response (nextLink, status URL) that would take the bearer token to another scheme,
+    /// host or port than the ARM endpoint's.
+    fn same_origin(&self, from: &Url, link: &Url, what: &str) -> Result<(), Error> {
+        let endpoint = self.inner.requests.endpoint();
+        if link.scheme() == endpoint.scheme()
+            && link.host_str() == endpoint.host_str()
+            && link.port_or_known_default() == endpoint.port_or_known_default()
+        {
+            Ok(())
+        } else {
+            Err(decode_error(
+                from,
+                format!("the {what} leads to {}, not to the ARM endpoint {endpoint}", display_url(link)),
+            ))
         }
     }
 

@@ -83,6 +83,29 @@ async fn a_next_link_loop_is_an_error_not_a_hang() {
 }
 
 #[tokio::test]
+async fn links_to_another_host_are_refused() {
+    let script = Script::new(|method, _| match method {
+        "POST" => Reply::empty(202, vec![("azure-asyncoperation", "https://evil.test/status?x=1".into())]),
+        _ => Reply::json(200, json!({"value": [], "nextLink": "http://arm.test/page2"})),
+    });
+    let arm = client(script.clone(), Arc::new(FixedToken::default()));
+    let err = within(arm.list_computes(&workspace())).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        err.ends_with("the nextLink leads to http://arm.test/page2, not to the ARM endpoint https://arm.test/"),
+        "{err}"
+    );
+    let err = within(arm.begin(&compute_id("ci-1"), PowerAction::Stop)).await.err().map(|e| e.to_string());
+    let err = err.unwrap_or_default();
+    assert!(
+        err.ends_with(
+            "the operation status URL leads to https://evil.test/status, not to the ARM endpoint https://arm.test/"
+        ),
+        "{err}"
+    );
+    assert_eq!(script.log().len(), 2, "nothing was sent to the other hosts");
+}
+
+#[tokio::test]
 async fn list_workspaces_by_subscription_and_resource_group() {
     let ws = |name: &str, rg: &str| {
         json!({"id": format!("/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}"),
