@@ -72,7 +72,7 @@ pub(crate) fn workspace(ws: &WorkspaceEntry, tenant_id: &str, base_url: &str) ->
             "storageAccount": format!("{group_id}/Microsoft.Storage/storageAccounts/{short}storage"),
             "keyVault": format!("{group_id}/Microsoft.KeyVault/vaults/{short}keyvault"),
             "applicationInsights": format!("{group_id}/microsoft.insights/components/{short}insights"),
-            "containerRegistry": null,
+            "containerRegistry": format!("{group_id}/Microsoft.ContainerRegistry/registries/{short}registry"),
             "discoveryUrl": format!("{base_url}/discovery/{}", ws.location),
             "hbiWorkspace": false,
             "publicNetworkAccess": "Enabled",

@@ -206,9 +206,10 @@ fn serve(
         }
         Route::Computes { subscription, group, workspace } => {
             let ws = world.workspace(&subscription, &group, &workspace)?;
-            let computes = world.workspace_entry(ws).computes.clone();
-            let page = Page::of(computes.len(), skip, config.page_size)?;
-            let value = computes[page.start..page.end]
+            let all = &world.workspace_entry(ws).computes;
+            let page = Page::of(all.len(), skip, config.page_size)?;
+            let on_page = all[page.start..page.end].to_vec();
+            let value = on_page
                 .iter()
                 .map(|&index| {
                     world.settle(index, now, &wall);

@@ -154,3 +154,51 @@ async fn stop_202_and_operation_status_match_the_recording() {
     assert_same_shape("Succeeded status", recorded_succeeded, &succeeded.body);
     assert_eq!(succeeded.body["status"], "Succeeded");
 }
+
+const SPECS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/azure-api/azure-rest-api-specs/specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/"
+);
+
+/// The 200 body of a spec example (for workspaces there is no recording; the examples give the shape).
+fn spec_example(file: &str) -> Value {
+    let path = format!("{SPECS}{file}");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read spec example {path}: {err}"));
+    let example: Value = serde_json::from_str(&text).expect("spec example is JSON");
+    example["responses"]["200"]["body"].clone()
+}
+
+#[tokio::test]
+async fn workspace_lists_match_the_spec_examples_including_next_link() {
+    let h = Harness::start(Options { page_size: 1, ..Options::default() }).await;
+    let cases = [
+        (
+            "MachineLearningServices/stable/2025-12-01/examples/Workspace/listBySubscription.json",
+            "/subscriptions/00000000-0000-4000-8000-000000000001/providers/Microsoft.MachineLearningServices/workspaces",
+        ),
+        (
+            "MachineLearningServices/stable/2025-09-01/examples/Workspace/listByResourceGroup.json",
+            "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/ml-research/providers/Microsoft.MachineLearningServices/workspaces",
+        ),
+    ];
+    for (file, path) in cases {
+        let example = spec_example(file);
+        let ours = h.get(&format!("{path}?{API}")).await;
+        assert_eq!(ours.status, StatusCode::OK, "{}", ours.body);
+        assert_same_shape(file, &example, &ours.body);
+        assert!(ours.body["nextLink"].as_str().is_some_and(|l| l.starts_with("https://")), "{}", ours.body);
+    }
+}
+
+#[tokio::test]
+async fn paged_compute_list_matches_the_spec_example_envelope() {
+    let example = spec_example("stable/2025-09-01/examples/Compute/list.json");
+    let h = Harness::start(Options { page_size: 2, ..Options::default() }).await;
+    let ours = h.get(&format!("{RESEARCH_WS}/computes?{API}")).await;
+    let envelope = |v: &Value| {
+        let mut v = v.clone();
+        v["value"] = Value::Array(Vec::new());
+        v
+    };
+    assert_same_shape("paged compute list", &envelope(&example), &envelope(&ours.body));
+}
