@@ -14,10 +14,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::arm_error::ArmError;
-use crate::server::Shared;
+use crate::server::{Config, Shared};
 use crate::throttle::{Admission, Budget};
 use crate::tokens::Rejection;
-use crate::world::PROVIDER;
+use crate::world::{PROVIDER, WorkspaceEntry};
 use route::Route;
 
 /// Audiences ARM accepts in a token (and the emulator's own URL, for clients that ask for it by name).
@@ -183,22 +183,10 @@ fn serve(
             Ok(Reply::ok(json::subscription(world.subscription(&subscription)?, &config.tenant_id)))
         }
         Route::WorkspacesBySubscription { subscription } => {
-            let all = world.workspaces_in_subscription(&subscription)?;
-            let page = Page::of(all.len(), skip, config.page_size)?;
-            let value = all[page.start..page.end]
-                .iter()
-                .map(|ws| json::workspace(ws, &config.tenant_id, &config.base_url))
-                .collect();
-            Ok(Reply::ok(page.body(value, &config.base_url, uri.path(), api_version, Value::Null)))
+            workspace_page(&world.workspaces_in_subscription(&subscription)?, skip, config, uri.path(), api_version)
         }
         Route::WorkspacesByGroup { subscription, group } => {
-            let all = world.workspaces_in_group(&subscription, &group)?;
-            let page = Page::of(all.len(), skip, config.page_size)?;
-            let value = all[page.start..page.end]
-                .iter()
-                .map(|ws| json::workspace(ws, &config.tenant_id, &config.base_url))
-                .collect();
-            Ok(Reply::ok(page.body(value, &config.base_url, uri.path(), api_version, Value::Null)))
+            workspace_page(&world.workspaces_in_group(&subscription, &group)?, skip, config, uri.path(), api_version)
         }
         Route::Workspace { subscription, group, workspace } => {
             let index = world.workspace(&subscription, &group, &workspace)?;
@@ -248,6 +236,20 @@ fn serve(
             Ok(Reply::ok(json::operation_status(&status, &wall)))
         }
     }
+}
+
+/// One page of a workspace list.
+fn workspace_page(
+    all: &[&WorkspaceEntry],
+    skip: Option<&str>,
+    config: &Config,
+    path: &str,
+    api_version: &str,
+) -> Result<Reply, ArmError> {
+    let page = Page::of(all.len(), skip, config.page_size)?;
+    let value =
+        all[page.start..page.end].iter().map(|ws| json::workspace(ws, &config.tenant_id, &config.base_url)).collect();
+    Ok(Reply::ok(page.body(value, &config.base_url, path, api_version, Value::Null)))
 }
 
 /// Spends a token of the subscription's bucket: the remaining budget, or 429 with `Retry-After` (real seconds).
