@@ -34,9 +34,8 @@ pub struct ArmClientOptions {
     /// The token scope (default: the public cloud's ARM audience + `/.default`). With a custom endpoint this
     /// stays the chosen cloud's scope unless set here.
     pub scope: String,
-    /// The `azure_core` options: transport (the `reqwest::Client`), retries, user agent... The default retry
-    /// policy is `azure_core`'s: exponential backoff with jitter for 408, 429 (honouring `Retry-After`), 5xx and
-    /// connection errors, at most 8 retries within 60 s.
+    /// The `azure_core` options: transport (the `reqwest::Client`), retries, user agent... The default retries
+    /// are [`crate::retry_options`].
     pub client_options: ClientOptions,
     /// The client-side mirror of ARM's per-subscription request budget.
     pub throttle: ThrottleOptions,
@@ -47,7 +46,7 @@ impl Default for ArmClientOptions {
         ArmClientOptions {
             api_version: DEFAULT_API_VERSION.to_string(),
             scope: Cloud::Public.arm_scope(),
-            client_options: ClientOptions::default(),
+            client_options: ClientOptions { retry: crate::transport::retry_options(), ..Default::default() },
             throttle: ThrottleOptions::default(),
         }
     }
@@ -291,6 +290,7 @@ impl ArmClient {
                 .is_some_and(|code| code.eq_ignore_ascii_case("ExpiredAuthenticationToken"))
         {
             tracing::debug!(url = %display_url(url), "token expired; asking for a fresh one");
+            self.inner.counters.count_retry();
             return self.send_once(method, url, Context::new().with_value(FreshToken)).await;
         }
         Ok(response)

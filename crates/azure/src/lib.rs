@@ -33,7 +33,7 @@
 //! ([`throttle`]; reads 250 burst / 25 per second, writes 200 / 10 per second), which follows the
 //! `x-ms-ratelimit-remaining-subscription-*` headers and 429s. `azure_core`'s retry policy retries 408, 429
 //! (after `Retry-After`), 5xx and connection errors with exponential backoff and jitter, bounded in count and
-//! time. A 401 `ExpiredAuthenticationToken` is retried once with a token from no cache. [`ArmClient::stats`]
+//! time ([`retry_options`]). A 401 `ExpiredAuthenticationToken` is retried once with a token from no cache. [`ArmClient::stats`]
 //! counts requests, retries and throttles for metrics.
 //!
 //! # Errors
@@ -72,7 +72,7 @@ pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
 pub use policy::Stats;
 pub use request::ACTIONS;
 pub use throttle::ThrottleOptions;
-pub use transport::{HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with};
+pub use transport::{HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with, retry_options};
 
 /// The environment variable naming the ARM endpoint (`--arm-endpoint`).
 pub const AUTOSTOP_ARM_ENDPOINT: &str = "AUTOSTOP_ARM_ENDPOINT";

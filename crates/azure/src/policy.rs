@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 pub struct Stats {
     /// HTTP requests sent to ARM (every try counts).
     pub requests: u64,
-    /// Tries beyond the first of a call (429, 5xx, connection errors).
+    /// Tries beyond the first of a call (429, 5xx, connection errors, an expired token).
     pub retries: u64,
     /// 429 answers received.
     pub throttled: u64,
@@ -31,6 +31,11 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
+    /// Counts a retry made above the pipeline (a fresh token after an expired one).
+    pub(crate) fn count_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         Stats {
             requests: self.requests.load(Ordering::Relaxed),
@@ -72,7 +77,7 @@ impl BudgetPolicy {
 impl Policy for BudgetPolicy {
     async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
         if ctx.value::<RetryPolicyCount>().is_some_and(|count| **count > 0) {
-            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            self.counters.count_retry();
         }
         let subscription = subscription_of(request);
         let budget = budget_of(request.method());

@@ -2,7 +2,7 @@
 //! the certificates of a PEM file (`SSL_CERT_FILE`), handed to `azure_identity` and the ARM pipeline alike.
 
 use crate::error::{Error, ErrorKind};
-use azure_core::http::{ClientOptions, Transport};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,9 +64,22 @@ fn read_roots(path: &Path) -> Result<Vec<reqwest::Certificate>, Error> {
     Ok(roots)
 }
 
-/// `azure_core` client options whose transport is `client`.
+/// `azure_core` client options whose transport is `client`, with [`retry_options`].
 pub fn client_options(client: reqwest::Client) -> ClientOptions {
-    ClientOptions { transport: Some(Transport::new(Arc::new(client))), ..Default::default() }
+    ClientOptions { transport: Some(Transport::new(Arc::new(client))), retry: retry_options(), ..Default::default() }
+}
+
+/// The retries autostop uses: `azure_core`'s exponential policy (random jitter up to 256 ms, `Retry-After`
+/// honoured on 429 and 503) for 408, 429, 5xx and connection errors, at most 5 retries from 0.4 s doubling up to
+/// 20 s apart, within 60 s in all. Shorter than `azure_core`'s default (8 retries) so that a wrong endpoint is
+/// reported in seconds rather than most of a minute.
+pub fn retry_options() -> RetryOptions {
+    RetryOptions::exponential(ExponentialRetryOptions {
+        initial_delay: azure_core::time::Duration::milliseconds(400),
+        max_retries: 5,
+        max_total_elapsed: azure_core::time::Duration::seconds(60),
+        max_delay: azure_core::time::Duration::seconds(20),
+    })
 }
 
 #[cfg(test)]

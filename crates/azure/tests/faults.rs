@@ -33,6 +33,7 @@ async fn an_expired_token_is_replaced_by_a_fresh_one() {
     assert_eq!(token_requests, 2, "one token at first, one fresh token after the 401");
     let statuses: Vec<u16> = requests.iter().filter(|r| r.path.contains("/computes")).map(|r| r.status).collect();
     assert_eq!(statuses, [200, 401, 200]);
+    assert_eq!(arm.stats().retries, 1);
     rig.emulator.shutdown().await;
 }
 
