@@ -246,7 +246,9 @@ fn azure_cli(env: &impl Fn(&str) -> Option<String>) -> Option<Selection> {
 ///    times out. Force it with `managed-identity`.
 ///
 /// Partly set variables are an error naming what is missing (e.g. `AZURE_CLIENT_ID` without a secret or a token
-/// file, outside App Service), rather than silently falling through to another credential.
+/// file, outside App Service), rather than silently falling through to another credential. `AZURE_TENANT_ID` alone
+/// is ignored (the Azure CLI keeps its own tenant). With `managed-identity`, `AZURE_CLIENT_ID` names a
+/// user-assigned identity.
 pub fn select(kind: Option<CredentialKind>, env: impl Fn(&str) -> Option<String>) -> Result<Selection, Error> {
     match kind {
         Some(CredentialKind::ClientSecret) => client_secret(&env),
