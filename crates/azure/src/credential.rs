@@ -539,7 +539,8 @@ mod tests {
 
     #[test]
     fn no_credential_says_what_to_set() {
-        let err = kind(None, &[("PATH", "/nonexistent-dir")]).err().unwrap_or_default();
+        let err = kind(None, &[("PATH", "/nonexistent-dir"), (AZURE_TENANT_ID, "t")]).err().unwrap_or_default();
+        assert!(err.starts_with("no Azure credential found: set "), "{err}");
         for name in [AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, IDENTITY_ENDPOINT, IDENTITY_HEADER, "az login"] {
             assert!(err.contains(name), "{name} missing from: {err}");
         }
