@@ -67,7 +67,9 @@ pub struct Compute {
     /// `ComputeInstance` (the default when absent) or `AmlCompute`.
     #[serde(default = "default_compute_type")]
     pub compute_type: String,
-    /// The instance state as Azure ML spells it: `Running`, `Stopped`, `JobRunning`, ... (ignored for clusters).
+    /// The instance state as Azure ML spells it: `Running`, `Stopped`, `JobRunning`, ... (required for instances;
+    /// ignored, and optional in JSON, for clusters).
+    #[serde(default)]
     pub state: String,
     /// The VM size, e.g. `STANDARD_DS3_V2`.
     pub vm_size: String,
@@ -421,6 +423,19 @@ mod tests {
             "location":"eastus","computes":[{"name":"c","compute_type":"Kubernetes","state":"Running","vm_size":"x"}]}]}]}]}"#;
         let err = Fleet::from_json(bad_type).unwrap_err().to_string();
         assert!(err.contains("Kubernetes"), "{err}");
+    }
+
+    #[test]
+    fn clusters_need_no_state_but_instances_do() {
+        let fleet = |compute: &str| {
+            format!(
+                r#"{{"subscriptions":[{{"id":"s","resource_groups":[{{"name":"rg","workspaces":[{{"name":"w",
+                "location":"eastus","computes":[{compute}]}}]}}]}}]}}"#
+            )
+        };
+        assert!(Fleet::from_json(&fleet(r#"{"name":"c","compute_type":"AmlCompute","vm_size":"x"}"#)).is_ok());
+        let err = Fleet::from_json(&fleet(r#"{"name":"c","vm_size":"x"}"#)).unwrap_err().to_string();
+        assert!(err.contains("empty state"), "{err}");
     }
 
     #[test]
