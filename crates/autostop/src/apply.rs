@@ -92,7 +92,34 @@ pub async fn apply_one(client: &ArmClient, request: &ActionRequest, options: &Ap
     }
 }
 
-/// Polling defaults for the CLI: ARM's own hint when it gives one, else every few seconds, for at most 30 minutes.
-pub fn cli_poll_options() -> PollOptions {
-    PollOptions { default_delay: Duration::from_secs(5), deadline: Duration::from_secs(30 * 60), ..Default::default() }
+/// Polling for the CLI: ARM's own `Retry-After` when it gives one, else every `interval`, for at most 30 minutes.
+pub fn cli_poll_options(interval: Duration) -> PollOptions {
+    PollOptions { default_delay: interval, deadline: Duration::from_secs(30 * 60), ..Default::default() }
+}
+
+/// How each verb that acts applies: concurrency and polling.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApplyArgs {
+    /// How many operations run at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// How often an operation's status is polled when ARM gives no Retry-After (e.g. 5s, 500ms).
+    #[arg(long, env = "AUTOSTOP_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
+    pub poll_interval: Duration,
+}
+
+impl ApplyArgs {
+    /// The apply options these arguments give, following operations to their end when `wait`.
+    pub fn options(&self, wait: bool) -> ApplyOptions {
+        ApplyOptions { wait, concurrency: usize::from(self.concurrency), poll: cli_poll_options(self.poll_interval) }
+    }
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let span: jiff::SignedDuration =
+        text.parse().map_err(|err| format!("expected a duration such as 5s or 500ms, found {text:?}: {err}"))?;
+    Duration::try_from(span)
+        .ok()
+        .filter(|interval| !interval.is_zero())
+        .ok_or_else(|| format!("expected a positive duration, found {text:?}"))
 }

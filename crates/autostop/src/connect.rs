@@ -1,12 +1,10 @@
 //! Builds the ARM client from the command line and the environment: trust roots, credential, endpoint.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use autostop_azure::{ArmClient, ArmClientOptions, Cloud, CredentialKind, CredentialOptions, DEFAULT_API_VERSION};
 use autostop_policy::config::AzureSettings;
-use azure_core::http::{ClientOptions, Transport};
 
 use crate::UsageError;
 use crate::cli::AzureArgs;
@@ -56,7 +54,7 @@ impl Connection {
     pub fn client(&self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<(CredentialKind, ArmClient)> {
         let http =
             autostop_azure::http_client(self.extra_roots.as_deref()).map_err(|err| UsageError(err.to_string()))?;
-        let client_options = ClientOptions { transport: Some(Transport::new(Arc::new(http))), ..Default::default() };
+        let client_options = autostop_azure::client_options(http);
         let (kind, credential) = autostop_azure::credential(
             CredentialOptions {
                 kind: self.credential,

@@ -9,7 +9,7 @@ use clap::Args;
 use futures::stream::{self, StreamExt};
 
 use crate::Outcome;
-use crate::apply::{ActionRequest, ApplyOptions, Verdict, apply, cli_poll_options};
+use crate::apply::{ActionRequest, ApplyArgs, ApplyOptions, Verdict, apply};
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
 use crate::discover::{Inventory, Scope, describe, discover, named_workspaces};
@@ -34,9 +34,8 @@ pub struct ActArgs {
     /// Do not ask for confirmation with --all.
     #[arg(long, short = 'y')]
     yes: bool,
-    /// How many operations run at once.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
-    concurrency: u16,
+    #[command(flatten)]
+    apply: ApplyArgs,
     #[command(flatten)]
     scope: ScopeArgs,
     #[command(flatten)]
@@ -74,7 +73,7 @@ pub async fn run(action: Action, args: ActArgs) -> anyhow::Result<Outcome> {
         confirm: args.all && !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
         selection,
         force: args.force,
-        apply: ApplyOptions { wait: args.wait, concurrency: usize::from(args.concurrency), poll: cli_poll_options() },
+        apply: args.apply.options(args.wait),
     };
     execute(&client, &scope, &request, args.output, &mut std::io::stdout().lock()).await
 }

@@ -71,8 +71,7 @@ async fn walk_through(
     step(&mut out, "list")?;
     let mut outcome = list(&client, &scope, format, &mut out).await?;
     step(&mut out, "stop --all --wait")?;
-    let poll =
-        autostop_azure::PollOptions { default_delay: Duration::from_millis(500), ..crate::apply::cli_poll_options() };
+    let poll = crate::apply::cli_poll_options(Duration::from_millis(500));
     let request = Request {
         action: Action::Stop,
         selection: Selection::All,

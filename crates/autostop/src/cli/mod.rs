@@ -92,17 +92,19 @@ struct ServeCommand {
     state: Option<std::path::PathBuf>,
     #[command(flatten)]
     azure: AzureArgs,
+    #[command(flatten)]
+    apply: crate::apply::ApplyArgs,
 }
 
 fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
     // Under the Functions host an invocation has a time limit: record operations as accepted, do not follow them.
     let wait = std::env::var_os("FUNCTIONS_CUSTOMHANDLER_PORT").is_none();
-    let ServeCommand { serve, state, azure } = args;
+    let ServeCommand { serve, state, azure, apply } = args;
+    let apply = apply.options(wait);
     serve::run(serve, move |config_path| {
         let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
         let store = std::sync::Arc::new(autostop_audit::Store::open(&policy.state_path()?)?);
         let engine_store = store.clone();
-        let apply = crate::apply::ApplyOptions { wait, poll: crate::apply::cli_poll_options(), ..Default::default() };
         let loader = move || run::engine(&policy.config_path(), engine_store.clone(), &policy, apply.clone());
         Ok((loader, store))
     })

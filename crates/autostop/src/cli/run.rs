@@ -11,7 +11,7 @@ use clap::Args;
 use jiff::Timestamp;
 
 use crate::Outcome;
-use crate::apply::{ApplyOptions, cli_poll_options};
+use crate::apply::{ApplyArgs, ApplyOptions};
 use crate::cli::{OutputFormat, PolicyArgs, parse_instant};
 use crate::connect::{Connection, process_env};
 use crate::engine::{Engine, LAST_EVALUATED_KEY, RunOutcome};
@@ -26,9 +26,8 @@ pub struct RunArgs {
     /// Do not follow operations to their end: record them as accepted.
     #[arg(long)]
     no_wait: bool,
-    /// How many operations run at once.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
-    concurrency: u16,
+    #[command(flatten)]
+    apply: ApplyArgs,
     #[command(flatten)]
     policy: PolicyArgs,
     /// Output format.
@@ -58,8 +57,7 @@ pub fn engine(
 /// Runs `autostop run`.
 pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let store = Arc::new(Store::open(&args.policy.state_path()?)?);
-    let apply =
-        ApplyOptions { wait: !args.no_wait, concurrency: usize::from(args.concurrency), poll: cli_poll_options() };
+    let apply = args.apply.options(!args.no_wait);
     let engine = engine(&args.policy.config_path(), store.clone(), &args.policy, apply)?;
     let now = match &args.now {
         Some(text) => parse_instant(text, engine.config().defaults.timezone.time_zone(), "--now")?,

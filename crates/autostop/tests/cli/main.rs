@@ -1,7 +1,9 @@
-//! End-to-end tests of the core verbs (`list`, `stop`, `start`, `demo`): the built binary against the emulator.
+//! End-to-end tests of the binary against the emulator: the core verbs (`list`, `stop`, `start`, `demo`) and the
+//! policy verbs (`run`, `plan`, `history`, `check`).
 
 mod credentials;
 mod errors;
 mod list;
+mod policy;
 mod stop_start;
 mod util;

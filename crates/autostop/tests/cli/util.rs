@@ -113,7 +113,7 @@ impl Cli {
     pub fn bare(args: &[&str]) -> Cli {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_autostop"));
         command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
-        command.env("HOME", std::env::temp_dir()).env("NO_COLOR", "1");
+        command.env("HOME", std::env::temp_dir()).env("NO_COLOR", "1").env("AUTOSTOP_POLL_INTERVAL", "100ms");
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         Cli { command }
     }
@@ -121,6 +121,18 @@ impl Cli {
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Cli {
         self.command.env(key, value);
         self
+    }
+
+    /// `--state PATH` after the verb's own arguments.
+    pub fn args_state(mut self, state: &Path) -> Cli {
+        self.command.arg("--state").arg(state);
+        self
+    }
+
+    /// Starts without waiting (the caller kills or waits).
+    pub fn spawn(mut self) -> tokio::process::Child {
+        self.command.stdout(Stdio::null()).stderr(Stdio::null());
+        self.command.spawn().expect("autostop starts")
     }
 
     pub fn env_remove(mut self, key: &str) -> Cli {
