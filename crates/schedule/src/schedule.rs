@@ -231,4 +231,20 @@ mod tests {
         let before_epoch = every_second.next_after(ts("1969-12-31T23:59:59.5Z"), &TimeZone::UTC).unwrap();
         assert_eq!(before_epoch.timestamp(), ts("1970-01-01T00:00:00Z"));
     }
+
+    #[test]
+    fn the_ends_of_time_give_none_or_a_value_never_a_panic() {
+        let berlin = crate::Zone::parse("Europe/Berlin").unwrap();
+        for expr in ["* * * * * *", "0 30 2 * * *", "0 0 29 Feb Mon", "3650000.00:00:00", "00:00:01"] {
+            let schedule = Schedule::parse(expr).unwrap();
+            for tz in [&TimeZone::UTC, berlin.time_zone()] {
+                assert_eq!(schedule.next_after(Timestamp::MAX, tz), None, "{expr}");
+                let near_end = Timestamp::MAX - jiff::SignedDuration::from_hours(3);
+                let _ = schedule.occurrences(near_end, Timestamp::MAX, tz).count();
+                let _ = schedule.next_after(Timestamp::MIN, tz);
+            }
+        }
+        let first = Schedule::parse("0 0 0 1 1 *").unwrap().next_after(Timestamp::MIN, &TimeZone::UTC).unwrap();
+        assert_eq!(first.year(), -9998);
+    }
 }
