@@ -7,4 +7,5 @@ mod emulator;
 mod fake;
 mod faults;
 mod limits;
+mod replay;
 mod rig;
