@@ -1,5 +1,6 @@
-//! Integration tests of autostop-azure, in one test binary: the ARM client against a scripted transport
-//! (`client`), and everything against the local emulator (`emulator`).
+//! Integration tests of autostop-azure, in one test binary. Against a scripted transport: the ARM client
+//! (`client`), credentials (`credentials`), retries and the budget (`limits`), the recorded sessions (`replay`).
+//! Against the local emulator (`rig`): everything end to end (`emulator`), faults and throttling (`faults`).
 
 mod client;
 mod credentials;
