@@ -75,7 +75,7 @@ fn time_phrase(cron: &Cron) -> String {
     if !seconds_trivial {
         parts.push(match &seconds {
             Shape::Full => "every second".to_owned(),
-            Shape::Every(step) => format!("every {step} seconds"),
+            Shape::Every(step) => every(*step, "second"),
             Shape::Values(v) => format!("at {}", numbered("second", v)),
         });
         match &minutes {
@@ -86,7 +86,7 @@ fn time_phrase(cron: &Cron) -> String {
     } else {
         parts.push(match &minutes {
             Shape::Full => "every minute".to_owned(),
-            Shape::Every(step) => format!("every {step} minutes"),
+            Shape::Every(step) => every(*step, "minute"),
             Shape::Values(v) => format!("at {}", numbered("minute", v)),
         });
     }
@@ -130,6 +130,11 @@ fn day_phrase(cron: &Cron) -> String {
         Shape::Values(v) => parts.push(format!("in {}", named(v, &MONTH_NAMES, 1))),
     }
     parts.join(" ")
+}
+
+/// "every 5 minutes" when the step divides the hour, else "every 7th minute" (the count restarts each hour).
+fn every(step: u8, unit: &str) -> String {
+    if 60 % step == 0 { format!("every {step} {unit}s") } else { format!("every {}", ordinal_unit(step, unit)) }
 }
 
 fn clock(hour: u8, minute: u8, second: u8) -> String {
@@ -202,6 +207,7 @@ mod tests {
         assert_eq!(says("* * * * *"), "every minute");
         assert_eq!(says("* * * * * *"), "every second");
         assert_eq!(says("*/15 * * * * *"), "every 15 seconds");
+        assert_eq!(says("*/7 * * * *"), "every 7th minute");
         assert_eq!(says("0 0 9,17 * * *"), "at 09:00 and 17:00");
         assert_eq!(says("0 0 */2 * * *"), "at minute 0 of every 2nd hour");
         assert_eq!(says("0 0 9-17 * * Mon-Fri"), "at minute 0 during hours 9 through 17 on Monday through Friday");
