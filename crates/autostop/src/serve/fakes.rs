@@ -47,7 +47,7 @@ impl FakeEngine {
 }
 
 impl Evaluate for FakeEngine {
-    async fn evaluate(&self, window: Window, mut interrupt: Interrupt) -> anyhow::Result<Evaluation> {
+    async fn evaluate(&self, window: Window, interrupt: Interrupt) -> anyhow::Result<Evaluation> {
         let _ = self.seen.send(window);
         let due = self.due(window);
         let result = match self.behaviour {
@@ -55,7 +55,9 @@ impl Evaluate for FakeEngine {
             Behaviour::FailActions => ActionResult::Failed,
             Behaviour::Error => anyhow::bail!("discovery failed: 503 from ARM"),
             Behaviour::WaitForInterrupt => {
-                interrupt.requested().await;
+                while !interrupt.is_requested() {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
                 ActionResult::Interrupted
             }
             Behaviour::Hang => std::future::pending().await,
