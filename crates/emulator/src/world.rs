@@ -143,6 +143,8 @@ pub(crate) struct ComputeEntry {
     pending: Option<String>,
     /// The next operation on it ends `Failed`.
     fail_next: bool,
+    /// Its JSON as last rendered, dropped whenever anything it shows changes.
+    rendered: Option<String>,
 }
 
 /// A long-running operation.
@@ -234,6 +236,7 @@ impl World {
                             modified_on: created.to_owned(),
                             pending: None,
                             fail_next: false,
+                            rendered: None,
                         });
                     }
                     world.workspaces.push(WorkspaceEntry {
@@ -343,6 +346,16 @@ impl World {
         &self.computes[index]
     }
 
+    /// The compute's JSON as last rendered, unless it has changed since (settle first).
+    pub fn rendered(&self, index: usize) -> Option<&str> {
+        self.computes[index].rendered.as_deref()
+    }
+
+    /// Remembers the compute's rendered JSON until it next changes.
+    pub fn remember_rendered(&mut self, index: usize, json: String) {
+        self.computes[index].rendered = Some(json);
+    }
+
     /// Applies the outcome of the compute's operation if it has ended by `now`.
     pub fn settle(&mut self, index: usize, now: Duration, wall: &str) {
         let compute = &mut self.computes[index];
@@ -355,6 +368,7 @@ impl World {
             return;
         }
         compute.pending = None;
+        compute.rendered = None;
         compute.modified_on = wall.to_owned();
         if op.failure.is_some() {
             compute.spec.state = op.from_state.clone();
@@ -456,6 +470,7 @@ impl World {
             },
         );
         compute.pending = Some(accepted.operation_id.clone());
+        compute.rendered = None;
         compute.spec.state = action.transient_state().to_owned();
         compute.modified_on = wall.to_owned();
         compute.last_operation =
@@ -519,6 +534,7 @@ impl World {
     pub fn set_state(&mut self, index: usize, state: &str, wall: &str) {
         let compute = &mut self.computes[index];
         compute.pending = None;
+        compute.rendered = None;
         compute.spec.state = state.to_owned();
         compute.modified_on = wall.to_owned();
     }
@@ -616,6 +632,25 @@ mod tests {
         let again = w.begin(i, Action::Stop, SECOND, SECOND, false, WALL).expect("accepted");
         let status = w.operation_status(&again.subscription, &again.operation_id, 2 * SECOND, WALL).unwrap();
         assert_eq!(status.status, "Succeeded", "only the next operation fails");
+    }
+
+    #[test]
+    fn rendered_json_is_forgotten_on_every_change() {
+        let mut w = world();
+        let i = index(&w, "alice-ci");
+        let remember = |w: &mut World| w.remember_rendered(i, "cached".to_owned());
+        remember(&mut w);
+        assert_eq!(w.rendered(i), Some("cached"));
+        w.begin(i, Action::Stop, Duration::ZERO, SECOND, false, WALL).expect("accepted");
+        assert_eq!(w.rendered(i), None, "begin");
+        remember(&mut w);
+        w.settle(i, SECOND, WALL);
+        assert_eq!(w.rendered(i), None, "settle");
+        remember(&mut w);
+        w.settle(i, 2 * SECOND, WALL);
+        assert_eq!(w.rendered(i), Some("cached"), "nothing changed");
+        w.set_state(i, "JobRunning", WALL);
+        assert_eq!(w.rendered(i), None, "set_state");
     }
 
     #[test]

@@ -6,18 +6,19 @@ pub(crate) mod json;
 mod route;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::arm_error::ArmError;
 use crate::server::{Config, Shared};
 use crate::throttle::{Admission, Budget};
 use crate::tokens::Rejection;
-use crate::world::{PROVIDER, WorkspaceEntry};
+use crate::world::{PROVIDER, WorkspaceEntry, World};
 use route::Route;
 
 /// Audiences ARM accepts in a token (and the emulator's own URL, for clients that ask for it by name).
@@ -26,12 +27,17 @@ const ARM_AUDIENCES: [&str; 2] = ["https://management.azure.com", "https://manag
 /// A successful ARM answer before the common headers are added.
 struct Reply {
     status: StatusCode,
-    body: Option<Value>,
+    /// JSON text.
+    body: Option<String>,
     headers: Vec<(HeaderName, String)>,
 }
 
 impl Reply {
     fn ok(body: Value) -> Reply {
+        Reply::ok_text(body.to_string())
+    }
+
+    fn ok_text(body: String) -> Reply {
         Reply { status: StatusCode::OK, body: Some(body), headers: Vec::new() }
     }
 }
@@ -85,7 +91,7 @@ fn finish(result: Result<Reply, ArmError>, is_write: bool, remaining: Option<u64
             if let Some(seconds) = error.retry_after {
                 extra.push((header::RETRY_AFTER, seconds.to_string()));
             }
-            (status, Some(error.body()), extra)
+            (status, Some(error.body().to_string()), extra)
         }
     };
     // Without throttling, ARM's nominal hourly budget as the recordings show it.
@@ -111,7 +117,7 @@ fn finish(result: Result<Reply, ArmError>, is_write: bool, remaining: Option<u64
     ]);
     let mut response = match body {
         Some(body) => {
-            let mut response = Response::new(Body::from(body.to_string()));
+            let mut response = Response::new(Body::from(body));
             response
                 .headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
@@ -169,15 +175,11 @@ fn serve(
         Route::Subscriptions => {
             let ids = world.subscription_ids();
             let page = Page::of(ids.len(), skip, config.page_size)?;
-            let value: Vec<Value> =
-                ids[page.start..page.end].iter().map(|id| json::subscription(id, &config.tenant_id)).collect();
-            Ok(Reply::ok(page.body(
-                value,
-                &config.base_url,
-                uri.path(),
-                api_version,
-                json!({"type": "Total", "value": ids.len()}),
-            )))
+            let value = ids[page.start..page.end]
+                .iter()
+                .map(|id| json::subscription(id, &config.tenant_id).to_string())
+                .collect();
+            Ok(Reply::ok_text(page.body(value, &config.base_url, uri.path(), api_version, Some(ids.len()))))
         }
         Route::Subscription { subscription } => {
             Ok(Reply::ok(json::subscription(world.subscription(&subscription)?, &config.tenant_id)))
@@ -197,20 +199,12 @@ fn serve(
             let all = &world.workspace_entry(ws).computes;
             let page = Page::of(all.len(), skip, config.page_size)?;
             let on_page = all[page.start..page.end].to_vec();
-            let value = on_page
-                .iter()
-                .map(|&index| {
-                    world.settle(index, now, &wall);
-                    json::compute(world.compute_at(index), world.workspace_entry(ws), &config.tenant_id)
-                })
-                .collect();
-            Ok(Reply::ok(page.body(value, &config.base_url, uri.path(), api_version, Value::Null)))
+            let value = on_page.into_iter().map(|index| compute_json(world, index, now, &wall, config)).collect();
+            Ok(Reply::ok_text(page.body(value, &config.base_url, uri.path(), api_version, None)))
         }
         Route::Compute { subscription, group, workspace, name } => {
             let index = world.compute(&subscription, &group, &workspace, &name)?;
-            world.settle(index, now, &wall);
-            let entry = world.compute_at(index);
-            Ok(Reply::ok(json::compute(entry, world.workspace_entry(entry.workspace), &config.tenant_id)))
+            Ok(Reply::ok_text(compute_json(world, index, now, &wall, config)))
         }
         Route::ComputeAction { subscription, group, workspace, name, action } => {
             let index = world.compute(&subscription, &group, &workspace, &name)?;
@@ -247,9 +241,23 @@ fn workspace_page(
     api_version: &str,
 ) -> Result<Reply, ArmError> {
     let page = Page::of(all.len(), skip, config.page_size)?;
-    let value =
-        all[page.start..page.end].iter().map(|ws| json::workspace(ws, &config.tenant_id, &config.base_url)).collect();
-    Ok(Reply::ok(page.body(value, &config.base_url, path, api_version, Value::Null)))
+    let value = all[page.start..page.end]
+        .iter()
+        .map(|ws| json::workspace(ws, &config.tenant_id, &config.base_url).to_string())
+        .collect();
+    Ok(Reply::ok_text(page.body(value, &config.base_url, path, api_version, None)))
+}
+
+/// A compute's JSON at `now`, rendered once and reused until it changes (lists of 10,000 instances stay cheap).
+fn compute_json(world: &mut World, index: usize, now: Duration, wall: &str, config: &Config) -> String {
+    world.settle(index, now, wall);
+    if let Some(cached) = world.rendered(index) {
+        return cached.to_owned();
+    }
+    let entry = world.compute_at(index);
+    let text = json::compute(entry, world.workspace_entry(entry.workspace), &config.tenant_id).to_string();
+    world.remember_rendered(index, text.clone());
+    text
 }
 
 /// Spends a token of the subscription's bucket: the remaining budget, or 429 with `Retry-After` (real seconds).
@@ -409,15 +417,18 @@ impl Page {
         Ok(Page { start, end, next: (end < total).then_some(end) })
     }
 
-    /// `{"value": [...], "nextLink": "..."}`, with `nextLink` only when more pages follow (as Azure ML does).
-    fn body(&self, value: Vec<Value>, base_url: &str, path: &str, api_version: &str, count: Value) -> Value {
-        let mut body = json!({"value": value});
-        if !count.is_null() {
-            body["count"] = count;
+    /// `{"value": [...], "nextLink": "..."}` from items already in JSON text, with `count` when given (as the
+    /// subscriptions list has it) and `nextLink` only when more pages follow (as Azure ML does).
+    fn body(&self, items: Vec<String>, base_url: &str, path: &str, api_version: &str, count: Option<usize>) -> String {
+        let mut body = format!("{{\"value\":[{}]", items.join(","));
+        if let Some(count) = count {
+            body.push_str(&format!(",\"count\":{{\"type\":\"Total\",\"value\":{count}}}"));
         }
         if let Some(next) = self.next {
-            body["nextLink"] = json!(format!("{base_url}{path}?api-version={}&$skipToken={next}", encode(api_version)));
+            let link = format!("{base_url}{path}?api-version={}&$skipToken={next}", encode(api_version));
+            body.push_str(&format!(",\"nextLink\":{}", Value::String(link)));
         }
+        body.push('}');
         body
     }
 }
@@ -435,6 +446,18 @@ mod tests {
         assert_eq!(Page::of(0, None, 2).expect("page").next, None);
         assert_eq!(Page::of(5, Some("x"), 2).err().map(|e| e.code), Some("InvalidSkipToken".to_owned()));
         assert!(Page::of(5, Some("6"), 2).is_err());
+    }
+
+    #[test]
+    fn page_body_is_json_with_count_and_next_link() {
+        let page = Page::of(3, None, 2).expect("page");
+        let text = page.body(vec!["{\"a\":1}".into(), "2".into()], "https://h", "/p", "2024-04-01", Some(3));
+        let body: Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(body["value"], serde_json::json!([{"a": 1}, 2]));
+        assert_eq!(body["count"], serde_json::json!({"type": "Total", "value": 3}));
+        assert_eq!(body["nextLink"], "https://h/p?api-version=2024-04-01&$skipToken=2");
+        let last = Page::of(3, Some("2"), 2).expect("page").body(Vec::new(), "https://h", "/p", "v", None);
+        assert_eq!(last, "{\"value\":[]}");
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn slow() -> Options {
 #[tokio::test]
 async fn stop_goes_through_stopping_and_polls_to_succeeded() {
     let h = Harness::start(slow()).await;
+    assert_eq!(state(&h, "alice-ci").await, "Running");
     let url = begin(&h, "alice-ci", "stop").await;
     assert_eq!(poll(&h, &url).await.body["status"], "InProgress");
     assert_eq!(state(&h, "alice-ci").await, "Stopping");
