@@ -94,7 +94,7 @@ pub async fn apply_one(client: &ArmClient, request: &ActionRequest, options: &Ap
 
 /// Polling for the CLI: ARM's own `Retry-After` when it gives one, else every `interval`, for at most 30 minutes.
 pub fn cli_poll_options(interval: Duration) -> PollOptions {
-    PollOptions { default_delay: interval, deadline: Duration::from_secs(30 * 60), ..Default::default() }
+    PollOptions { default_delay: interval, deadline: Duration::from_secs(30 * 60) }
 }
 
 /// How each verb that acts applies: concurrency and polling.

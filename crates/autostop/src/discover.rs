@@ -46,7 +46,7 @@ pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
                 .push(anyhow::Error::new(err).context(format!("cannot list the computes of workspace {}", workspace))),
         }
     }
-    inventory.computes.sort_by(|a, b| a.id.to_string().to_lowercase().cmp(&b.id.to_string().to_lowercase()));
+    inventory.computes.sort_by_cached_key(|compute| compute.id.to_string().to_lowercase());
     inventory
 }
 
