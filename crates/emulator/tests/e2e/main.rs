@@ -4,6 +4,7 @@
 mod arm;
 mod conformance;
 mod faults;
+mod lifecycle;
 mod operations;
 mod tokens;
 mod util;
