@@ -121,6 +121,10 @@ fn human(report: &NextReport, schedule: &Schedule, from: Timestamp, zone: &Zone,
         out.push_str("  fixed time: runs once when clocks go back; a time skipped when they go forward runs later\n");
     }
     let from_local = from.to_zoned(zone.time_zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    if report.occurrences.is_empty() {
+        out.push_str(&format!("\nno occurrence after {from_local} in {} before the year 10000\n", report.timezone));
+        return out;
+    }
     out.push_str(&format!("\nnext {} after {from_local} in {}:\n", report.occurrences.len(), report.timezone));
     let width = report.occurrences.iter().map(|o| o.local.len()).max().unwrap_or(0).max("local".len());
     out.push_str(&format!("  {:>3}  {:<width$}  utc\n", "#", "local"));
