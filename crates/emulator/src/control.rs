@@ -168,7 +168,7 @@ impl Control {
         self.shared.live().throttle = throttle.map(Throttle::new);
     }
 
-    /// Everything served so far, in order.
+    /// Everything served so far, in order (the `/_emulator/` management path is not recorded).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.live().control.requests.clone()
     }

@@ -281,16 +281,17 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Adds latency (except on the management path), injects request faults into ARM requests, and records what was
-/// served (method, path and query, status; status 0 for a dropped connection).
+/// Adds latency, injects request faults into ARM requests, and records what was served (method, path and query,
+/// status; status 0 for a dropped connection). The management path is left alone: no latency, not recorded.
 async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/_emulator/") {
+        return next.run(request).await;
+    }
     let method = request.method().to_string();
     let path = request.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_default();
-    if !request.uri().path().starts_with("/_emulator/") {
-        let latency = shared.live().latency;
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
+    let latency = shared.live().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     let fault =
         if arm::is_arm_path(request.uri().path()) { shared.live().faults.on_request() } else { RequestFault::None };

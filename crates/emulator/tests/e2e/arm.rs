@@ -192,4 +192,7 @@ async fn requests_are_recorded_and_correlation_ids_echoed() {
     let recorded = h.emulator.control().requests();
     assert!(recorded.iter().any(|r| r.method == "GET" && r.path == path && r.status == 200), "{recorded:?}");
     assert!(recorded.iter().any(|r| r.method == "POST" && r.path.ends_with("/oauth2/v2.0/token")));
+    let listed = crate::util::within(h.http.get(h.url("/_emulator/requests")).send()).await.expect("answered");
+    let listed: Vec<autostop_emulator::RecordedRequest> = crate::util::within(listed.json()).await.expect("json");
+    assert_eq!(listed, recorded, "the management path itself is not recorded");
 }
