@@ -1,6 +1,7 @@
 //! Discovery: finds the workspaces and computes of a scope, concurrently. I/O only; it decides nothing.
 
 use autostop_azure::{ArmClient, Compute, SubscriptionId, Workspace, WorkspaceId};
+use autostop_policy::Instance;
 use futures::stream::{self, StreamExt};
 
 /// How many ARM listings run at once.
@@ -97,4 +98,20 @@ pub fn describe(scope: &Scope) -> String {
         text.push_str(&format!(", resource group {group}"));
     }
     text
+}
+
+/// The inventory view of a discovered compute.
+pub fn instance(compute: &Compute) -> Instance {
+    let workspace = compute.id.workspace();
+    Instance {
+        id: compute.id.to_string(),
+        name: compute.name.clone(),
+        subscription: workspace.subscription().to_string(),
+        resource_group: workspace.resource_group().to_owned(),
+        workspace: workspace.name().to_owned(),
+        compute_type: compute.compute_type.as_str().to_owned(),
+        state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
+        vm_size: compute.vm_size.clone(),
+        tags: compute.tags.clone(),
+    }
 }

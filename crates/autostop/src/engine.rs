@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use autostop_audit::{Event, EventKind, NewRun, RunStatus, Store};
-use autostop_azure::{ArmClient, Compute};
+use autostop_azure::ArmClient;
 use autostop_policy::{Config, Instance, Plan, Window};
 use futures::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp, Zoned};
 use serde::Serialize;
 
 use crate::apply::{ActionRequest, ApplyOptions, Verdict, apply_one};
-use crate::discover::{Scope, discover};
-use crate::serve::{ActionResult, Evaluate, Evaluation, Interrupt};
+use crate::discover::{Scope, discover, instance};
+use crate::serve::{ActionResult, ArmStats, Evaluate, Evaluation, Interrupt};
 
 /// The key under which `run` and the daemon remember the end of the last evaluated window.
 pub const LAST_EVALUATED_KEY: &str = "run";
@@ -256,10 +256,17 @@ impl Engine {
 
 impl Evaluate for Engine {
     async fn evaluate(&self, window: crate::serve::Window, interrupt: Interrupt) -> anyhow::Result<Evaluation> {
+        let before = self.client.stats();
         let report = self.run_window(window.last, window.now, Some(interrupt)).await?;
+        let after = self.client.stats();
         let mut evaluation = Evaluation {
             lines: report.outcomes.iter().map(RunOutcome::line).collect(),
             instances_by_state: report.instances_by_state.clone(),
+            arm: ArmStats {
+                requests: after.requests.saturating_sub(before.requests),
+                retries: after.retries.saturating_sub(before.retries),
+                throttled: after.throttled.saturating_sub(before.throttled),
+            },
             ..Default::default()
         };
         evaluation.lines.extend(report.discovery_errors.iter().map(|err| format!("error: {err}")));
@@ -320,22 +327,6 @@ pub async fn inventory(client: &ArmClient, config: &Config) -> (Vec<Instance>, V
         }
     }
     (instances, errors)
-}
-
-/// The inventory view of a discovered compute.
-pub fn instance(compute: &Compute) -> Instance {
-    let workspace = compute.id.workspace();
-    Instance {
-        id: compute.id.to_string(),
-        name: compute.name.clone(),
-        subscription: workspace.subscription().to_string(),
-        resource_group: workspace.resource_group().to_owned(),
-        workspace: workspace.name().to_owned(),
-        compute_type: compute.compute_type.as_str().to_owned(),
-        state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
-        vm_size: compute.vm_size.clone(),
-        tags: compute.tags.clone(),
-    }
 }
 
 fn outcome(

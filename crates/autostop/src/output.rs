@@ -4,11 +4,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use autostop_azure::Compute;
+use autostop_policy::Instance;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde::Serialize;
 
 use crate::apply::Verdict;
 use crate::cli::OutputFormat;
+use crate::discover::instance;
 
 /// One compute as `autostop list` shows it. The JSON keys are a contract for scripts.
 #[derive(Debug, Clone, Serialize)]
@@ -38,19 +40,10 @@ pub struct ComputeRow {
 
 impl From<&Compute> for ComputeRow {
     fn from(compute: &Compute) -> Self {
-        let workspace = compute.id.workspace();
-        ComputeRow {
-            id: compute.id.to_string(),
-            name: compute.name.clone(),
-            subscription: workspace.subscription().to_string(),
-            resource_group: workspace.resource_group().to_owned(),
-            workspace: workspace.name().to_owned(),
-            compute_type: compute.compute_type.as_str().to_owned(),
-            state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
-            vm_size: compute.vm_size.clone(),
-            owner: compute.owner.clone(),
-            tags: compute.tags.clone(),
-        }
+        let Instance { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, tags } =
+            instance(compute);
+        let owner = compute.owner.clone();
+        ComputeRow { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, owner, tags }
     }
 }
 
