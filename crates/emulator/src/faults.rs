@@ -22,7 +22,8 @@ pub struct Faults {
     pub slow_operation_rate: f64,
     /// How much longer a slow operation takes (at least 1).
     pub slow_operation_factor: u32,
-    /// When set, tokens stop being accepted this long after issue (in milliseconds), whatever they advertise.
+    /// When set, tokens stop being accepted this long after issue (in milliseconds, rounded up to whole seconds),
+    /// whatever lifetime they advertise.
     pub token_early_expiry_ms: Option<u64>,
     /// Seed of the generator behind the rates.
     pub seed: u64,

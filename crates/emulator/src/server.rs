@@ -96,7 +96,8 @@ impl Shared {
         let mut live = self.live();
         let (token, issued) = live.tokens.mint(claims, now, lifetime);
         if let Some(early) = live.faults.faults().token_early_expiry() {
-            let early = i64::try_from(early.as_secs()).unwrap_or(i64::MAX / 2);
+            // Token expiry is kept in whole seconds: round up so a short early expiry is not zero.
+            let early = i64::try_from(early.as_millis().div_ceil(1000)).unwrap_or(i64::MAX / 2);
             live.tokens.cap_expiry(&token, now + early);
         }
         (token, issued)
