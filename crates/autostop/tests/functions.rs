@@ -1,0 +1,160 @@
+//! End-to-end test of the Azure Functions custom handler, playing the Functions host: `functions init` writes the
+//! app folder, the binary is started the way its host.json says with `FUNCTIONS_CUSTOMHANDLER_PORT`, probed with
+//! `GET /` until ready, then sent the timer payload twice (no status; then `Last` and `IsPastDue`); the answers
+//! and the instances' states in the emulator are checked.
+
+#[path = "support/unattended.rs"]
+mod unattended;
+
+use std::path::Path;
+use std::time::Duration;
+
+use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace};
+use jiff::Timestamp;
+use serde_json::json;
+use unattended::{Process, TIMEOUT, compute, config_with_rules, id, occurrence_in, wait_for_state};
+
+async fn emulator() -> Emulator {
+    let fleet = Fleet {
+        subscriptions: vec![Subscription {
+            id: unattended::SUB.into(),
+            resource_groups: vec![ResourceGroup {
+                name: "ml-rg".into(),
+                workspaces: vec![Workspace {
+                    name: "ws-a".into(),
+                    location: "eastus".into(),
+                    computes: vec![
+                        compute("run-1", "Running"),
+                        compute("run-2", "Running"),
+                        compute("idle-1", "Running"),
+                    ],
+                }],
+            }],
+        }],
+    };
+    let options = Options { fleet, transition: Duration::from_millis(300), ..Default::default() };
+    tokio::time::timeout(TIMEOUT, Emulator::start(options)).await.expect("emulator starts in time").expect("emulator")
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{} is not JSON: {err}", path.display()))
+}
+
+/// A port nobody listens on right now, as the Functions host picks one for the handler.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+fn timer_payload(status: serde_json::Value, past_due: bool) -> serde_json::Value {
+    json!({
+        "Data": { "timer": { "Schedule": { "AdjustForDST": true }, "ScheduleStatus": status, "IsPastDue": past_due } },
+        "Metadata": { "sys": { "MethodName": "autostop-timer", "UtcNow": Timestamp::now().to_string() } }
+    })
+}
+
+async fn invoke(client: &reqwest::Client, url: &str, payload: &serde_json::Value) -> (u16, serde_json::Value) {
+    let request = client.post(url).json(payload).send();
+    let response = tokio::time::timeout(TIMEOUT, request).await.expect("answer in time").expect("answer");
+    let status = response.status().as_u16();
+    let body = tokio::time::timeout(TIMEOUT, response.json()).await.expect("body in time").expect("JSON body");
+    (status, body)
+}
+
+fn logs_mention(body: &serde_json::Value, name: &str) -> bool {
+    body["Logs"].as_array().is_some_and(|logs| logs.iter().any(|line| line.as_str().is_some_and(|l| l.contains(name))))
+}
+
+#[tokio::test]
+async fn the_functions_host_runs_the_handler_that_functions_init_writes() {
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = dir.path().join("app");
+
+    // run-1's rule fires in a moment, run-2's a little later, idle-1's never in these windows.
+    let first = occurrence_in(Duration::from_secs(2));
+    let second = first.checked_add(jiff::SignedDuration::from_secs(3)).expect("in range");
+    let never = first.checked_add(jiff::SignedDuration::from_hours(6)).expect("in range");
+    let config = config_with_rules(
+        dir.path(),
+        &[("first", "stop", "run-1", first), ("second", "stop", "run-2", second), ("later", "stop", "idle-1", never)],
+    );
+
+    let init = tokio::process::Command::new(env!("CARGO_BIN_EXE_autostop"))
+        .args(["functions", "init", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&app)
+        .kill_on_drop(true)
+        .output();
+    let init = tokio::time::timeout(TIMEOUT, init).await.expect("init in time").expect("init runs");
+    assert!(init.status.success(), "functions init failed: {}", String::from_utf8_lossy(&init.stderr));
+
+    // The folder the host deploys.
+    let host = read_json(&app.join("host.json"));
+    let function = read_json(&app.join("autostop-timer/function.json"));
+    let settings = read_json(&app.join("local.settings.json"));
+    assert_eq!(function["bindings"][0]["type"], "timerTrigger");
+    assert_eq!(function["bindings"][0]["schedule"], "0 */5 * * * *");
+    assert_eq!(settings["Values"]["FUNCTIONS_WORKER_RUNTIME"], "Custom");
+    assert!(app.join("autostop.toml").is_file() && app.join("README.md").is_file());
+    read_json(&app.join("autostop-role.json"));
+
+    // Start the handler as the host does: defaultExecutablePath in the app folder, with host.json's arguments.
+    let description = &host["customHandler"]["description"];
+    let executable = app.join(description["defaultExecutablePath"].as_str().expect("defaultExecutablePath"));
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_autostop"), &executable).expect("place the binary");
+    let arguments: Vec<&str> =
+        description["arguments"].as_array().expect("arguments").iter().map(|a| a.as_str().expect("text")).collect();
+    let port = free_port().to_string();
+    let mut handler =
+        Process::spawn(&emulator, &app, &arguments, &[("FUNCTIONS_CUSTOMHANDLER_PORT", &port)], Some(&executable));
+
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let probe = tokio::time::timeout(TIMEOUT, client.get(&base).send()).await.expect("probe answered in time");
+        if probe.is_ok_and(|response| response.status().is_success()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the handler never answered GET /");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // First invocation: no status (first run), so the window reaches back by the catch-up limit.
+    while Timestamp::now() <= first {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = format!("{base}/autostop-timer");
+    // The host's Last is when the previous invocation fired: now, before it is sent.
+    let last = Timestamp::now();
+    let (code, body) = invoke(&client, &url, &timer_payload(serde_json::Value::Null, false)).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["Outputs"], json!({}));
+    assert_eq!(body["ReturnValue"], serde_json::Value::Null);
+    assert!(logs_mention(&body, "run-1"), "{body}");
+    wait_for_state(&emulator, &id("run-1"), &["Stopping", "Stopped"]).await;
+    let invoked = handler.wait_for_log(|line| line["message"] == "invoked").await;
+    assert_eq!(invoked["past_due"], false, "{invoked}");
+
+    // Second invocation, past due, with Last as older hosts send it (no offset: UTC).
+    while Timestamp::now() <= second {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let last_text = last.to_zoned(jiff::tz::TimeZone::UTC).datetime().to_string();
+    let status = json!({ "Last": last_text, "Next": second.to_string(), "LastUpdated": last_text });
+    let (code, body) = invoke(&client, &url, &timer_payload(status, true)).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(logs_mention(&body, "run-2"), "{body}");
+    assert!(!logs_mention(&body, "run-1"), "run-1's occurrence is before Last: {body}");
+    wait_for_state(&emulator, &id("run-2"), &["Stopping", "Stopped"]).await;
+    assert_eq!(emulator.control().state(&id("idle-1")).as_deref(), Some("Running"));
+
+    let exit = handler.terminate().await;
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    let invoked = exit.logs.iter().filter(|line| line["message"] == "invoked").collect::<Vec<_>>();
+    assert_eq!(invoked.len(), 2, "both invocations are logged: {:#?}", exit.logs);
+    assert_eq!(invoked[1]["past_due"], true);
+}

@@ -1,0 +1,184 @@
+//! End-to-end tests of `autostop serve` (the daemon) against the emulator: an occurrence fires at its time,
+//! SIGTERM during a run, a restart after a missed occurrence catches up exactly once, `/metrics` parses.
+//!
+//! Every await is bounded by [`TIMEOUT`]; nothing asserts on durations. The daemon announces its HTTP address in
+//! its JSON log (`"message":"listening","addr":..`), read from its stdout.
+
+#[path = "support/prometheus.rs"]
+mod prometheus;
+#[path = "support/unattended.rs"]
+mod unattended;
+
+use std::time::Duration;
+
+use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace};
+use jiff::Timestamp;
+use unattended::{Process, TIMEOUT, compute, config_with_rules, id, occurrence_in, wait_for_state};
+
+fn fleet() -> Fleet {
+    Fleet {
+        subscriptions: vec![Subscription {
+            id: unattended::SUB.into(),
+            resource_groups: vec![ResourceGroup {
+                name: "ml-rg".into(),
+                workspaces: vec![Workspace {
+                    name: "ws-a".into(),
+                    location: "eastus".into(),
+                    computes: vec![compute("run-1", "Running"), compute("run-2", "Running")],
+                }],
+            }],
+        }],
+    }
+}
+
+async fn emulator(transition: Duration) -> Emulator {
+    let options = Options { fleet: fleet(), transition, ..Default::default() };
+    tokio::time::timeout(TIMEOUT, Emulator::start(options)).await.expect("emulator starts in time").expect("emulator")
+}
+
+/// Starts `autostop serve` on a free port with the config and state directory given.
+async fn serve(emulator: &Emulator, dir: &std::path::Path, extra: &[&str]) -> (Process, String) {
+    let config = dir.join("autostop.toml");
+    let config = config.to_str().expect("utf-8 path");
+    let mut args = vec!["serve", "--config", config, "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let mut daemon = Process::spawn(emulator, dir, &args, &[], None);
+    let listening = daemon.wait_for_log(|line| line["message"] == "listening").await;
+    let addr = listening["addr"].as_str().expect("the listening line names addr").to_owned();
+    (daemon, format!("http://{addr}"))
+}
+
+async fn get(url: &str) -> String {
+    let request = reqwest::get(url);
+    let response = tokio::time::timeout(TIMEOUT, request).await.expect("answer in time").expect("answer");
+    assert!(response.status().is_success(), "{url}: {}", response.status());
+    tokio::time::timeout(TIMEOUT, response.text()).await.expect("body in time").expect("body")
+}
+
+async fn metrics(base: &str) -> prometheus::Exposition {
+    let text = get(&format!("{base}/metrics")).await;
+    prometheus::parse(&text).unwrap_or_else(|err| panic!("/metrics is not valid Prometheus text: {err}\n{text}"))
+}
+
+#[tokio::test]
+async fn an_occurrence_fires_at_its_time_and_metrics_parse() {
+    let emulator = emulator(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let at = occurrence_in(Duration::from_secs(4));
+    config_with_rules(dir.path(), &[("evening", "stop", "run-1", at)]);
+
+    let (daemon, base) = serve(&emulator, dir.path(), &[]).await;
+    wait_for_health(&base, |health| health["status"] == "ok").await;
+
+    wait_for_state(&emulator, &id("run-1"), &["Stopping", "Stopped"]).await;
+    assert!(Timestamp::now() >= at, "run-1 was stopped before its occurrence at {at}");
+    assert_eq!(emulator.control().state(&id("run-2")).as_deref(), Some("Running"), "run-2 is not selected");
+
+    // The run is recorded once it returns: wait for its metrics rather than for a time.
+    let mut exposition = metrics(&base).await;
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while exposition.value("autostop_actions_total", &[("rule", "evening"), ("result", "succeeded")]).is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "the stop never showed in /metrics");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        exposition = metrics(&base).await;
+    }
+    assert_eq!(exposition.kind("autostop_actions_total"), Some("counter"));
+    assert_eq!(exposition.value("autostop_actions_total", &[("rule", "evening"), ("result", "succeeded")]), Some(1.0));
+    assert!(exposition.value("autostop_arm_requests_total", &[]).is_some_and(|requests| requests > 0.0));
+    assert!(exposition.value("autostop_last_success_timestamp_seconds", &[]).is_some());
+
+    let exit = daemon.terminate().await;
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+}
+
+#[tokio::test]
+async fn sigterm_during_a_run_lets_it_finish_or_records_it_then_exits() {
+    // A slow transition keeps the stop operation in flight while the signal arrives.
+    let emulator = emulator(Duration::from_secs(20)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let at = occurrence_in(Duration::from_secs(3));
+    config_with_rules(dir.path(), &[("evening", "stop", "run-1", at)]);
+
+    let (daemon, _base) = serve(&emulator, dir.path(), &["--shutdown-grace", "5s"]).await;
+    wait_for_state(&emulator, &id("run-1"), &["Stopping"]).await;
+    let exit = daemon.terminate().await;
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    let logs = exit.logs.iter().map(|line| line["message"].as_str().unwrap_or_default()).collect::<Vec<_>>();
+    assert!(
+        logs.iter().any(|message| message.starts_with("shutting down")),
+        "the daemon did not log its shutdown: {logs:#?}"
+    );
+    // The operation ARM accepted is not undone.
+    let state = emulator.control().state(&id("run-1"));
+    assert!(matches!(state.as_deref(), Some("Stopping" | "Stopped")), "{state:?}");
+}
+
+#[tokio::test]
+async fn a_restart_after_a_missed_occurrence_catches_up_exactly_once() {
+    let emulator = emulator(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    // First life: the rule lies a day ahead; the daemon records its evaluation and stops.
+    let missed = occurrence_in(Duration::from_secs(4));
+    config_with_rules(
+        dir.path(),
+        &[("evening", "stop", "run-1", missed.checked_add(jiff::SignedDuration::from_hours(24)).expect("in range"))],
+    );
+    let (daemon, base) = serve(&emulator, dir.path(), &[]).await;
+    wait_for_runs(&base, 1).await;
+    assert_eq!(daemon.terminate().await.code, Some(0));
+
+    // While it is down, the occurrence passes.
+    config_with_rules(dir.path(), &[("evening", "stop", "run-1", missed)]);
+    while Timestamp::now() <= missed {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Second life: it catches up at once.
+    let (daemon, base) = serve(&emulator, dir.path(), &[]).await;
+    wait_for_state(&emulator, &id("run-1"), &["Stopping", "Stopped"]).await;
+    wait_for_runs(&base, 1).await;
+    assert_eq!(daemon.terminate().await.code, Some(0));
+
+    // Third life, with the instance running again: the occurrence is behind the stored instant, so nothing runs.
+    emulator.control().complete_operations();
+    assert!(emulator.control().set_state(&id("run-1"), "Running"));
+    let (daemon, base) = serve(&emulator, dir.path(), &[]).await;
+    let health = wait_for_health(&base, |health| !health["next_occurrence"].is_null()).await;
+    let next: Timestamp = health["next_occurrence"].as_str().expect("a next occurrence").parse().expect("timestamp");
+    assert!(next > missed, "the missed occurrence is due again: {health}");
+    let exposition = metrics(&base).await;
+    assert_eq!(exposition.value("autostop_runs_total", &[("outcome", "success")]), Some(0.0));
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"));
+    assert_eq!(daemon.terminate().await.code, Some(0));
+}
+
+/// Waits until `/healthz` satisfies `matches`, and returns it.
+async fn wait_for_health(base: &str, matches: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let health: serde_json::Value = serde_json::from_str(&get(&format!("{base}/healthz")).await).expect("json");
+        if matches(&health) {
+            return health;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/healthz never matched: {health}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until `/metrics` counts at least `count` completed runs (successful or with failed actions).
+async fn wait_for_runs(base: &str, count: u32) {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let exposition = metrics(base).await;
+        let runs: f64 = ["success", "some_failed"]
+            .iter()
+            .filter_map(|outcome| exposition.value("autostop_runs_total", &[("outcome", outcome)]))
+            .sum();
+        if runs >= f64::from(count) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "fewer than {count} completed runs in /metrics");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
