@@ -306,8 +306,22 @@ fn recipe(paths: &Paths) -> anyhow::Result<ScenarioResult> {
         notes.push(format!("autostop reported {} failed action(s); see recipe-autostop.stdout", ours.failed_rows));
     }
     let met = ratio >= RECIPE_SPEEDUP && failed == 0;
+    let first_poll =
+        ours_requests.first_poll_delay_s.map(|d| format!("{d:.2} s")).unwrap_or_else(|| "never".to_owned());
+    notes.push(format!(
+        "autostop made {} stop POSTs and {} operation polls; its first poll came {first_poll} after its first stop \
+         was accepted, for a stop that ends after {:.2} s",
+        ours_requests.actions,
+        ours_requests.polls,
+        options.transition.as_secs_f64()
+    ));
     if ratio < RECIPE_SPEEDUP {
-        notes.push(format!("target missed: {ratio:.1}x is {:.1}x short of {RECIPE_SPEEDUP}x", RECIPE_SPEEDUP - ratio));
+        notes.push(format!(
+            "target missed: {ratio:.1}x is {:.1}x short of {RECIPE_SPEEDUP}x (autostop would need {:.2} s); the wait \
+             before autostop's first poll ({first_poll}) is most of its time",
+            RECIPE_SPEEDUP - ratio,
+            baseline_s / RECIPE_SPEEDUP
+        ));
     }
     Ok(ScenarioResult {
         name: "recipe",
@@ -366,9 +380,9 @@ fn fleet_scenario(paths: &Paths) -> anyhow::Result<ScenarioResult> {
     let mut notes = vec![
         format!("bound: {}", bound.explanation),
         format!(
-            "autostop {autostop_s:.2} s (exit {:?}) = {ratio:.2}x the bound; it made {} requests ({} answered 429) \
-             where the bound counts {minimum} (+1 token request)",
-            ours.measured.exit_code, requests.total, requests.throttled
+            "autostop {autostop_s:.2} s (exit {:?}) = {ratio:.2}x the bound; it made {} requests ({} stop POSTs, \
+             {} operation polls, {} answered 429) where the bound counts {minimum} (+1 token request)",
+            ours.measured.exit_code, requests.total, requests.actions, requests.polls, requests.throttled
         ),
     ];
     if ratio > FLEET_FACTOR {

@@ -29,13 +29,19 @@ impl Default for EmulatorOptions {
     }
 }
 
-/// Requests the emulator served in one run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Requests the emulator served in one run, from its `served` log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RequestStats {
     /// All requests.
     pub total: usize,
     /// Requests answered 429.
     pub throttled: usize,
+    /// Start / stop / restart POSTs (ARM writes), whatever their answer.
+    pub actions: usize,
+    /// Operation-status GETs.
+    pub polls: usize,
+    /// Seconds from the first action answered 202 to the first operation-status poll after it.
+    pub first_poll_delay_s: Option<f64>,
 }
 
 /// A running emulator child process.
@@ -48,7 +54,8 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Starts `autostop emulator` on `fleet` with `options`, logging to `log`, and waits for its ready line.
+    /// Starts `autostop emulator` on `fleet` with `options`, logging to `log`, and reads its ready line and the
+    /// `export` lines after it.
     pub fn start(autostop: &Path, fleet: &Path, options: &EmulatorOptions, log: &Path) -> anyhow::Result<Emulator> {
         let log_file = std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
         let mut command = Command::new(autostop);
@@ -61,10 +68,10 @@ impl Emulator {
             .arg(fleet)
             .arg("--page-size")
             .arg(options.page_size.to_string())
-            .arg("--transition-ms")
-            .arg(options.transition.as_millis().to_string())
-            .arg("--latency-ms")
-            .arg(options.latency.as_millis().to_string());
+            .arg("--transition")
+            .arg(format!("{}ms", options.transition.as_millis()))
+            .arg("--latency")
+            .arg(format!("{}ms", options.latency.as_millis()));
         if options.throttle {
             command.arg("--throttle");
         }
@@ -76,23 +83,23 @@ impl Emulator {
             .with_context(|| format!("cannot start {} emulator", autostop.display()))?;
         let stdout = child.stdout.take().context("emulator stdout not captured")?;
         let mut lines = BufReader::new(stdout).lines();
-        let ready = match lines.next() {
-            Some(Ok(line)) => line,
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("the emulator exited before its ready line; see {}", log.display());
-            }
+        let mut next_line = || match lines.next() {
+            Some(Ok(line)) => Ok(line),
+            _ => Err(anyhow::anyhow!("the emulator stopped before announcing itself; see {}", log.display())),
         };
+        let announced = read_announcement(&mut next_line);
         // Keep draining stdout so the emulator never blocks on a full pipe.
         std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-        let ready: Value =
-            serde_json::from_str(&ready).with_context(|| format!("the emulator's first line is not JSON: {ready}"))?;
-        let env = ready_env(&ready)?;
-        let lookup = |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
-        let base_url = lookup("AUTOSTOP_ARM_ENDPOINT").context("the ready line has no AUTOSTOP_ARM_ENDPOINT")?;
-        let ca_path = PathBuf::from(lookup("SSL_CERT_FILE").context("the ready line has no SSL_CERT_FILE")?);
-        Ok(Emulator { child, log: log.to_path_buf(), base_url, ca_path, env })
+        match announced {
+            Ok(Announcement { base_url, ca_path, env }) => {
+                Ok(Emulator { child, log: log.to_path_buf(), base_url, ca_path, env })
+            }
+            Err(err) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(err)
+            }
+        }
     }
 
     /// `https://127.0.0.1:PORT`: ARM, token endpoint and the azureml-core routes.
@@ -115,7 +122,7 @@ impl Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let text = std::fs::read_to_string(&self.log).with_context(|| format!("cannot read {}", self.log.display()))?;
-        Ok(count_requests(&text))
+        count_requests(&text).with_context(|| format!("cannot count requests in {}", self.log.display()))
     }
 }
 
@@ -126,18 +133,97 @@ impl Drop for Emulator {
     }
 }
 
-/// The `NAME=VALUE` pairs of the ready line's `env` object.
-fn ready_env(ready: &Value) -> anyhow::Result<Vec<(String, String)>> {
-    let env = ready["env"].as_object().context("the emulator's ready line has no \"env\" object")?;
-    Ok(env.iter().filter_map(|(name, value)| value.as_str().map(|value| (name.clone(), value.to_owned()))).collect())
+/// The variables a client needs, all of which the emulator's `export` lines must set.
+const CLIENT_VARIABLES: [&str; 6] = [
+    "AZURE_AUTHORITY_HOST",
+    "AUTOSTOP_ARM_ENDPOINT",
+    "SSL_CERT_FILE",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+];
+
+/// What the emulator announces on stdout.
+#[derive(Debug)]
+struct Announcement {
+    base_url: String,
+    ca_path: PathBuf,
+    env: Vec<(String, String)>,
 }
 
-/// Counts the `served` lines of the emulator's debug log, and those with status 429.
-fn count_requests(log: &str) -> RequestStats {
-    let served = log.lines().filter(|line| line.contains(" served") && line.contains("status="));
-    served.fold(RequestStats::default(), |stats, line| RequestStats {
-        total: stats.total + 1,
-        throttled: stats.throttled + usize::from(line.contains("status=429")),
+/// Reads the ready line (JSON with `url` and `ca_path`) and then `export NAME=value` lines until every one of
+/// [`CLIENT_VARIABLES`] is known.
+fn read_announcement(next_line: &mut dyn FnMut() -> anyhow::Result<String>) -> anyhow::Result<Announcement> {
+    let line = next_line()?;
+    let ready: Value =
+        serde_json::from_str(&line).with_context(|| format!("the emulator's first line is not JSON: {line}"))?;
+    let field = |name: &str| {
+        ready[name].as_str().map(str::to_owned).with_context(|| format!("the ready line has no \"{name}\": {line}"))
+    };
+    let (base_url, ca_path) = (field("url")?, PathBuf::from(field("ca_path")?));
+    let mut env = Vec::new();
+    while !CLIENT_VARIABLES.iter().all(|name| env.iter().any(|(known, _): &(String, String)| known == name)) {
+        let line = next_line()?;
+        let Some((name, value)) = line.strip_prefix("export ").and_then(|rest| rest.split_once('=')) else {
+            bail!("expected an `export NAME=value` line after the ready line, found: {line}");
+        };
+        env.push((name.to_owned(), shell_unquote(value)));
+    }
+    Ok(Announcement { base_url, ca_path, env })
+}
+
+/// Undoes POSIX single-quoting (`'it'\\''s'` is `it's`); a value without quotes is returned as it is.
+fn shell_unquote(value: &str) -> String {
+    if !value.starts_with('\'') {
+        return value.to_owned();
+    }
+    value.split("'\\''").map(|part| part.trim_matches('\'')).collect::<Vec<_>>().join("'")
+}
+
+/// One `served` line of the emulator's JSON log.
+struct Served {
+    /// Seconds since midnight UTC.
+    at: f64,
+    method: String,
+    path: String,
+    status: u64,
+}
+
+/// Parses a JSON log line of the emulator's `served` event; `None` for any other line.
+fn served(line: &str) -> Option<Served> {
+    let event: Value = serde_json::from_str(line).ok()?;
+    let field = |name: &str| event.get(name).or_else(|| event.get("fields").and_then(|fields| fields.get(name)));
+    if field("message")? != "served" {
+        return None;
+    }
+    // "2026-11-27T00:31:15.868123Z": the time of day is enough within one run.
+    let time = event.get("timestamp")?.as_str()?.split_once('T')?.1.trim_end_matches('Z');
+    let mut parts = time.splitn(3, ':').map(|part| part.parse::<f64>().ok());
+    let at = parts.next()?? * 3600.0 + parts.next()?? * 60.0 + parts.next()??;
+    Some(Served {
+        at,
+        method: field("method")?.as_str()?.to_owned(),
+        path: field("path")?.as_str()?.to_owned(),
+        status: field("status")?.as_u64()?,
+    })
+}
+
+/// Counts what the emulator's log says it served. An empty count is an error: the log format changed.
+fn count_requests(log: &str) -> anyhow::Result<RequestStats> {
+    let served: Vec<Served> = log.lines().filter_map(served).collect();
+    if served.is_empty() {
+        bail!("the emulator's log has no `served` events: expected JSON lines with message \"served\"");
+    }
+    let is_action = |s: &Served| s.method == "POST" && s.path.contains("/computes/");
+    let is_poll = |s: &Served| s.method == "GET" && s.path.contains("/computeOperationsStatus/");
+    let first_accepted = served.iter().find(|s| is_action(s) && s.status == 202).map(|s| s.at);
+    let first_poll = first_accepted.and_then(|start| served.iter().find(|s| is_poll(s) && s.at >= start)).map(|s| s.at);
+    Ok(RequestStats {
+        total: served.len(),
+        throttled: served.iter().filter(|s| s.status == 429).count(),
+        actions: served.iter().filter(|s| is_action(s)).count(),
+        polls: served.iter().filter(|s| is_poll(s)).count(),
+        first_poll_delay_s: first_accepted.zip(first_poll).map(|(start, poll)| poll - start),
     })
 }
 
@@ -146,23 +232,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requests_and_429s_are_counted_from_served_lines() {
-        let log = "\
-2026-11-26T23:00:00Z DEBUG autostop_emulator::server: served method=GET path=/subscriptions status=200
-2026-11-26T23:00:00Z  INFO autostop_emulator::server: azure emulator listening
-2026-11-26T23:00:01Z DEBUG autostop_emulator::server: served method=POST path=/x/stop status=429
-2026-11-26T23:00:02Z DEBUG autostop_emulator::server: served method=POST path=/x/stop status=202
-";
-        assert_eq!(count_requests(log), RequestStats { total: 3, throttled: 1 });
+    fn requests_429s_actions_and_first_poll_are_counted_from_served_events() {
+        let event = |time: &str, method: &str, path: &str, status: u16| {
+            serde_json::json!({"timestamp": format!("2026-11-27T{time}Z"), "level": "DEBUG", "message": "served",
+                "method": method, "path": path, "status": status, "target": "autostop_emulator::server"})
+            .to_string()
+        };
+        let log = [
+            r#"{"timestamp":"2026-11-27T00:31:10.806769Z","level":"INFO","message":"azure emulator listening"}"#
+                .to_owned(),
+            event("00:31:10.861000", "GET", "/subscriptions/s/providers/P/workspaces?api-version=1", 200),
+            event("00:31:10.865000", "POST", "/subscriptions/s/x/computes/c1/stop?api-version=1", 429),
+            event("00:31:11.000000", "POST", "/subscriptions/s/x/computes/c1/stop?api-version=1", 202),
+            event("00:31:13.500000", "GET", "/subscriptions/s/providers/P/locations/l/computeOperationsStatus/o", 200),
+            "not json".to_owned(),
+        ]
+        .join("\n");
+        let stats = count_requests(&log).expect("counted");
+        assert_eq!((stats.total, stats.throttled, stats.actions, stats.polls), (4, 1, 2, 1));
+        let delay = stats.first_poll_delay_s.expect("a poll followed an accepted action");
+        assert!((delay - 2.5).abs() < 1e-6, "{delay}");
+        assert!(count_requests("not json\n").is_err());
     }
 
     #[test]
-    fn ready_env_reads_the_env_object() {
-        let ready: Value = serde_json::json!({"env": {"AUTOSTOP_ARM_ENDPOINT": "https://127.0.0.1:1", "N": 1}});
-        assert_eq!(
-            ready_env(&ready).expect("env"),
-            vec![("AUTOSTOP_ARM_ENDPOINT".to_owned(), "https://127.0.0.1:1".to_owned())]
-        );
-        assert!(ready_env(&serde_json::json!({})).is_err());
+    fn announcement_gives_url_ca_and_client_environment() {
+        let mut lines = vec![
+            r#"{"ready":true,"url":"https://127.0.0.1:4443","ca_path":"/tmp/a b/ca.pem"}"#.to_owned(),
+            "export AZURE_AUTHORITY_HOST=https://127.0.0.1:4443".to_owned(),
+            "export AUTOSTOP_ARM_ENDPOINT=https://127.0.0.1:4443".to_owned(),
+            "export SSL_CERT_FILE='/tmp/a b/ca.pem'".to_owned(),
+            "export AZURE_TENANT_ID=t".to_owned(),
+            "export AZURE_CLIENT_ID=c".to_owned(),
+            "export AZURE_CLIENT_SECRET='it'\\''s'".to_owned(),
+        ]
+        .into_iter();
+        let mut next = || lines.next().context("no more lines");
+        let Announcement { base_url, ca_path, env } = read_announcement(&mut next).expect("announcement parses");
+        assert_eq!((base_url.as_str(), ca_path.to_str()), ("https://127.0.0.1:4443", Some("/tmp/a b/ca.pem")));
+        assert_eq!(env.len(), 6);
+        assert!(env.contains(&("SSL_CERT_FILE".to_owned(), "/tmp/a b/ca.pem".to_owned())));
+        assert!(env.contains(&("AZURE_CLIENT_SECRET".to_owned(), "it's".to_owned())));
+    }
+
+    #[test]
+    fn announcement_without_exports_fails_instead_of_guessing() {
+        let mut lines =
+            vec![r#"{"ready":true,"url":"https://127.0.0.1:1","ca_path":"/ca.pem"}"#.to_owned(), "hello".to_owned()]
+                .into_iter();
+        let mut next = || lines.next().context("no more lines");
+        let err = read_announcement(&mut next).unwrap_err().to_string();
+        assert!(err.contains("hello"), "{err}");
     }
 }
