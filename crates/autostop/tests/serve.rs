@@ -92,25 +92,52 @@ async fn an_occurrence_fires_at_its_time_and_metrics_parse() {
 }
 
 #[tokio::test]
-async fn sigterm_during_a_run_lets_it_finish_or_records_it_then_exits() {
-    // A slow transition keeps the stop operation in flight while the signal arrives.
-    let emulator = emulator(Duration::from_secs(20)).await;
+async fn sigterm_during_a_run_lets_the_operation_finish_and_be_recorded_then_exits() {
+    // A slow transition keeps the stop operation in flight while the signal arrives; the default grace period
+    // (60 s) outlasts it, so the daemon lets the operation finish.
+    let emulator = emulator(Duration::from_secs(8)).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let at = occurrence_in(Duration::from_secs(3));
     config_with_rules(dir.path(), &[("evening", "stop", "run-1", at)]);
 
-    let (daemon, _base) = serve(&emulator, dir.path(), &["--shutdown-grace", "5s"]).await;
+    let (daemon, _base) = serve(&emulator, dir.path(), &[]).await;
     wait_for_state(&emulator, &id("run-1"), &["Stopping"]).await;
     let exit = daemon.terminate().await;
     assert_eq!(exit.code, Some(0), "{exit:?}");
     let logs = exit.logs.iter().map(|line| line["message"].as_str().unwrap_or_default()).collect::<Vec<_>>();
     assert!(
-        logs.iter().any(|message| message.starts_with("shutting down")),
+        logs.iter().any(|message| message.starts_with("shutting down: finishing the run in flight")),
         "the daemon did not log its shutdown: {logs:#?}"
     );
     // The operation ARM accepted is not undone.
     let state = emulator.control().state(&id("run-1"));
     assert!(matches!(state.as_deref(), Some("Stopping" | "Stopped")), "{state:?}");
+
+    // The audit log has the action's end (finished, accepted or interrupted), never nothing.
+    let history = history(dir.path()).await;
+    let kinds = history
+        .as_array()
+        .expect("history is an array")
+        .iter()
+        .filter(|event| event.to_string().contains("run-1"))
+        .map(|event| event["result"].as_str().unwrap_or_default().to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        kinds.iter().any(|kind| ["succeeded", "accepted", "interrupted"].contains(&kind.as_str())),
+        "run-1's stop is not recorded: {history:#}"
+    );
+}
+
+/// The audit log of the daemon whose state lives under `dir`, as `autostop history --output json` prints it.
+async fn history(dir: &std::path::Path) -> serde_json::Value {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_autostop"))
+        .args(["history", "--output", "json"])
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(TIMEOUT, output).await.expect("history in time").expect("history runs");
+    assert!(output.status.success(), "history failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("history prints JSON")
 }
 
 #[tokio::test]
