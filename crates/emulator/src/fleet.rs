@@ -115,6 +115,7 @@ impl Fleet {
             Error::FleetJson { line, column, reason, .. } => {
                 Error::FleetJson { path: Some(path.to_path_buf()), line, column, reason }
             }
+            Error::FleetInvalid { reason, .. } => Error::FleetInvalid { path: Some(path.to_path_buf()), reason },
             other => other,
         })
     }
@@ -371,7 +372,7 @@ fn check_name(what: &str, value: &str) -> Result<(), Error> {
 }
 
 fn invalid(reason: String) -> Error {
-    Error::FleetInvalid { reason }
+    Error::FleetInvalid { path: None, reason }
 }
 
 #[cfg(test)]
@@ -445,6 +446,26 @@ mod tests {
             {"name":"C","state":"Stopped","vm_size":"x"}]}]}]}]}"#;
         let err = Fleet::from_json(text).unwrap_err().to_string();
         assert!(err.contains("appears twice"), "{err}");
+    }
+
+    #[test]
+    fn load_names_the_file_in_every_error() {
+        let dir = std::env::temp_dir().join(format!("autostop-fleet-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let bad_json = dir.join("bad.json");
+        let invalid = dir.join("invalid.json");
+        std::fs::write(&bad_json, "{\"subscriptions\": [{\"id\": 5}]}").expect("written");
+        std::fs::write(&invalid, r#"{"subscriptions": [{"id": "s"}, {"id": "S"}]}"#).expect("written");
+        let errors = [Fleet::load(&bad_json), Fleet::load(&invalid), Fleet::load(&dir.join("missing.json"))]
+            .map(|result| result.expect_err("fails").to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            errors[0].starts_with(&format!("fleet file {}: line 1, column 27: ", bad_json.display())),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(errors[1], format!("invalid fleet file {}: subscription 'S' appears twice", invalid.display()));
+        assert!(errors[2].contains("missing.json"), "{}", errors[2]);
     }
 
     #[test]

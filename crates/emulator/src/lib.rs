@@ -60,8 +60,10 @@ pub enum Error {
         reason: String,
     },
     /// The fleet parsed but is not one the emulator can serve.
-    #[error("invalid fleet: {reason}")]
+    #[error("invalid fleet{}: {reason}", path.as_ref().map(|p| format!(" file {}", p.display())).unwrap_or_default())]
     FleetInvalid {
+        /// The file, when loaded from one.
+        path: Option<PathBuf>,
         /// What is wrong, naming the entry.
         reason: String,
     },
