@@ -148,12 +148,14 @@ async fn the_functions_host_runs_the_handler_that_functions_init_writes() {
     let (code, body) = invoke(&client, &url, &timer_payload(status, true)).await;
     assert_eq!(code, 200, "{body}");
     assert!(logs_mention(&body, "run-2"), "{body}");
+    assert!(!body.to_string().contains(emulator.client_secret()), "a secret reached the host: {body}");
     assert!(!logs_mention(&body, "run-1"), "run-1's occurrence is before Last: {body}");
     wait_for_state(&emulator, &id("run-2"), &["Stopping", "Stopped"]).await;
     assert_eq!(emulator.control().state(&id("idle-1")).as_deref(), Some("Running"));
 
     let exit = handler.terminate().await;
     assert_eq!(exit.code, Some(0), "{exit:?}");
+    exit.assert_never_wrote(emulator.client_secret());
     let invoked = exit.logs.iter().filter(|line| line["message"] == "invoked").collect::<Vec<_>>();
     assert_eq!(invoked.len(), 2, "both invocations are logged: {:#?}", exit.logs);
     assert_eq!(invoked[1]["past_due"], true);

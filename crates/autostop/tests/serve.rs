@@ -89,6 +89,7 @@ async fn an_occurrence_fires_at_its_time_and_metrics_parse() {
 
     let exit = daemon.terminate().await;
     assert_eq!(exit.code, Some(0), "{exit:?}");
+    exit.assert_never_wrote(emulator.client_secret());
 }
 
 #[tokio::test]

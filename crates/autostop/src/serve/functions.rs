@@ -178,10 +178,13 @@ mod tests {
     }
 
     async fn start(engine: FakeEngine) -> Host {
+        start_with(engine, || anyhow::bail!("reload refused in this test")).await
+    }
+
+    async fn start_with<L: Load<Engine = FakeEngine>>(engine: FakeEngine, loader: L) -> Host {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let (controls, rx) = mpsc::channel(8);
-        let loader = || anyhow::bail!("reload refused in this test");
         let task = tokio::spawn(serve(listener, loader, engine, LIMIT, rx));
         Host { url, client: reqwest::Client::new(), controls, task }
     }
@@ -282,5 +285,31 @@ mod tests {
         let json: serde_json::Value = response.expect("answer").json().await.expect("json");
         assert_eq!(json["Logs"][0], "interrupted: stop ci-1 (rule nightly at 2026-01-05T22:00:00Z)");
         tokio::time::timeout(LIMIT, host.task).await.expect("handler stops").expect("task").expect("clean end");
+    }
+
+    #[tokio::test]
+    async fn reload_swaps_the_engine_and_a_rejected_reload_keeps_it() {
+        let (old, mut old_windows) = FakeEngine::new(&[], Behaviour::Succeed);
+        let (new, mut new_windows) = FakeEngine::new(&[], Behaviour::Succeed);
+        let loads = std::sync::Mutex::new(vec![Ok(new), Err(anyhow::anyhow!("autostop.toml:1:1: bad"))]);
+        let (loaded_tx, mut loaded) = mpsc::unbounded_channel();
+        let loader = move || {
+            let _ = loaded_tx.send(());
+            loads.lock().expect("lock").pop().unwrap_or_else(|| anyhow::bail!("no more test engines"))
+        };
+        let host = start_with(old, loader).await;
+
+        // The first reload is rejected: the old engine still answers.
+        host.controls.send(Control::Reload).await.expect("handler alive");
+        tokio::time::timeout(LIMIT, loaded.recv()).await.expect("reloaded in time").expect("loader alive");
+        host.invoke(payload("null", false)).await;
+        assert!(old_windows.try_recv().is_ok() && new_windows.try_recv().is_err(), "the old engine must answer");
+
+        // The second one is accepted: the new engine answers.
+        host.controls.send(Control::Reload).await.expect("handler alive");
+        tokio::time::timeout(LIMIT, loaded.recv()).await.expect("reloaded in time").expect("loader alive");
+        host.invoke(payload("null", false)).await;
+        assert!(new_windows.try_recv().is_ok() && old_windows.try_recv().is_err(), "the new engine must answer");
+        host.stop().await;
     }
 }

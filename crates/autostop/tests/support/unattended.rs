@@ -74,11 +74,22 @@ pub async fn wait_for_state(emulator: &Emulator, id: &str, states: &[&str]) {
     }
 }
 
-/// How a child ended, with every JSON log line it wrote.
+/// How a child ended, with every JSON log line it wrote and its standard error.
 #[derive(Debug)]
 pub struct Exit {
     pub code: Option<i32>,
     pub logs: Vec<serde_json::Value>,
+    pub stderr: String,
+}
+
+impl Exit {
+    /// Fails the test if `secret` appears anywhere in what the process wrote.
+    pub fn assert_never_wrote(&self, secret: &str) {
+        for line in &self.logs {
+            assert!(!line.to_string().contains(secret), "a secret reached the log: {line}");
+        }
+        assert!(!self.stderr.contains(secret), "a secret reached stderr: {}", self.stderr);
+    }
 }
 
 /// The built binary running in the background, its stdout read as JSON lines.
@@ -86,6 +97,7 @@ pub struct Process {
     child: tokio::process::Child,
     lines: mpsc::UnboundedReceiver<String>,
     seen: Vec<serde_json::Value>,
+    stderr: tokio::task::JoinHandle<String>,
 }
 
 impl Process {
@@ -109,9 +121,15 @@ impl Process {
         for (key, value) in env {
             command.env(key, value);
         }
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = command.spawn().expect("the binary starts");
         let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+        let stderr = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr_pipe, &mut text).await;
+            text
+        });
         let (tx, lines) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut reader = BufReader::new(stdout).lines();
@@ -121,7 +139,7 @@ impl Process {
                 }
             }
         });
-        Process { child, lines, seen: Vec::new() }
+        Process { child, lines, seen: Vec::new(), stderr }
     }
 
     /// Waits for the first log line (since the last wait) that satisfies `matches`, and returns it.
@@ -150,7 +168,8 @@ impl Process {
         while let Ok(Some(line)) = tokio::time::timeout(TIMEOUT, self.lines.recv()).await {
             self.seen.push(json_line(&line));
         }
-        Exit { code: status.code(), logs: self.seen }
+        let stderr = tokio::time::timeout(TIMEOUT, self.stderr).await.expect("stderr in time").unwrap_or_default();
+        Exit { code: status.code(), logs: self.seen, stderr }
     }
 }
 
