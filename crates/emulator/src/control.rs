@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::arm::json::stable_guid;
 use crate::faults::Faults;
+use crate::secret::Secret;
 use crate::server::Shared;
 use crate::throttle::{Throttle, ThrottleOptions};
 use crate::tokens::Claims;
@@ -58,7 +59,7 @@ pub(crate) struct ControlState {
     /// Everything served, in order.
     pub requests: Vec<RecordedRequest>,
     /// The client assertion the token endpoint accepts.
-    pub workload_assertion: Option<String>,
+    pub workload_assertion: Option<Secret>,
 }
 
 impl ControlState {
@@ -176,7 +177,7 @@ impl Control {
     /// The client assertion (a JWT) the token endpoint accepts from `ClientAssertionCredential` /
     /// `WorkloadIdentityCredential`.
     pub fn set_workload_assertion(&self, assertion: &str) {
-        self.shared.live().control.workload_assertion = Some(assertion.to_owned());
+        self.shared.live().control.workload_assertion = Some(Secret::new(assertion));
     }
 }
 

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::arm::json::stable_guid;
+use crate::secret::Secret;
 use crate::server::Shared;
 use crate::tokens::Claims;
 
@@ -112,7 +113,7 @@ async fn entra_token(State(shared): State<Arc<Shared>>, Path(tenant): Path<Strin
     };
     match (field("client_secret"), field("client_assertion")) {
         (Some(secret), _) => {
-            if secret != config.client_secret {
+            if secret != config.client_secret.expose() {
                 return entra_error(
                     StatusCode::UNAUTHORIZED,
                     "invalid_client",
@@ -135,7 +136,7 @@ async fn entra_token(State(shared): State<Arc<Shared>>, Path(tenant): Path<Strin
                 );
             }
             let expected = shared.live().control.workload_assertion.clone();
-            if expected.as_deref() != Some(assertion) {
+            if expected.as_ref().map(Secret::expose) != Some(assertion) {
                 return entra_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_client",
@@ -200,7 +201,7 @@ fn managed_identity_token(shared: &Shared, query: &[(String, String)], headers: 
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     match kind {
         Msi::AppService => {
-            if header("x-identity-header") != Some(config.identity_header.as_str()) {
+            if header("x-identity-header") != Some(config.identity_header.expose()) {
                 return (
                     StatusCode::UNAUTHORIZED,
                     axum::Json(json!({"statusCode": 401, "message": "Unauthorized: the X-IDENTITY-HEADER header is missing or wrong."})),

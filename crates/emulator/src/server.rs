@@ -22,6 +22,7 @@ use crate::clock::{Clock, arm_timestamp};
 use crate::control::{Control, ControlState, RecordedRequest};
 use crate::faults::{FaultState, RequestFault};
 use crate::options::Options;
+use crate::secret::Secret;
 use crate::throttle::Throttle;
 use crate::tokens::{Claims, Issued, Tokens};
 use crate::world::World;
@@ -36,10 +37,10 @@ pub(crate) struct Config {
     pub tenant_id: String,
     /// The client id the token endpoint knows.
     pub client_id: String,
-    /// That client's secret (never logged).
-    pub client_secret: String,
-    /// The App Service managed identity secret header value (never logged).
-    pub identity_header: String,
+    /// That client's secret.
+    pub client_secret: Secret,
+    /// The App Service managed identity secret header value.
+    pub identity_header: Secret,
     /// The client id of the emulated managed identity.
     pub managed_identity_client_id: String,
     /// Items per list page.
@@ -156,8 +157,8 @@ impl Emulator {
                 managed_identity_client_id: crate::arm::json::stable_guid(&format!("{}/msi", options.client_id)),
                 tenant_id: options.tenant_id,
                 client_id: options.client_id,
-                client_secret: options.client_secret,
-                identity_header: options.identity_header,
+                client_secret: Secret::new(options.client_secret),
+                identity_header: Secret::new(options.identity_header),
                 page_size: options.page_size,
                 transition: options.transition,
                 token_lifetime: options.token_lifetime,
@@ -203,7 +204,7 @@ impl Emulator {
 
     /// The App Service managed identity secret (`IDENTITY_HEADER`).
     pub fn identity_header(&self) -> &str {
-        &self.shared.config.identity_header
+        self.shared.config.identity_header.expose()
     }
 
     /// The PEM file of the CA that signed the server certificate (`SSL_CERT_FILE`).
@@ -228,7 +229,7 @@ impl Emulator {
 
     /// The client secret the token endpoint accepts.
     pub fn client_secret(&self) -> &str {
-        &self.shared.config.client_secret
+        self.shared.config.client_secret.expose()
     }
 
     /// The environment a client needs: `AZURE_AUTHORITY_HOST`, `AUTOSTOP_ARM_ENDPOINT`, `SSL_CERT_FILE`,

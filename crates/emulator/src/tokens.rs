@@ -43,9 +43,15 @@ pub(crate) enum Rejection {
 }
 
 /// The tokens issued so far.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Tokens {
     issued: HashMap<String, Issued>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("issued", &self.issued.len()).finish()
+    }
 }
 
 impl Tokens {
@@ -129,6 +135,14 @@ mod tests {
         assert_eq!(payload["exp"], 4_600);
         assert_eq!(payload["iat"], 1_000);
         assert_eq!(issued.expires_at, 4_600);
+    }
+
+    #[test]
+    fn debug_shows_no_token() {
+        let mut tokens = Tokens::default();
+        let (token, _) = tokens.mint(&CLAIMS, 1_000, 10);
+        let debug = format!("{tokens:?}");
+        assert!(!debug.contains(&token) && debug.contains("issued: 1"), "{debug}");
     }
 
     #[test]
