@@ -398,6 +398,13 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_fleet_file_is_the_sample_fleet() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-fleet.json");
+        let loaded = Fleet::load(&path).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(loaded, Fleet::sample(), "regenerate {} from Fleet::sample()", path.display());
+    }
+
+    #[test]
     fn json_round_trip() {
         let fleet = Fleet::sample();
         let text = serde_json::to_string_pretty(&fleet).expect("serializes");
