@@ -163,3 +163,28 @@ async fn management_path_completes_operations_and_sets_state() {
     let unknown = within(h.http.post(h.url("/_emulator/nope")).send()).await.expect("answered");
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn concurrent_requests_are_all_answered() {
+    let fleet = autostop_emulator::Fleet::generate(2, 2, 25, 1.0);
+    let h = std::sync::Arc::new(
+        Harness::start(Options { fleet, transition: Duration::from_secs(3600), ..Options::default() }).await,
+    );
+    let token = h.token().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..25 {
+        let (h, token) = (h.clone(), token.clone());
+        tasks.spawn(async move {
+            let ws = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-000/providers/Microsoft.MachineLearningServices/workspaces/ws-000-000";
+            let stop = h.send(reqwest::Method::POST, &format!("{ws}/computes/ci-000-000-{i:04}/stop?{API}"), Some(&token)).await;
+            let list = h.send(reqwest::Method::GET, &format!("{ws}/computes?{API}"), Some(&token)).await;
+            (stop.status, list.status)
+        });
+    }
+    let mut answered = 0;
+    while let Some(result) = within(tasks.join_next()).await {
+        assert_eq!(result.expect("task ran"), (StatusCode::ACCEPTED, StatusCode::OK));
+        answered += 1;
+    }
+    assert_eq!(answered, 25);
+}
