@@ -1,5 +1,6 @@
-//! The running emulator: binds 127.0.0.1, serves the axum router over TLS (HTTP/1.1), plays the front door
-//! (latency, injected 5xx and dropped connections), records every request, and shuts down on request.
+//! The running emulator: binds its address (127.0.0.1:0 by default), serves the axum router over TLS (HTTP/1.1),
+//! plays the front door (latency, injected 5xx and dropped connections), records what it serves, and shuts down
+//! on request.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
