@@ -221,7 +221,15 @@ impl Engine {
                     if interrupt.as_ref().is_some_and(Interrupt::is_requested) {
                         return (planned, None);
                     }
-                    (planned, Some(apply_one(&self.client, &request, &self.apply).await))
+                    let apply = apply_one(&self.client, &request, &self.apply);
+                    match &interrupt {
+                        // Past the shutdown grace period, an operation still followed is recorded as interrupted.
+                        Some(interrupt) => tokio::select! {
+                            applied = apply => (planned, Some(applied)),
+                            () = interrupt.abandoned() => (planned, None),
+                        },
+                        None => (planned, Some(apply.await)),
+                    }
                 }
             })
             .buffer_unordered(self.apply.concurrency.max(1));

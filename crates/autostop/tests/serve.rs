@@ -120,13 +120,36 @@ async fn sigterm_during_a_run_lets_the_operation_finish_and_be_recorded_then_exi
         .as_array()
         .expect("history is an array")
         .iter()
-        .filter(|event| event.to_string().contains("run-1"))
+        .filter(|event| event["target_name"] == "run-1")
         .map(|event| event["result"].as_str().unwrap_or_default().to_owned())
         .collect::<Vec<_>>();
     assert!(
         kinds.iter().any(|kind| ["succeeded", "accepted", "interrupted"].contains(&kind.as_str())),
         "run-1's stop is not recorded: {history:#}"
     );
+}
+
+#[tokio::test]
+async fn sigterm_past_the_grace_period_records_the_operation_in_flight_as_interrupted() {
+    // The stop outlasts the grace period: the daemon stops following it and records it as interrupted.
+    let emulator = emulator(Duration::from_secs(45)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let at = occurrence_in(Duration::from_secs(3));
+    config_with_rules(dir.path(), &[("evening", "stop", "run-1", at)]);
+
+    let (daemon, _base) = serve(&emulator, dir.path(), &["--shutdown-grace", "1s"]).await;
+    wait_for_state(&emulator, &id("run-1"), &["Stopping"]).await;
+    let exit = daemon.terminate().await;
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    let history = history(dir.path()).await;
+    let results = history
+        .as_array()
+        .expect("history is an array")
+        .iter()
+        .filter(|event| event["target_name"] == "run-1")
+        .map(|event| event["result"].as_str().unwrap_or_default().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(results, ["interrupted"], "{history:#}");
 }
 
 /// The audit log of the daemon whose state lives under `dir`, as `autostop history --output json` prints it.

@@ -3,7 +3,9 @@
 //! Runs never overlap (one loop, one evaluation at a time). On start it catches up: when an occurrence fell
 //! between the stored "last evaluated" and now, it evaluates at once (the engine runs what is within its catch-up
 //! limit and records the rest as missed). Shutdown asks the engine to stop starting operations and waits for it,
-//! up to a grace period; a second shutdown request exits at once. SIGHUP reloads the configuration between
+//! up to a grace period; then (or at a second shutdown request) it tells the engine to record what is still in
+//! flight as interrupted and gives it [`RECORD_WAIT`] to do so; a third request, or an engine that does not return,
+//! leaves at once. SIGHUP reloads the configuration between
 //! (or during) runs; an invalid configuration keeps the old engine. The loop reads the wall clock only through
 //! [`Clock`], so tests run it on Tokio's paused time.
 
@@ -17,8 +19,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::metrics::Metrics;
-use super::signals::{Control, Interrupt};
+use super::signals::{Control, Interrupt, Stage};
 use super::{Evaluate, LastStore, Load, Window, http};
+
+/// How long the engine gets, once told to abandon the operations in flight, to record them and return.
+pub(super) const RECORD_WAIT: Duration = Duration::from_secs(10);
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -169,6 +174,7 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
         let engine = self.engine.clone();
         let run = async move { engine.evaluate(window, interrupt).await };
         tokio::pin!(run);
+        let mut stage = Stage::Running;
         let mut deadline: Option<Instant> = None;
         let mut controls_open = true;
         let result = loop {
@@ -176,24 +182,37 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
                 result = &mut run => break Some(result),
                 control = controls.recv(), if controls_open => match control {
                     Some(Control::Reload) => self.reload(),
-                    Some(Control::Shutdown) | None if deadline.is_none() => {
-                        controls_open = control.is_some();
-                        tracing::info!(grace = ?self.options.shutdown_grace, "shutting down: finishing the run in flight");
-                        let _ = interrupt_tx.send(true);
-                        deadline = Some(Instant::now() + self.options.shutdown_grace);
-                    }
                     Some(Control::Shutdown) | None => {
-                        tracing::warn!("second shutdown request: abandoning the run in flight");
-                        break None;
+                        controls_open = control.is_some();
+                        if stage == Stage::Abandoning {
+                            tracing::warn!("third shutdown request: leaving the run in flight unrecorded");
+                            break None;
+                        }
+                        stage = if stage == Stage::Running {
+                            tracing::info!(grace = ?self.options.shutdown_grace, "shutting down: finishing the run in flight");
+                            deadline = Some(Instant::now() + self.options.shutdown_grace);
+                            Stage::Stopping
+                        } else {
+                            tracing::warn!("second shutdown request: recording the run in flight as interrupted");
+                            deadline = Some(Instant::now() + RECORD_WAIT);
+                            Stage::Abandoning
+                        };
+                        let _ = interrupt_tx.send(stage);
                     }
                 },
                 _ = sleep_until(deadline) => {
-                    tracing::warn!("shutdown grace expired: abandoning the run in flight");
-                    break None;
+                    if stage == Stage::Abandoning {
+                        tracing::warn!("the engine did not stop: leaving the run in flight unrecorded");
+                        break None;
+                    }
+                    tracing::warn!("shutdown grace expired: recording the run in flight as interrupted");
+                    stage = Stage::Abandoning;
+                    deadline = Some(Instant::now() + RECORD_WAIT);
+                    let _ = interrupt_tx.send(stage);
                 }
             }
         };
-        let shutting_down = deadline.is_some();
+        let shutting_down = stage != Stage::Running;
         match result {
             Some(Ok(evaluation)) => {
                 let interrupted = shutting_down;
@@ -394,7 +413,22 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_second_shutdown_exits_at_once() {
+    async fn after_the_grace_period_operations_in_flight_are_recorded_as_interrupted() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::FollowUntilAbandoned);
+        let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+        next(&mut windows).await;
+        let started = Instant::now();
+        let metrics = running.metrics.clone();
+        stop(running).await;
+        assert!(started.elapsed() >= options().shutdown_grace, "left before the grace period");
+        let text = metrics.render();
+        assert!(text.contains("autostop_actions_total{rule=\"nightly\",result=\"interrupted\"} 1\n"), "{text}");
+        assert_eq!(store.saves(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_shutdown_cuts_the_grace_period_short() {
         let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
         let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Hang);
         let running = start(vec![Ok(engine)], store, TokioClock::at("2026-01-05T22:10:00Z"));

@@ -18,6 +18,8 @@ pub enum Behaviour {
     Error,
     /// Waits for the interrupt, then returns with every action interrupted.
     WaitForInterrupt,
+    /// Follows its operations until told to abandon them, then returns with every action interrupted.
+    FollowUntilAbandoned,
     /// Never returns.
     Hang,
 }
@@ -58,6 +60,10 @@ impl Evaluate for FakeEngine {
                 while !interrupt.is_requested() {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 }
+                ActionResult::Interrupted
+            }
+            Behaviour::FollowUntilAbandoned => {
+                interrupt.abandoned().await;
                 ActionResult::Interrupted
             }
             Behaviour::Hang => std::future::pending().await,

@@ -21,7 +21,8 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use tokio::sync::{Mutex, mpsc};
 
-use super::signals::{Control, Interrupt};
+use super::daemon::RECORD_WAIT;
+use super::signals::{Control, Interrupt, Stage};
 use super::timer::{InvokeResponse, parse_invocation};
 use super::{Evaluate, Load, Window};
 
@@ -84,14 +85,21 @@ async fn serve<L: Load>(
         Some(finished) => finished,
         None => {
             tracing::info!(grace = ?shutdown_grace, "shutting down: finishing the invocation in flight");
-            let _ = interrupt_tx.send(true);
+            let _ = interrupt_tx.send(Stage::Stopping);
             let _ = shutdown_tx.send(());
             match tokio::time::timeout(shutdown_grace, &mut server).await {
                 Ok(finished) => finished,
                 Err(_) => {
-                    tracing::warn!("shutdown grace expired: abandoning the invocation in flight");
-                    server.abort();
-                    return Ok(());
+                    tracing::warn!("shutdown grace expired: recording the invocation in flight as interrupted");
+                    let _ = interrupt_tx.send(Stage::Abandoning);
+                    match tokio::time::timeout(RECORD_WAIT, &mut server).await {
+                        Ok(finished) => finished,
+                        Err(_) => {
+                            tracing::warn!("the engine did not stop: leaving the invocation in flight unrecorded");
+                            server.abort();
+                            return Ok(());
+                        }
+                    }
                 }
             }
         }

@@ -15,20 +15,41 @@ pub enum Control {
     Reload,
 }
 
-/// Tells the engine that shutdown has begun: start no new operation, record the rest as interrupted.
+/// How far shutdown has gone, as the loops tell the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Stage {
+    /// No shutdown requested.
+    Running,
+    /// Shutdown requested: start nothing new, let what is in flight finish.
+    Stopping,
+    /// The grace period is over: stop following what is in flight and record it as interrupted.
+    Abandoning,
+}
+
+/// Tells the engine that shutdown has begun (start no new operation, record the rest as interrupted) and, once the
+/// grace period is over, that operations still in flight must be recorded as interrupted and left.
 #[derive(Debug, Clone)]
-pub struct Interrupt(watch::Receiver<bool>);
+pub struct Interrupt(watch::Receiver<Stage>);
 
 impl Interrupt {
-    /// A new interrupt and the sender that requests it.
-    pub(crate) fn pair() -> (watch::Sender<bool>, Interrupt) {
-        let (tx, rx) = watch::channel(false);
+    /// A new interrupt and the sender that moves it through the stages.
+    pub(crate) fn pair() -> (watch::Sender<Stage>, Interrupt) {
+        let (tx, rx) = watch::channel(Stage::Running);
         (tx, Interrupt(rx))
     }
 
-    /// True once shutdown has been requested.
+    /// True once shutdown has been requested: start no new operation.
     pub fn is_requested(&self) -> bool {
-        *self.0.borrow()
+        *self.0.borrow() >= Stage::Stopping
+    }
+
+    /// Completes once the grace period is over (never, if it never is): stop following operations in flight and
+    /// record them as interrupted.
+    pub async fn abandoned(&self) {
+        let mut stage = self.0.clone();
+        if stage.wait_for(|stage| *stage >= Stage::Abandoning).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -56,15 +77,20 @@ pub fn forward_signals(tx: mpsc::Sender<Control>) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
-    #[test]
-    fn interrupt_is_seen_by_every_clone() {
+    #[tokio::test]
+    async fn every_clone_sees_each_stage() {
         let (tx, interrupt) = Interrupt::pair();
         let clone = interrupt.clone();
         assert!(!interrupt.is_requested() && !clone.is_requested());
-        tx.send(true).expect("receiver alive");
+        tx.send(Stage::Stopping).expect("receiver alive");
         assert!(interrupt.is_requested() && clone.is_requested());
+        tx.send(Stage::Abandoning).expect("receiver alive");
+        tokio::time::timeout(Duration::from_secs(10), clone.abandoned()).await.expect("abandoned seen");
+        assert!(interrupt.is_requested());
     }
 
     #[test]
