@@ -32,7 +32,7 @@ pub struct ServeArgs {
     /// The port the Functions host gives the custom handler.
     #[arg(long, env = "FUNCTIONS_CUSTOMHANDLER_PORT", hide = true)]
     functions_port: Option<u16>,
-    /// How long SIGTERM waits for the run in flight before exiting anyway (e.g. 60s, 2m).
+    /// How long SIGTERM lets operations in flight finish before recording them as interrupted (e.g. 60s, 2m).
     #[arg(long, default_value = "60s", value_parser = parse_grace)]
     shutdown_grace: Duration,
 }
