@@ -274,7 +274,7 @@ impl Fleet {
                                         "Running",
                                         "STANDARD_DS3_V2",
                                         "heidi@contoso.com",
-                                        &[("env", "prod"), ("autostop-snooze", "2099-01-01T00:00:00Z")],
+                                        &[("env", "prod"), ("autostop-snooze-until", "2099-01-01T00:00:00Z")],
                                     ),
                                     cluster("scoring-cluster"),
                                 ],
