@@ -81,14 +81,7 @@ async fn the_functions_host_runs_the_handler_that_functions_init_writes() {
         &[("first", "stop", "run-1", first), ("second", "stop", "run-2", second), ("later", "stop", "idle-1", never)],
     );
 
-    let init = tokio::process::Command::new(env!("CARGO_BIN_EXE_autostop"))
-        .args(["functions", "init", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&app)
-        .kill_on_drop(true)
-        .output();
-    let init = tokio::time::timeout(TIMEOUT, init).await.expect("init in time").expect("init runs");
+    let init = functions_init(&["--config".as_ref(), config.as_os_str(), "--out".as_ref(), app.as_os_str()]).await;
     assert!(init.status.success(), "functions init failed: {}", String::from_utf8_lossy(&init.stderr));
 
     // The folder the host deploys.
@@ -159,4 +152,36 @@ async fn the_functions_host_runs_the_handler_that_functions_init_writes() {
     let invoked = exit.logs.iter().filter(|line| line["message"] == "invoked").collect::<Vec<_>>();
     assert_eq!(invoked.len(), 2, "both invocations are logged: {:#?}", exit.logs);
     assert_eq!(invoked[1]["past_due"], true);
+}
+
+async fn functions_init(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let init = tokio::process::Command::new(env!("CARGO_BIN_EXE_autostop"))
+        .args(["functions", "init"])
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(TIMEOUT, init).await.expect("init in time").expect("init runs")
+}
+
+#[tokio::test]
+async fn functions_init_refuses_a_bad_config_and_a_folder_in_use_as_usage_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("autostop.toml");
+    std::fs::write(&config, "[defaults]\ntimezone = \"Mars/Olympus\"\n").expect("write config");
+    let out = dir.path().join("app");
+    let output = functions_init(&["--config".as_ref(), config.as_os_str(), "--out".as_ref(), out.as_os_str()]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("autostop.toml:2:"), "the error names the line: {stderr}");
+    assert!(!out.join("host.json").exists(), "nothing is written for a bad config");
+
+    let at = occurrence_in(Duration::from_secs(3600));
+    let config = config_with_rules(dir.path(), &[("evening", "stop", "run-1", at)]);
+    std::fs::create_dir_all(&out).expect("out dir");
+    std::fs::write(out.join("keep.txt"), "mine").expect("a file in the way");
+    let output = functions_init(&["--config".as_ref(), config.as_os_str(), "--out".as_ref(), out.as_os_str()]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pass --force to overwrite"), "{stderr}");
+    assert!(!out.join("host.json").exists());
 }

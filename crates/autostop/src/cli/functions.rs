@@ -39,8 +39,8 @@ enum FunctionsCommand {
 /// `autostop functions init [OPTIONS]`
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The configuration to deploy (default: $AUTOSTOP_CONFIG, else ./autostop.toml); it is validated and copied.
-    #[arg(long)]
+    /// Config file to deploy (default: $AUTOSTOP_CONFIG, else ./autostop.toml); it is validated and copied.
+    #[arg(long, short = 'c', value_name = "PATH")]
     config: Option<PathBuf>,
     /// The folder to write (created if missing; must be empty unless --force).
     #[arg(long, default_value = "functionapp")]

@@ -20,11 +20,11 @@ use crate::{Outcome, UsageError};
 /// `autostop serve [OPTIONS]`
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The configuration file (default: $AUTOSTOP_CONFIG, else ./autostop.toml); SIGHUP reads it again.
-    #[arg(long)]
+    /// Config file (default: $AUTOSTOP_CONFIG, else ./autostop.toml); SIGHUP reads it again.
+    #[arg(long, short = 'c', value_name = "PATH")]
     config: Option<PathBuf>,
     /// Where to serve /healthz and /metrics (port 0: any free port, announced in the log).
-    #[arg(long, env = "AUTOSTOP_LISTEN", default_value = "127.0.0.1:9464")]
+    #[arg(long, value_name = "ADDR", env = "AUTOSTOP_LISTEN", default_value = "127.0.0.1:9464")]
     listen: SocketAddr,
     /// Run as an Azure Functions custom handler (implied when FUNCTIONS_CUSTOMHANDLER_PORT is set).
     #[arg(long)]
@@ -33,7 +33,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FUNCTIONS_CUSTOMHANDLER_PORT", hide = true)]
     functions_port: Option<u16>,
     /// How long SIGTERM lets operations in flight finish before recording them as interrupted (e.g. 60s, 2m).
-    #[arg(long, default_value = "60s", value_parser = parse_grace)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_grace)]
     shutdown_grace: Duration,
 }
 
