@@ -11,7 +11,7 @@ mod unattended;
 
 use std::time::Duration;
 
-use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace};
+use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace, actions};
 use jiff::Timestamp;
 use unattended::{Process, TIMEOUT, compute, config_with_rules, id, occurrence_in, wait_for_state};
 
@@ -61,11 +61,12 @@ async fn metrics(base: &str) -> prometheus::Exposition {
 }
 
 #[tokio::test]
-async fn an_occurrence_fires_at_its_time_and_metrics_parse() {
+async fn an_occurrence_fires_at_its_time_with_only_the_least_privilege_role_and_metrics_parse() {
     let emulator = emulator(Duration::from_millis(300)).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let at = occurrence_in(Duration::from_secs(4));
     config_with_rules(dir.path(), &[("evening", "stop", "run-1", at)]);
+    grant_only_the_role(&emulator);
 
     let (daemon, base) = serve(&emulator, dir.path(), &[]).await;
     wait_for_health(&base, |health| health["status"] == "ok").await;
@@ -202,6 +203,28 @@ async fn a_restart_after_a_missed_occurrence_catches_up_exactly_once() {
     assert_eq!(exposition.value("autostop_runs_total", &[("outcome", "success")]), Some(0.0));
     assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"));
     assert_eq!(daemon.terminate().await.code, Some(0));
+}
+
+/// Denies every action the emulator checks that the least-privilege role in `deploy/azure/` does not grant.
+fn grant_only_the_role(emulator: &Emulator) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/azure/autostop-role.json");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("reading {path}: {err}"));
+    let role: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path}: {err}"));
+    let granted = role["Actions"].as_array().unwrap_or_else(|| panic!("{path}: no Actions array"));
+    let known = [
+        actions::SUBSCRIPTION_READ,
+        actions::WORKSPACE_READ,
+        actions::COMPUTE_READ,
+        actions::COMPUTE_START,
+        actions::COMPUTE_STOP,
+        actions::COMPUTE_RESTART,
+        actions::OPERATION_READ,
+    ];
+    for action in known {
+        if !granted.iter().any(|grant| grant.as_str().is_some_and(|grant| grant.eq_ignore_ascii_case(action))) {
+            emulator.control().deny("/subscriptions", action);
+        }
+    }
 }
 
 /// Waits until `/healthz` satisfies `matches`, and returns it.
