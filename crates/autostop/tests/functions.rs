@@ -1,7 +1,7 @@
 //! End-to-end test of the Azure Functions custom handler, playing the Functions host: `functions init` writes the
 //! app folder, the binary is started the way its host.json says with `FUNCTIONS_CUSTOMHANDLER_PORT`, probed with
-//! `GET /` until ready, then sent the timer payload twice (no status; then `Last` and `IsPastDue`); the answers
-//! and the instances' states in the emulator are checked.
+//! `GET /` until ready, then sent the timer payload three times (no status; `Last` and `IsPastDue`; an action ARM
+//! refuses, which must fail the invocation); the answers and the instances' states in the emulator are checked.
 
 #[path = "support/unattended.rs"]
 mod unattended;
@@ -9,7 +9,7 @@ mod unattended;
 use std::path::Path;
 use std::time::Duration;
 
-use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace};
+use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace, actions};
 use jiff::Timestamp;
 use serde_json::json;
 use unattended::{Process, TIMEOUT, compute, config_with_rules, id, occurrence_in, wait_for_state};
@@ -72,13 +72,13 @@ async fn the_functions_host_runs_the_handler_that_functions_init_writes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let app = dir.path().join("app");
 
-    // run-1's rule fires in a moment, run-2's a little later, idle-1's never in these windows.
+    // run-1's rule fires in a moment, run-2's a little later, idle-1's after that (and its stop will be refused).
     let first = occurrence_in(Duration::from_secs(2));
     let second = first.checked_add(jiff::SignedDuration::from_secs(3)).expect("in range");
-    let never = first.checked_add(jiff::SignedDuration::from_hours(6)).expect("in range");
+    let third = second.checked_add(jiff::SignedDuration::from_secs(3)).expect("in range");
     let config = config_with_rules(
         dir.path(),
-        &[("first", "stop", "run-1", first), ("second", "stop", "run-2", second), ("later", "stop", "idle-1", never)],
+        &[("first", "stop", "run-1", first), ("second", "stop", "run-2", second), ("third", "stop", "idle-1", third)],
     );
 
     let init = functions_init(&["--config".as_ref(), config.as_os_str(), "--out".as_ref(), app.as_os_str()]).await;
@@ -138,19 +138,30 @@ async fn the_functions_host_runs_the_handler_that_functions_init_writes() {
     }
     let last_text = last.to_zoned(jiff::tz::TimeZone::UTC).datetime().to_string();
     let status = json!({ "Last": last_text, "Next": second.to_string(), "LastUpdated": last_text });
+    let last = Timestamp::now();
     let (code, body) = invoke(&client, &url, &timer_payload(status, true)).await;
     assert_eq!(code, 200, "{body}");
     assert!(logs_mention(&body, "run-2"), "{body}");
     assert!(!body.to_string().contains(emulator.client_secret()), "a secret reached the host: {body}");
     assert!(!logs_mention(&body, "run-1"), "run-1's occurrence is before Last: {body}");
     wait_for_state(&emulator, &id("run-2"), &["Stopping", "Stopped"]).await;
+
+    // Third invocation: its only action is refused by ARM, so every attempt failed and the host must see a failure.
+    emulator.control().deny(&id("idle-1"), actions::COMPUTE_STOP);
+    while Timestamp::now() <= third {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = json!({ "Last": last.to_string(), "Next": third.to_string(), "LastUpdated": last.to_string() });
+    let (code, body) = invoke(&client, &url, &timer_payload(status, false)).await;
+    assert_eq!(code, 500, "{body}");
+    assert!(logs_mention(&body, "idle-1"), "{body}");
     assert_eq!(emulator.control().state(&id("idle-1")).as_deref(), Some("Running"));
 
     let exit = handler.terminate().await;
     assert_eq!(exit.code, Some(0), "{exit:?}");
     exit.assert_never_wrote(emulator.client_secret());
     let invoked = exit.logs.iter().filter(|line| line["message"] == "invoked").collect::<Vec<_>>();
-    assert_eq!(invoked.len(), 2, "both invocations are logged: {:#?}", exit.logs);
+    assert_eq!(invoked.len(), 3, "every invocation is logged: {:#?}", exit.logs);
     assert_eq!(invoked[1]["past_due"], true);
 }
 
