@@ -74,8 +74,8 @@ async fn the_functions_host_runs_the_handler_that_functions_init_writes() {
 
     // run-1's rule fires in a moment, run-2's a little later, idle-1's after that (and its stop will be refused).
     let first = occurrence_in(Duration::from_secs(2));
-    let second = first.checked_add(jiff::SignedDuration::from_secs(3)).expect("in range");
-    let third = second.checked_add(jiff::SignedDuration::from_secs(3)).expect("in range");
+    let second = first.checked_add(jiff::SignedDuration::from_secs(4)).expect("in range");
+    let third = second.checked_add(jiff::SignedDuration::from_secs(4)).expect("in range");
     let config = config_with_rules(
         dir.path(),
         &[("first", "stop", "run-1", first), ("second", "stop", "run-2", second), ("third", "stop", "idle-1", third)],

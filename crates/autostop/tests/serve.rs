@@ -117,15 +117,9 @@ async fn sigterm_during_a_run_lets_the_operation_finish_and_be_recorded_then_exi
 
     // The audit log has the action's end (finished, accepted or interrupted), never nothing.
     let history = history(dir.path()).await;
-    let kinds = history
-        .as_array()
-        .expect("history is an array")
-        .iter()
-        .filter(|event| event["target_name"] == "run-1")
-        .map(|event| event["result"].as_str().unwrap_or_default().to_owned())
-        .collect::<Vec<_>>();
+    let results = results_for(&history, "run-1");
     assert!(
-        kinds.iter().any(|kind| ["succeeded", "accepted", "interrupted"].contains(&kind.as_str())),
+        results.iter().any(|result| ["succeeded", "accepted", "interrupted"].contains(&result.as_str())),
         "run-1's stop is not recorded: {history:#}"
     );
 }
@@ -143,14 +137,7 @@ async fn sigterm_past_the_grace_period_records_the_operation_in_flight_as_interr
     let exit = daemon.terminate().await;
     assert_eq!(exit.code, Some(0), "{exit:?}");
     let history = history(dir.path()).await;
-    let results = history
-        .as_array()
-        .expect("history is an array")
-        .iter()
-        .filter(|event| event["target_name"] == "run-1")
-        .map(|event| event["result"].as_str().unwrap_or_default().to_owned())
-        .collect::<Vec<_>>();
-    assert_eq!(results, ["interrupted"], "{history:#}");
+    assert_eq!(results_for(&history, "run-1"), ["interrupted"], "{history:#}");
 }
 
 /// The audit log of the daemon whose state lives under `dir`, as `autostop history --output json` prints it.
@@ -170,17 +157,15 @@ async fn a_restart_after_a_missed_occurrence_catches_up_exactly_once() {
     let emulator = emulator(Duration::from_millis(300)).await;
     let dir = tempfile::tempdir().expect("temp dir");
 
-    // First life: the rule lies a day ahead; the daemon records its evaluation and stops.
-    let missed = occurrence_in(Duration::from_secs(4));
-    config_with_rules(
-        dir.path(),
-        &[("evening", "stop", "run-1", missed.checked_add(jiff::SignedDuration::from_hours(24)).expect("in range"))],
-    );
+    // First life: the rule lies hours ahead; the daemon records its evaluation and stops.
+    let far = occurrence_in(Duration::from_secs(6 * 3600));
+    config_with_rules(dir.path(), &[("evening", "stop", "run-1", far)]);
     let (daemon, base) = serve(&emulator, dir.path(), &[]).await;
     wait_for_runs(&base, 1).await;
     assert_eq!(daemon.terminate().await.code, Some(0));
 
-    // While it is down, the occurrence passes.
+    // While it is down, an occurrence passes.
+    let missed = occurrence_in(Duration::from_secs(2));
     config_with_rules(dir.path(), &[("evening", "stop", "run-1", missed)]);
     while Timestamp::now() <= missed {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -203,6 +188,19 @@ async fn a_restart_after_a_missed_occurrence_catches_up_exactly_once() {
     assert_eq!(exposition.value("autostop_runs_total", &[("outcome", "success")]), Some(0.0));
     assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"));
     assert_eq!(daemon.terminate().await.code, Some(0));
+
+    // Across the three lives, the audit log holds exactly one stop of run-1.
+    assert_eq!(results_for(&history(dir.path()).await, "run-1"), ["succeeded"]);
+}
+
+/// The results the audit log records for `target`, oldest first.
+fn results_for(history: &serde_json::Value, target: &str) -> Vec<String> {
+    let events = history.as_array().unwrap_or_else(|| panic!("history is not an array: {history}"));
+    events
+        .iter()
+        .filter(|event| event["target_name"] == target)
+        .map(|event| event["result"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 /// Denies every action the emulator checks that the least-privilege role in `deploy/azure/` does not grant.
