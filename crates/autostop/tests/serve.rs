@@ -140,6 +140,39 @@ async fn sigterm_past_the_grace_period_records_the_operation_in_flight_as_interr
     assert_eq!(results_for(&history, "run-1"), ["interrupted"], "{history:#}");
 }
 
+#[tokio::test]
+async fn sighup_keeps_the_config_when_the_new_one_is_invalid_and_applies_a_valid_one() {
+    let emulator = emulator(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let far = occurrence_in(Duration::from_secs(6 * 3600));
+    let config = config_with_rules(dir.path(), &[("evening", "stop", "run-1", far)]);
+    let (mut daemon, base) = serve(&emulator, dir.path(), &[]).await;
+
+    // An invalid file is refused with its line, and the daemon goes on with the old rules.
+    std::fs::write(&config, "[[rules]]\nname = 1\n").expect("write the bad config");
+    daemon.signal("HUP").await;
+    daemon
+        .wait_for_log(|line| line["message"].as_str().is_some_and(|m| m.starts_with("configuration reload failed")))
+        .await;
+    let health = wait_for_health(&base, |health| !health["next_occurrence"].is_null()).await;
+    assert_eq!(health["next_occurrence"].as_str(), Some(far.to_string().as_str()), "{health}");
+
+    // A valid one takes effect: its rule fires in a moment.
+    let soon = occurrence_in(Duration::from_secs(3));
+    config_with_rules(dir.path(), &[("evening", "stop", "run-2", soon)]);
+    daemon.signal("HUP").await;
+    daemon.wait_for_log(|line| line["message"] == "configuration reloaded").await;
+    wait_for_state(&emulator, &id("run-2"), &["Stopping", "Stopped"]).await;
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"));
+    let exposition = metrics(&base).await;
+    assert_eq!(exposition.value("autostop_config_reloads_total", &[("result", "rejected")]), Some(1.0));
+    assert_eq!(exposition.value("autostop_config_reloads_total", &[("result", "accepted")]), Some(1.0));
+    let exit = daemon.terminate().await;
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    // Why the reload was refused: each error with its line and column.
+    assert!(exit.stderr.contains("autostop.toml:2:"), "{}", exit.stderr);
+}
+
 /// The audit log of the daemon whose state lives under `dir`, as `autostop history --output json` prints it.
 async fn history(dir: &std::path::Path) -> serde_json::Value {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_autostop"))

@@ -157,12 +157,17 @@ impl Process {
         }
     }
 
+    /// Sends a signal by name (`HUP`, `TERM`, ...) with `kill`.
+    pub async fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("the process is still running").to_string();
+        let kill = tokio::process::Command::new("kill").arg(format!("-{name}")).arg(&pid).status();
+        let status = tokio::time::timeout(TIMEOUT, kill).await.expect("kill in time").expect("kill runs");
+        assert!(status.success(), "kill -{name} {pid} failed");
+    }
+
     /// Sends SIGTERM, waits for the exit and collects the rest of the log.
     pub async fn terminate(mut self) -> Exit {
-        let pid = self.child.id().expect("the process is still running").to_string();
-        let kill = tokio::process::Command::new("kill").args(["-TERM", &pid]).status();
-        let status = tokio::time::timeout(TIMEOUT, kill).await.expect("kill in time").expect("kill runs");
-        assert!(status.success(), "kill -TERM {pid} failed");
+        self.signal("TERM").await;
         let status =
             tokio::time::timeout(TIMEOUT, self.child.wait()).await.expect("exit in time").expect("exit status");
         while let Ok(Some(line)) = tokio::time::timeout(TIMEOUT, self.lines.recv()).await {
