@@ -83,7 +83,10 @@ impl Metrics {
             for (key, count) in &evaluation.actions {
                 *state.actions.entry(key.clone()).or_default() += count;
             }
-            state.instances_by_state = evaluation.instances_by_state.clone();
+            // An evaluation with no rule due discovers nothing: keep what the last discovery saw.
+            if !evaluation.instances_by_state.is_empty() {
+                state.instances_by_state = evaluation.instances_by_state.clone();
+            }
             state.arm.requests += evaluation.arm.requests;
             state.arm.retries += evaluation.arm.retries;
             state.arm.throttled += evaluation.arm.throttled;
@@ -216,7 +219,7 @@ fn families(state: &State) -> Vec<Family> {
         },
         Family {
             name: "autostop_instances",
-            help: "Compute instances seen by the last evaluation, by state.",
+            help: "Compute instances seen by the last evaluation that discovered any, by state.",
             kind: Kind::Gauge,
             samples: instances,
         },
@@ -315,6 +318,8 @@ mod tests {
         let at: Timestamp = "2026-01-05T22:00:00Z".parse().expect("timestamp");
         metrics.record_evaluation(&evaluation(), at, false);
         metrics.record_evaluation(&evaluation(), at, false);
+        // A later evaluation that discovered nothing leaves the instance gauges as they were.
+        metrics.record_evaluation(&Evaluation::default(), at, false);
         metrics.record_error();
         metrics.record_reload(false);
         metrics.set_schedule(Some(at), None);
@@ -327,7 +332,7 @@ mod tests {
         assert_eq!(parsed.kind("autostop_instances"), Some("gauge"));
         assert_eq!(value("autostop_runs_total", &[("outcome", "some_failed")]), Some(2.0));
         assert_eq!(value("autostop_runs_total", &[("outcome", "error")]), Some(1.0));
-        assert_eq!(value("autostop_runs_total", &[("outcome", "success")]), Some(0.0));
+        assert_eq!(value("autostop_runs_total", &[("outcome", "success")]), Some(1.0));
         let rule = "nightly \"stop\"\\\nall";
         assert_eq!(value("autostop_actions_total", &[("rule", rule), ("result", "succeeded")]), Some(4.0));
         assert_eq!(value("autostop_actions_total", &[("rule", rule), ("result", "failed")]), Some(2.0));
@@ -338,8 +343,8 @@ mod tests {
         assert_eq!(value("autostop_arm_throttled_total", &[]), Some(2.0));
         assert_eq!(value("autostop_config_reloads_total", &[("result", "rejected")]), Some(1.0));
         assert_eq!(value("autostop_last_evaluated_timestamp_seconds", &[]), Some(at.as_second() as f64));
-        // A run with a failed action is not a success, so there is no last success yet.
-        assert_eq!(value("autostop_last_success_timestamp_seconds", &[]), None);
+        // The runs with a failed action are not successes; the clean one is.
+        assert_eq!(value("autostop_last_success_timestamp_seconds", &[]), Some(at.as_second() as f64));
         assert_eq!(value("autostop_next_occurrence_timestamp_seconds", &[]), None);
     }
 
@@ -355,6 +360,7 @@ mod tests {
         let text = metrics.render();
         let parsed = prometheus::parse(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));
         assert_eq!(parsed.value("autostop_last_success_timestamp_seconds", &[]), Some(first.as_second() as f64));
+        assert_eq!(parsed.value("autostop_instances", &[("state", "Running")]), None, "no discovery, no instances");
         assert_eq!(parsed.value("autostop_runs_total", &[("outcome", "interrupted")]), Some(1.0));
         assert_eq!(metrics.health().last_success, Some(first));
     }
