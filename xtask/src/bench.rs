@@ -31,42 +31,58 @@ pub enum Scenario {
     Recipe,
     /// autostop on 10,000 instances against the bound of the ARM buckets.
     Fleet,
+    /// The schedule crate against croner (`cargo bench -p autostop-schedule`), when its benchmark exists.
+    Schedule,
 }
 
-/// Which scenarios to run.
+/// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {
     /// In the order they run.
     pub scenarios: Vec<Scenario>,
+    /// Extra arguments for every `autostop stop` run (e.g. `--concurrency 500`), to try a change of defaults.
+    pub autostop_args: Vec<String>,
 }
 
 impl Selection {
-    /// Parses the arguments after `bench`: `[--scenario recipe|fleet|all]` (default `all`).
+    /// Parses the arguments after `bench`: `[--scenario recipe|fleet|schedule|all] [--autostop-args "ARGS"]`.
     pub fn parse(args: &[String]) -> Result<Selection, String> {
-        let mut scenarios = vec![Scenario::Recipe, Scenario::Fleet];
+        let all = vec![Scenario::Recipe, Scenario::Fleet, Scenario::Schedule];
+        let mut selection = Selection { scenarios: all.clone(), autostop_args: Vec::new() };
         let mut rest = args.iter();
         while let Some(arg) = rest.next() {
-            let value = match arg.strip_prefix("--scenario=") {
-                Some(value) => value,
-                None if arg == "--scenario" => rest.next().ok_or("--scenario needs a value: recipe, fleet or all")?,
-                None => return Err(format!("unknown argument '{arg}'; expected --scenario recipe|fleet|all")),
+            let (name, inline) = match arg.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_owned())),
+                None => (arg.as_str(), None),
             };
-            scenarios = match value {
+            if name != "--scenario" && name != "--autostop-args" {
+                return Err(format!("unknown argument '{arg}'; expected --scenario or --autostop-args"));
+            }
+            let value = match inline {
+                Some(value) => value,
+                None => rest.next().ok_or_else(|| format!("{name} needs a value"))?.clone(),
+            };
+            if name == "--autostop-args" {
+                selection.autostop_args = value.split_whitespace().map(str::to_owned).collect();
+                continue;
+            }
+            selection.scenarios = match value.as_str() {
                 "recipe" => vec![Scenario::Recipe],
                 "fleet" => vec![Scenario::Fleet],
-                "all" => vec![Scenario::Recipe, Scenario::Fleet],
-                other => return Err(format!("unknown scenario '{other}'; expected recipe, fleet or all")),
+                "schedule" => vec![Scenario::Schedule],
+                "all" => all.clone(),
+                other => return Err(format!("unknown scenario '{other}'; expected recipe, fleet, schedule or all")),
             };
         }
-        Ok(Selection { scenarios })
+        Ok(selection)
     }
 }
 
 /// One row of the results: the keys the issue asks for, plus what explains them.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioResult {
-    /// `recipe` or `fleet`.
-    pub name: &'static str,
+    /// `recipe`, `fleet`, or `schedule: <benchmark>`.
+    pub name: String,
     /// autostop's wall time, process start to exit.
     pub autostop_s: f64,
     /// The Python recipe's wall time (recipe scenario).
@@ -85,8 +101,8 @@ pub struct ScenarioResult {
     pub failed: usize,
     /// 429 answers the emulator sent during autostop's run.
     pub throttled: usize,
-    /// autostop's peak RSS.
-    pub peak_rss_mb: f64,
+    /// autostop's peak RSS (`null` for the schedule rows, which run inside `cargo bench`).
+    pub peak_rss_mb: Option<f64>,
     /// The Python recipe's peak RSS (recipe scenario).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_peak_rss_mb: Option<f64>,
@@ -117,11 +133,12 @@ const ARM_SCOPE: &str = "https://management.azure.com/.default";
 /// The cloud the emulator's metadata document names (`crates/emulator/src/azureml_sdk.rs`).
 const EMULATOR_CLOUD: &str = "AutostopEmulator";
 
-/// Paths the run uses.
-struct Paths {
+/// What every scenario of one run shares.
+struct Harness {
     root: PathBuf,
     out: PathBuf,
     autostop: PathBuf,
+    autostop_args: Vec<String>,
 }
 
 /// Runs the selected scenarios and reports them.
@@ -134,14 +151,24 @@ pub fn run(selection: &Selection) -> anyhow::Result<()> {
     let out = target.join("bench");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     build_autostop(&root)?;
-    let paths = Paths { root, autostop: target.join("release").join("autostop"), out };
+    let paths = Harness {
+        root,
+        autostop: target.join("release").join("autostop"),
+        out,
+        autostop_args: selection.autostop_args.clone(),
+    };
     let mut results = Vec::new();
     for scenario in &selection.scenarios {
-        let result = match scenario {
-            Scenario::Recipe => recipe(&paths)?,
-            Scenario::Fleet => fleet_scenario(&paths)?,
-        };
-        results.push(result);
+        match scenario {
+            Scenario::Recipe => results.push(recipe(&paths)?),
+            Scenario::Fleet => results.push(fleet_scenario(&paths)?),
+            Scenario::Schedule => results.extend(schedule(&paths)?),
+        }
+    }
+    if !paths.autostop_args.is_empty() {
+        for result in results.iter_mut().filter(|r| r.name == "recipe" || r.name == "fleet") {
+            result.notes.push(format!("autostop ran with extra arguments: {}", paths.autostop_args.join(" ")));
+        }
     }
     println!("{}", table(&results));
     for result in &results {
@@ -192,14 +219,15 @@ struct AutostopRun {
 }
 
 /// Runs `autostop stop --all --wait --yes --output json` plus `scope` against `emulator`.
-fn run_autostop(paths: &Paths, emulator: &Emulator, scope: &[String], label: &str) -> anyhow::Result<AutostopRun> {
+fn run_autostop(paths: &Harness, emulator: &Emulator, scope: &[String], label: &str) -> anyhow::Result<AutostopRun> {
     let mut command = Command::new(&paths.autostop);
     command
         .env_clear()
         .envs(base_env(&paths.out, label)?)
         .envs(emulator.client_env())
         .args(["stop", "--all", "--wait", "--yes", "--output", "json"])
-        .args(scope);
+        .args(scope)
+        .args(&paths.autostop_args);
     let stdout = paths.out.join(format!("{label}.stdout"));
     let measured = measure::run(&mut command, &stdout, &paths.out.join(format!("{label}.stderr")))?;
     let text = std::fs::read_to_string(&stdout).with_context(|| format!("cannot read {}", stdout.display()))?;
@@ -216,7 +244,7 @@ struct RecipeRun {
     stopped: usize,
 }
 
-fn run_recipe(paths: &Paths, emulator: &Emulator, venv: &python::Venv, shape: &Shape) -> anyhow::Result<RecipeRun> {
+fn run_recipe(paths: &Harness, emulator: &Emulator, venv: &python::Venv, shape: &Shape) -> anyhow::Result<RecipeRun> {
     let label = "recipe-python";
     let mut command = Command::new(&venv.python);
     command
@@ -248,14 +276,14 @@ fn run_recipe(paths: &Paths, emulator: &Emulator, venv: &python::Venv, shape: &S
     Ok(RecipeRun { measured, stopped })
 }
 
-fn write_fleet(paths: &Paths, name: &str, shape: &Shape) -> anyhow::Result<PathBuf> {
+fn write_fleet(paths: &Harness, name: &str, shape: &Shape) -> anyhow::Result<PathBuf> {
     let path = paths.out.join(format!("{name}-fleet.json"));
     let text = serde_json::to_string(&fleet::fleet_json(shape)).context("cannot serialize the fleet")?;
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
 
-fn recipe(paths: &Paths) -> anyhow::Result<ScenarioResult> {
+fn recipe(paths: &Harness) -> anyhow::Result<ScenarioResult> {
     let shape = Shape {
         subscriptions: 1,
         workspaces_per_subscription: 1,
@@ -324,7 +352,7 @@ fn recipe(paths: &Paths) -> anyhow::Result<ScenarioResult> {
         ));
     }
     Ok(ScenarioResult {
-        name: "recipe",
+        name: "recipe".to_owned(),
         autostop_s,
         baseline_s: Some(baseline_s),
         bound_s: None,
@@ -333,7 +361,7 @@ fn recipe(paths: &Paths) -> anyhow::Result<ScenarioResult> {
         met,
         failed,
         throttled: ours_requests.throttled,
-        peak_rss_mb: ours.measured.peak_rss_mb(),
+        peak_rss_mb: Some(ours.measured.peak_rss_mb()),
         baseline_peak_rss_mb: Some(theirs.measured.peak_rss_mb()),
         baseline_failed: Some(running.saturating_sub(theirs.stopped)),
         instances: shape.instances(),
@@ -344,7 +372,7 @@ fn recipe(paths: &Paths) -> anyhow::Result<ScenarioResult> {
     })
 }
 
-fn fleet_scenario(paths: &Paths) -> anyhow::Result<ScenarioResult> {
+fn fleet_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
     let shape = Shape {
         subscriptions: 10,
         workspaces_per_subscription: 10,
@@ -410,7 +438,7 @@ fn fleet_scenario(paths: &Paths) -> anyhow::Result<ScenarioResult> {
         ));
     }
     Ok(ScenarioResult {
-        name: "fleet",
+        name: "fleet".to_owned(),
         autostop_s,
         baseline_s: None,
         bound_s: Some(bound.seconds),
@@ -419,7 +447,7 @@ fn fleet_scenario(paths: &Paths) -> anyhow::Result<ScenarioResult> {
         met: ratio <= FLEET_FACTOR && failed == 0 && peak_rss_mb < RSS_LIMIT_MB,
         failed,
         throttled: requests.throttled,
-        peak_rss_mb,
+        peak_rss_mb: Some(peak_rss_mb),
         baseline_peak_rss_mb: None,
         baseline_failed: None,
         instances: shape.instances(),
@@ -428,6 +456,64 @@ fn fleet_scenario(paths: &Paths) -> anyhow::Result<ScenarioResult> {
         baseline_requests: None,
         notes,
     })
+}
+
+/// Runs `cargo bench -p autostop-schedule` (ours against croner in the same run) and turns each row of the
+/// `target/bench/schedule.json` it writes into a result; nothing when the crate has no benchmark.
+fn schedule(paths: &Harness) -> anyhow::Result<Vec<ScenarioResult>> {
+    let benches = paths.root.join("crates").join("schedule").join("benches");
+    if !benches.is_dir() {
+        eprintln!("bench: schedule: {} does not exist; skipped", benches.display());
+        return Ok(Vec::new());
+    }
+    eprintln!("bench: schedule: cargo bench -p autostop-schedule");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let stdout = paths.out.join("schedule.stdout");
+    let file = std::fs::File::create(&stdout).with_context(|| format!("cannot create {}", stdout.display()))?;
+    let status = Command::new(cargo)
+        .args(["bench", "-p", "autostop-schedule"])
+        .current_dir(&paths.root)
+        .env("CARGO_TARGET_DIR", paths.out.parent().unwrap_or(&paths.out))
+        .stdout(file)
+        .status()
+        .context("cannot run cargo bench")?;
+    if !status.success() {
+        bail!("cargo bench -p autostop-schedule failed: {status}; see {}", stdout.display());
+    }
+    let json_path = paths.out.join("schedule.json");
+    let text = std::fs::read_to_string(&json_path).with_context(|| format!("cannot read {}", json_path.display()))?;
+    let report: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", json_path.display()))?;
+    let rows =
+        report["results"].as_array().with_context(|| format!("{} has no \"results\" array", json_path.display()))?;
+    rows.iter()
+        .map(|row| {
+            let number = |key: &str| row[key].as_f64().with_context(|| format!("schedule result without {key}: {row}"));
+            let (ours, croner) = (number("ours_ns")? / 1e9, number("croner_ns")? / 1e9);
+            let disagreements = row["disagreements"].as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+            let items = row["items"].as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+            Ok(ScenarioResult {
+                name: format!("schedule: {}", row["name"].as_str().unwrap_or("?")),
+                autostop_s: ours,
+                baseline_s: Some(croner),
+                bound_s: None,
+                ratio: croner / ours.max(1e-12),
+                target: "same occurrences as croner (ratio: croner time / ours)".to_owned(),
+                met: disagreements == 0,
+                failed: disagreements,
+                throttled: 0,
+                peak_rss_mb: None,
+                baseline_peak_rss_mb: None,
+                baseline_failed: None,
+                instances: 0,
+                running: 0,
+                requests: 0,
+                baseline_requests: None,
+                notes: vec![format!(
+                    "{items} items, best of the benchmark's rounds; failed counts occurrences where ours and croner disagree"
+                )],
+            })
+        })
+        .collect()
 }
 
 fn table(results: &[ScenarioResult]) -> Table {
@@ -446,20 +532,21 @@ fn table(results: &[ScenarioResult]) -> Table {
     ]);
     for r in results {
         let against = match (r.baseline_s, r.bound_s) {
+            (Some(baseline), _) if r.name.starts_with("schedule") => format!("{baseline:.4} s (croner)"),
             (Some(baseline), _) => format!("{baseline:.2} s (Python)"),
             (None, Some(bound)) => format!("{bound:.2} s (bound)"),
             (None, None) => "-".to_owned(),
         };
         table.add_row(vec![
-            r.name.to_owned(),
-            format!("{:.2} s", r.autostop_s),
+            r.name.clone(),
+            if r.autostop_s < 1.0 { format!("{:.4} s", r.autostop_s) } else { format!("{:.2} s", r.autostop_s) },
             against,
             format!("{:.2}x", r.ratio),
             r.target.clone(),
             if r.met { "yes" } else { "NO" }.to_owned(),
             r.failed.to_string(),
             r.throttled.to_string(),
-            format!("{:.1} MB", r.peak_rss_mb),
+            r.peak_rss_mb.map(|mb| format!("{mb:.1} MB")).unwrap_or_else(|| "-".to_owned()),
             r.baseline_peak_rss_mb.map(|mb| format!("{mb:.1} MB")).unwrap_or_else(|| "-".to_owned()),
         ]);
     }
@@ -476,11 +563,22 @@ mod tests {
 
     #[test]
     fn scenario_selection_parses() {
-        assert_eq!(Selection::parse(&[]).map(|s| s.scenarios.len()), Ok(2));
-        assert_eq!(Selection::parse(&args(&["--scenario", "fleet"])).map(|s| s.scenarios), Ok(vec![Scenario::Fleet]));
-        assert_eq!(Selection::parse(&args(&["--scenario=recipe"])).map(|s| s.scenarios), Ok(vec![Scenario::Recipe]));
-        assert!(Selection::parse(&args(&["--scenario", "nope"])).unwrap_err().contains("nope"));
-        assert!(Selection::parse(&args(&["--scenario"])).is_err());
-        assert!(Selection::parse(&args(&["--fast"])).unwrap_err().contains("--fast"));
+        let parsed = |list: &[&str]| Selection::parse(&args(list));
+        assert_eq!(parsed(&[]).map(|s| s.scenarios.len()), Ok(3));
+        assert_eq!(parsed(&["--scenario", "fleet"]).map(|s| s.scenarios), Ok(vec![Scenario::Fleet]));
+        assert_eq!(parsed(&["--scenario=recipe"]).map(|s| s.scenarios), Ok(vec![Scenario::Recipe]));
+        assert_eq!(parsed(&["--scenario", "schedule"]).map(|s| s.scenarios), Ok(vec![Scenario::Schedule]));
+        assert!(parsed(&["--scenario", "nope"]).unwrap_err().contains("nope"));
+        assert!(parsed(&["--scenario"]).is_err());
+        assert!(parsed(&["--fast"]).unwrap_err().contains("--fast"));
+    }
+
+    #[test]
+    fn autostop_args_are_split_on_whitespace() {
+        let selection =
+            Selection::parse(&args(&["--autostop-args", "--concurrency 500  --poll-interval 1s"])).expect("parses");
+        assert_eq!(selection.autostop_args, args(&["--concurrency", "500", "--poll-interval", "1s"]));
+        let inline = Selection::parse(&args(&["--autostop-args=--concurrency 8"])).expect("parses");
+        assert_eq!(inline.autostop_args, args(&["--concurrency", "8"]));
     }
 }

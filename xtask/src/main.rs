@@ -12,7 +12,7 @@ mod python;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--scenario recipe|fleet|schedule|all]";
+const USAGE: &str = "usage: cargo xtask bench [--scenario recipe|fleet|schedule|all] [--autostop-args \"ARGS\"]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
