@@ -59,12 +59,17 @@ pub struct Applied {
 }
 
 /// Runs every request, at most `options.concurrency` at once; results come back in request order.
+/// A progress bar counts them on a terminal.
 pub async fn apply(client: &ArmClient, requests: &[ActionRequest], options: &ApplyOptions) -> Vec<Applied> {
-    stream::iter(requests)
+    let progress = crate::progress::bar(requests.len(), "operations");
+    let applied = stream::iter(requests)
         .map(|request| apply_one(client, request, options))
         .buffered(options.concurrency.max(1))
+        .inspect(|_| progress.inc(1))
         .collect()
-        .await
+        .await;
+    progress.finish_and_clear();
+    applied
 }
 
 /// Runs one request: begins the operation and, with `options.wait`, follows it to its end.

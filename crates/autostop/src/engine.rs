@@ -214,6 +214,7 @@ impl Engine {
                 }
             }
         }
+        let progress = crate::progress::bar(todo.len(), "operations");
         let mut applied = stream::iter(todo)
             .map(|(planned, request)| {
                 let interrupt = interrupt.clone();
@@ -252,7 +253,9 @@ impl Engine {
             };
             record(&done, &planned.occurrence)?;
             report.outcomes.push(done);
+            progress.inc(1);
         }
+        progress.finish_and_clear();
         let status = if report.any_failed() { RunStatus::SomeFailed } else { RunStatus::Succeeded };
         self.store.finish_run(run, Timestamp::now(), status)?;
         if !report.outcomes.iter().any(|o| o.result == EventKind::Interrupted) {

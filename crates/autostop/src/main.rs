@@ -10,6 +10,7 @@ mod discover;
 mod engine;
 mod logging;
 mod output;
+mod progress;
 mod serve;
 mod targets;
 
