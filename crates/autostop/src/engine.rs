@@ -155,6 +155,12 @@ impl Engine {
             self.store.record(&event).context("cannot write to the audit log")?;
             Ok(())
         };
+        for error in &report.discovery_errors {
+            let mut event = Event::new(Timestamp::now(), EventKind::Failed);
+            event.run = Some(run);
+            event.error_message = Some(format!("discovery: {error}"));
+            self.store.record(&event).context("cannot write to the audit log")?;
+        }
         for missed in &plan.missed {
             let outcome = RunOutcome {
                 rule: missed.rule.clone(),

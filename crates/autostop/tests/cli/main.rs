@@ -3,6 +3,7 @@
 
 mod credentials;
 mod errors;
+mod faults;
 mod list;
 mod policy;
 mod stop_start;
