@@ -107,3 +107,18 @@ async fn a_missing_instance_in_a_named_workspace_shows_arms_404() {
     let error = run.json()[0]["error"].as_str().unwrap().to_owned();
     assert!(error.contains("ghost-1") && error.contains("404"), "{error}");
 }
+
+#[tokio::test]
+async fn all_asks_before_acting_on_a_terminal() {
+    let emulator = emulator(mixed_fleet()).await;
+    let run = Cli::in_terminal(&emulator, &["stop", "--all", "-s", SUB], "n\n").run().await;
+    assert!(run.stdout.contains("stop 2 compute instance(s)") && run.stdout.contains("[y/N]"), "{run:#?}");
+    assert!(run.stdout.contains("cancelled"), "{run:#?}");
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"), "nothing changed");
+    let run = Cli::in_terminal(&emulator, &["stop", "--all", "--wait", "-s", SUB], "y\n").run().await;
+    assert!(run.stdout.contains("[y/N]"), "{run:#?}");
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Stopped"), "{run:#?}");
+    let run = Cli::in_terminal(&emulator, &["start", "--all", "--yes", "--wait", "-s", SUB], "").run().await;
+    assert!(!run.stdout.contains("[y/N]"), "--yes does not ask: {run:#?}");
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"), "{run:#?}");
+}

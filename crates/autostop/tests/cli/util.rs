@@ -97,6 +97,7 @@ impl Run {
 /// A command for the built binary with a clean environment: only what the test gives, plus PATH and HOME.
 pub struct Cli {
     command: tokio::process::Command,
+    input: Option<String>,
 }
 
 impl Cli {
@@ -109,13 +110,33 @@ impl Cli {
         cli
     }
 
+    /// The binary with `args` run on a pseudo-terminal (through util-linux `script`), as a person would, with the
+    /// emulator's environment; `input` is what the person types.
+    pub fn in_terminal(emulator: &Emulator, args: &[&str], input: &str) -> Cli {
+        let line = std::iter::once(env!("CARGO_BIN_EXE_autostop"))
+            .chain(args.iter().copied())
+            .map(|word| format!("'{word}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut cli = Cli::with_program("script", &["-qec", &line, "/dev/null"]);
+        for (key, value) in emulator.env() {
+            cli.command.env(key, value);
+        }
+        cli.input = Some(input.to_owned());
+        cli
+    }
+
     /// The binary with `args` and no Azure environment at all.
     pub fn bare(args: &[&str]) -> Cli {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_autostop"));
+        Cli::with_program(env!("CARGO_BIN_EXE_autostop"), args)
+    }
+
+    fn with_program(program: &str, args: &[&str]) -> Cli {
+        let mut command = tokio::process::Command::new(program);
         command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
         command.env("HOME", std::env::temp_dir()).env("NO_COLOR", "1").env("AUTOSTOP_POLL_INTERVAL", "100ms");
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-        Cli { command }
+        Cli { command, input: None }
     }
 
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Cli {
@@ -150,7 +171,16 @@ impl Cli {
 
     /// Runs to the end (bounded by [`TIMEOUT`]).
     pub async fn run(mut self) -> Run {
-        let output = tokio::time::timeout(TIMEOUT, self.command.output())
+        if self.input.is_some() {
+            self.command.stdin(Stdio::piped());
+        }
+        let mut child = self.command.spawn().expect("autostop runs");
+        if let Some(input) = self.input.take() {
+            use tokio::io::AsyncWriteExt as _;
+            let mut stdin = child.stdin.take().expect("stdin is piped");
+            stdin.write_all(input.as_bytes()).await.expect("input written");
+        }
+        let output = tokio::time::timeout(TIMEOUT, child.wait_with_output())
             .await
             .expect("autostop did not finish in time")
             .expect("autostop runs");
