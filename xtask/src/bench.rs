@@ -413,10 +413,24 @@ fn fleet_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
             ours.measured.exit_code, requests.total, requests.actions, requests.polls, requests.throttled
         ),
     ];
+    let allowed = shape.subscriptions as f64 * conditions.buckets.write_refill_per_s;
+    let pace = requests.actions as f64 / requests.action_span_s.max(1e-9);
+    notes.push(format!(
+        "stop POSTs went out over {:.1} s, {pace:.1}/s on average; the buckets allow {allowed:.0}/s across the \
+         {} subscriptions after a burst of {:.0} each{}",
+        requests.action_span_s,
+        shape.subscriptions,
+        conditions.buckets.write_burst,
+        if requests.throttled == 0 {
+            " (no 429 at all: autostop's own pace, not the buckets, set its time)"
+        } else {
+            ""
+        }
+    ));
     if ratio > FLEET_FACTOR {
         notes.push(format!(
-            "target missed: {ratio:.2}x is {:.2}x over {FLEET_FACTOR}x ({:.2} s over {:.2} s); {} extra requests \
-             beyond the minimum and {} 429s account for part of it",
+            "target missed: {ratio:.2}x is {:.2}x over {FLEET_FACTOR}x ({:.2} s over {:.2} s); beyond the bound's \
+             minimum autostop made {} more requests and received {} 429s",
             ratio - FLEET_FACTOR,
             autostop_s - FLEET_FACTOR * bound.seconds,
             FLEET_FACTOR * bound.seconds,

@@ -42,6 +42,8 @@ pub struct RequestStats {
     pub polls: usize,
     /// Seconds from the first action answered 202 to the first operation-status poll after it.
     pub first_poll_delay_s: Option<f64>,
+    /// Seconds from the first action to the last (the pace at which stops went out).
+    pub action_span_s: f64,
 }
 
 /// A running emulator child process.
@@ -224,6 +226,10 @@ fn count_requests(log: &str) -> anyhow::Result<RequestStats> {
         actions: served.iter().filter(|s| is_action(s)).count(),
         polls: served.iter().filter(|s| is_poll(s)).count(),
         first_poll_delay_s: first_accepted.zip(first_poll).map(|(start, poll)| poll - start),
+        action_span_s: match (served.iter().find(|s| is_action(s)), served.iter().rev().find(|s| is_action(s))) {
+            (Some(first), Some(last)) => last.at - first.at,
+            _ => 0.0,
+        },
     })
 }
 
@@ -252,6 +258,7 @@ mod tests {
         assert_eq!((stats.total, stats.throttled, stats.actions, stats.polls), (4, 1, 2, 1));
         let delay = stats.first_poll_delay_s.expect("a poll followed an accepted action");
         assert!((delay - 2.5).abs() < 1e-6, "{delay}");
+        assert!((stats.action_span_s - 0.135).abs() < 1e-6, "{}", stats.action_span_s);
         assert!(count_requests("not json\n").is_err());
     }
 
