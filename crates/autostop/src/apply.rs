@@ -6,13 +6,14 @@ use autostop_azure::{ArmClient, ComputeId, PollOptions, PowerAction};
 use autostop_policy::Action;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 /// How apply runs.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// Follow each long-running operation to its end (else report it accepted).
     pub wait: bool,
-    /// How many actions are in flight at once.
+    /// How many operations are being started at once (following them to their end does not count).
     pub concurrency: usize,
     /// How operations are polled when waiting.
     pub poll: PollOptions,
@@ -58,13 +59,18 @@ pub struct Applied {
     pub state: Option<String>,
 }
 
-/// Runs every request, at most `options.concurrency` at once; results come back in request order.
-/// A progress bar counts them on a terminal.
+/// How many operations are followed at once. Following is mostly waiting: the requests themselves are bounded by
+/// [`ApplyOptions::concurrency`] (starting operations) and paced by the client's per-subscription ARM budget.
+pub const MAX_FOLLOWED: usize = 16_384;
+
+/// Runs every request, starting at most `options.concurrency` operations at once; results come back in request
+/// order. A progress bar counts them on a terminal.
 pub async fn apply(client: &ArmClient, requests: &[ActionRequest], options: &ApplyOptions) -> Vec<Applied> {
     let progress = crate::progress::bar(requests.len(), "operations");
+    let permits = Semaphore::new(options.concurrency.max(1));
     let applied = stream::iter(requests)
-        .map(|request| apply_one(client, request, options))
-        .buffered(options.concurrency.max(1))
+        .map(|request| apply_one(client, request, options, &permits))
+        .buffered(MAX_FOLLOWED)
         .inspect(|_| progress.inc(1))
         .collect()
         .await;
@@ -72,15 +78,24 @@ pub async fn apply(client: &ArmClient, requests: &[ActionRequest], options: &App
     applied
 }
 
-/// Runs one request: begins the operation and, with `options.wait`, follows it to its end.
-pub async fn apply_one(client: &ArmClient, request: &ActionRequest, options: &ApplyOptions) -> Applied {
+/// Runs one request: begins the operation while holding one of `permits`, then, with `options.wait`, follows it
+/// to its end without holding it (a slot is not kept busy by an operation that is only being waited for).
+pub async fn apply_one(
+    client: &ArmClient,
+    request: &ActionRequest,
+    options: &ApplyOptions,
+    permits: &Semaphore,
+) -> Applied {
     let action = match request.action {
         Action::Start => PowerAction::Start,
         Action::Stop => PowerAction::Stop,
     };
     let failed =
         |err: autostop_azure::Error| Applied { verdict: Verdict::Failed, error: Some(err.to_string()), state: None };
-    let operation = match client.begin(&request.id, action).await {
+    let permit = permits.acquire().await.ok();
+    let begun = client.begin(&request.id, action).await;
+    drop(permit);
+    let operation = match begun {
         Ok(operation) => operation,
         Err(err) => return failed(err),
     };
@@ -97,18 +112,24 @@ pub async fn apply_one(client: &ArmClient, request: &ActionRequest, options: &Ap
     }
 }
 
-/// Polling for the CLI: ARM's own `Retry-After` when it gives one, else every `interval`, for at most 30 minutes.
+/// Polling for the CLI: ARM's own `Retry-After` when it gives one, else after a second (or `interval` if
+/// shorter), doubling up to `interval`, for at most 30 minutes.
 pub fn cli_poll_options(interval: Duration) -> PollOptions {
-    PollOptions { default_delay: interval, deadline: Duration::from_secs(30 * 60) }
+    PollOptions {
+        first_delay: interval.min(Duration::from_secs(1)),
+        default_delay: interval,
+        deadline: Duration::from_secs(30 * 60),
+    }
 }
 
 /// How each verb that acts applies: concurrency and polling.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApplyArgs {
-    /// How many operations run at once.
+    /// How many start/stop requests are sent at once (operations being followed do not count).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
-    /// How often an operation's status is polled when ARM gives no Retry-After (e.g. 5s, 500ms).
+    /// The longest wait between polls of an operation when ARM gives no Retry-After (e.g. 5s, 500ms); the first
+    /// poll comes after at most a second, and the wait doubles from there.
     #[arg(long, env = "AUTOSTOP_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
     pub poll_interval: Duration,
 }

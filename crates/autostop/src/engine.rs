@@ -11,8 +11,9 @@ use autostop_policy::{Config, Instance, Plan, Window};
 use futures::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp, Zoned};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
-use crate::apply::{ActionRequest, ApplyOptions, Verdict, apply_one};
+use crate::apply::{ActionRequest, ApplyOptions, MAX_FOLLOWED, Verdict, apply_one};
 use crate::discover::{Scope, discover, instance};
 use crate::serve::{ActionResult, ArmStats, Evaluate, Evaluation, Interrupt};
 
@@ -221,6 +222,8 @@ impl Engine {
             }
         }
         let progress = crate::progress::bar(todo.len(), "operations");
+        let permits = Semaphore::new(self.apply.concurrency.max(1));
+        let permits = &permits;
         let mut applied = stream::iter(todo)
             .map(|(planned, request)| {
                 let interrupt = interrupt.clone();
@@ -228,7 +231,7 @@ impl Engine {
                     if interrupt.as_ref().is_some_and(Interrupt::is_requested) {
                         return (planned, None);
                     }
-                    let apply = apply_one(&self.client, &request, &self.apply);
+                    let apply = apply_one(&self.client, &request, &self.apply, permits);
                     match &interrupt {
                         // Past the shutdown grace period, an operation still followed is recorded as interrupted.
                         Some(interrupt) => tokio::select! {
@@ -239,7 +242,7 @@ impl Engine {
                     }
                 }
             })
-            .buffer_unordered(self.apply.concurrency.max(1));
+            .buffer_unordered(MAX_FOLLOWED);
         while let Some((planned, applied)) = applied.next().await {
             let (result, error) = match applied {
                 None => (EventKind::Interrupted, None),

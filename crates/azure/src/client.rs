@@ -189,7 +189,8 @@ impl ArmClient {
             resource: resource.clone(),
             action: ACTION_READ_OPERATIONS,
         };
-        let mut delay = next_delay(operation.retry_after, options);
+        let mut polls = 0;
+        let mut delay = next_delay(operation.retry_after, options, polls);
         loop {
             let remaining = options.deadline.saturating_sub(started.elapsed());
             if remaining.is_zero() {
@@ -210,9 +211,11 @@ impl ArmClient {
                 PollStep::Succeeded => return self.get_compute(&operation.compute).await,
                 PollStep::Running(state) => {
                     tracing::debug!(compute = %resource, action = %operation.action, %state, "operation running");
+                    polls += 1;
                     delay = next_delay(
                         parse_retry_after(response.headers().get_optional_str(&"retry-after".into())),
                         options,
+                        polls,
                     );
                 }
                 PollStep::Ended { status, code, message } => {

@@ -93,7 +93,11 @@ pub struct Operation {
 /// How [`crate::ArmClient::wait`] polls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PollOptions {
-    /// The delay between polls when ARM sends no `Retry-After`.
+    /// The delay before the first poll when ARM sends no `Retry-After`; it doubles after each poll that finds the
+    /// operation still running, up to `default_delay`. Quick operations are seen done quickly; long ones (Azure ML
+    /// stops take minutes) cost few polls.
+    pub first_delay: Duration,
+    /// The longest delay between polls when ARM sends no `Retry-After`.
     pub default_delay: Duration,
     /// The longest the whole wait may take before it gives up with a deadline error.
     pub deadline: Duration,
@@ -101,7 +105,11 @@ pub struct PollOptions {
 
 impl Default for PollOptions {
     fn default() -> Self {
-        PollOptions { default_delay: Duration::from_secs(5), deadline: Duration::from_secs(30 * 60) }
+        PollOptions {
+            first_delay: Duration::from_secs(1),
+            default_delay: Duration::from_secs(5),
+            deadline: Duration::from_secs(30 * 60),
+        }
     }
 }
 
@@ -153,8 +161,12 @@ pub(crate) fn poll_error(body: &[u8]) -> (Option<String>, Option<String>) {
 }
 
 /// The delay before the next poll: `Retry-After` (seconds or an HTTP date) when present, else the default.
-pub(crate) fn next_delay(retry_after: Option<Duration>, options: &PollOptions) -> Duration {
-    retry_after.unwrap_or(options.default_delay)
+/// The delay before poll number `polls` (0 for the first): ARM's `Retry-After` when it sent one, else
+/// `first_delay` doubled per earlier poll, at most `default_delay`.
+pub(crate) fn next_delay(retry_after: Option<Duration>, options: &PollOptions, polls: u32) -> Duration {
+    retry_after.unwrap_or_else(|| {
+        options.first_delay.saturating_mul(2u32.saturating_pow(polls.min(16))).min(options.default_delay)
+    })
 }
 
 /// Parses a `Retry-After` value given in seconds. HTTP dates are not used by ARM for operations; they read as
@@ -197,10 +209,22 @@ mod tests {
 
     #[test]
     fn retry_after_wins_over_the_default_delay() {
-        let options = PollOptions { default_delay: Duration::from_millis(7), deadline: Duration::from_secs(1) };
-        assert_eq!(next_delay(parse_retry_after(Some(" 3 ")), &options), Duration::from_secs(3));
-        assert_eq!(next_delay(parse_retry_after(None), &options), Duration::from_millis(7));
-        assert_eq!(next_delay(parse_retry_after(Some("soon")), &options), Duration::from_millis(7));
+        let options = PollOptions {
+            first_delay: Duration::from_millis(7),
+            default_delay: Duration::from_millis(7),
+            deadline: Duration::from_secs(1),
+        };
+        assert_eq!(next_delay(parse_retry_after(Some(" 3 ")), &options, 0), Duration::from_secs(3));
+        assert_eq!(next_delay(parse_retry_after(None), &options, 0), Duration::from_millis(7));
+        assert_eq!(next_delay(parse_retry_after(Some("soon")), &options, 3), Duration::from_millis(7));
+    }
+
+    #[test]
+    fn without_retry_after_the_delay_doubles_up_to_the_default() {
+        let options = PollOptions::default();
+        let delays = (0..6).map(|polls| next_delay(None, &options, polls).as_secs()).collect::<Vec<_>>();
+        assert_eq!(delays, [1, 2, 4, 5, 5, 5]);
+        assert_eq!(next_delay(None, &options, u32::MAX), Duration::from_secs(5), "no overflow");
     }
 
     #[test]

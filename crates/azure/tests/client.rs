@@ -31,7 +31,11 @@ fn compute_json(name: &str, state: &str) -> serde_json::Value {
 }
 
 fn fast() -> PollOptions {
-    PollOptions { default_delay: Duration::from_millis(5), deadline: Duration::from_secs(20) }
+    PollOptions {
+        first_delay: Duration::from_millis(5),
+        default_delay: Duration::from_millis(5),
+        deadline: Duration::from_secs(20),
+    }
 }
 
 fn path(url: &str) -> String {
@@ -227,7 +231,11 @@ async fn a_canceled_operation_is_an_error() {
 async fn an_operation_past_its_deadline_stops_polling() {
     let arm = client(operation_script(json!({"status": "InProgress"})), Arc::new(FixedToken::default()));
     let operation = within(arm.begin(&compute_id("ci-3"), PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
-    let options = PollOptions { default_delay: Duration::from_millis(5), deadline: Duration::from_millis(60) };
+    let options = PollOptions {
+        first_delay: Duration::from_millis(5),
+        default_delay: Duration::from_millis(5),
+        deadline: Duration::from_millis(60),
+    };
     let err = within(arm.wait(&operation, &options)).await.err().unwrap_or_else(|| panic!("expected the deadline"));
     assert!(matches!(err.kind(), ErrorKind::Deadline { .. }), "{err}");
     assert!(err.to_string().starts_with(&format!("stop of {WS}/computes/ci-3 did not finish within")), "{err}");

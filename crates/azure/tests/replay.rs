@@ -120,7 +120,11 @@ async fn the_client_replays_the_recorded_sessions() {
 
     let operation = within(arm.begin(&instance, PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(operation.status_url.as_str().len() > 3000, "the 3 KB status URL is kept whole");
-    let poll = PollOptions { default_delay: Duration::from_millis(5), deadline: Duration::from_secs(20) };
+    let poll = PollOptions {
+        first_delay: Duration::from_millis(5),
+        default_delay: Duration::from_millis(5),
+        deadline: Duration::from_secs(20),
+    };
     within(arm.wait(&operation, &poll)).await.unwrap_or_else(|e| panic!("{e}"));
 
     // Compared on their first 200 characters: the status URLs are 3 KB long and identical past that.

@@ -46,7 +46,11 @@ pub fn compute_id(name: &str) -> String {
 }
 
 pub fn poll() -> PollOptions {
-    PollOptions { default_delay: Duration::from_millis(20), deadline: Duration::from_secs(30) }
+    PollOptions {
+        first_delay: Duration::from_millis(20),
+        default_delay: Duration::from_millis(20),
+        deadline: Duration::from_secs(30),
+    }
 }
 
 pub struct Rig {
