@@ -112,11 +112,11 @@ pub async fn apply_one(
     }
 }
 
-/// Polling for the CLI: ARM's own `Retry-After` when it gives one, else after a second (or `interval` if
-/// shorter), doubling up to `interval`, for at most 30 minutes.
+/// Polling for the CLI: ARM's own `Retry-After` when it gives one, else after the client's first delay (2 s, or
+/// `interval` if shorter), doubling up to `interval`, for at most 30 minutes.
 pub fn cli_poll_options(interval: Duration) -> PollOptions {
     PollOptions {
-        first_delay: interval.min(Duration::from_secs(1)),
+        first_delay: interval.min(PollOptions::default().first_delay),
         default_delay: interval,
         deadline: Duration::from_secs(30 * 60),
     }
@@ -129,7 +129,7 @@ pub struct ApplyArgs {
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
     /// The longest wait between polls of an operation when ARM gives no Retry-After (e.g. 5s, 500ms); the first
-    /// poll comes after at most a second, and the wait doubles from there.
+    /// poll comes after at most 2 s, and the wait doubles from there.
     #[arg(long, env = "AUTOSTOP_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
     pub poll_interval: Duration,
 }

@@ -93,9 +93,10 @@ pub struct Operation {
 /// How [`crate::ArmClient::wait`] polls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PollOptions {
-    /// The delay before the first poll when ARM sends no `Retry-After`; it doubles after each poll that finds the
-    /// operation still running, up to `default_delay`. Quick operations are seen done quickly; long ones (Azure ML
-    /// stops take minutes) cost few polls.
+    /// The delay before the first poll when ARM sends no `Retry-After` (the default, 2 s, is the Azure SDK for
+    /// JavaScript's polling interval); it doubles after each poll that finds the operation still running, up to
+    /// `default_delay`. Quick operations are seen done quickly; long ones (Azure ML stops take minutes) cost few
+    /// polls, which matters when thousands share a subscription's read budget.
     pub first_delay: Duration,
     /// The longest delay between polls when ARM sends no `Retry-After`.
     pub default_delay: Duration,
@@ -106,7 +107,7 @@ pub struct PollOptions {
 impl Default for PollOptions {
     fn default() -> Self {
         PollOptions {
-            first_delay: Duration::from_secs(1),
+            first_delay: Duration::from_secs(2),
             default_delay: Duration::from_secs(5),
             deadline: Duration::from_secs(30 * 60),
         }
@@ -223,7 +224,7 @@ mod tests {
     fn without_retry_after_the_delay_doubles_up_to_the_default() {
         let options = PollOptions::default();
         let delays = (0..6).map(|polls| next_delay(None, &options, polls).as_secs()).collect::<Vec<_>>();
-        assert_eq!(delays, [1, 2, 4, 5, 5, 5]);
+        assert_eq!(delays, [2, 4, 5, 5, 5, 5]);
         assert_eq!(next_delay(None, &options, u32::MAX), Duration::from_secs(5), "no overflow");
     }
 
