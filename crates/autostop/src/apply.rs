@@ -6,6 +6,8 @@ use autostop_azure::{ArmClient, ComputeId, PollOptions, PowerAction};
 use autostop_policy::Action;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
+use std::collections::HashMap;
+
 use tokio::sync::Semaphore;
 
 /// How apply runs.
@@ -13,7 +15,8 @@ use tokio::sync::Semaphore;
 pub struct ApplyOptions {
     /// Follow each long-running operation to its end (else report it accepted).
     pub wait: bool,
-    /// How many operations are being started at once (following them to their end does not count).
+    /// How many operations are being started at once in each subscription (following them to their end does not
+    /// count).
     pub concurrency: usize,
     /// How operations are polled when waiting.
     pub poll: PollOptions,
@@ -63,11 +66,42 @@ pub struct Applied {
 /// [`ApplyOptions::concurrency`] (starting operations) and paced by the client's per-subscription ARM budget.
 pub const MAX_FOLLOWED: usize = 16_384;
 
-/// Runs every request, starting at most `options.concurrency` operations at once; results come back in request
-/// order. A progress bar counts them on a terminal.
+/// Starting operations is bounded per subscription: ARM's budgets are per subscription, so a subscription that
+/// has spent its write budget must not hold the slots another subscription could use.
+pub struct Permits {
+    size: usize,
+    by_subscription: HashMap<String, Semaphore>,
+}
+
+impl Permits {
+    /// `options.concurrency` slots for each subscription of `requests`.
+    pub fn new<'a>(requests: impl IntoIterator<Item = &'a ActionRequest>, options: &ApplyOptions) -> Permits {
+        let size = options.concurrency.max(1);
+        let by_subscription =
+            requests.into_iter().map(|request| (subscription_key(request), Semaphore::new(size))).collect();
+        Permits { size, by_subscription }
+    }
+
+    async fn acquire(&self, request: &ActionRequest) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.by_subscription.get(&subscription_key(request))?.acquire().await.ok()
+    }
+}
+
+impl std::fmt::Debug for Permits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Permits({} per subscription, {} subscriptions)", self.size, self.by_subscription.len())
+    }
+}
+
+fn subscription_key(request: &ActionRequest) -> String {
+    request.id.workspace().subscription().as_str().to_ascii_lowercase()
+}
+
+/// Runs every request, starting at most `options.concurrency` operations at once per subscription; results come
+/// back in request order. A progress bar counts them on a terminal.
 pub async fn apply(client: &ArmClient, requests: &[ActionRequest], options: &ApplyOptions) -> Vec<Applied> {
     let progress = crate::progress::bar(requests.len(), "operations");
-    let permits = Semaphore::new(options.concurrency.max(1));
+    let permits = Permits::new(requests, options);
     let applied = stream::iter(requests)
         .map(|request| apply_one(client, request, options, &permits))
         .buffered(MAX_FOLLOWED)
@@ -84,7 +118,7 @@ pub async fn apply_one(
     client: &ArmClient,
     request: &ActionRequest,
     options: &ApplyOptions,
-    permits: &Semaphore,
+    permits: &Permits,
 ) -> Applied {
     let action = match request.action {
         Action::Start => PowerAction::Start,
@@ -92,7 +126,7 @@ pub async fn apply_one(
     };
     let failed =
         |err: autostop_azure::Error| Applied { verdict: Verdict::Failed, error: Some(err.to_string()), state: None };
-    let permit = permits.acquire().await.ok();
+    let permit = permits.acquire(request).await;
     let begun = client.begin(&request.id, action).await;
     drop(permit);
     let operation = match begun {
@@ -125,7 +159,7 @@ pub fn cli_poll_options(interval: Duration) -> PollOptions {
 /// How each verb that acts applies: concurrency and polling.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApplyArgs {
-    /// How many start/stop requests are sent at once (operations being followed do not count).
+    /// How many start/stop requests are sent at once per subscription (operations being followed do not count).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
     /// The longest wait between polls of an operation when ARM gives no Retry-After (e.g. 5s, 500ms); the first

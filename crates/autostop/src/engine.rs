@@ -11,9 +11,8 @@ use autostop_policy::{Config, Instance, Plan, Window};
 use futures::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp, Zoned};
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
-use crate::apply::{ActionRequest, ApplyOptions, MAX_FOLLOWED, Verdict, apply_one};
+use crate::apply::{ActionRequest, ApplyOptions, MAX_FOLLOWED, Permits, Verdict, apply_one};
 use crate::discover::{Scope, discover, instance};
 use crate::serve::{ActionResult, ArmStats, Evaluate, Evaluation, Interrupt};
 
@@ -222,7 +221,7 @@ impl Engine {
             }
         }
         let progress = crate::progress::bar(todo.len(), "operations");
-        let permits = Semaphore::new(self.apply.concurrency.max(1));
+        let permits = Permits::new(todo.iter().map(|(_, request)| request), &self.apply);
         let permits = &permits;
         let mut applied = stream::iter(todo)
             .map(|(planned, request)| {
