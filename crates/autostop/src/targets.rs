@@ -14,24 +14,24 @@ pub enum Selection {
 
 /// One compute the verb considered, and whether it will act on it.
 #[derive(Debug, Clone)]
-pub struct Considered {
+pub struct Considered<'a> {
     /// The compute as discovery saw it.
-    pub compute: Compute,
+    pub compute: &'a Compute,
     /// `Ok` to act, or why not.
     pub decision: Result<(), SkipReason>,
 }
 
 /// The verb's plan: what it considers, and the names the user gave that matched nothing.
 #[derive(Debug, Clone)]
-pub struct Targets {
+pub struct Targets<'a> {
     /// Every compute considered, in discovery order.
-    pub considered: Vec<Considered>,
+    pub considered: Vec<Considered<'a>>,
     /// Names given on the command line that match no compute of the scope.
     pub unknown_names: Vec<String>,
 }
 
 /// Decides, for each discovered compute the selection covers, whether `action` applies.
-pub fn decide(computes: &[Compute], selection: &Selection, action: Action, force: bool) -> Targets {
+pub fn decide<'a>(computes: &'a [Compute], selection: &Selection, action: Action, force: bool) -> Targets<'a> {
     let selected = |compute: &Compute| match selection {
         Selection::All => true,
         Selection::Names(names) => names.iter().any(|name| name.eq_ignore_ascii_case(&compute.name)),
@@ -40,7 +40,7 @@ pub fn decide(computes: &[Compute], selection: &Selection, action: Action, force
         .iter()
         .filter(|compute| selected(compute))
         .map(|compute| Considered {
-            compute: compute.clone(),
+            compute,
             decision: eligibility(
                 action,
                 compute.compute_type.as_str(),

@@ -2,7 +2,9 @@
 //! the certificates of a PEM file (`SSL_CERT_FILE`), handed to `azure_identity` and the ARM pipeline alike.
 
 use crate::error::{Error, ErrorKind};
-use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
+use azure_core::http::{
+    AsyncRawResponse, ClientOptions, ExponentialRetryOptions, HttpClient, Request, RetryOptions, Transport,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,7 +48,8 @@ pub fn http_client_with(options: &HttpClientOptions) -> Result<reqwest::Client, 
     let mut builder = reqwest::Client::builder()
         .connect_timeout(options.connect_timeout)
         .read_timeout(options.read_timeout)
-        .redirect(reqwest::redirect::Policy::none());
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(MAX_IN_FLIGHT);
     if let Some(path) = &options.extra_roots_pem {
         builder = builder.tls_certs_merge(read_roots(path)?);
     }
@@ -64,9 +67,32 @@ fn read_roots(path: &Path) -> Result<Vec<reqwest::Certificate>, Error> {
     Ok(roots)
 }
 
-/// `azure_core` client options whose transport is `client`, with [`retry_options`].
+/// The most requests one transport sends at once. Thousands of operations may be followed together, but their
+/// polls are paced by the subscription budgets anyway; this keeps connections (each with its TLS buffers) and
+/// memory bounded. At ARM's latency, 64 in flight carry far more than the budgets allow.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// `azure_core` client options whose transport is `client`, at most [`MAX_IN_FLIGHT`] requests at once, with
+/// [`retry_options`].
 pub fn client_options(client: reqwest::Client) -> ClientOptions {
-    ClientOptions { transport: Some(Transport::new(Arc::new(client))), retry: retry_options(), ..Default::default() }
+    let limited = Limited { client, permits: tokio::sync::Semaphore::new(MAX_IN_FLIGHT) };
+    ClientOptions { transport: Some(Transport::new(Arc::new(limited))), retry: retry_options(), ..Default::default() }
+}
+
+/// A transport that sends at most a fixed number of requests at once. The limit sits at the transport, after
+/// the pipeline's budget and retry waits, so a request waiting for its subscription's budget holds no slot.
+#[derive(Debug)]
+struct Limited {
+    client: reqwest::Client,
+    permits: tokio::sync::Semaphore,
+}
+
+#[async_trait::async_trait]
+impl HttpClient for Limited {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        let _permit = self.permits.acquire().await.ok();
+        self.client.execute_request(request).await
+    }
 }
 
 /// The retries autostop uses: `azure_core`'s exponential policy (random jitter up to 256 ms, `Retry-After`

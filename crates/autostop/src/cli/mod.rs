@@ -110,6 +110,8 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
     })
 }
 
+/// The verbs' runtime: one thread. Their work is waiting on ARM, and one thread keeps memory small (one malloc
+/// arena) when thousands of operations are followed at once.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
