@@ -220,6 +220,14 @@ async fn kill_9_during_a_run_loses_nothing_recorded_and_the_next_run_finishes_th
     })
     .await
     .unwrap();
+    // Half the operations are slow, so the run is still following some when the others are recorded.
+    let slow = autostop_emulator::Faults {
+        slow_operation_rate: 0.5,
+        slow_operation_factor: 100,
+        seed: 11,
+        ..autostop_emulator::Faults::default()
+    };
+    emulator.control().set_faults(slow);
     let setup = setup(CONFIG);
     let mut child = Cli::against(&emulator, &["run", "--now", "2026-03-02T20:00:30+09:00", "--concurrency", "1"])
         .env("AUTOSTOP_CONFIG", &setup.config)
@@ -249,6 +257,7 @@ async fn kill_9_during_a_run_loses_nothing_recorded_and_the_next_run_finishes_th
         assert!(history.stdout.contains(name.as_str()), "{name} missing from history");
     }
     // The next run over the same window does the rest, and nothing twice.
+    emulator.control().set_faults(autostop_emulator::Faults::default());
     emulator.control().complete_operations();
     let run = run_at(&emulator, &setup, "2026-03-02T20:00:40+09:00").await;
     assert_eq!(run.code, 0, "{run:#?}");
