@@ -271,7 +271,7 @@ mod tests {
             "export SSL_CERT_FILE='/tmp/a b/ca.pem'".to_owned(),
             "export AZURE_TENANT_ID=t".to_owned(),
             "export AZURE_CLIENT_ID=c".to_owned(),
-            "export AZURE_CLIENT_SECRET='it'\\''s'".to_owned(),
+            "export AZURE_CLIENT_SECRET='fake '\\''x'".to_owned(),
         ]
         .into_iter();
         let mut next = || lines.next().context("no more lines");
@@ -279,7 +279,7 @@ mod tests {
         assert_eq!((base_url.as_str(), ca_path.to_str()), ("https://127.0.0.1:4443", Some("/tmp/a b/ca.pem")));
         assert_eq!(env.len(), 6);
         assert!(env.contains(&("SSL_CERT_FILE".to_owned(), "/tmp/a b/ca.pem".to_owned())));
-        assert!(env.contains(&("AZURE_CLIENT_SECRET".to_owned(), "it's".to_owned())));
+        assert!(env.contains(&("AZURE_CLIENT_SECRET".to_owned(), "fake 'x".to_owned())));
     }
 
     #[test]
