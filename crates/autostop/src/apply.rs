@@ -82,7 +82,8 @@ impl Permits {
         Permits { size, by_subscription }
     }
 
-    async fn acquire(&self, request: &ActionRequest) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    /// One slot of `request`'s subscription (`None` for a subscription these permits were not made for).
+    pub async fn acquire(&self, request: &ActionRequest) -> Option<tokio::sync::SemaphorePermit<'_>> {
         self.by_subscription.get(&subscription_key(request))?.acquire().await.ok()
     }
 }

@@ -12,6 +12,8 @@ mod logging;
 mod output;
 mod progress;
 mod serve;
+mod signals;
+mod store;
 mod targets;
 
 use std::process::ExitCode;

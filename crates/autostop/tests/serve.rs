@@ -231,7 +231,7 @@ fn results_for(history: &serde_json::Value, target: &str) -> Vec<String> {
     let events = history.as_array().unwrap_or_else(|| panic!("history is not an array: {history}"));
     events
         .iter()
-        .filter(|event| event["target_name"] == target)
+        .filter(|event| event["targetName"] == target)
         .map(|event| event["result"].as_str().unwrap_or_default().to_owned())
         .collect()
 }

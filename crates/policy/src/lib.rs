@@ -19,4 +19,6 @@ pub use config::{Config, ConfigError, ConfigErrors, Rule};
 pub use duration::{DurationError, parse_duration};
 pub use eligibility::{Action, SkipReason, eligibility};
 pub use instance::{Instance, Scope};
-pub use plan::{Missed, Plan, PlanSkipReason, PlannedAction, PlannedSkip, Window, plan};
+pub use plan::{
+    Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, Window, occurrences, plan, plan_due,
+};

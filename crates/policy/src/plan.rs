@@ -204,24 +204,81 @@ enum Relation {
     Kept(PlanSkipReason),
 }
 
-/// Plans the window: see the module docs for every decision.
-pub fn plan(inventory: &[Instance], config: &Config, window: Window, now: Timestamp) -> Plan {
-    let mut plan = Plan::default();
-    let mut due: Vec<(&Rule, Zoned)> = Vec::new();
+/// A rule occurrence to evaluate: on time, or pending from an earlier evaluation and still within catch-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Due {
+    /// The rule's name.
+    pub rule: String,
+    /// The occurrence, in the rule's zone.
+    pub occurrence: Zoned,
+}
+
+/// A window's occurrences, sorted into those to act on and those too old.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Occurrences {
+    /// For each rule with an on-time occurrence, its latest one (earlier on-time ones fold into it), in file order.
+    pub due: Vec<Due>,
+    /// Occurrences older than their rule's catch-up limit, in rule order then time.
+    pub missed: Vec<Missed>,
+}
+
+impl Occurrences {
+    /// Adds an occurrence from elsewhere (e.g. one left pending by an earlier evaluation) as [`occurrences`]
+    /// would have sorted it: missed when older than its rule's catch-up limit at `now`; else due, unless the
+    /// rule already has a later one due, which it folds into. `false` for an unknown rule (not added).
+    pub fn add(&mut self, config: &Config, rule: &str, occurrence: Zoned, now: Timestamp) -> bool {
+        let Some(rule) = config.rule(rule) else {
+            return false;
+        };
+        let cutoff = now.checked_sub(rule.catch_up).unwrap_or(Timestamp::MIN);
+        if occurrence.timestamp() < cutoff {
+            self.missed.push(Missed { rule: rule.name.clone(), occurrence, action: rule.action });
+            return true;
+        }
+        match self.due.iter_mut().find(|due| due.rule == rule.name) {
+            Some(due) if due.occurrence.timestamp() >= occurrence.timestamp() => {}
+            Some(due) => due.occurrence = occurrence,
+            None => {
+                let order = |name: &str| config.rules.iter().position(|rule| rule.name == name);
+                self.due.push(Due { rule: rule.name.clone(), occurrence });
+                self.due.sort_by_key(|due| order(&due.rule));
+            }
+        }
+        true
+    }
+}
+
+/// The occurrences of every rule in the window `(after, until]`: the latest on-time one of each rule is due,
+/// those older than the rule's catch-up limit at `now` are missed.
+pub fn occurrences(config: &Config, window: Window, now: Timestamp) -> Occurrences {
+    let mut found = Occurrences::default();
     for rule in &config.rules {
         let cutoff = now.checked_sub(rule.catch_up).unwrap_or(Timestamp::MIN);
         let mut latest: Option<Zoned> = None;
         for occurrence in rule.schedule.occurrences(window.after, window.until, rule.zone.time_zone()) {
             if occurrence.timestamp() < cutoff {
-                plan.missed.push(Missed { rule: rule.name.clone(), occurrence, action: rule.action });
+                found.missed.push(Missed { rule: rule.name.clone(), occurrence, action: rule.action });
             } else if latest.as_ref().is_none_or(|seen| occurrence.timestamp() > seen.timestamp()) {
                 latest = Some(occurrence);
             }
         }
         if let Some(occurrence) = latest {
-            due.push((rule, occurrence));
+            found.due.push(Due { rule: rule.name.clone(), occurrence });
         }
     }
+    found
+}
+
+/// Plans the window: see the module docs for every decision.
+pub fn plan(inventory: &[Instance], config: &Config, window: Window, now: Timestamp) -> Plan {
+    plan_due(inventory, config, occurrences(config, window, now), now)
+}
+
+/// Plans given occurrences (from [`occurrences`], perhaps with pending ones [added](Occurrences::add)).
+pub fn plan_due(inventory: &[Instance], config: &Config, occurrences: Occurrences, now: Timestamp) -> Plan {
+    let mut plan = Plan { missed: occurrences.missed, ..Plan::default() };
+    let due: Vec<(&Rule, Zoned)> =
+        occurrences.due.into_iter().filter_map(|due| Some((config.rule(&due.rule)?, due.occurrence))).collect();
 
     let in_scope = |instance: &Instance| config.scopes.iter().any(|scope| scope.covers(instance));
     plan.idle_rules = config

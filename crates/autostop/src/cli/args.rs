@@ -74,13 +74,15 @@ impl ScopeArgs {
     }
 }
 
-/// Where the configuration and the audit log are: the arguments of the policy verbs (`plan`, `run`).
+/// Where the configuration and the state (audit log, claims) are: the arguments of the policy verbs (`plan`,
+/// `run`).
 #[derive(Debug, Clone, Args)]
 pub struct PolicyArgs {
     /// Config file (default: $AUTOSTOP_CONFIG, else ./autostop.toml).
     #[arg(long, short = 'c', value_name = "PATH")]
     pub config: Option<std::path::PathBuf>,
-    /// Audit database (default: $XDG_STATE_HOME/autostop/audit.db, else ~/.local/state/autostop/audit.db).
+    /// State: audit log, claims, window (default: $XDG_STATE_HOME/autostop/audit.db, else
+    /// ~/.local/state/autostop/audit.db).
     #[arg(long, value_name = "PATH")]
     pub state: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -93,12 +95,9 @@ impl PolicyArgs {
         autostop_policy::config::config_path(self.config.as_deref(), |name| std::env::var_os(name))
     }
 
-    /// The audit database to use.
-    pub fn state_path(&self) -> anyhow::Result<std::path::PathBuf> {
-        Ok(match &self.state {
-            Some(path) => path.clone(),
-            None => autostop_audit::Store::default_path()?,
-        })
+    /// The state store to use.
+    pub fn state(&self) -> anyhow::Result<crate::store::StateLocation> {
+        crate::store::StateLocation::resolve(self.state.as_deref())
     }
 }
 

@@ -1,11 +1,11 @@
 //! `autostop history [--state PATH] [--since TIME|DURATION] [--target NAME|ID] [--output table|json]`: shows the
 //! audit log, oldest first.
 //!
-//! Reads the audit database only; a database that does not exist yet is an empty history (it is not created).
+//! Reads the state only; a state that does not exist yet is an empty history (it is not created).
 
 use std::path::PathBuf;
 
-use autostop_audit::{EventRecord, HistoryQuery, Store};
+use autostop_state::{EventRecord, HistoryQuery, rfc3339};
 use jiff::Timestamp;
 
 use crate::cli::OutputFormat;
@@ -14,7 +14,7 @@ use crate::{Outcome, UsageError};
 /// Arguments of `autostop history`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HistoryArgs {
-    /// Audit database (default: $XDG_STATE_HOME/autostop/audit.db, else ~/.local/state/autostop/audit.db).
+    /// State (default: $XDG_STATE_HOME/autostop/audit.db, else ~/.local/state/autostop/audit.db).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// Only events since an instant (2026-03-02T20:00:00+09:00) or that long ago (24h, 7d).
@@ -32,17 +32,14 @@ pub struct HistoryArgs {
 }
 
 /// Runs `autostop history`.
-pub fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
     let since = args.since.as_deref().map(|text| parse_since(text, Timestamp::now())).transpose()?;
-    let path = match args.state {
-        Some(path) => path,
-        None => Store::default_path()?,
-    };
-    let records = if path.exists() {
-        let store = Store::open(&path)?;
-        store.history(&HistoryQuery { since, target: args.target, limit: args.limit })?
+    let location = crate::store::StateLocation::resolve(args.state.as_deref())?;
+    let records = if location.exists() {
+        let store = location.open()?;
+        store.history(&HistoryQuery { since, target: args.target, limit: args.limit }).await?
     } else {
-        eprintln!("autostop: no audit database at {} yet: nothing has been recorded", path.display());
+        eprintln!("autostop: no state at {location} yet: nothing has been recorded");
         Vec::new()
     };
     print(&mut std::io::stdout().lock(), &records, args.output)?;
@@ -76,7 +73,7 @@ fn print(out: &mut dyn std::io::Write, records: &[EventRecord], format: OutputFo
             event.time.to_string(),
             event.kind.to_string(),
             dash(event.rule.clone()),
-            dash(event.occurrence.as_ref().map(|occurrence| occurrence.strftime("%F %T %Z").to_string())),
+            dash(event.occurrence.as_ref().map(rfc3339)),
             dash(event.target_name.clone().or_else(|| event.target_id.clone())),
             dash(event.action.clone()),
             dash(error.or_else(|| event.reason.clone())),
@@ -100,11 +97,11 @@ mod tests {
 
     #[test]
     fn events_print_as_a_table_and_as_json() {
-        use autostop_audit::{Event, EventKind};
+        use autostop_state::{Event, EventKind, SqliteStore};
 
         let dir = std::env::temp_dir().join(format!("autostop-history-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open(&dir.join("audit.db")).expect("open");
+        let store = SqliteStore::open(&dir.join("audit.db")).expect("open");
         let time: Timestamp = "2026-03-02T19:00:05Z".parse().expect("time");
         let failed = Event {
             rule: Some("evening-stop".to_owned()),
@@ -122,7 +119,8 @@ mod tests {
         let mut table = Vec::new();
         print(&mut table, &records, OutputFormat::Table).expect("table");
         let table = String::from_utf8(table).expect("utf-8");
-        for needle in ["ci-1", "failed", "evening-stop", "2026-03-02 20:00:00 CET", "Conflict: operation in progress"] {
+        for needle in ["ci-1", "failed", "evening-stop", "2026-03-02T20:00:00+01:00", "Conflict: operation in progress"]
+        {
             assert!(table.contains(needle), "{needle} missing from\n{table}");
         }
 
@@ -130,7 +128,7 @@ mod tests {
         print(&mut json, &records, OutputFormat::Json).expect("json");
         let json: serde_json::Value = serde_json::from_slice(&json).expect("valid JSON");
         assert_eq!(json[0]["result"], "failed");
-        assert_eq!(json[0]["error_code"], "Conflict");
-        assert_eq!(json[0]["target_name"], "ci-1");
+        assert_eq!(json[0]["errorCode"], "Conflict");
+        assert_eq!(json[0]["targetName"], "ci-1");
     }
 }

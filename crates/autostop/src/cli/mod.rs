@@ -73,7 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Serve(args) => serve_command(args),
         Command::Functions(args) => functions::run(args),
-        Command::History(args) => history::run(args),
+        Command::History(args) => runtime()?.block_on(history::run(args)),
         Command::Check(args) => check::run(args),
         Command::Init(args) => init::run(args),
         Command::Schedule(cmd) => schedule::run(cmd),
@@ -87,7 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 struct ServeCommand {
     #[command(flatten)]
     serve: serve::ServeArgs,
-    /// Audit database, which also keeps the last evaluated instant (default: the platform state directory).
+    /// State: audit log, claims, last evaluated instant (default: the platform state directory).
     #[arg(long, value_name = "PATH")]
     state: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -103,9 +103,13 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
     let apply = apply.options(wait);
     serve::run(serve, move |config_path| {
         let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
-        let store = std::sync::Arc::new(autostop_audit::Store::open(&policy.state_path()?)?);
+        let store = policy.state()?.open()?;
         let engine_store = store.clone();
-        let loader = move || run::engine(&policy.config_path(), engine_store.clone(), &policy, apply.clone());
+        let loader = move || {
+            let (config, client) = run::connect(&policy.config_path(), &policy)?;
+            let options = crate::engine::EngineOptions { apply: apply.clone(), ..Default::default() };
+            Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options))
+        };
         Ok((loader, store))
     })
 }

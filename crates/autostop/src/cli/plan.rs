@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::Outcome;
 use crate::cli::{OutputFormat, PolicyArgs, parse_instant};
-use crate::engine::rfc3339;
+use autostop_state::rfc3339;
 
 /// `autostop plan [--at TIME] [--window DURATION] [--output json]`
 #[derive(Debug, Args)]
@@ -61,7 +61,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     };
     let until =
         at.checked_add(window).map_err(|_| crate::UsageError(format!("--window: {} is too long", args.window)))?;
-    let (instances, errors) = crate::engine::inventory(&client, &config).await;
+    let crate::engine::Found { instances, errors } = crate::engine::inventory(&client, &config).await;
     let plan = autostop_policy::plan(&instances, &config, autostop_policy::Window { after: at, until }, at);
     let rows = rows(&plan);
     for rule in &plan.idle_rules {

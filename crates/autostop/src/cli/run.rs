@@ -1,31 +1,39 @@
-//! `autostop run`: evaluates the schedule window since the last run (with catch-up) and acts. For cron, CI and
-//! Kubernetes CronJobs; the daemon and the Functions handler run the same engine.
+//! `autostop run`: evaluates the schedule window since the last run (with catch-up), confirms what earlier runs
+//! left open, and acts. For cron, CI and Kubernetes CronJobs; the daemon and the Functions handler run the same
+//! engine. SIGTERM / SIGINT: nothing new is sent, operations in flight get `--shutdown-grace` to finish.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::time::Duration;
 
-use autostop_audit::Store;
-use autostop_azure::ArmClient;
-use autostop_policy::Config;
+use anyhow::Context as _;
 use clap::Args;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::Outcome;
-use crate::apply::{ApplyArgs, ApplyOptions};
+use crate::UsageError;
+use crate::apply::ApplyArgs;
 use crate::cli::{OutputFormat, PolicyArgs, parse_instant};
-use crate::connect::{Connection, process_env};
-use crate::engine::{Engine, LAST_EVALUATED_KEY, RunOutcome};
+use crate::engine::{Engine, EngineOptions, LAST_EVALUATED_KEY, RunOutcome};
 
-/// `autostop run [--now TIME] [--config PATH] [--state PATH] [--output json]`
+/// How far ahead of this machine's clock `--now` may be (clock skew), and still be taken for "now".
+const NOW_SKEW: SignedDuration = SignedDuration::from_mins(1);
+
+/// `autostop run [--now TIME --state PATH] [--config PATH] [--output json]`
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Evaluate as if it were this instant (RFC 3339, or a local date-time in the default time zone): for
-    /// back-testing.
+    /// Evaluate as if it were this instant (RFC 3339, or a local date-time in the default time zone), to
+    /// back-test: it must not be in the future, needs an explicit --state (a scratch file), and cannot be earlier
+    /// than what that state has already evaluated.
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
-    /// Do not follow operations to their end: record them as accepted.
+    /// Do not follow operations to their end: record them as accepted, for a later run to confirm.
     #[arg(long)]
     no_wait: bool,
+    /// How long an accepted action may take to be read back in its state before it is recorded unconfirmed.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_positive)]
+    confirm_deadline: Duration,
+    /// How long SIGTERM / SIGINT lets operations in flight finish before leaving them to a later run to confirm.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive)]
+    shutdown_grace: Duration,
     #[command(flatten)]
     apply: ApplyArgs,
     #[command(flatten)]
@@ -35,44 +43,93 @@ pub struct RunArgs {
     output: OutputFormat,
 }
 
-/// Reads the config file and connects to Azure as it (and the command line) says.
-pub fn connect(config_path: &Path, policy: &PolicyArgs) -> anyhow::Result<(Config, ArmClient)> {
-    let config = crate::cli::check::load(config_path)?;
-    let connection = Connection::from_args_and_config(&policy.azure, &config.azure)?;
-    let (_, client) = connection.client(process_env)?;
-    Ok((config, client))
+fn parse_positive(text: &str) -> Result<Duration, String> {
+    let duration = autostop_policy::parse_duration(text).map_err(|err| err.to_string())?;
+    Duration::try_from(duration)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| format!("expected a positive duration, found {text:?}"))
 }
 
-/// Builds the engine from a config file and an audit database.
-pub fn engine(
-    config_path: &Path,
-    store: Arc<Store>,
+/// Reads the config file and connects to Azure as it (and the command line) says.
+pub fn connect(
+    config_path: &std::path::Path,
     policy: &PolicyArgs,
-    apply: ApplyOptions,
-) -> anyhow::Result<Engine> {
-    let (config, client) = connect(config_path, policy)?;
-    Ok(Engine::new(config, client, store, apply))
+) -> anyhow::Result<(autostop_policy::Config, autostop_azure::ArmClient)> {
+    let config = crate::cli::check::load(config_path)?;
+    let connection = crate::connect::Connection::from_args_and_config(&policy.azure, &config.azure)?;
+    let (_, client) = connection.client(crate::connect::process_env)?;
+    Ok((config, client))
 }
 
 /// Runs `autostop run`.
 pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
-    let store = Arc::new(Store::open(&args.policy.state_path()?)?);
-    let apply = args.apply.options(!args.no_wait);
-    let engine = engine(&args.policy.config_path(), store.clone(), &args.policy, apply)?;
+    let (config, client) = connect(&args.policy.config_path(), &args.policy)?;
+    let wall = Timestamp::now();
     let now = match &args.now {
-        Some(text) => parse_instant(text, engine.config().defaults.timezone.time_zone(), "--now")?,
-        None => Timestamp::now(),
+        None => wall,
+        Some(text) => {
+            if args.policy.state.is_none() {
+                return Err(UsageError(
+                    "--now back-tests: give it a state of its own with --state PATH (a scratch file), so that the \
+                     schedule's real state never moves"
+                        .into(),
+                )
+                .into());
+            }
+            let now = parse_instant(text, config.defaults.timezone.time_zone(), "--now")?;
+            if now > wall.checked_add(NOW_SKEW).unwrap_or(Timestamp::MAX) {
+                return Err(UsageError(format!(
+                    "--now {text}: expected an instant that is not in the future (it is {wall} now): a run acts on \
+                     Azure now, so it cannot evaluate occurrences that have not happened (use `autostop plan --at` \
+                     to preview the future)"
+                ))
+                .into());
+            }
+            now
+        }
     };
-    let last = store.last_evaluated(LAST_EVALUATED_KEY)?;
-    let report = engine.run_window(last, now, None).await?;
+    let location = args.policy.state()?;
+    let store = location.open()?;
+    if let Some(last) = store.last_evaluated(LAST_EVALUATED_KEY).await?
+        && now < last
+    {
+        return Err(UsageError(format!(
+            "--now {now}: the state {location} has already been evaluated up to {last}; a state's window never moves \
+             back (back-test with a fresh --state)"
+        ))
+        .into());
+    }
+    let options = EngineOptions {
+        apply: args.apply.options(!args.no_wait),
+        confirm_deadline: SignedDuration::try_from(args.confirm_deadline).context("--confirm-deadline is too long")?,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(config, client, store, options);
+    let interrupt =
+        crate::signals::interrupt_on_signals(args.shutdown_grace).context("listening for SIGTERM and SIGINT")?;
+    let report = engine.evaluate(now, None, Some(&interrupt)).await?;
     for rule in &report.idle_rules {
         eprintln!("autostop: rule {rule} selects no instance in scope");
     }
-    for error in &report.discovery_errors {
-        eprintln!("autostop: {error}");
-    }
     print(&mut std::io::stdout().lock(), args.output, &report.outcomes)?;
-    Ok(if report.any_failed() { Outcome::SomeFailed } else { Outcome::Success })
+    let problems = report.problems();
+    for problem in &problems {
+        eprintln!("autostop: {problem}");
+    }
+    if report.pending > 0 {
+        eprintln!(
+            "autostop: {} occurrence(s) left pending: a later run retries them within their catch-up limit",
+            report.pending
+        );
+    }
+    if report.unconfirmed_open > 0 {
+        eprintln!(
+            "autostop: {} action(s) accepted by Azure and still to be confirmed by a later run",
+            report.unconfirmed_open
+        );
+    }
+    Ok(if problems.is_empty() { Outcome::Success } else { Outcome::SomeFailed })
 }
 
 /// Prints run outcomes as a table or a JSON array.

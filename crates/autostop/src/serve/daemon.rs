@@ -19,8 +19,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::metrics::Metrics;
-use super::signals::{Control, Interrupt, Stage};
 use super::{Evaluate, LastStore, Load, Window, http};
+use crate::signals::{Control, Interrupt, Stage};
 
 /// How long the engine gets, once told to abandon the operations in flight, to record them and return.
 pub(super) const RECORD_WAIT: Duration = Duration::from_secs(10);
@@ -34,7 +34,8 @@ pub struct DaemonOptions {
     pub shutdown_grace: Duration,
     /// The longest single sleep: the wall clock is read again at least this often (it may jump, e.g. on resume).
     pub max_sleep: Duration,
-    /// How long to wait before evaluating again after an evaluation returned an error.
+    /// How long to wait before evaluating again after an evaluation returned an error, left problems (pending
+    /// occurrences are retried) or left actions to confirm.
     pub retry_after_error: Duration,
 }
 
@@ -97,8 +98,9 @@ pub async fn run_daemon<L: Load, S: LastStore>(
 
 /// How one evaluation ended, as the loop sees it.
 enum RunEnd {
-    /// The window was fully evaluated: remember its end.
-    Evaluated,
+    /// The window was evaluated: remember its end. `recheck`: it left problems or actions to confirm, so evaluate
+    /// again after the retry pause even if no occurrence is due.
+    Evaluated { recheck: bool },
     /// The evaluation returned an error: try again after a pause, with the same start.
     Failed,
     /// Shutdown came: exit (an interrupted window is not remembered, so a restart evaluates it again).
@@ -116,8 +118,9 @@ pub(super) struct Scheduler<L: Load, S, C> {
 
 impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
     pub(super) async fn run(mut self, mut controls: mpsc::Receiver<Control>) -> anyhow::Result<()> {
-        let mut last = self.store.load_last().context("reading the last evaluated instant")?;
+        let mut last = self.store.load_last().await.context("reading the last evaluated instant")?;
         let mut not_before: Option<Timestamp> = None;
+        let mut recheck_at: Option<Timestamp> = None;
         loop {
             let now = self.clock.now();
             // With no memory the engine's catch-up limit decides; otherwise evaluate once an occurrence is due.
@@ -125,6 +128,10 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
                 None => Some(now),
                 // The contract says strictly after; holding the engine to it keeps a bug from becoming a busy loop.
                 Some(last) => self.engine.next_occurrence(last).filter(|next| *next > last),
+            };
+            let next = match (next, recheck_at) {
+                (Some(next), Some(recheck)) => Some(next.min(recheck)),
+                (next, recheck) => next.or(recheck),
             };
             let wake = match (next, not_before) {
                 (Some(next), Some(not_before)) => Some(next.max(not_before)),
@@ -134,10 +141,12 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
             if wake.is_some_and(|wake| wake <= now) {
                 let window = Window { last, now };
                 match self.evaluate(window, &mut controls).await {
-                    RunEnd::Evaluated => {
+                    RunEnd::Evaluated { recheck } => {
                         last = Some(now);
                         not_before = None;
-                        if let Err(err) = self.store.save_last(now) {
+                        recheck_at =
+                            recheck.then(|| now.checked_add(self.options.retry_after_error).unwrap_or(Timestamp::MAX));
+                        if let Err(err) = self.store.save_last(now).await {
                             tracing::error!(error = format!("{err:#}"), "could not record the last evaluated instant");
                         }
                     }
@@ -229,11 +238,15 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
                     "evaluated"
                 );
                 self.metrics.record_evaluation(&evaluation, window.now, interrupted);
-                if interrupted { RunEnd::Stop } else { RunEnd::Evaluated }
+                for problem in &evaluation.problems {
+                    tracing::error!(window_end = %window.now, "{problem}");
+                }
+                let recheck = !evaluation.is_clean() || evaluation.unconfirmed_open > 0;
+                if interrupted { RunEnd::Stop } else { RunEnd::Evaluated { recheck } }
             }
             Some(Err(err)) => {
                 tracing::error!(error = format!("{err:#}"), window_end = %window.now, "evaluation failed");
-                self.metrics.record_error();
+                self.metrics.record_error(&format!("{err:#}"));
                 if shutting_down { RunEnd::Stop } else { RunEnd::Failed }
             }
             None => RunEnd::Stop,

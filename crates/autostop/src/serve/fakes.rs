@@ -80,6 +80,7 @@ impl Evaluate for FakeEngine {
                 ActionResult::Failed => {
                     evaluation.attempted += 1;
                     evaluation.failed += 1;
+                    evaluation.problems.push("a stop failed".to_owned());
                 }
                 _ => {}
             }
@@ -117,11 +118,11 @@ impl MemoryStore {
 }
 
 impl LastStore for MemoryStore {
-    fn load_last(&self) -> anyhow::Result<Option<Timestamp>> {
+    async fn load_last(&self) -> anyhow::Result<Option<Timestamp>> {
         Ok(self.last())
     }
 
-    fn save_last(&self, at: Timestamp) -> anyhow::Result<()> {
+    async fn save_last(&self, at: Timestamp) -> anyhow::Result<()> {
         *self.last.lock().expect("lock") = Some(at);
         *self.saves.lock().expect("lock") += 1;
         Ok(())

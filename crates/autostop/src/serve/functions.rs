@@ -4,8 +4,10 @@
 //! nothing here relies on `WEBSITE_TIME_ZONE`, which Linux Consumption plans ignore) and runs one invocation at a
 //! time across scale-out; this handler also serialises invocations within the process. Each `POST /{function}`
 //! evaluates `(ScheduleStatus.Last, now]` — the engine's catch-up limit when there is no `Last` — and answers
-//! `{"Outputs":{},"Logs":[..],"ReturnValue":null}`: 200, or 500 when every attempted action failed or the
-//! evaluation itself failed, so the host records a failed invocation; 400 for a body that is not a timer's.
+//! `{"Outputs":{},"Logs":[..],"ReturnValue":null}`: 200 for a clean evaluation, 500 when anything failed, was
+//! lost (missed, interrupted), stayed unconfirmed or could not be read, or the evaluation itself failed, so the
+//! host records a failed invocation; 400 for a body that is not a timer's. The engine keeps its own "last
+//! evaluated" in its state store; the timer's `ScheduleStatus.Last` is used only when that store has none.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
@@ -22,9 +24,9 @@ use jiff::Timestamp;
 use tokio::sync::{Mutex, mpsc};
 
 use super::daemon::RECORD_WAIT;
-use super::signals::{Control, Interrupt, Stage};
 use super::timer::{InvokeResponse, parse_invocation};
 use super::{Evaluate, Load, Window};
+use crate::signals::{Control, Interrupt, Stage};
 
 /// How the custom handler runs.
 #[derive(Debug, Clone)]
@@ -152,11 +154,12 @@ async fn invoke<E: Evaluate>(
     tracing::info!(function, binding = timer.binding, past_due = timer.is_past_due, window = window_text, "invoked");
     match engine.evaluate(window, handler.interrupt.clone()).await {
         Ok(evaluation) => {
-            let status = if evaluation.all_failed() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+            let status = if evaluation.is_clean() { StatusCode::OK } else { StatusCode::INTERNAL_SERVER_ERROR };
             for line in &evaluation.lines {
                 tracing::info!(function, "{line}");
             }
             let mut logs = evaluation.lines;
+            logs.extend(evaluation.problems.iter().map(|problem| format!("problem: {problem}")));
             logs.push(format!(
                 "window {window_text}: {} attempted, {} succeeded, {} failed",
                 evaluation.attempted, evaluation.succeeded, evaluation.failed

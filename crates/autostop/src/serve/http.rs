@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 
@@ -17,24 +17,32 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
     Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics_text)).with_state(metrics)
 }
 
-/// `{"status":"ok","last_evaluated":..,"next_occurrence":..,"last_success":..}`, instants in RFC 3339 or null.
+/// `{"status":"ok"|"degraded","problems":[..],"last_evaluated":..,"next_occurrence":..,"last_success":..}`,
+/// instants in RFC 3339 or null.
 #[derive(serde::Serialize)]
 struct HealthBody {
     status: &'static str,
+    problems: Vec<String>,
     last_evaluated: Option<String>,
     next_occurrence: Option<String>,
     last_success: Option<String>,
 }
 
-async fn healthz(State(metrics): State<Arc<Metrics>>) -> Json<HealthBody> {
-    let Health { last_evaluated, next_occurrence, last_success } = metrics.health();
+/// 200 while the last evaluation was clean; 503 with the reasons while anything it did failed, was lost or
+/// stayed unconfirmed, until a clean evaluation.
+async fn healthz(State(metrics): State<Arc<Metrics>>) -> (StatusCode, Json<HealthBody>) {
+    let Health { last_evaluated, next_occurrence, last_success, problems } = metrics.health();
     let text = |at: Option<jiff::Timestamp>| at.map(|at| at.to_string());
-    Json(HealthBody {
-        status: "ok",
+    let (code, status) =
+        if problems.is_empty() { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "degraded") };
+    let body = HealthBody {
+        status,
+        problems,
         last_evaluated: text(last_evaluated),
         next_occurrence: text(next_occurrence),
         last_success: text(last_success),
-    })
+    };
+    (code, Json(body))
 }
 
 async fn metrics_text(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {

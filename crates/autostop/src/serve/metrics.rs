@@ -43,10 +43,11 @@ struct State {
     last_success: Option<Timestamp>,
     last_evaluated: Option<Timestamp>,
     next_occurrence: Option<Timestamp>,
+    problems: Vec<String>,
 }
 
 /// What `/healthz` shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Health {
     /// The end of the last evaluated window.
     pub last_evaluated: Option<Timestamp>,
@@ -54,6 +55,8 @@ pub struct Health {
     pub next_occurrence: Option<Timestamp>,
     /// The end of the last window evaluated without errors or failed actions.
     pub last_success: Option<Timestamp>,
+    /// What the last evaluation left for someone to hear about; empty when it was clean.
+    pub problems: Vec<String>,
 }
 
 /// The daemon's metrics, shared between the loop (writer) and the HTTP endpoints (readers).
@@ -74,7 +77,7 @@ impl Metrics {
         self.with(|state| {
             let outcome = if interrupted {
                 RunOutcome::Interrupted
-            } else if evaluation.failed > 0 {
+            } else if !evaluation.is_clean() {
                 RunOutcome::SomeFailed
             } else {
                 RunOutcome::Success
@@ -93,12 +96,20 @@ impl Metrics {
             if outcome == RunOutcome::Success {
                 state.last_success = Some(now);
             }
+            // Health follows the latest evaluation: a clean one clears what an earlier one reported.
+            state.problems = evaluation.problems.clone();
+            if interrupted && state.problems.is_empty() {
+                state.problems.push("the last evaluation was interrupted by shutdown".to_owned());
+            }
         });
     }
 
-    /// Records an evaluation that returned an error.
-    pub fn record_error(&self) {
-        self.with(|state| *state.runs.entry(RunOutcome::Error).or_default() += 1);
+    /// Records an evaluation that returned an error (the state store failed: nothing more was sent).
+    pub fn record_error(&self, error: &str) {
+        self.with(|state| {
+            *state.runs.entry(RunOutcome::Error).or_default() += 1;
+            state.problems = vec![format!("the evaluation failed: {error}")];
+        });
     }
 
     /// Records a configuration reload and whether it was accepted.
@@ -120,6 +131,7 @@ impl Metrics {
             last_evaluated: state.last_evaluated,
             next_occurrence: state.next_occurrence,
             last_success: state.last_success,
+            problems: state.problems.clone(),
         })
     }
 
@@ -302,7 +314,13 @@ mod tests {
     use super::*;
 
     fn evaluation() -> Evaluation {
-        let mut evaluation = Evaluation { attempted: 3, succeeded: 2, failed: 1, ..Evaluation::default() };
+        let mut evaluation = Evaluation {
+            attempted: 3,
+            succeeded: 2,
+            failed: 1,
+            problems: vec!["stop ci-1 (nightly at 2026-01-05T22:00:00+00:00): failed".to_owned()],
+            ..Evaluation::default()
+        };
         evaluation.actions.insert(("nightly \"stop\"\\\nall".to_owned(), ActionResult::Succeeded), 2);
         evaluation.actions.insert(("nightly \"stop\"\\\nall".to_owned(), ActionResult::Failed), 1);
         evaluation.actions.insert(("morning".to_owned(), ActionResult::Skipped), 4);
@@ -320,7 +338,9 @@ mod tests {
         metrics.record_evaluation(&evaluation(), at, false);
         // A later evaluation that discovered nothing leaves the instance gauges as they were.
         metrics.record_evaluation(&Evaluation::default(), at, false);
-        metrics.record_error();
+        assert!(metrics.health().problems.is_empty(), "a clean evaluation clears the health problems");
+        metrics.record_error("the state store is full");
+        assert_eq!(metrics.health().problems, vec!["the evaluation failed: the state store is full".to_owned()]);
         metrics.record_reload(false);
         metrics.set_schedule(Some(at), None);
 

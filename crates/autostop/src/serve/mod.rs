@@ -10,12 +10,12 @@
 //! memory": the engine looks back by its catch-up limit.
 
 mod daemon;
+mod engine;
 #[cfg(test)]
 mod fakes;
 mod functions;
 mod http;
 mod metrics;
-mod signals;
 mod timer;
 
 use std::collections::BTreeMap;
@@ -23,9 +23,9 @@ use std::future::Future;
 
 use jiff::Timestamp;
 
+pub use crate::signals::{Interrupt, forward_signals};
 pub use daemon::{DaemonOptions, run_daemon};
 pub use functions::{FunctionsOptions, run_functions};
-pub use signals::{Interrupt, forward_signals};
 
 /// The window one evaluation covers: the occurrences in `(last, now]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,10 +70,10 @@ impl<E: Evaluate, F: Fn() -> anyhow::Result<E> + Send + Sync + 'static> Load for
 /// Where the daemon keeps the end of its last evaluated window, so that a restart catches up.
 pub trait LastStore: Send + Sync + 'static {
     /// The end of the last evaluated window, if any was recorded.
-    fn load_last(&self) -> anyhow::Result<Option<Timestamp>>;
+    fn load_last(&self) -> impl Future<Output = anyhow::Result<Option<Timestamp>>> + Send;
 
-    /// Records the end of a window that was evaluated.
-    fn save_last(&self, at: Timestamp) -> anyhow::Result<()>;
+    /// Records the end of a window that was evaluated (never moving it back).
+    fn save_last(&self, at: Timestamp) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// The result of one action, a label of the `autostop_actions_total` metric.
@@ -87,8 +87,10 @@ pub enum ActionResult {
     Skipped,
     /// The occurrence was older than the catch-up limit.
     Missed,
-    /// Shutdown came before the action started.
+    /// Shutdown came before the action started, or its run ended before its outcome was known.
     Interrupted,
+    /// Azure accepted the action but the target was not read back in its state before the deadline.
+    Unconfirmed,
 }
 
 impl ActionResult {
@@ -100,6 +102,7 @@ impl ActionResult {
             ActionResult::Skipped => "skipped",
             ActionResult::Missed => "missed",
             ActionResult::Interrupted => "interrupted",
+            ActionResult::Unconfirmed => "unconfirmed",
         }
     }
 }
@@ -132,11 +135,16 @@ pub struct Evaluation {
     pub instances_by_state: BTreeMap<String, u64>,
     /// ARM traffic of this evaluation.
     pub arm: ArmStats,
+    /// Everything someone must hear about (failed, missed, interrupted or unconfirmed actions, scopes that could
+    /// not be read, state errors), one line each. Empty for a clean evaluation.
+    pub problems: Vec<String>,
+    /// Actions accepted by Azure and still to be confirmed: the daemon evaluates again soon to confirm them.
+    pub unconfirmed_open: usize,
 }
 
 impl Evaluation {
-    /// True when something was attempted and every attempt failed (the Functions host then records a failure).
-    pub fn all_failed(&self) -> bool {
-        self.attempted > 0 && self.failed == self.attempted
+    /// True when nothing needs anyone's attention.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
     }
 }

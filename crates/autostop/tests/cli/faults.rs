@@ -96,7 +96,7 @@ async fn a_run_under_5xx_bursts_records_every_outcome() {
     let events = history.json();
     for row in rows.as_array().unwrap() {
         let recorded =
-            events.as_array().unwrap().iter().any(|e| e["target_id"] == row["id"] && e["result"] == row["result"]);
+            events.as_array().unwrap().iter().any(|e| e["targetId"] == row["id"] && e["result"] == row["result"]);
         assert!(recorded, "{row:#} not in the audit log: {events:#}");
     }
 }

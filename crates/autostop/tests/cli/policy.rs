@@ -150,8 +150,10 @@ async fn after_a_gap_only_occurrences_within_the_catch_up_limit_run() {
     let run = run_at(&emulator, &setup, "2026-03-02T19:00:00+09:00").await;
     assert_eq!(run.code, 0, "{run:#?}");
     // Down from Monday 19:00 to Tuesday 20:30: Monday 20:00 and Tuesday 08:00 are missed, Tuesday 20:00 runs.
+    // A missed occurrence is lost work: the run says so with its exit status and on stderr.
     let run = run_at(&emulator, &setup, "2026-03-03T20:30:00+09:00").await;
-    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("missed"), "{run:#?}");
     let outcomes = run.json();
     let missed = outcomes
         .as_array()
@@ -177,14 +179,16 @@ async fn the_same_occurrence_acts_once_even_when_evaluated_again() {
     // Someone starts it again; then the window is evaluated once more (as after a crash before the window was
     // saved): the occurrence was already carried out, so it is not repeated.
     emulator.control().set_state(&id("plain-1"), "Running");
-    let store = autostop_audit::Store::open(&setup.state).unwrap();
-    store.set_last_evaluated("run", "2026-03-02T10:59:00Z".parse().unwrap()).unwrap();
-    drop(store);
+    // (The store itself never moves a window back: rewind it underneath, as a lost write would.)
+    let raw = rusqlite::Connection::open(&setup.state).unwrap();
+    let rewound: i64 = "2026-03-02T10:59:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    raw.execute("UPDATE last_evaluated SET at_ms = ?1 WHERE key = 'run'", [rewound]).unwrap();
+    drop(raw);
     let run = run_at(&emulator, &setup, "2026-03-02T20:01:00+09:00").await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
     assert_eq!(row(&rows, "plain-1")["result"], "skipped", "{rows:#}");
-    assert!(row(&rows, "plain-1")["reason"].as_str().unwrap().contains("already done"), "{rows:#}");
+    assert!(row(&rows, "plain-1")["reason"].as_str().unwrap().contains("already handled"), "{rows:#}");
     assert_eq!(state(&emulator, "plain-1"), "Running");
 }
 
@@ -275,12 +279,12 @@ fn succeeded_in(path: &Path) -> Vec<String> {
     if !path.exists() {
         return Vec::new();
     }
-    let Ok(store) = autostop_audit::Store::open(path) else { return Vec::new() };
+    let Ok(store) = autostop_state::SqliteStore::open(path) else { return Vec::new() };
     let mut names = store
-        .history(&autostop_audit::HistoryQuery::default())
+        .history(&autostop_state::HistoryQuery::default())
         .unwrap_or_default()
         .into_iter()
-        .filter(|record| record.event.kind == autostop_audit::EventKind::Succeeded)
+        .filter(|record| record.event.kind == autostop_state::EventKind::Succeeded)
         .filter_map(|record| record.event.target_name)
         .collect::<Vec<_>>();
     names.sort();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 /// A fresh, empty directory for the test named `name`, under Cargo's per-target temporary directory.
 pub fn fresh_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("audit-tests").join(name);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("state-tests").join(name);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).unwrap_or_else(|err| panic!("cannot clear {}: {err}", dir.display()));
     }

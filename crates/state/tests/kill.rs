@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use autostop_audit::{Event, EventKind, HistoryQuery, NewRun, Store};
+use autostop_state::{Event, EventKind, HistoryQuery, NewRun, Owner, SqliteStore};
 use jiff::Timestamp;
 
 const CHILD_ENV: &str = "AUTOSTOP_AUDIT_KILL_CHILD";
@@ -33,13 +33,15 @@ fn kill_9_during_a_run_loses_no_reported_event() {
 
 /// The child: records events one by one and reports each after `record` returned.
 fn write_until_killed(db: &Path) {
-    let store = Store::open(db).expect("child opens the store");
+    let store = SqliteStore::open(db).expect("child opens the store");
     let started = Timestamp::from_second(1_772_000_000).expect("start time");
-    let run = store.begin_run(&NewRun { started, window_after: None, window_until: Some(started) }).expect("run");
+    let run = store
+        .begin_run(&NewRun { started, window_after: None, window_until: Some(started), owner: Owner::this_process() })
+        .expect("run");
     let mut stdout = std::io::stdout().lock();
     for n in 0_i64.. {
         let event = Event {
-            run: Some(run),
+            run: Some(run.clone()),
             rule: Some("evening-stop".to_owned()),
             target_id: Some(format!("/subscriptions/s/resourceGroups/rg/computes/ci-{n}")),
             target_name: Some(format!("ci-{n}")),
@@ -93,7 +95,7 @@ fn kill_the_writer_and_check() {
     // Lines the writer printed before it died are reports too.
     reported.extend(lines_rx.try_iter().filter_map(|line| parse_report(&line)));
 
-    let store = Store::open(&db).expect("reopen after kill -9");
+    let store = SqliteStore::open(&db).expect("reopen after kill -9");
     let history = store.history(&HistoryQuery::default()).expect("history after kill -9");
     for (id, name) in &reported {
         let found = history.iter().find(|record| record.id == *id);

@@ -1,15 +1,15 @@
-//! The audit store's one error type: every variant names the database file it concerns.
+//! The state store's one error type: every variant names the store it concerns.
 
 use std::path::PathBuf;
 
-/// Why the audit store could not be opened, read or written.
+/// Why the state store could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Neither `XDG_STATE_HOME` nor `HOME` is set, so there is no default place for the database.
-    #[error("cannot choose a default audit database path: neither XDG_STATE_HOME nor HOME is set (use --state PATH)")]
+    #[error("cannot choose a default state database path: neither XDG_STATE_HOME nor HOME is set (use --state PATH)")]
     NoDefaultPath,
-    /// The directory that should hold the database could not be created.
-    #[error("cannot create the directory {} for the audit database", dir.display())]
+    /// The directory or file that should hold the database could not be created with private permissions.
+    #[error("cannot create the directory {} for the state database", dir.display())]
     CreateDir {
         /// The directory autostop tried to create.
         dir: PathBuf,
@@ -18,14 +18,14 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file exists but is not an SQLite database (or is encrypted or damaged beyond its header).
-    #[error("audit database {}: expected an SQLite database, found a file that is not one", path.display())]
+    #[error("state database {}: expected an SQLite database, found a file that is not one", path.display())]
     NotADatabase {
         /// The database file.
         path: PathBuf,
     },
     /// The database was written by a newer autostop whose schema this one does not know.
     #[error(
-        "audit database {}: expected schema version {supported} or older, found {found} (written by a newer autostop)",
+        "state database {}: expected schema version {supported} or older, found {found} (written by a newer autostop)",
         path.display()
     )]
     NewerSchema {
@@ -37,7 +37,7 @@ pub enum Error {
         supported: i64,
     },
     /// A stored value could not be read back (the file was edited by hand or damaged).
-    #[error("audit database {}: {what}: expected {expected}, found {found:?}", path.display())]
+    #[error("state database {}: {what}: expected {expected}, found {found:?}", path.display())]
     Corrupt {
         /// The database file.
         path: PathBuf,
@@ -49,7 +49,7 @@ pub enum Error {
         found: String,
     },
     /// SQLite refused an operation.
-    #[error("audit database {}: cannot {operation}", path.display())]
+    #[error("state database {}: cannot {operation}", path.display())]
     Sqlite {
         /// The database file.
         path: PathBuf,

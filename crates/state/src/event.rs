@@ -1,4 +1,4 @@
-//! What the audit log stores: runs, events and the queries over them. Plain values, no I/O.
+//! What the audit log stores: events and the queries over them. Plain values, no I/O.
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,45 +6,12 @@ use std::str::FromStr;
 use jiff::{Timestamp, Zoned};
 use serde::Serialize;
 
-/// The database id of one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct RunId(pub i64);
+use crate::run::RunId;
 
-impl fmt::Display for RunId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// A run about to start: when, and the scheduling window `(after, until]` it evaluates, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewRun {
-    /// When the run started.
-    pub started: Timestamp,
-    /// The exclusive start of the evaluated window (`None` for the first run, or a run without a window).
-    pub window_after: Option<Timestamp>,
-    /// The inclusive end of the evaluated window.
-    pub window_until: Option<Timestamp>,
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RunStatus {
-    /// Every action it attempted succeeded (or was accepted).
-    Succeeded,
-    /// At least one action failed; the others were still attempted.
-    SomeFailed,
-}
-
-impl RunStatus {
-    /// The lowercase name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::SomeFailed => "some-failed",
-        }
-    }
+/// An occurrence (or any zoned instant) as autostop prints it everywhere: RFC 3339 with its offset, no zone
+/// annotation (`2026-11-30T20:00:00+09:00`).
+pub fn rfc3339(zoned: &Zoned) -> String {
+    zoned.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
 /// What happened to one target for one rule occurrence (or to the run itself).
@@ -63,17 +30,20 @@ pub enum EventKind {
     Missed,
     /// The run was interrupted before this target's action was known to finish.
     Interrupted,
+    /// Azure accepted the action but the target was not read back in the state asked for before the deadline.
+    Unconfirmed,
 }
 
 impl EventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::Succeeded,
         EventKind::Accepted,
         EventKind::Failed,
         EventKind::Skipped,
         EventKind::Missed,
         EventKind::Interrupted,
+        EventKind::Unconfirmed,
     ];
 
     /// The lowercase name stored in the database and shown to users.
@@ -85,12 +55,14 @@ impl EventKind {
             EventKind::Skipped => "skipped",
             EventKind::Missed => "missed",
             EventKind::Interrupted => "interrupted",
+            EventKind::Unconfirmed => "unconfirmed",
         }
     }
 
-    /// Whether this kind means the action was carried out (so the same occurrence must not act again).
-    pub fn is_done(self) -> bool {
-        matches!(self, EventKind::Succeeded | EventKind::Accepted)
+    /// Whether this kind is a problem someone must hear about: something failed, was lost (missed,
+    /// interrupted) or never confirmed.
+    pub fn is_problem(self) -> bool {
+        matches!(self, EventKind::Failed | EventKind::Missed | EventKind::Interrupted | EventKind::Unconfirmed)
     }
 }
 
@@ -113,7 +85,7 @@ impl FromStr for EventKind {
 pub struct Event {
     /// When it happened.
     pub time: Timestamp,
-    /// The run it belongs to, if any.
+    /// The run that recorded it, if any.
     pub run: Option<RunId>,
     /// What happened.
     pub kind: EventKind,
@@ -175,16 +147,18 @@ pub struct HistoryQuery {
     pub limit: Option<usize>,
 }
 
-/// Serializes an [`Event`] as flat JSON fields with times as RFC 3339 strings.
+/// Serializes an [`Event`] as flat camelCase JSON fields (as every other JSON output of autostop) with instants
+/// in RFC 3339 (UTC for event times, the rule's offset for occurrences).
 mod event_fields {
     use serde::Serialize;
 
-    use super::{Event, EventKind, RunId};
+    use super::{Event, EventKind, RunId, rfc3339};
 
     #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
     struct Flat<'a> {
         time: String,
-        run: Option<RunId>,
+        run: Option<&'a RunId>,
         result: EventKind,
         rule: Option<&'a str>,
         occurrence: Option<String>,
@@ -199,10 +173,10 @@ mod event_fields {
     pub fn serialize<S: serde::Serializer>(event: &Event, serializer: S) -> Result<S::Ok, S::Error> {
         Flat {
             time: event.time.to_string(),
-            run: event.run,
+            run: event.run.as_ref(),
             result: event.kind,
             rule: event.rule.as_deref(),
-            occurrence: event.occurrence.as_ref().map(ToString::to_string),
+            occurrence: event.occurrence.as_ref().map(rfc3339),
             target_id: event.target_id.as_deref(),
             target_name: event.target_name.as_deref(),
             action: event.action.as_deref(),

@@ -1,0 +1,246 @@
+//! Acting on a plan: for each planned action, claim (durable) → mark sent (durable) → send → record Azure's
+//! answer → with `wait`, follow the operation and read the target back. Nothing is sent without a committed
+//! claim; a claim someone else holds is a skip, not a failure; a state write that fails stops every action not yet
+//! sent and is reported, never swallowed.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use autostop_azure::PowerAction;
+use autostop_policy::{Action, PlannedAction};
+use autostop_state::{
+    Claim, ClaimKey, ClaimOutcome, ClaimStatus, Event, EventKind, NewClaim, RunId, Transition, rfc3339,
+};
+use futures::stream::{self, StreamExt};
+use jiff::Timestamp;
+
+use super::Engine;
+use super::confirm::{Decision, Seen, after_reading};
+use super::report::RunOutcome;
+use crate::apply::{ActionRequest, MAX_FOLLOWED, Permits};
+use crate::signals::Interrupt;
+
+/// Acts on every planned action concurrently and returns one outcome per action, plus the state errors that
+/// stopped some of them (each named).
+pub async fn act(
+    engine: &Engine,
+    run: &RunId,
+    actions: &[PlannedAction],
+    interrupt: Option<&Interrupt>,
+) -> (Vec<RunOutcome>, Vec<String>) {
+    let requests: Vec<Option<ActionRequest>> = actions
+        .iter()
+        .map(|planned| planned.target.id.parse().ok().map(|id| ActionRequest { id, action: planned.action }))
+        .collect();
+    let permits = Permits::new(requests.iter().flatten(), &engine.options.apply);
+    let store_broken = AtomicBool::new(false);
+    let progress = crate::progress::bar(actions.len(), "operations");
+    let context = Context { engine, run, interrupt, permits: &permits, store_broken: &store_broken };
+    let context = &context;
+    let requests = &requests;
+    let results: Vec<Result<RunOutcome, String>> = stream::iter(0..actions.len())
+        .map(|index| async move { context.act_one(&actions[index], requests[index].clone()).await })
+        .buffer_unordered(MAX_FOLLOWED)
+        .inspect(|_| progress.inc(1))
+        .collect()
+        .await;
+    progress.finish_and_clear();
+    let mut outcomes = Vec::new();
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) => errors.push(error),
+        }
+    }
+    (outcomes, errors)
+}
+
+struct Context<'a> {
+    engine: &'a Engine,
+    run: &'a RunId,
+    interrupt: Option<&'a Interrupt>,
+    permits: &'a Permits,
+    store_broken: &'a AtomicBool,
+}
+
+impl Context<'_> {
+    fn interrupted(&self) -> bool {
+        self.interrupt.is_some_and(Interrupt::is_requested)
+    }
+
+    /// One action, from claim to the recorded answer. `Err` is a state error: nothing further was sent for it.
+    async fn act_one(&self, planned: &PlannedAction, request: Option<ActionRequest>) -> Result<RunOutcome, String> {
+        let key = ClaimKey {
+            rule: planned.rule.clone(),
+            occurrence: planned.occurrence.clone(),
+            target_id: planned.target.id.clone(),
+        };
+        let outcome = |result: EventKind, reason: Option<String>, error: Option<String>| RunOutcome {
+            rule: planned.rule.clone(),
+            occurrence: rfc3339(&planned.occurrence),
+            id: Some(planned.target.id.clone()),
+            name: Some(planned.target.name.clone()),
+            action: planned.action.to_string(),
+            result,
+            reason,
+            error,
+        };
+        let event = |kind: EventKind, reason: Option<String>, error: Option<String>| Event {
+            run: Some(self.run.clone()),
+            rule: Some(planned.rule.clone()),
+            occurrence: Some(planned.occurrence.clone()),
+            target_id: Some(planned.target.id.clone()),
+            target_name: Some(planned.target.name.clone()),
+            action: Some(planned.action.to_string()),
+            reason,
+            error_message: error,
+            ..Event::new(Timestamp::now(), kind)
+        };
+        let store = &self.engine.store;
+        let broken = |err: &dyn std::fmt::Display| {
+            self.store_broken.store(true, Ordering::SeqCst);
+            format!("{} {}: nothing sent: the state store failed: {err}", planned.action, planned.target.name)
+        };
+        if self.store_broken.load(Ordering::SeqCst) {
+            return Err(format!(
+                "{} {}: nothing sent: an earlier state write failed in this run",
+                planned.action, planned.target.name
+            ));
+        }
+        if self.interrupted() {
+            let reason = Some("shutdown came before it was claimed; a later run may act".to_owned());
+            let interrupted = event(EventKind::Interrupted, reason.clone(), None);
+            store.record(&interrupted).await.map_err(|err| broken(&err))?;
+            return Ok(outcome(EventKind::Interrupted, reason, None));
+        }
+        let Some(request) = request else {
+            let error = Some(format!("the target id {:?} does not parse as a compute id", planned.target.id));
+            store.record(&event(EventKind::Failed, None, error.clone())).await.map_err(|err| broken(&err))?;
+            return Ok(outcome(EventKind::Failed, None, error));
+        };
+        let claim = NewClaim {
+            key: key.clone(),
+            target_name: planned.target.name.clone(),
+            action: planned.action.to_string(),
+            run: self.run.clone(),
+            at: Timestamp::now(),
+        };
+        match store.claim(&claim).await.map_err(|err| broken(&err))? {
+            ClaimOutcome::Won => {}
+            ClaimOutcome::Held(held) => {
+                let reason = Some(held_reason(&held));
+                store.record(&event(EventKind::Skipped, reason.clone(), None)).await.map_err(|err| broken(&err))?;
+                return Ok(outcome(EventKind::Skipped, reason, None));
+            }
+        }
+        let move_to = |from: &'static [ClaimStatus], to: ClaimStatus, event: Option<Event>| {
+            let key = &key;
+            async move {
+                store
+                    .transition(&Transition { key, from, to, at: Timestamp::now(), event: event.as_ref() })
+                    .await
+                    .map_err(|err| broken(&err))
+            }
+        };
+        let permit = self.permits.acquire(&request).await;
+        if self.interrupted() || self.store_broken.load(Ordering::SeqCst) {
+            drop(permit);
+            let reason = Some("shutdown came before it was sent; nothing was sent".to_owned());
+            let interrupted = event(EventKind::Interrupted, reason.clone(), None);
+            move_to(&[ClaimStatus::Claimed], ClaimStatus::Interrupted, Some(interrupted)).await?;
+            return Ok(outcome(EventKind::Interrupted, reason, None));
+        }
+        // Durable before the request goes out: from here on, a crash leaves a claim the next run reads back.
+        if !move_to(&[ClaimStatus::Claimed], ClaimStatus::Sent, None).await? {
+            return Ok(outcome(EventKind::Skipped, Some("another process settled the claim first".to_owned()), None));
+        }
+        let power = match request.action {
+            Action::Start => PowerAction::Start,
+            Action::Stop => PowerAction::Stop,
+        };
+        let begun = self.engine.client.begin(&request.id, power).await;
+        drop(permit);
+        let operation = match begun {
+            Ok(operation) => operation,
+            Err(err) => {
+                let error = Some(err.to_string());
+                let failed = event(EventKind::Failed, None, error.clone());
+                move_to(&[ClaimStatus::Sent, ClaimStatus::Interrupted], ClaimStatus::Failed, Some(failed)).await?;
+                return Ok(outcome(EventKind::Failed, None, error));
+            }
+        };
+        let accepted = event(EventKind::Accepted, None, None);
+        // A process that judged this run dead may have moved the claim meanwhile: Azure's answer still counts.
+        move_to(&[ClaimStatus::Sent, ClaimStatus::Interrupted], ClaimStatus::Accepted, Some(accepted)).await?;
+        if !self.engine.options.apply.wait {
+            return Ok(outcome(EventKind::Accepted, Some("to be confirmed by a later evaluation".to_owned()), None));
+        }
+        let followed = self.engine.client.wait(&operation, &self.engine.options.apply.poll);
+        let followed = match self.interrupt {
+            Some(interrupt) => tokio::select! {
+                followed = followed => Some(followed),
+                () = interrupt.abandoned() => None,
+            },
+            None => Some(followed.await),
+        };
+        let Some(followed) = followed else {
+            let reason = "accepted by Azure; shutdown stopped following it: a later evaluation confirms it";
+            return Ok(outcome(EventKind::Accepted, Some(reason.to_owned()), None));
+        };
+        let claim = Claim {
+            key: key.clone(),
+            target_name: planned.target.name.clone(),
+            action: planned.action.to_string(),
+            run: self.run.clone(),
+            claimed_at: claim.at,
+            sent_at: Some(claim.at),
+            status: ClaimStatus::Accepted,
+            updated_at: Timestamp::now(),
+        };
+        let decision = match followed {
+            Ok(compute) => after_reading(
+                &claim,
+                planned.action,
+                &Seen::of(&compute),
+                Timestamp::now(),
+                self.engine.options.confirm_deadline,
+            ),
+            Err(err) if matches!(err.kind(), autostop_azure::ErrorKind::Operation { .. }) => {
+                Decision::Move { to: ClaimStatus::Failed, detail: err.to_string() }
+            }
+            Err(err) => Decision::Unreadable(err.to_string()),
+        };
+        match decision {
+            Decision::Move { to, detail } => {
+                let kind = to.event_kind().unwrap_or(EventKind::Failed);
+                let (reason, error) =
+                    if kind == EventKind::Failed { (None, Some(detail)) } else { (Some(detail), None) };
+                let settled = event(kind, reason.clone(), error.clone());
+                move_to(&[ClaimStatus::Accepted], to, Some(settled)).await?;
+                Ok(outcome(kind, reason, error))
+            }
+            Decision::Unreadable(error) => Ok(outcome(
+                EventKind::Accepted,
+                Some("accepted by Azure; following it failed, a later evaluation confirms it".to_owned()),
+                Some(error),
+            )),
+            Decision::Keep | Decision::Read => Ok(outcome(
+                EventKind::Accepted,
+                Some(
+                    "accepted by Azure, not yet read back in the state asked for: a later evaluation confirms it"
+                        .to_owned(),
+                ),
+                None,
+            )),
+        }
+    }
+}
+
+/// Why a held claim means "do not act": who holds it and where it stands.
+fn held_reason(held: &Claim) -> String {
+    if held.status.is_open() {
+        format!("claimed by another run (run {}, {})", held.run, held.status)
+    } else {
+        format!("already handled for this occurrence by run {} ({})", held.run, held.status)
+    }
+}

@@ -1,0 +1,332 @@
+//! The engine behind `autostop run`, the daemon and the Functions handler. One evaluation:
+//! 1. records a run (with its process and a heartbeat, so others can tell it is alive);
+//! 2. confirms what earlier runs left open ([`confirm`]): reads targets back, reconciles claims of dead runs;
+//! 3. for the window `(last evaluated, now]` plus the occurrences still pending, discovers the scopes (only when
+//!    something is due), plans (pure, `autostop_policy`), keeps the occurrences of unreadable scopes pending,
+//!    records misses and skips;
+//! 4. acts ([`act`]): claim, mark sent, send, record the answer, follow and read back;
+//! 5. moves "last evaluated" forward (never back; not when interrupted) and records how the run ended.
+//!
+//! The state model is in `docs/adr/0004-state-model.md`.
+
+mod act;
+pub mod confirm;
+mod inventory;
+mod report;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use autostop_azure::ArmClient;
+use autostop_policy::{Config, Occurrences, Window};
+use autostop_state::{Event, EventKind, NewRun, Owner, Pending, RunId, RunStatus, StateStore, rfc3339};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::apply::ApplyOptions;
+use crate::signals::Interrupt;
+pub use inventory::{Found, inventory};
+pub use report::{RunOutcome, RunReport};
+
+/// The key under which `run`, the daemon and the Functions handler remember the end of the last evaluated window.
+pub const LAST_EVALUATED_KEY: &str = "run";
+
+/// How far before the catch-up limit a window may reach: older missed occurrences are not enumerated one by one.
+const MISSED_HORIZON: SignedDuration = SignedDuration::from_hours(24);
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How actions are applied (concurrency, following operations, polling).
+    pub apply: ApplyOptions,
+    /// How long after sending an action may take to be read back in its state before it is `unconfirmed`.
+    pub confirm_deadline: SignedDuration,
+    /// How often a run says it is alive.
+    pub heartbeat: Duration,
+    /// A run whose heartbeat is older than this is taken for dead, and its claims are reconciled.
+    pub stale_after: SignedDuration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            apply: ApplyOptions::default(),
+            confirm_deadline: SignedDuration::from_mins(30),
+            heartbeat: Duration::from_secs(5),
+            stale_after: SignedDuration::from_secs(30),
+        }
+    }
+}
+
+/// Configuration, client, state and options: everything an evaluation needs.
+pub struct Engine {
+    config: Config,
+    client: ArmClient,
+    store: Arc<dyn StateStore>,
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// An engine over a validated configuration.
+    pub fn new(config: Config, client: ArmClient, store: Arc<dyn StateStore>, options: EngineOptions) -> Engine {
+        Engine { config, client, store, options }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The ARM client (for its traffic counters).
+    pub fn client(&self) -> &ArmClient {
+        &self.client
+    }
+
+    /// The window `(last, now]` an evaluation covers: with no `last`, the longest catch-up limit back from `now`;
+    /// never further back than a day before that (older missed occurrences are not listed one by one).
+    pub fn window(&self, last: Option<Timestamp>, now: Timestamp) -> Window {
+        let catch_up = self.config.longest_catch_up();
+        let horizon = now.checked_sub(catch_up + MISSED_HORIZON).unwrap_or(Timestamp::MIN);
+        let after = match last {
+            Some(last) => last.max(horizon),
+            None => now.checked_sub(catch_up).unwrap_or(Timestamp::MIN),
+        };
+        Window { after: after.min(now), until: now }
+    }
+
+    /// Evaluates up to `now`: from the stored "last evaluated" (or `last_hint` when the store has none, e.g. the
+    /// Functions timer's `ScheduleStatus.Last`). `Err` only when the state store itself failed: then nothing
+    /// more was sent, and the caller must say so loudly.
+    pub async fn evaluate(
+        &self,
+        now: Timestamp,
+        last_hint: Option<Timestamp>,
+        interrupt: Option<&Interrupt>,
+    ) -> anyhow::Result<RunReport> {
+        let store = &self.store;
+        let location = store.location();
+        let stored = store
+            .last_evaluated(LAST_EVALUATED_KEY)
+            .await
+            .with_context(|| format!("cannot read the last evaluated instant from {location}"))?;
+        let window = self.window(stored.or(last_hint), now);
+        let run = store
+            .begin_run(&NewRun {
+                started: Timestamp::now(),
+                window_after: Some(window.after),
+                window_until: Some(window.until),
+                owner: Owner::this_process(),
+            })
+            .await
+            .with_context(|| format!("cannot record the start of a run in {location}: nothing was sent"))?;
+        let heartbeat = self.heartbeat(run.clone());
+        let result = self.evaluate_window(&run, window, now, interrupt).await;
+        heartbeat.abort();
+        let mut report = match result {
+            Ok(report) => report,
+            Err(err) => {
+                if let Err(finish) = store.finish_run(&run, Timestamp::now(), RunStatus::SomeFailed).await {
+                    tracing::error!(error = %finish, "cannot record the end of the failed run");
+                }
+                return Err(err);
+            }
+        };
+        report.interrupted = interrupt.is_some_and(Interrupt::is_requested);
+        let status = if report.interrupted {
+            RunStatus::Interrupted
+        } else if report.any_problem() {
+            RunStatus::SomeFailed
+        } else {
+            RunStatus::Succeeded
+        };
+        store
+            .finish_run(&run, Timestamp::now(), status)
+            .await
+            .with_context(|| format!("cannot record the end of run {run} in {location}"))?;
+        if !report.interrupted {
+            store
+                .advance_last_evaluated(LAST_EVALUATED_KEY, now)
+                .await
+                .with_context(|| format!("cannot record the last evaluated instant in {location}"))?;
+        }
+        Ok(report)
+    }
+
+    /// Says every few seconds that `run` is alive, until aborted.
+    fn heartbeat(&self, run: RunId) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let every = self.options.heartbeat;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(err) = store.heartbeat(&run, Timestamp::now()).await {
+                    tracing::warn!(error = %err, %run, "cannot record the run's heartbeat");
+                }
+            }
+        })
+    }
+
+    async fn evaluate_window(
+        &self,
+        run: &RunId,
+        window: Window,
+        now: Timestamp,
+        interrupt: Option<&Interrupt>,
+    ) -> anyhow::Result<RunReport> {
+        let mut report = RunReport::default();
+        confirm::confirm_open(self, run, now, &mut report).await?;
+
+        let mut occurrences = autostop_policy::occurrences(&self.config, window, now);
+        let pending = self.store.pending().await?;
+        let (on_time, late_pending) = self.add_pending(&mut occurrences, &pending, now);
+        if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() {
+            return Ok(report);
+        }
+        let instances = if occurrences.due.is_empty() {
+            Vec::new()
+        } else {
+            let found = inventory(&self.client, &self.config).await;
+            report.discovery_errors = found.errors;
+            for instance in &found.instances {
+                let state = instance.state.clone().unwrap_or_else(|| "Unknown".into());
+                *report.instances_by_state.entry(state).or_default() += 1;
+            }
+            found.instances
+        };
+        // Keep the due occurrences pending before acting on anything: if part of the scope could not be read,
+        // a later evaluation retries them (the claims keep what is done now from being done twice).
+        report.pending = self.track_pending(&occurrences, &on_time, &report.discovery_errors, now).await?;
+        for late in &late_pending {
+            let reason = format!(
+                "pending since {} because its scope could not be read ({}); now older than the catch-up limit",
+                late.since, late.cause
+            );
+            self.record_missed(run, &late.rule, &late.occurrence, Some(reason), &mut report).await?;
+            self.store.clear_pending(&late.rule, late.occurrence.timestamp()).await?;
+        }
+        let due = !occurrences.due.is_empty();
+        let plan = autostop_policy::plan_due(&instances, &self.config, occurrences, now);
+        if due {
+            report.idle_rules = plan.idle_rules.clone();
+        }
+        for missed in &plan.missed {
+            let reason = Some("older than the catch-up limit".to_owned());
+            self.record_missed(run, &missed.rule, &missed.occurrence, reason, &mut report).await?;
+        }
+        for skip in &plan.skips {
+            let outcome = RunOutcome {
+                rule: skip.rule.clone(),
+                occurrence: rfc3339(&skip.occurrence),
+                id: Some(skip.target.id.clone()),
+                name: Some(skip.target.name.clone()),
+                action: skip.action.to_string(),
+                result: EventKind::Skipped,
+                reason: Some(skip.reason.to_string()),
+                error: None,
+            };
+            self.record(run, &outcome, &skip.occurrence).await?;
+            report.outcomes.push(outcome);
+        }
+        let (outcomes, errors) = act::act(self, run, &plan.actions, interrupt).await;
+        report.unconfirmed_open += outcomes.iter().filter(|outcome| outcome.result == EventKind::Accepted).count();
+        report.outcomes.extend(outcomes);
+        report.errors.extend(errors);
+        Ok(report)
+    }
+
+    /// Adds the pending occurrences to `occurrences`; returns those on time (now evaluated) and those past their
+    /// catch-up limit or whose rule is gone (to be recorded missed).
+    fn add_pending(
+        &self,
+        occurrences: &mut Occurrences,
+        pending: &[Pending],
+        now: Timestamp,
+    ) -> (Vec<Pending>, Vec<Pending>) {
+        pending.iter().cloned().partition(|entry| {
+            let on_time = self.config.rule(&entry.rule).is_some_and(|rule| {
+                entry.occurrence.timestamp() >= now.checked_sub(rule.catch_up).unwrap_or(Timestamp::MIN)
+            });
+            on_time && occurrences.add(&self.config, &entry.rule, entry.occurrence.clone(), now)
+        })
+    }
+
+    /// Without discovery errors, forgets the pending occurrences this evaluation covered. With them, keeps every
+    /// due occurrence pending (the errors as its cause, its first time kept) and forgets those folded into a later
+    /// occurrence of their rule. Returns how many are pending now.
+    async fn track_pending(
+        &self,
+        occurrences: &Occurrences,
+        on_time: &[Pending],
+        errors: &[String],
+        now: Timestamp,
+    ) -> anyhow::Result<usize> {
+        let is_due = |entry: &Pending| {
+            occurrences
+                .due
+                .iter()
+                .any(|due| due.rule == entry.rule && due.occurrence.timestamp() == entry.occurrence.timestamp())
+        };
+        for entry in on_time {
+            if errors.is_empty() || !is_due(entry) {
+                self.store.clear_pending(&entry.rule, entry.occurrence.timestamp()).await?;
+            }
+        }
+        if errors.is_empty() {
+            return Ok(0);
+        }
+        let cause = errors.join("; ");
+        for due in &occurrences.due {
+            let since = on_time
+                .iter()
+                .find(|entry| entry.rule == due.rule && entry.occurrence.timestamp() == due.occurrence.timestamp())
+                .map_or(now, |entry| entry.since);
+            let entry =
+                Pending { rule: due.rule.clone(), occurrence: due.occurrence.clone(), since, cause: cause.clone() };
+            self.store.keep_pending(&entry).await?;
+        }
+        Ok(occurrences.due.len())
+    }
+
+    async fn record_missed(
+        &self,
+        run: &RunId,
+        rule: &str,
+        occurrence: &jiff::Zoned,
+        reason: Option<String>,
+        report: &mut RunReport,
+    ) -> anyhow::Result<()> {
+        let action = self.config.rule(rule).map_or_else(|| "-".to_owned(), |rule| rule.action.to_string());
+        let outcome = RunOutcome {
+            rule: rule.to_owned(),
+            occurrence: rfc3339(occurrence),
+            id: None,
+            name: None,
+            action,
+            result: EventKind::Missed,
+            reason,
+            error: None,
+        };
+        self.record(run, &outcome, occurrence).await?;
+        report.outcomes.push(outcome);
+        Ok(())
+    }
+
+    async fn record(&self, run: &RunId, outcome: &RunOutcome, occurrence: &jiff::Zoned) -> anyhow::Result<()> {
+        let event = Event {
+            run: Some(run.clone()),
+            rule: Some(outcome.rule.clone()),
+            occurrence: Some(occurrence.clone()),
+            target_id: outcome.id.clone(),
+            target_name: outcome.name.clone(),
+            action: Some(outcome.action.clone()),
+            reason: outcome.reason.clone(),
+            error_message: outcome.error.clone(),
+            ..Event::new(Timestamp::now(), outcome.result)
+        };
+        self.store
+            .record(&event)
+            .await
+            .with_context(|| format!("cannot write to the audit log in {}", self.store.location()))?;
+        Ok(())
+    }
+}

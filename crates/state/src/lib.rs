@@ -1,0 +1,27 @@
+//! autostop's state: everything that must survive a process and be shared between processes — the audit log,
+//! the claims that make each scheduled action happen exactly once, the runs that hold them, the "last
+//! evaluated" cell that drives the scheduling window, and occurrences still pending because their scope could
+//! not be read.
+//!
+//! [`StateStore`] is the one interface the engine uses; [`SqliteStore`] is the embedded backend (a file, WAL,
+//! `synchronous=FULL`, one committed and checked transaction per change). The model — claim, then act, then
+//! confirm, each step durable before the next — is written down in `docs/adr/0004-state-model.md`. Decides
+//! nothing: it only stores, compares-and-sets and answers.
+
+mod claim;
+mod error;
+mod event;
+mod owner;
+mod pending;
+mod run;
+mod sqlite;
+mod store;
+
+pub use claim::{Claim, ClaimKey, ClaimOutcome, ClaimStatus, NewClaim, Transition};
+pub use error::Error;
+pub use event::{Event, EventKind, EventRecord, HistoryQuery, rfc3339};
+pub use owner::Owner;
+pub use pending::Pending;
+pub use run::{NewRun, RunId, RunRecord, RunStatus};
+pub use sqlite::SqliteStore;
+pub use store::StateStore;
