@@ -125,8 +125,9 @@ async fn sigterm_during_a_run_lets_the_operation_finish_and_be_recorded_then_exi
 }
 
 #[tokio::test]
-async fn sigterm_past_the_grace_period_records_the_operation_in_flight_as_interrupted() {
-    // The stop outlasts the grace period: the daemon stops following it and records it as interrupted.
+async fn sigterm_past_the_grace_period_leaves_the_accepted_operation_to_be_confirmed_by_the_next_life() {
+    // The stop outlasts the grace period: the daemon stops following it. Azure accepted it, so it is recorded
+    // accepted (not interrupted: the machine is stopping), and the next evaluation confirms it by reading back.
     let emulator = emulator(Duration::from_secs(45)).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let at = occurrence_in(Duration::from_secs(3));
@@ -136,8 +137,21 @@ async fn sigterm_past_the_grace_period_records_the_operation_in_flight_as_interr
     wait_for_state(&emulator, &id("run-1"), &["Stopping"]).await;
     let exit = daemon.terminate().await;
     assert_eq!(exit.code, Some(0), "{exit:?}");
-    let history = history(dir.path()).await;
-    assert_eq!(results_for(&history, "run-1"), ["interrupted"], "{history:#}");
+    let history_after = history(dir.path()).await;
+    assert_eq!(results_for(&history_after, "run-1"), ["accepted"], "{history_after:#}");
+
+    emulator.control().complete_operations();
+    let (daemon, _base) = serve(&emulator, dir.path(), &[]).await;
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let history = history(dir.path()).await;
+        if results_for(&history, "run-1") == ["accepted", "succeeded"] {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never confirmed: {history:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(daemon.terminate().await.code, Some(0));
 }
 
 #[tokio::test]
@@ -222,8 +236,8 @@ async fn a_restart_after_a_missed_occurrence_catches_up_exactly_once() {
     assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"));
     assert_eq!(daemon.terminate().await.code, Some(0));
 
-    // Across the three lives, the audit log holds exactly one stop of run-1.
-    assert_eq!(results_for(&history(dir.path()).await, "run-1"), ["succeeded"]);
+    // Across the three lives, the audit log holds exactly one stop of run-1: accepted, then confirmed.
+    assert_eq!(results_for(&history(dir.path()).await, "run-1"), ["accepted", "succeeded"]);
 }
 
 /// The results the audit log records for `target`, oldest first.

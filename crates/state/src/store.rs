@@ -43,6 +43,9 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// one of `from` (someone else moved it first), in which case nothing is written.
     async fn transition(&self, transition: &Transition<'_>) -> Result<bool, Error>;
 
+    /// Every claim on one occurrence of one rule, whatever its status.
+    async fn claims_of(&self, rule: &str, occurrence: Timestamp) -> Result<Vec<Claim>, Error>;
+
     /// Every claim whose outcome is not final yet ([`crate::ClaimStatus::OPEN`]), oldest first.
     async fn open_claims(&self) -> Result<Vec<Claim>, Error>;
 

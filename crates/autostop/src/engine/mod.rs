@@ -213,7 +213,21 @@ impl Engine {
             let reason = Some("older than the catch-up limit".to_owned());
             self.record_missed(run, &missed.rule, &missed.occurrence, reason, &mut report).await?;
         }
+        // A target this occurrence already claimed was handled (by this process earlier, or another): its skip
+        // now (e.g. "already Stopped" after autostop stopped it) would only repeat that story.
+        let occurrences: std::collections::BTreeSet<(&str, Timestamp)> =
+            plan.skips.iter().map(|skip| (skip.rule.as_str(), skip.occurrence.timestamp())).collect();
+        let mut claimed = std::collections::HashSet::new();
+        for (rule, at) in occurrences {
+            for claim in self.store.claims_of(rule, at).await? {
+                claimed.insert((rule.to_owned(), at, claim.key.target_key()));
+            }
+        }
         for skip in &plan.skips {
+            let key = (skip.rule.clone(), skip.occurrence.timestamp(), skip.target.id.to_ascii_lowercase());
+            if claimed.contains(&key) {
+                continue;
+            }
             let outcome = RunOutcome {
                 rule: skip.rule.clone(),
                 occurrence: rfc3339(&skip.occurrence),

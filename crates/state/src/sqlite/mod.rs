@@ -299,16 +299,28 @@ impl SqliteStore {
 
     /// Every claim whose outcome is not final, oldest first.
     pub fn open_claims(&self) -> Result<Vec<Claim>, Error> {
+        self.select_claims(
+            "WHERE status IN ('claimed', 'sent', 'accepted') ORDER BY claimed_ms, rule, target_key",
+            params![],
+        )
+    }
+
+    /// Every claim on one occurrence of one rule.
+    pub fn claims_of(&self, rule: &str, occurrence: Timestamp) -> Result<Vec<Claim>, Error> {
+        self.select_claims(
+            "WHERE rule = ?1 AND occurrence_ms = ?2 ORDER BY target_key",
+            params![rule, occurrence.as_millisecond()],
+        )
+    }
+
+    fn select_claims(&self, filter: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Claim>, Error> {
         let conn = self.conn();
-        let mut statement = conn
-            .prepare(&format!(
-                "{CLAIM_COLUMNS} WHERE status IN ('claimed', 'sent', 'accepted') ORDER BY claimed_ms, rule, target_key"
-            ))
-            .map_err(|err| self.err("list open claims", err))?;
-        let rows = statement.query_map([], RawClaim::from_row).map_err(|err| self.err("list open claims", err))?;
+        let mut statement =
+            conn.prepare(&format!("{CLAIM_COLUMNS} {filter}")).map_err(|err| self.err("list claims", err))?;
+        let rows = statement.query_map(params, RawClaim::from_row).map_err(|err| self.err("list claims", err))?;
         let mut claims = Vec::new();
         for row in rows {
-            let raw = row.map_err(|err| self.err("read open claims", err))?;
+            let raw = row.map_err(|err| self.err("read claims", err))?;
             claims.push(self.decode_claim(raw)?);
         }
         Ok(claims)
@@ -649,6 +661,10 @@ impl StateStore for SqliteStore {
 
     async fn transition(&self, transition: &Transition<'_>) -> Result<bool, Error> {
         SqliteStore::transition(self, transition)
+    }
+
+    async fn claims_of(&self, rule: &str, occurrence: Timestamp) -> Result<Vec<Claim>, Error> {
+        SqliteStore::claims_of(self, rule, occurrence)
     }
 
     async fn open_claims(&self) -> Result<Vec<Claim>, Error> {
