@@ -139,6 +139,11 @@ impl Control {
         self.shared.live().control.denials.push(denial);
     }
 
+    /// Lifts every denial made with [`Control::deny`].
+    pub fn allow_all(&self) {
+        self.shared.live().control.denials.clear();
+    }
+
     /// Makes every token issued so far expire now (ARM then answers 401 `ExpiredAuthenticationToken`).
     pub fn expire_tokens(&self) {
         self.shared.live().tokens.expire_all(crate::clock::unix_now());

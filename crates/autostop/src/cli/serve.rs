@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// How long SIGTERM lets operations in flight finish before recording them as interrupted (e.g. 60s, 2m).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_grace)]
     shutdown_grace: Duration,
+    /// After an evaluation that left problems (a scope that could not be read, actions to confirm), evaluate
+    /// again this much later even if no occurrence is due (e.g. 60s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_grace)]
+    recheck_interval: Duration,
 }
 
 /// What `serve` runs as.
@@ -92,6 +96,7 @@ pub fn run<L: Load, S: LastStore>(
                 let options = DaemonOptions {
                     listen: args.listen,
                     shutdown_grace: args.shutdown_grace,
+                    retry_after_error: args.recheck_interval,
                     ..DaemonOptions::default()
                 };
                 run_daemon(loader, store, options, controls).await

@@ -209,7 +209,10 @@ pub async fn confirm_open(engine: &Engine, run: &RunId, now: Timestamp, report: 
                 report.unconfirmed_open += 1;
             }
             Decision::Move { to, detail } => {
-                if let Some(outcome) = settle(engine, run, claim, to, detail).await? {
+                let outcome = settle(engine, run, claim, to, detail).await?;
+                // A claim its dead run never sent is history, not a loss: nothing was done, and it may be taken
+                // again by whichever evaluation covers its occurrence (the window did not move past it).
+                if let Some(outcome) = outcome.filter(|_| claim.status != ClaimStatus::Claimed) {
                     report.outcomes.push(outcome);
                 }
             }

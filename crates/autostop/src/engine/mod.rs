@@ -139,15 +139,18 @@ impl Engine {
         } else {
             RunStatus::Succeeded
         };
-        store
-            .finish_run(&run, Timestamp::now(), status)
-            .await
-            .with_context(|| format!("cannot record the end of run {run} in {location}"))?;
-        if !report.interrupted {
-            store
-                .advance_last_evaluated(LAST_EVALUATED_KEY, now)
-                .await
-                .with_context(|| format!("cannot record the last evaluated instant in {location}"))?;
+        // From here on a state error is reported with the rest, never in place of it: what was done is printed.
+        if let Err(err) = store.finish_run(&run, Timestamp::now(), status).await {
+            report.errors.push(format!("cannot record the end of run {run} in {location}: {err:#}"));
+        }
+        // The window moves on only when every due action was at least claimed and decided: after an
+        // interruption or a state write that kept actions from being sent, the next evaluation covers it again
+        // (its claims keep what was done from being done twice).
+        if report.interrupted || report.unsent > 0 {
+            return Ok(report);
+        }
+        if let Err(err) = store.advance_last_evaluated(LAST_EVALUATED_KEY, now).await {
+            report.errors.push(format!("cannot record the last evaluated instant in {location}: {err:#}"));
         }
         Ok(report)
     }
@@ -174,7 +177,8 @@ impl Engine {
         interrupt: Option<&Interrupt>,
     ) -> anyhow::Result<RunReport> {
         let mut report = RunReport::default();
-        confirm::confirm_open(self, run, now, &mut report).await?;
+        // Confirmation is about Azure's real time, whatever instant the window is evaluated at.
+        confirm::confirm_open(self, run, Timestamp::now(), &mut report).await?;
 
         let mut occurrences = autostop_policy::occurrences(&self.config, window, now);
         let pending = self.store.pending().await?;
@@ -244,6 +248,7 @@ impl Engine {
         let (outcomes, errors) = act::act(self, run, &plan.actions, interrupt).await;
         report.unconfirmed_open += outcomes.iter().filter(|outcome| outcome.result == EventKind::Accepted).count();
         report.outcomes.extend(outcomes);
+        report.unsent = errors.len();
         report.errors.extend(errors);
         Ok(report)
     }

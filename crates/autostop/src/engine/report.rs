@@ -62,6 +62,8 @@ pub struct RunReport {
     pub unconfirmed_open: usize,
     /// Whether shutdown interrupted the evaluation.
     pub interrupted: bool,
+    /// Planned actions left unsent because the state store failed (each is also in [`RunReport::errors`]).
+    pub unsent: usize,
 }
 
 impl RunReport {

@@ -7,4 +7,5 @@ mod faults;
 mod list;
 mod policy;
 mod stop_start;
+mod trust;
 mod util;

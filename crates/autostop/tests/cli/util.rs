@@ -126,6 +126,15 @@ impl Cli {
         cli
     }
 
+    /// Another program (e.g. a shell that sets limits, then runs the binary) with the emulator's environment.
+    pub fn program_against(emulator: &Emulator, program: &str, args: &[&str]) -> Cli {
+        let mut cli = Cli::with_program(program, args);
+        for (key, value) in emulator.env() {
+            cli.command.env(key, value);
+        }
+        cli
+    }
+
     /// The binary with `args` and no Azure environment at all.
     pub fn bare(args: &[&str]) -> Cli {
         Cli::with_program(env!("CARGO_BIN_EXE_autostop"), args)
