@@ -188,7 +188,8 @@ fn init(args: &InitArgs) -> anyhow::Result<Outcome> {
     let config_path = autostop_policy::config::config_path(args.config.as_deref(), |name| std::env::var_os(name));
     let config = fs::read_to_string(&config_path)
         .map_err(|err| UsageError(format!("reading the configuration {}: {err}", config_path.display())))?;
-    autostop_policy::Config::parse(&config, &config_path).map_err(|errors| UsageError(errors.to_string()))?;
+    autostop_policy::Config::parse_with(&config, &config_path, &|file: &Path| fs::read_to_string(file))
+        .map_err(|errors| UsageError(errors.to_string()))?;
 
     let out = &args.out;
     let not_empty = fs::read_dir(out).map(|mut entries| entries.next().is_some()).unwrap_or(false);
