@@ -223,3 +223,17 @@ fn parse_reads_no_file_and_says_so_at_the_file_key() {
         CONFIG.split("[[calendars]]").next().unwrap().to_owned() + "[[scopes]]\nsubscription = \"" + SUB + "\"\n";
     assert!(Config::parse(&plain, Path::new("autostop.toml")).is_ok());
 }
+
+#[test]
+fn the_starter_file_rests_its_morning_start_on_its_holidays() {
+    let config = Config::parse(autostop_policy::config::starter(), Path::new("autostop.toml")).expect("starter");
+    let rule = config.rule("morning-start").expect("rule");
+    let names: Vec<&str> = rule.skip_on.iter().map(|named| named.name.as_str()).collect();
+    assert_eq!(names, ["holidays"]);
+    // Friday 25 December 2026 at 08:00 UTC (the starter's zone) is a holiday; Thursday the 24th is not.
+    let christmas: jiff::Zoned = "2026-12-25T08:00:00+00:00[UTC]".parse().expect("zoned");
+    let eve: jiff::Zoned = "2026-12-24T08:00:00+00:00[UTC]".parse().expect("zoned");
+    assert_eq!(rule.holiday(&christmas).map(|(name, holiday)| (name, holiday.summary)), Some(("holidays", None)));
+    assert!(rule.holiday(&eve).is_none());
+    assert!(config.rule("evening-stop").expect("rule").holiday(&christmas).is_none());
+}
