@@ -56,7 +56,7 @@ impl Start {
     /// Whether two starts denote the same instance: same instant for zoned times, same wall-clock time otherwise.
     fn same(&self, other: &Start) -> bool {
         match (self, other) {
-            (Start::Zoned(a, za), Start::Zoned(b, zb)) => super::ics::instant(*a, za) == super::ics::instant(*b, zb),
+            (Start::Zoned(a, za), Start::Zoned(b, zb)) => instant(*a, za) == instant(*b, zb),
             (a, b) => a.kind() == b.kind() && a.civil() == b.civil(),
         }
     }
@@ -66,8 +66,8 @@ impl Start {
         let length = match (start, self) {
             (Start::Date(from), Start::Date(to)) => Span::new().days(i64::from((*to - *from).get_days())),
             (Start::Zoned(from, zone_from), Start::Zoned(to, zone_to)) => {
-                let from = super::ics::instant(*from, zone_from).ok_or("DTSTART is out of range")?;
-                let to = super::ics::instant(*to, zone_to).ok_or("out of range")?;
+                let from = instant(*from, zone_from).ok_or("DTSTART is out of range")?;
+                let to = instant(*to, zone_to).ok_or("out of range")?;
                 Span::new().seconds(to.as_second() - from.as_second())
             }
             (Start::Floating(from), Start::Floating(to)) => Span::new().seconds(to.duration_since(*from).as_secs()),
@@ -167,6 +167,11 @@ fn unlabelled(naive: chrono::NaiveDateTime) -> DateTime {
     .unwrap_or(DateTime::MAX)
 }
 
+/// The instant a zoned start denotes (jiff's "compatible" reading of a gap or a fold, as RFC 5545 §3.3.5 asks).
+fn instant(civil: DateTime, zone: &TimeZone) -> Option<Timestamp> {
+    civil.to_zoned(zone.clone()).ok().map(|zoned| zoned.timestamp())
+}
+
 /// A `VEVENT`, read and checked.
 #[derive(Debug, Clone)]
 pub(super) struct Event {
@@ -180,6 +185,8 @@ pub(super) struct Event {
     pub rdates: Vec<Start>,
     /// Set on an event that replaces one instance of the recurring event with the same `UID`.
     pub recurrence_id: Option<Start>,
+    /// `STATUS:CANCELLED`: covers nothing (a cancelled override still removes the instance it replaces).
+    pub cancelled: bool,
 }
 
 /// What one instance covers.
@@ -194,6 +201,9 @@ impl Event {
     /// The instances whose wall-clock start lies in `[from, to)`, without those `EXDATE` removes, with what each
     /// covers.
     pub fn instances(&self, from: DateTime, to: DateTime) -> Vec<Cover> {
+        if self.cancelled {
+            return Vec::new();
+        }
         let mut starts: Vec<Start> = Vec::new();
         let mut push = |start: Start| {
             if !starts.iter().any(|seen| seen.same(&start)) {

@@ -7,9 +7,9 @@
 //! ignored. `TZID`s are resolved by name (IANA or Windows, as [`crate::Zone`] reads them), not from the file's
 //! `VTIMEZONE` definitions.
 
+use jiff::Span;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
-use jiff::{Span, Timestamp};
 
 use super::CalendarError;
 use super::event::{Event, Recurrence, Start};
@@ -63,39 +63,36 @@ pub(super) fn parse(text: &str) -> Result<Vec<Event>, Vec<CalendarError>> {
     let mut seen_calendar = false;
     for line in content_lines(text) {
         let error = |message: String| CalendarError { line: line.number, message };
-        let property = match icalendar::parser::Property::try_from(line.text.as_str()) {
-            Ok(property) if well_formed(&line.text, property.name.as_str()) => property,
-            _ if begin_or_end(&line.text).is_some() => {
-                let (keyword, name) = begin_or_end(&line.text).unwrap_or_default();
-                if keyword == "BEGIN" {
-                    if name == "VCALENDAR" {
-                        seen_calendar = true;
-                    }
-                    if name == "VEVENT" && stack.last().is_some_and(|(open, _)| open == "VCALENDAR") {
-                        current = Some(RawEvent { line: line.number, ..RawEvent::default() });
-                    }
-                    stack.push((name, line.number));
-                } else {
-                    match stack.pop() {
-                        Some((open, _)) if open == name => {
-                            if name == "VEVENT"
-                                && stack.last().is_some_and(|(open, _)| open == "VCALENDAR")
-                                && let Some(event) = current.take()
-                            {
-                                raw_events.push(event);
-                            }
-                        }
-                        Some((open, opened)) => {
-                            errors.push(error(format!(
-                                "END:{name} does not close BEGIN:{open} (line {opened}): expected END:{open}"
-                            )));
-                            return Err(errors);
-                        }
-                        None => errors.push(error(format!("END:{name} without a matching BEGIN:{name}"))),
-                    }
+        if let Some((keyword, name)) = begin_or_end(&line.text) {
+            if keyword == "BEGIN" {
+                seen_calendar |= name == "VCALENDAR";
+                if name == "VEVENT" && stack.last().is_some_and(|(open, _)| open == "VCALENDAR") {
+                    current = Some(RawEvent { line: line.number, ..RawEvent::default() });
                 }
+                stack.push((name, line.number));
                 continue;
             }
+            match stack.pop() {
+                Some((open, _)) if open == name => {
+                    if name == "VEVENT"
+                        && stack.last().is_some_and(|(open, _)| open == "VCALENDAR")
+                        && let Some(event) = current.take()
+                    {
+                        raw_events.push(event);
+                    }
+                }
+                Some((open, opened)) => {
+                    errors.push(error(format!(
+                        "END:{name} does not close BEGIN:{open} (line {opened}): expected END:{open}"
+                    )));
+                    return Err(errors);
+                }
+                None => errors.push(error(format!("END:{name} without a matching BEGIN:{name}"))),
+            }
+            continue;
+        }
+        let property = match icalendar::parser::Property::try_from(line.text.as_str()) {
+            Ok(property) if well_formed(&line.text, property.name.as_str()) => property,
             _ => {
                 errors.push(error(format!(
                     "cannot read {:?}: expected a content line NAME[;PARAM=VALUE...]:VALUE",
@@ -129,8 +126,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<Event>, Vec<CalendarError>> {
     let mut events = Vec::new();
     for raw in raw_events.into_iter().filter(|raw| !raw.refused) {
         match finish(raw) {
-            Ok(Some(event)) => events.push(event),
-            Ok(None) => {}
+            Ok(event) => events.push(event),
             Err(error) => errors.push(error),
         }
     }
@@ -234,15 +230,12 @@ fn start(text: &str, value_type: Option<&str>, tzid: Option<&str>) -> Result<Sta
     }
 }
 
-/// Checks a `VEVENT`'s properties together and builds the [`Event`]; `None` for a cancelled event.
-fn finish(raw: RawEvent) -> Result<Option<Event>, CalendarError> {
+/// Checks a `VEVENT`'s properties together and builds the [`Event`].
+fn finish(raw: RawEvent) -> Result<Event, CalendarError> {
     let error = |line: usize, message: String| CalendarError { line, message };
     let Some((start_line, start)) = raw.start else {
         return Err(error(raw.line, "VEVENT without DTSTART: expected the date the event starts".to_owned()));
     };
-    if raw.cancelled {
-        return Ok(None);
-    }
     let length = match (raw.end, raw.duration) {
         (Some(_), Some((line, _))) => {
             return Err(error(line, "DURATION and DTEND in one VEVENT: expected one of them".to_owned()));
@@ -265,7 +258,7 @@ fn finish(raw: RawEvent) -> Result<Option<Event>, CalendarError> {
             ));
         }
     }
-    Ok(Some(Event {
+    Ok(Event {
         start,
         length,
         summary: raw.summary,
@@ -274,10 +267,6 @@ fn finish(raw: RawEvent) -> Result<Option<Event>, CalendarError> {
         exdates: raw.exdates,
         rdates: raw.rdates,
         recurrence_id: raw.recurrence_id,
-    }))
-}
-
-/// The instant a zoned start denotes (jiff's "compatible" reading of a gap or a fold, as RFC 5545 §3.3.5 asks).
-pub(super) fn instant(civil: DateTime, zone: &TimeZone) -> Option<Timestamp> {
-    civil.to_zoned(zone.clone()).ok().map(|zoned| zoned.timestamp())
+        cancelled: raw.cancelled,
+    })
 }
