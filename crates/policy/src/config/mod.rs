@@ -125,6 +125,8 @@ pub struct Rule {
 pub struct NamedCalendar {
     /// The name `skip_on` uses.
     pub name: String,
+    /// Its `file`, as written (relative to the config file's directory unless absolute); `None` for `dates`.
+    pub file: Option<PathBuf>,
     /// Its dates.
     pub calendar: Calendar,
 }

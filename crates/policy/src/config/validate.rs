@@ -91,6 +91,7 @@ fn calendars(raw: Vec<Spanned<RawCalendar>>, files: &Files<'_>, errors: &mut Col
             continue;
         }
         seen.insert(name.to_ascii_lowercase(), entry.name.span());
+        let file = entry.file.as_ref().map(|file| std::path::PathBuf::from(file.get_ref()));
         let calendar = match (entry.file, entry.dates) {
             (Some(file), None) => calendar_file(&file, &key, files, errors),
             (None, Some(dates)) => listed_dates(dates, &key, errors),
@@ -103,7 +104,7 @@ fn calendars(raw: Vec<Spanned<RawCalendar>>, files: &Files<'_>, errors: &mut Col
             }
         };
         if let Some(calendar) = calendar {
-            calendars.push(NamedCalendar { name, calendar });
+            calendars.push(NamedCalendar { name, file, calendar });
         }
     }
     calendars
