@@ -201,3 +201,37 @@ async fn functions_init_refuses_a_bad_config_and_a_folder_in_use_as_usage_errors
     assert!(stderr.contains("pass --force to overwrite"), "{stderr}");
     assert!(!out.join("host.json").exists());
 }
+
+#[tokio::test]
+async fn functions_init_copies_the_calendar_files_beside_the_config() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20260101\r\nRRULE:FREQ=YEARLY\r\n\
+               SUMMARY:New Year\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    std::fs::create_dir(dir.path().join("calendars")).expect("calendar dir");
+    std::fs::write(dir.path().join("calendars/holidays.ics"), ics).expect("write calendar");
+    let text = "[[calendars]]\nname = \"holidays\"\nfile = \"calendars/holidays.ics\"\n\n[[scopes]]\n\
+                subscription = \"00000000-0000-0000-0000-000000000001\"\n\n[[rules]]\nname = \"start\"\n\
+                action = \"start\"\nschedule = \"0 0 8 * * *\"\nskip_on = [\"holidays\"]\n";
+    let config = dir.path().join("autostop.toml");
+    std::fs::write(&config, text).expect("write config");
+    let out = dir.path().join("app");
+    let output = functions_init(&["--config".as_ref(), config.as_os_str(), "--out".as_ref(), out.as_os_str()]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("calendars/holidays.ics")).expect("copied"), ics);
+
+    // A calendar outside the config's folder cannot travel with the app: refused before anything is written.
+    std::fs::create_dir(dir.path().join("conf")).expect("conf dir");
+    let elsewhere = dir.path().join("conf/autostop.toml");
+    std::fs::write(&elsewhere, text.replace("calendars/holidays.ics", "../outside.ics")).expect("write config");
+    std::fs::write(dir.path().join("outside.ics"), ics).expect("write calendar");
+    let other = dir.path().join("app2");
+    let output =
+        functions_init(&["--config".as_ref(), elsewhere.as_os_str(), "--out".as_ref(), other.as_os_str()]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("calendar holidays: file ../outside.ics: expected a path inside the config's folder"),
+        "{stderr}"
+    );
+    assert!(!other.join("host.json").exists());
+}

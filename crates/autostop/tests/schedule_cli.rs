@@ -142,3 +142,45 @@ fn malformed_from_exits_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--from \"tomorrow\""));
 }
+
+/// A file of `tests/data/`.
+fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn skip_on_marks_holidays_with_their_names_and_keeps_them_in_the_count() {
+    let holidays = data("jp-holidays.ics");
+    let args = ["schedule", "next", "0 0 8 * * *", "--tz", "Asia/Tokyo", "--from", "2026-12-29T12:00:00Z", "-n", "4"];
+    let report = json(&[&args[..], &["--skip-on", &holidays, "--output", "json"]].concat());
+    let rows: Vec<(&str, Option<&str>)> = report["occurrences"]
+        .as_array()
+        .expect("occurrences")
+        .iter()
+        .map(|o| (o["local"].as_str().expect("local"), o["skipped"].as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("2026-12-30T08:00:00+09:00", None),
+            ("2026-12-31T08:00:00+09:00", None),
+            ("2027-01-01T08:00:00+09:00", Some("holiday (jp-holidays: 元日)")),
+            ("2027-01-02T08:00:00+09:00", None),
+        ]
+    );
+    let output = autostop(&[&args[..], &["--skip-on", &holidays]].concat());
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().find(|line| line.contains("2027-01-01T08:00:00+09:00")).expect("the holiday row");
+    assert!(line.ends_with("skipped: holiday (jp-holidays: 元日)"), "{text}");
+    assert!(!text.lines().any(|line| line.contains("2026-12-31T08") && line.contains("skipped")), "{text}");
+}
+
+#[test]
+fn skip_on_a_bad_file_prints_path_line_and_exits_2() {
+    let bad = data("bad-holidays.ics");
+    let output = autostop(&["schedule", "next", "0 0 8 * * *", "--skip-on", &bad]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.lines().any(|line| line.starts_with(&format!("{bad}:5: RRULE: "))), "{stderr}");
+    assert!(output.stdout.is_empty());
+}

@@ -16,12 +16,14 @@
 //! 4. **One action per instance.** When several due rules apply to one instance, the latest occurrence wins and
 //!    the others are [`PlanSkipReason::Superseded`]. At the same instant, rules with the same action act once
 //!    (the first in the file wins); rules with opposite actions are all skipped ([`PlanSkipReason::Conflict`]).
-//! 5. **Owner tags.** The winning rule is skipped when the owner opted out ([`PlanSkipReason::OptedOut`], which
+//! 5. **Holidays.** The winning rule does not act when the local date of its occurrence (in the rule's zone) is
+//!    in one of its `skip_on` calendars ([`PlanSkipReason::Holiday`]); this is decided before owner tags.
+//! 6. **Owner tags.** The winning rule is skipped when the owner opted out ([`PlanSkipReason::OptedOut`], which
 //!    wins over any other tag) or
 //!    snoozed the instance past the action's time, which is the later of `now` and the occurrence
 //!    ([`PlanSkipReason::Snoozed`]; a past snooze is ignored). An unreadable tag value is a skip
 //!    ([`PlanSkipReason::UnreadableTag`]), never silently ignored.
-//! 6. **State.** Stop only `Running` (`JobRunning` only with `force`), start only `Stopped`, never a compute that
+//! 7. **State.** Stop only `Running` (`JobRunning` only with `force`), start only `Stopped`, never a compute that
 //!    is not an instance ([`crate::eligibility`]).
 //!
 //! Rules that select no in-scope instance at all (whether due or not) are listed in [`Plan::idle_rules`].
@@ -142,6 +144,13 @@ pub enum PlanSkipReason {
         /// Its occurrence.
         occurrence: Zoned,
     },
+    /// The occurrence's local date is a holiday in one of the rule's `skip_on` calendars.
+    Holiday {
+        /// The calendar's name.
+        calendar: String,
+        /// The holiday's name (the event's `SUMMARY`); `None` for a listed date.
+        summary: Option<String>,
+    },
     /// Another rule asks for the opposite action at the same instant, so neither acts.
     Conflict {
         /// The other rule.
@@ -169,6 +178,7 @@ impl PlanSkipReason {
             PlanSkipReason::OtherRuleChosen { .. } => "other-rule-chosen",
             PlanSkipReason::Superseded { .. } => "superseded",
             PlanSkipReason::Conflict { .. } => "conflict",
+            PlanSkipReason::Holiday { .. } => "holiday",
         }
     }
 }
@@ -190,6 +200,10 @@ impl fmt::Display for PlanSkipReason {
             PlanSkipReason::Conflict { rule, action } => {
                 write!(f, "rule {rule} asks to {action} at the same instant; neither acts")
             }
+            PlanSkipReason::Holiday { calendar, summary: Some(summary) } => {
+                write!(f, "holiday ({calendar}: {summary})")
+            }
+            PlanSkipReason::Holiday { calendar, summary: None } => write!(f, "holiday ({calendar})"),
         }
     }
 }
@@ -383,6 +397,13 @@ fn decide(instance: &Instance, candidates: &[&(&Rule, Zoned)], config: &Config, 
             eligibility(winner.action, &instance.compute_type, instance.state.as_deref(), winner.force)
                 .map_err(PlanSkipReason::Ineligible)
         }
+    };
+    // A holiday comes before the owner tags (step 5 of the module docs).
+    let verdict = match winner.holiday(occurrence) {
+        Some((calendar, holiday)) => {
+            Err(PlanSkipReason::Holiday { calendar: calendar.to_owned(), summary: holiday.summary })
+        }
+        None => verdict,
     };
     match verdict {
         Ok(()) => plan.actions.push(PlannedAction {

@@ -1,5 +1,6 @@
 //! Schedules as the Azure Functions timer trigger reads them: NCRONTAB (5 or 6 fields, NCrontab's semantics) and
-//! TimeSpan intervals, evaluated in any IANA or Windows time zone with the Functions host's daylight-saving rule.
+//! TimeSpan intervals, evaluated in any IANA or Windows time zone with the Functions host's daylight-saving rule;
+//! and holiday [`Calendar`]s (iCalendar files or lists of dates) that tell on which local dates a rule rests.
 //!
 //! Pure: no clock, no environment, no file or network access. The instant to count from is always an argument,
 //! `%NAME%` references are resolved through a lookup the caller passes, and the zone database is the one bundled
@@ -20,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod calendar;
 mod civil;
 mod cron;
 mod describe;
@@ -32,6 +34,7 @@ mod windows_zones;
 mod zone;
 mod zoned;
 
+pub use calendar::{Calendar, CalendarError, Holiday};
 pub use error::{Error, Field};
 pub use schedule::Schedule;
 pub use settings::resolve_app_settings;

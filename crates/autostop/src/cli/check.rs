@@ -1,6 +1,6 @@
 //! `autostop check [--config PATH]`: validates a config file and prints every problem as `path:line:col: message`.
 //!
-//! Reads the file and nothing else: no Azure, no audit database.
+//! Reads the file and the calendar files it names, nothing else: no Azure, no audit database.
 
 use std::path::{Path, PathBuf};
 
@@ -26,15 +26,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Reads and validates the config at `path`. Every validation error goes to stderr, one per line; the returned
-/// error (a [`UsageError`], exit status 2) counts them.
+/// Reads and validates the config at `path`, with the calendar files it names. Every validation error goes to
+/// stderr, one per line (`path:line:column: message`, or `path:line: message` for a line of a calendar file); the
+/// returned error (a [`UsageError`], exit status 2) counts them.
 pub fn load(path: &Path) -> anyhow::Result<Config> {
     let text = std::fs::read_to_string(path).map_err(|err| {
         let hint =
             if err.kind() == std::io::ErrorKind::NotFound { " (autostop init writes a starter file)" } else { "" };
         UsageError(format!("cannot read the config file {}: {err}{hint}", path.display()))
     })?;
-    Config::parse(&text, path).map_err(|errors| {
+    Config::parse_with(&text, path, &|file: &Path| std::fs::read_to_string(file)).map_err(|errors| {
         for error in &errors.errors {
             eprintln!("{error}");
         }
@@ -58,10 +59,15 @@ fn summary(path: &Path, config: &Config) -> String {
         config.defaults.timezone.name(),
         config.defaults.catch_up,
     );
+    for named in &config.calendars {
+        text.push_str(&format!("  calendar {}: {}\n", named.name, plural(named.calendar.len(), "event or date")));
+    }
     for rule in &config.rules {
         let force = if rule.force { ", force" } else { "" };
+        let names: Vec<&str> = rule.skip_on.iter().map(|named| named.name.as_str()).collect();
+        let skip_on = if names.is_empty() { String::new() } else { format!(", except on {}", names.join(", ")) };
         text.push_str(&format!(
-            "  {}: {} {} ({}){force}\n",
+            "  {}: {} {} ({}){force}{skip_on}\n",
             rule.name,
             rule.action,
             rule.schedule.describe(),

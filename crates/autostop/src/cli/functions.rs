@@ -1,8 +1,8 @@
 //! `autostop functions init`: writes a deployable Azure Functions app folder (custom handler + one timer).
 //!
 //! Writes files only; talks to no network. The folder: `host.json` (the custom handler: this binary, run as
-//! `serve --functions --config CONFIG`), `FUNCTION/function.json` (one timer trigger), the validated config,
-//! `local.settings.json` (setting names, never secret values), `autostop-role.json` (least privilege) and a README
+//! `serve --functions --config CONFIG`), `FUNCTION/function.json` (one timer trigger), the validated config and
+//! the calendar files it names (at the same relative paths), `local.settings.json` (setting names, never secret values), `autostop-role.json` (least privilege) and a README
 //! with the build, zip and deploy steps.
 
 use std::fs;
@@ -188,7 +188,9 @@ fn init(args: &InitArgs) -> anyhow::Result<Outcome> {
     let config_path = autostop_policy::config::config_path(args.config.as_deref(), |name| std::env::var_os(name));
     let config = fs::read_to_string(&config_path)
         .map_err(|err| UsageError(format!("reading the configuration {}: {err}", config_path.display())))?;
-    autostop_policy::Config::parse(&config, &config_path).map_err(|errors| UsageError(errors.to_string()))?;
+    let parsed = autostop_policy::Config::parse_with(&config, &config_path, &|file: &Path| fs::read_to_string(file))
+        .map_err(|errors| UsageError(errors.to_string()))?;
+    let calendar_files = calendar_files(&parsed)?;
 
     let out = &args.out;
     let not_empty = fs::read_dir(out).map(|mut entries| entries.next().is_some()).unwrap_or(false);
@@ -205,6 +207,14 @@ fn init(args: &InitArgs) -> anyhow::Result<Outcome> {
     write(&out.join("host.json"), &pretty(&host_json(&args.executable)))?;
     write(&function_dir.join("function.json"), &pretty(&function_json(&args.schedule)))?;
     write(&out.join(CONFIG_FILE), &config)?;
+    let config_dir = config_path.parent().unwrap_or(Path::new(""));
+    for file in &calendar_files {
+        let (from, to) = (config_dir.join(file), out.join(file));
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        fs::copy(&from, &to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    }
     write(&out.join("local.settings.json"), &pretty(&local_settings_json()))?;
     write(&out.join("autostop-role.json"), ROLE)?;
     write(&out.join("README.md"), &readme(args))?;
@@ -215,6 +225,27 @@ fn init(args: &InitArgs) -> anyhow::Result<Outcome> {
     }
     println!("wrote the Function App folder {} (see its README.md to deploy)", out.display());
     Ok(Outcome::Success)
+}
+
+/// The calendar files the config names, which the app folder must hold at the same place beside its config:
+/// each must be a relative path that stays inside the config's folder.
+fn calendar_files(config: &autostop_policy::Config) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for named in &config.calendars {
+        let Some(file) = &named.file else { continue };
+        let inside = file.components().all(|part| matches!(part, std::path::Component::Normal(_)));
+        if !inside {
+            return Err(UsageError(format!(
+                "calendar {}: file {}: expected a path inside the config's folder, so that it can be copied into \
+                 the Function App",
+                named.name,
+                file.display()
+            ))
+            .into());
+        }
+        files.push(file.clone());
+    }
+    Ok(files)
 }
 
 fn set_executable(path: &Path) -> anyhow::Result<()> {

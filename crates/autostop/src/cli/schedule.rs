@@ -1,9 +1,11 @@
 //! `autostop schedule next`: the next occurrences of a schedule in local time and UTC, and what it means in plain
-//! English. The one edge of the schedule crate that reads the clock (the default `--from`) and the environment
-//! (`%NAME%` app settings).
+//! English. The one edge of the schedule crate that reads the clock (the default `--from`), the environment
+//! (`%NAME%` app settings) and holiday calendar files (`--skip-on`).
+
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use autostop_schedule::{Schedule, Zone, resolve_app_settings};
+use autostop_schedule::{Calendar, Schedule, Zone, resolve_app_settings};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -38,6 +40,11 @@ pub struct NextArgs {
     #[arg(short = 'n', long = "count", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=10_000))]
     count: u16,
 
+    /// An iCalendar file of holidays (repeatable): occurrences whose local date (in --tz) is a holiday are still
+    /// listed, marked `skipped: holiday (NAME: SUMMARY)`, where NAME is the file's name without its extension.
+    #[arg(long = "skip-on", value_name = "FILE")]
+    skip_on: Vec<PathBuf>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
@@ -56,11 +63,14 @@ struct NextReport {
     occurrences: Vec<Occurrence>,
 }
 
-/// One occurrence in local time (RFC 3339 with the offset in force) and in UTC.
+/// One occurrence in local time (RFC 3339 with the offset in force) and in UTC; `skipped` (only when set) says
+/// why a rule with `--skip-on` calendars would not act on it: `holiday (NAME: SUMMARY)`.
 #[derive(Debug, Serialize)]
 struct Occurrence {
     local: String,
     utc: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<String>,
 }
 
 /// Runs `autostop schedule ...`.
@@ -80,10 +90,21 @@ fn next(args: NextArgs) -> anyhow::Result<Outcome> {
         Some(text) => parse_from(text, &zone).map_err(usage)?,
         None => Timestamp::now(),
     };
+    let calendars = args.skip_on.iter().map(|path| calendar(path)).collect::<anyhow::Result<Vec<_>>>()?;
     let occurrences: Vec<Occurrence> = schedule
         .occurrences(from, Timestamp::MAX, zone.time_zone())
         .take(usize::from(args.count))
-        .map(|z| Occurrence { local: z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(), utc: z.timestamp().to_string() })
+        .map(|z| Occurrence {
+            local: z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+            utc: z.timestamp().to_string(),
+            skipped: calendars.iter().find_map(|(name, calendar)| {
+                let holiday = calendar.holiday_at(&z)?;
+                Some(match holiday.summary {
+                    Some(summary) => format!("holiday ({name}: {summary})"),
+                    None => format!("holiday ({name})"),
+                })
+            }),
+        })
         .collect();
     let report =
         NextReport { expression, timezone: zone.name().to_owned(), description: schedule.describe(), occurrences };
@@ -94,6 +115,22 @@ fn next(args: NextArgs) -> anyhow::Result<Outcome> {
         OutputFormat::Table => print!("{}", human(&report, &schedule, from, &zone, args.count)),
     }
     Ok(Outcome::Success)
+}
+
+/// Reads a `--skip-on` file, named after its file stem. Each bad line goes to stderr as `path:line: message`; the
+/// error (exit status 2) counts them.
+fn calendar(path: &Path) -> anyhow::Result<(String, Calendar)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| UsageError(format!("--skip-on: cannot read {}: {err}", path.display())))?;
+    let calendar = Calendar::from_ics(&text).map_err(|errors| {
+        for error in &errors {
+            eprintln!("{}:{error}", path.display());
+        }
+        let count = errors.len();
+        UsageError(format!("{count} error{} in {}", if count == 1 { "" } else { "s" }, path.display()))
+    })?;
+    let name = path.file_stem().map_or_else(|| path.display().to_string(), |stem| stem.to_string_lossy().into_owned());
+    Ok((name, calendar))
 }
 
 /// `--from`: an RFC 3339 instant, or a local date-time read in the zone (a time skipped by a spring-forward gap
@@ -129,7 +166,8 @@ fn human(report: &NextReport, schedule: &Schedule, from: Timestamp, zone: &Zone,
     let width = report.occurrences.iter().map(|o| o.local.len()).max().unwrap_or(0).max("local".len());
     out.push_str(&format!("  {:>3}  {:<width$}  utc\n", "#", "local"));
     for (index, occurrence) in report.occurrences.iter().enumerate() {
-        out.push_str(&format!("  {:>3}  {:<width$}  {}\n", index + 1, occurrence.local, occurrence.utc));
+        let skipped = occurrence.skipped.as_ref().map(|why| format!("  skipped: {why}")).unwrap_or_default();
+        out.push_str(&format!("  {:>3}  {:<width$}  {}{skipped}\n", index + 1, occurrence.local, occurrence.utc));
     }
     if report.occurrences.len() < usize::from(asked) {
         out.push_str("  (no further occurrence before the year 10000)\n");

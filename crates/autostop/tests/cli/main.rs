@@ -1,6 +1,7 @@
 //! End-to-end tests of the binary against the emulator: the core verbs (`list`, `stop`, `start`, `demo`) and the
-//! policy verbs (`run`, `plan`, `history`, `check`).
+//! policy verbs (`run`, `plan`, `history`, `check`), with holiday calendars.
 
+mod calendars;
 mod credentials;
 mod errors;
 mod faults;

@@ -11,7 +11,7 @@ pub struct ConfigError {
     pub path: PathBuf,
     /// 1-based line.
     pub line: usize,
-    /// 1-based column, in characters.
+    /// 1-based column, in characters; 0 when the error concerns a whole line (a line of a calendar file).
     pub column: usize,
     /// What is wrong: names the input, says what was expected and what was found.
     pub message: String,
@@ -19,13 +19,16 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.path.display(), self.line, self.column, self.message)
+        match self.column {
+            0 => write!(f, "{}:{}: {}", self.path.display(), self.line, self.message),
+            column => write!(f, "{}:{}:{}: {}", self.path.display(), self.line, column, self.message),
+        }
     }
 }
 
 impl std::error::Error for ConfigError {}
 
-/// Every problem found in a configuration file, in file order; never empty.
+/// Every problem found in a configuration file (and the calendar files it names), in file order; never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigErrors {
     /// The problems, sorted by position.
@@ -80,6 +83,11 @@ impl<'a> Collector<'a> {
         self.errors.push(ConfigError { path: self.path.to_owned(), line, column, message: message.into() });
     }
 
+    /// Records `message` about line `line` of another file (a calendar the configuration names).
+    pub(crate) fn in_file(&mut self, path: &Path, line: usize, message: impl Into<String>) {
+        self.errors.push(ConfigError { path: path.to_owned(), line, column: 0, message: message.into() });
+    }
+
     /// Records a TOML parse or shape error (at its own span, else the start of the file), prefixed with
     /// `context` (such as `rules[2]`) when there is one.
     pub(crate) fn toml(&mut self, error: &toml::de::Error, context: Option<&str>) {
@@ -101,7 +109,11 @@ impl<'a> Collector<'a> {
         if self.errors.is_empty() {
             self.at(&(0..0), "internal error: the configuration was refused without a reason");
         }
-        self.errors.sort_by_key(|error| (error.line, error.column));
+        // The configuration's own errors first, then each other file's, each in line order.
+        let own = self.path.to_owned();
+        self.errors.sort_by(|a, b| {
+            (a.path != own, &a.path, a.line, a.column).cmp(&(b.path != own, &b.path, b.line, b.column))
+        });
         ConfigErrors { errors: self.errors }
     }
 }

@@ -5,7 +5,12 @@
 //! the TOML parser recovers from; nothing else is checked then), every unknown key, the first shape error (wrong
 //! type, missing key) of each section and of each `[[rules]]` / `[[scopes]]` entry, and every semantic problem
 //! (bad schedule, pointing at the field at fault; unknown time zone, with the closest names; bad duration, name,
-//! glob, subscription id or endpoint; duplicate rule name; no scope...).
+//! glob, subscription id or endpoint; duplicate rule name; no scope; unknown calendar in `skip_on`...).
+//!
+//! `[[calendars]]` name holiday calendars that rules skip (`skip_on = ["jp-holidays"]`): each has a `name` and
+//! either `file` (an iCalendar file, relative to the config file's directory) or `dates` (`YYYY-MM-DD` strings).
+//! The config's text is pure input; calendar files are read through the reader the caller passes to
+//! [`Config::parse_with`], and each bad line of one is reported as `path:line: message`.
 //!
 //! Defaults when a key is absent: `defaults.timezone` = UTC, `defaults.catch_up` = [`DEFAULT_CATCH_UP`],
 //! `force` = false, `select` = everything in scope, the owner tag names of [`TagNames::default`].
@@ -16,9 +21,10 @@ mod starter;
 mod validate;
 
 use std::ffi::OsString;
+use std::io;
 use std::path::{Path, PathBuf};
 
-use autostop_schedule::{Schedule, Zone};
+use autostop_schedule::{Calendar, Holiday, Schedule, Zone};
 use jiff::{SignedDuration, Timestamp, Zoned};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -63,6 +69,8 @@ pub struct Config {
     pub tags: TagNames,
     /// `[[scopes]]`: where autostop may look and act; never empty.
     pub scopes: Vec<Scope>,
+    /// `[[calendars]]`, in file order; names are unique (ignoring case).
+    pub calendars: Vec<NamedCalendar>,
     /// `[[rules]]`, in file order; names are unique (ignoring case).
     pub rules: Vec<Rule>,
 }
@@ -108,11 +116,45 @@ pub struct Rule {
     pub exclude: Option<Selector>,
     /// Whether a stop rule also stops instances running a job (`JobRunning`).
     pub force: bool,
+    /// The calendars whose dates the rule rests on (`skip_on`), in the order written.
+    pub skip_on: Vec<NamedCalendar>,
+}
+
+/// A holiday calendar and the name rules call it by.
+#[derive(Debug, Clone)]
+pub struct NamedCalendar {
+    /// The name `skip_on` uses.
+    pub name: String,
+    /// Its `file`, as written (relative to the config file's directory unless absolute); `None` for `dates`.
+    pub file: Option<PathBuf>,
+    /// Its dates.
+    pub calendar: Calendar,
+}
+
+impl Rule {
+    /// The first of the rule's `skip_on` calendars that has a holiday on the local date of `occurrence` (in the
+    /// rule's zone, which is the occurrence's), with that holiday.
+    pub fn holiday(&self, occurrence: &Zoned) -> Option<(&str, Holiday)> {
+        self.skip_on.iter().find_map(|named| Some((named.name.as_str(), named.calendar.holiday_at(occurrence)?)))
+    }
 }
 
 impl Config {
-    /// Parses and validates `source`, the text of the file at `path` (used only in messages).
+    /// Parses and validates `source`, the text of the file at `path` (used only in messages). Reads no file: a
+    /// calendar with a `file` is refused with an error at its `file` key; use [`Config::parse_with`] for those.
     pub fn parse(source: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        Config::parse_with(source, path, &|file: &Path| {
+            Err(io::Error::new(io::ErrorKind::Unsupported, format!("{} is not read here", file.display())))
+        })
+    }
+
+    /// Like [`Config::parse`], reading each calendar `file` through `read` (given the path resolved against the
+    /// directory of `path`).
+    pub fn parse_with(
+        source: &str,
+        path: &Path,
+        read: &dyn Fn(&Path) -> io::Result<String>,
+    ) -> Result<Config, ConfigErrors> {
         let mut errors = error::Collector::new(path, source);
         let (root, syntax) = DeTable::parse_recoverable(source);
         for error in &syntax {
@@ -132,11 +174,15 @@ impl Config {
                 "scopes" if matches!(value.get_ref(), DeValue::Array(items) if items.is_empty()) => {}
                 "scopes" => raw.scopes = Some(entries(value, "scopes", &mut errors)),
                 "rules" => raw.rules = entries(value, "rules", &mut errors),
-                other => errors
-                    .at(&key.span(), format!("unknown key {other:?}: expected defaults, azure, tags, scopes or rules")),
+                "calendars" => raw.calendars = entries(value, "calendars", &mut errors),
+                other => errors.at(
+                    &key.span(),
+                    format!("unknown key {other:?}: expected defaults, azure, tags, calendars, scopes or rules"),
+                ),
             }
         }
-        match validate::validate(raw, root_span, &mut errors) {
+        let files = validate::Files { directory: path.parent().unwrap_or(Path::new("")), read };
+        match validate::validate(raw, root_span, &files, &mut errors) {
             Some(config) if errors.is_empty() => Ok(config),
             _ => Err(errors.into_errors()),
         }
@@ -172,6 +218,7 @@ pub(crate) struct RawConfig {
     /// `None` when the file has no `scopes` key at all.
     pub scopes: Option<Vec<Spanned<raw::RawScope>>>,
     pub rules: Vec<Spanned<raw::RawRule>>,
+    pub calendars: Vec<Spanned<raw::RawCalendar>>,
 }
 
 /// Deserializes one table section. Unknown keys are all reported and dropped first (so they do not hide each

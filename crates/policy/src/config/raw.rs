@@ -29,13 +29,17 @@ impl Keys for RawTags {
     const KEYS: &'static [&'static str] = &["opt_out", "snooze_until", "rule"];
 }
 
+impl Keys for RawCalendar {
+    const KEYS: &'static [&'static str] = &["name", "file", "dates"];
+}
+
 impl Keys for RawScope {
     const KEYS: &'static [&'static str] = &["subscription", "resource_group", "workspace"];
 }
 
 impl Keys for RawRule {
     const KEYS: &'static [&'static str] =
-        &["name", "action", "schedule", "timezone", "catch_up", "select", "exclude", "force"];
+        &["name", "action", "schedule", "timezone", "catch_up", "select", "exclude", "force", "skip_on"];
     const NESTED: &'static [(&'static str, &'static [&'static str])] =
         &[("select", SELECTOR_KEYS), ("exclude", SELECTOR_KEYS)];
 }
@@ -67,6 +71,15 @@ pub(crate) struct RawTags {
     pub rule: Option<Spanned<String>>,
 }
 
+/// One `[[calendars]]`: a name and either an iCalendar file or a list of dates.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCalendar {
+    pub name: Spanned<String>,
+    pub file: Option<Spanned<String>>,
+    pub dates: Option<Vec<Spanned<String>>>,
+}
+
 /// One `[[scopes]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +102,8 @@ pub(crate) struct RawRule {
     pub exclude: Option<Spanned<RawSelector>>,
     #[serde(default)]
     pub force: bool,
+    #[serde(default)]
+    pub skip_on: Vec<Spanned<String>>,
 }
 
 /// A rule's `select` or `exclude` table.

@@ -35,6 +35,14 @@ subscription = "00000000-0000-0000-0000-000000000000"
 # resource_group = "ml-rg"         # optional: every resource group of the subscription when absent
 # workspace = "ml-ws"              # optional: every workspace of the scope when absent
 
+# Holiday calendars that rules can rest on (skip_on): a list of dates, or an iCalendar file (.ics, recurring
+# events included; a relative path starts from this file's folder). A rule does not act on an occurrence whose
+# local date, in the rule's time zone, is in the calendar.
+[[calendars]]
+name = "holidays"
+dates = ["2026-12-25", "2027-01-01"]
+# file = "holidays.ics"            # instead of dates: e.g. your country's public holidays exported as iCalendar
+
 # Rules: an action on a schedule (NCRONTAB, as Azure Functions reads it: sec min hour day month day-of-week).
 [[rules]]
 name = "evening-stop"
@@ -50,4 +58,5 @@ name = "morning-start"
 action = "start"                   # start only Stopped instances
 schedule = "0 0 8 * * Mon-Fri"
 select = { tags = { autostart = "yes" } }
+skip_on = ["holidays"]             # no start on holidays; the evening stop still runs
 "#;

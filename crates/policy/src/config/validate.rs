@@ -1,23 +1,38 @@
 //! From raw sections to a [`Config`]: gives each value its meaning and records every problem with its position.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io;
 use std::ops::Range;
+use std::path::Path;
 
-use autostop_schedule::{Field, Schedule, Zone};
+use autostop_schedule::{Calendar, Field, Schedule, Zone};
 use jiff::SignedDuration;
 use toml::Spanned;
 
 use super::error::Collector;
-use super::raw::{RawAzure, RawRule, RawScope, RawSelector, RawTags};
-use super::{AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, RawConfig, Rule};
+use super::raw::{RawAzure, RawCalendar, RawRule, RawScope, RawSelector, RawTags};
+use super::{AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, RawConfig, Rule};
 use crate::duration::parse_duration;
 use crate::eligibility::Action;
 use crate::instance::Scope;
 use crate::selector::{Glob, Selector};
 use crate::tags::TagNames;
 
+/// How calendar files are found and read.
+pub(super) struct Files<'a> {
+    /// The config file's directory, which relative `file` paths start from.
+    pub directory: &'a Path,
+    /// Reads one file.
+    pub read: &'a dyn Fn(&Path) -> io::Result<String>,
+}
+
 /// Validates every section; `None` only when an error was recorded.
-pub(super) fn validate(raw: RawConfig, root: Range<usize>, errors: &mut Collector<'_>) -> Option<Config> {
+pub(super) fn validate(
+    raw: RawConfig,
+    root: Range<usize>,
+    files: &Files<'_>,
+    errors: &mut Collector<'_>,
+) -> Option<Config> {
     let defaults = raw.defaults.unwrap_or_default();
     let timezone = match &defaults.timezone {
         Some(name) => zone(name, "defaults.timezone", errors),
@@ -30,17 +45,103 @@ pub(super) fn validate(raw: RawConfig, root: Range<usize>, errors: &mut Collecto
     let azure = azure(raw.azure.unwrap_or_default(), errors);
     let tags = tags(raw.tags.unwrap_or_default(), errors);
     let scopes = scopes(raw.scopes, root, errors);
+    let declared: Vec<String> =
+        raw.calendars.iter().map(|calendar| calendar.get_ref().name.get_ref().clone()).collect();
+    let calendars = calendars(raw.calendars, files, errors);
     // Rules are checked even when the defaults are bad; a rule that needs a bad default is dropped silently,
-    // since the default's own error already explains it.
-    let rules = rules(raw.rules, &Fallbacks { zone: timezone.as_ref(), catch_up }, errors);
+    // since the default's own error already explains it. Likewise for a calendar that could not be read.
+    let fallbacks = Fallbacks { zone: timezone.as_ref(), catch_up, calendars: &calendars, declared: &declared };
+    let rules = rules(raw.rules, &fallbacks, errors);
     let defaults = Defaults { timezone: timezone?, catch_up: catch_up? };
-    Some(Config { defaults, azure, tags, scopes, rules })
+    Some(Config { defaults, azure, tags, scopes, calendars, rules })
 }
 
-/// What a rule inherits from `[defaults]`, when those are valid.
+/// What a rule inherits from `[defaults]`, when those are valid, and the calendars it may name.
 struct Fallbacks<'a> {
     zone: Option<&'a Zone>,
     catch_up: Option<SignedDuration>,
+    /// The calendars that were read.
+    calendars: &'a [NamedCalendar],
+    /// Every calendar name written, read or not.
+    declared: &'a [String],
+}
+
+/// Reads each `[[calendars]]` entry: its name, and its `file` (reporting each bad line of it) or its `dates`.
+fn calendars(raw: Vec<Spanned<RawCalendar>>, files: &Files<'_>, errors: &mut Collector<'_>) -> Vec<NamedCalendar> {
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut calendars = Vec::new();
+    for entry in raw {
+        let entry_span = entry.span();
+        let entry = entry.into_inner();
+        let name = entry.name.get_ref().clone();
+        let key = format!("calendar {name}");
+        if !rule_name_ok(&name) {
+            errors.at(
+                &entry.name.span(),
+                format!("calendars.name: expected letters, digits, '-', '_' or '.', found {name:?}"),
+            );
+            continue;
+        }
+        if let Some(first) = seen.get(&name.to_ascii_lowercase()) {
+            let (line, column) = errors.line_column(first.start);
+            errors.at(
+                &entry.name.span(),
+                format!("calendars.name: duplicate calendar name {name:?}, first defined at {line}:{column} (names must be unique, ignoring case)"),
+            );
+            continue;
+        }
+        seen.insert(name.to_ascii_lowercase(), entry.name.span());
+        let file = entry.file.as_ref().map(|file| std::path::PathBuf::from(file.get_ref()));
+        let calendar = match (entry.file, entry.dates) {
+            (Some(file), None) => calendar_file(&file, &key, files, errors),
+            (None, Some(dates)) => listed_dates(dates, &key, errors),
+            (Some(_), Some(_)) | (None, None) => {
+                errors.at(
+                    &entry_span,
+                    format!("{key}: expected either file (an iCalendar file) or dates, not both or neither"),
+                );
+                None
+            }
+        };
+        if let Some(calendar) = calendar {
+            calendars.push(NamedCalendar { name, file, calendar });
+        }
+    }
+    calendars
+}
+
+/// Reads and parses an iCalendar `file`, relative to the config's directory.
+fn calendar_file(file: &Spanned<String>, key: &str, files: &Files<'_>, errors: &mut Collector<'_>) -> Option<Calendar> {
+    let path = files.directory.join(file.get_ref());
+    let text = (files.read)(&path)
+        .map_err(|err| errors.at(&file.span(), format!("{key}: file: cannot read {}: {err}", path.display())))
+        .ok()?;
+    Calendar::from_ics(&text)
+        .map_err(|problems| {
+            for problem in problems {
+                errors.in_file(&path, problem.line, problem.message);
+            }
+        })
+        .ok()
+}
+
+/// A `dates` list: each `YYYY-MM-DD`.
+fn listed_dates(dates: Vec<Spanned<String>>, key: &str, errors: &mut Collector<'_>) -> Option<Calendar> {
+    let mut ok = true;
+    let mut parsed = Vec::new();
+    for date in dates {
+        match jiff::civil::Date::strptime("%Y-%m-%d", date.get_ref()) {
+            Ok(day) => parsed.push(day),
+            Err(_) => {
+                ok = false;
+                errors.at(
+                    &date.span(),
+                    format!("{key}: dates: expected a date such as 2026-01-01, found {:?}", date.get_ref()),
+                );
+            }
+        }
+    }
+    ok.then(|| Calendar::from_dates(parsed))
 }
 
 fn zone(name: &Spanned<String>, key: &str, errors: &mut Collector<'_>) -> Option<Zone> {
@@ -233,6 +334,7 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         }
         None => None,
     };
+    let skip_on = skip_on(raw.skip_on, name, defaults, errors);
     Some(Rule {
         name: name.to_owned(),
         action: action?,
@@ -242,7 +344,37 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         select: select?,
         exclude,
         force: raw.force,
+        skip_on: skip_on?,
     })
+}
+
+/// The calendars named by a rule's `skip_on`. A name that no `[[calendars]]` entry declares is an error at that
+/// name; a declared calendar that could not be read is dropped (its own error explains it).
+fn skip_on(
+    names: Vec<Spanned<String>>,
+    rule: &str,
+    defaults: &Fallbacks<'_>,
+    errors: &mut Collector<'_>,
+) -> Option<Vec<NamedCalendar>> {
+    let mut ok = true;
+    let mut calendars = Vec::new();
+    for name in names {
+        let wanted = name.get_ref();
+        if let Some(found) = defaults.calendars.iter().find(|named| named.name.eq_ignore_ascii_case(wanted)) {
+            calendars.push(found.clone());
+            continue;
+        }
+        ok = false;
+        if !defaults.declared.iter().any(|declared| declared.eq_ignore_ascii_case(wanted)) {
+            let expected = if defaults.declared.is_empty() {
+                "a calendar declared in [[calendars]], and there is none".to_owned()
+            } else {
+                format!("one of {}", defaults.declared.join(", "))
+            };
+            errors.at(&name.span(), format!("rule {rule}: skip_on: unknown calendar {wanted:?}: expected {expected}"));
+        }
+    }
+    ok.then_some(calendars)
 }
 
 /// Points a schedule error at the field it concerns when the string is written verbatim, else at the string.
