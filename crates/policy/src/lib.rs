@@ -5,6 +5,8 @@
 //! - [`selector`]: names as globs, tags and sizes;
 //! - [`tags`]: the owner tags (opt-out, snooze, named rule);
 //! - [`mod@plan`]: inventory + config + window -> actions, skips and missed occurrences, each with its reason;
+//! - [`timeline`]: every occurrence of a future window in time order, simulating forward;
+//! - [`savings`]: hours stopped by autostop and what they would have cost;
 //! - [`eligibility`]: whether a state allows an action, shared with the ad-hoc verbs.
 
 pub mod config;
@@ -12,8 +14,10 @@ mod duration;
 mod eligibility;
 mod instance;
 pub mod plan;
+pub mod savings;
 pub mod selector;
 pub mod tags;
+pub mod timeline;
 
 pub use config::{Config, ConfigError, ConfigErrors, Rule};
 pub use duration::{DurationError, parse_duration};
@@ -22,3 +26,4 @@ pub use instance::{Instance, Scope};
 pub use plan::{
     Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, Window, occurrences, plan, plan_due,
 };
+pub use timeline::{Step, Timeline, timeline};

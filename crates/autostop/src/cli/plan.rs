@@ -1,4 +1,5 @@
-//! `autostop plan`: what the policy would do in a window of time, and why (a dry run: nothing is changed).
+//! `autostop plan`: what the policy would do at each occurrence of a window of time, and why (a dry run: nothing
+//! is changed). Each occurrence sees the states the earlier ones leave ([`autostop_policy::timeline`]).
 
 use clap::Args;
 use jiff::Timestamp;
@@ -31,23 +32,20 @@ pub struct PlanRow {
     pub rule: String,
     /// The occurrence, RFC 3339 with the rule's offset.
     pub occurrence: String,
-    /// The compute's ARM id (absent for a missed occurrence).
-    pub id: Option<String>,
+    /// The compute's ARM id.
+    pub id: String,
     /// The compute's name.
-    pub name: Option<String>,
+    pub name: String,
     /// `start` or `stop`.
     pub action: String,
-    /// `act`, `skip` or `missed`.
+    /// `act` or `skip`.
     pub decision: &'static str,
-    /// Why it would be skipped or missed.
+    /// Why it would be skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// A stable code for the reason (`opted-out`, `snoozed`, `job-running`...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
-    /// The occurrence as an instant, for ordering.
-    #[serde(skip)]
-    at: Timestamp,
 }
 
 /// Runs `autostop plan`: discovers the configured scopes (read-only) and plans `(at, at + window]`.
@@ -62,9 +60,10 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let until =
         at.checked_add(window).map_err(|_| crate::UsageError(format!("--window: {} is too long", args.window)))?;
     let crate::engine::Found { instances, errors } = crate::engine::inventory(&client, &config).await;
-    let plan = autostop_policy::plan(&instances, &config, autostop_policy::Window { after: at, until }, at);
-    let rows = rows(&plan);
-    for rule in &plan.idle_rules {
+    let window = autostop_policy::Window { after: at, until };
+    let timeline = autostop_policy::timeline(&instances, &config, window);
+    let rows = rows(&timeline);
+    for rule in &autostop_policy::plan(&instances, &config, window, at).idle_rules {
         eprintln!("autostop: rule {rule} selects no instance in scope");
     }
     for error in &errors {
@@ -75,7 +74,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         vec![
             row.occurrence.clone(),
             row.rule.clone(),
-            row.name.clone().unwrap_or_else(|| "-".into()),
+            row.name.clone(),
             row.action.clone(),
             row.decision.to_owned(),
             row.reason.clone().unwrap_or_default(),
@@ -84,48 +83,34 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     Ok(if errors.is_empty() { Outcome::Success } else { Outcome::SomeFailed })
 }
 
-/// The plan as rows, in time order: actions, skips and missed occurrences.
-fn rows(plan: &autostop_policy::Plan) -> Vec<PlanRow> {
+/// The timeline as rows, in time order: at each occurrence its actions, then its skips, in inventory order.
+pub fn rows(timeline: &autostop_policy::Timeline) -> Vec<PlanRow> {
     let mut rows = Vec::new();
-    for action in &plan.actions {
-        rows.push(PlanRow {
-            rule: action.rule.clone(),
-            occurrence: rfc3339(&action.occurrence),
-            at: action.occurrence.timestamp(),
-            id: Some(action.target.id.clone()),
-            name: Some(action.target.name.clone()),
-            action: action.action.to_string(),
-            decision: "act",
-            reason: None,
-            code: None,
-        });
+    for step in &timeline.steps {
+        for action in &step.actions {
+            rows.push(PlanRow {
+                rule: action.rule.clone(),
+                occurrence: rfc3339(&action.occurrence),
+                id: action.target.id.clone(),
+                name: action.target.name.clone(),
+                action: action.action.to_string(),
+                decision: "act",
+                reason: None,
+                code: None,
+            });
+        }
+        for skip in &step.skips {
+            rows.push(PlanRow {
+                rule: skip.rule.clone(),
+                occurrence: rfc3339(&skip.occurrence),
+                id: skip.target.id.clone(),
+                name: skip.target.name.clone(),
+                action: skip.action.to_string(),
+                decision: "skip",
+                reason: Some(skip.reason.to_string()),
+                code: Some(skip.reason.code()),
+            });
+        }
     }
-    for skip in &plan.skips {
-        rows.push(PlanRow {
-            rule: skip.rule.clone(),
-            occurrence: rfc3339(&skip.occurrence),
-            at: skip.occurrence.timestamp(),
-            id: Some(skip.target.id.clone()),
-            name: Some(skip.target.name.clone()),
-            action: skip.action.to_string(),
-            decision: "skip",
-            reason: Some(skip.reason.to_string()),
-            code: Some(skip.reason.code()),
-        });
-    }
-    for missed in &plan.missed {
-        rows.push(PlanRow {
-            rule: missed.rule.clone(),
-            occurrence: rfc3339(&missed.occurrence),
-            at: missed.occurrence.timestamp(),
-            id: None,
-            name: None,
-            action: missed.action.to_string(),
-            decision: "missed",
-            reason: Some("older than the catch-up limit".into()),
-            code: Some("missed"),
-        });
-    }
-    rows.sort_by(|a, b| (a.at, &a.rule, &a.name).cmp(&(b.at, &b.rule, &b.name)));
     rows
 }

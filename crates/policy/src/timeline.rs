@@ -1,0 +1,85 @@
+//! The timeline: every rule occurrence of a future window in time order, each with what the plan decides for
+//! it, simulating forward. Pure: the inventory is a snapshot taken at `now`, nothing is read or changed.
+//!
+//! Where [`crate::plan()`] answers "what does one evaluation of this window do" (one action per instance, the
+//! latest occurrence winning), the timeline answers "what happens at each occurrence of the coming days":
+//! - occurrences at the same instant are decided together by [`plan_due`], exactly as one evaluation would
+//!   (conflicts, superseded rules, holidays, owner tags, state);
+//! - each action is then assumed done: after Monday's 20:00 stop, Tuesday's 08:00 start sees the instance
+//!   `Stopped` (and an instance already stopped is `already Stopped` at the next stop);
+//! - owner tags are judged at each occurrence, so a snooze that expires inside the window keeps the earlier
+//!   occurrences away and lets the later ones act;
+//! - holidays (`skip_on`) are judged on each occurrence's local date.
+//!
+//! Nothing is ever missed: the window starts at `now`.
+
+use jiff::{Timestamp, Zoned};
+
+use crate::config::Config;
+use crate::eligibility::Action;
+use crate::instance::Instance;
+use crate::plan::{Due, Occurrences, PlannedAction, PlannedSkip, Window, plan_due};
+
+/// The decisions taken at one instant of the timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// The instant the occurrences fall at.
+    pub at: Timestamp,
+    /// The rules due at that instant with their occurrences (in the rules' zones), in file order.
+    pub due: Vec<Due>,
+    /// Actions taken at that instant, in inventory order.
+    pub actions: Vec<PlannedAction>,
+    /// Instances the due rules concern but leave alone, with reasons, in inventory order.
+    pub skips: Vec<PlannedSkip>,
+}
+
+/// Every occurrence of the window `(after, until]`, in time order, with its decisions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timeline {
+    /// One step per instant at which at least one rule occurs.
+    pub steps: Vec<Step>,
+}
+
+/// The timeline of the window `(now, until]` over `inventory` as seen at `now` (see the module docs).
+pub fn timeline(inventory: &[Instance], config: &Config, window: Window) -> Timeline {
+    let mut occurrences: Vec<(Timestamp, usize, Zoned)> = Vec::new();
+    for (order, rule) in config.rules.iter().enumerate() {
+        for occurrence in rule.schedule.occurrences(window.after, window.until, rule.zone.time_zone()) {
+            occurrences.push((occurrence.timestamp(), order, occurrence));
+        }
+    }
+    occurrences.sort_by_key(|(at, order, _)| (*at, *order));
+
+    let mut fleet = inventory.to_vec();
+    let mut timeline = Timeline::default();
+    let mut rest = occurrences.as_slice();
+    while let Some((at, _, _)) = rest.first() {
+        let at = *at;
+        let same = rest.iter().take_while(|(when, _, _)| *when == at).count();
+        let (now, later) = rest.split_at(same);
+        rest = later;
+        let due: Vec<Due> = now
+            .iter()
+            .map(|(_, order, occurrence)| Due {
+                rule: config.rules[*order].name.clone(),
+                occurrence: occurrence.clone(),
+            })
+            .collect();
+        let plan = plan_due(&fleet, config, Occurrences { due: due.clone(), missed: Vec::new() }, window.after);
+        for action in &plan.actions {
+            if let Some(target) = fleet.iter_mut().find(|target| target.id == action.target.id) {
+                target.state = Some(after(action.action).to_owned());
+            }
+        }
+        timeline.steps.push(Step { at, due, actions: plan.actions, skips: plan.skips });
+    }
+    timeline
+}
+
+/// The state an instance is assumed to be in once `action` is done.
+fn after(action: Action) -> &'static str {
+    match action {
+        Action::Start => "Running",
+        Action::Stop => "Stopped",
+    }
+}
