@@ -51,6 +51,7 @@ mod ids;
 mod models;
 mod operation;
 mod policy;
+pub mod prices;
 pub mod request;
 pub mod throttle;
 mod transport;
