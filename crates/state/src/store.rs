@@ -15,6 +15,7 @@ use crate::claim::{Claim, ClaimOutcome, NewClaim, Transition};
 use crate::error::Error;
 use crate::event::{Event, EventRecord, HistoryQuery};
 use crate::pending::Pending;
+use crate::price::CachedPrice;
 use crate::run::{NewRun, RunId, RunRecord, RunStatus};
 
 /// Where autostop keeps its state. `Send + Sync`: one store is shared by every task of a process.
@@ -69,4 +70,10 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
 
     /// Forgets a pending occurrence: it was evaluated, or recorded missed.
     async fn clear_pending(&self, rule: &str, occurrence: Timestamp) -> Result<(), Error>;
+
+    /// The cached prices in `currency` (any case), whatever their age: the caller decides what is fresh.
+    async fn cached_prices(&self, currency: &str) -> Result<Vec<CachedPrice>, Error>;
+
+    /// Stores prices, replacing any cached price of the same region, size (any case) and currency.
+    async fn store_prices(&self, prices: &[CachedPrice]) -> Result<(), Error>;
 }

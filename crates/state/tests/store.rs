@@ -7,8 +7,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use autostop_state::{
-    ClaimKey, ClaimOutcome, ClaimStatus, Error, Event, EventKind, HistoryQuery, NewClaim, NewRun, Owner, Pending,
-    RunStatus, SqliteStore, Transition,
+    CachedPrice, ClaimKey, ClaimOutcome, ClaimStatus, Error, Event, EventKind, HistoryQuery, NewClaim, NewRun, Owner,
+    Pending, RunStatus, SqliteStore, Transition,
 };
 use jiff::{Timestamp, Zoned};
 
@@ -383,7 +383,42 @@ fn the_database_uses_wal_and_records_its_schema_version() {
     let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0)).expect("journal_mode");
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).expect("user_version");
     assert_eq!(mode, "wal");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
+}
+
+#[test]
+fn prices_are_cached_per_region_size_and_currency_and_replaced_when_fetched_again() {
+    let dir = common::fresh_dir("prices");
+    let path = dir.join("audit.db");
+    let store = SqliteStore::open(&path).expect("create");
+    let price = |region: &str, size: &str, currency: &str, hourly: f64, fetched: &str| CachedPrice {
+        region: region.to_owned(),
+        size: size.to_owned(),
+        currency: currency.to_owned(),
+        hourly,
+        fetched: ts(fetched),
+    };
+    store
+        .store_prices(&[
+            price("eastus", "Standard_D2s_v3", "USD", 0.096, "2026-03-01T00:00:00Z"),
+            price("eastus", "Standard_D2s_v3", "EUR", 0.0883, "2026-03-01T00:00:00Z"),
+            price("japaneast", "Standard_DS3_v2", "USD", 0.351, "2026-03-01T00:00:00Z"),
+        ])
+        .expect("store");
+    // Fetched again later, spelled as ARM spells it: replaces the earlier row.
+    store.store_prices(&[price("EastUS", "STANDARD_D2S_V3", "usd", 0.1, "2026-03-02T00:00:00Z")]).expect("store");
+    drop(store);
+    let store = SqliteStore::open(&path).expect("reopen");
+    let usd = store.cached_prices("usd").expect("read");
+    assert_eq!(
+        usd,
+        [
+            price("EastUS", "STANDARD_D2S_V3", "usd", 0.1, "2026-03-02T00:00:00Z"),
+            price("japaneast", "Standard_DS3_v2", "USD", 0.351, "2026-03-01T00:00:00Z"),
+        ]
+    );
+    assert_eq!(store.cached_prices("EUR").expect("read").len(), 1);
+    assert!(store.cached_prices("JPY").expect("read").is_empty());
 }
 
 #[test]

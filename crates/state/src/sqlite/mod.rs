@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::event::{Event, EventKind, EventRecord, HistoryQuery};
 use crate::owner::Owner;
 use crate::pending::Pending;
+use crate::price::CachedPrice;
 use crate::run::{NewRun, RunId, RunRecord, RunStatus};
 use crate::store::StateStore;
 
@@ -442,6 +443,55 @@ impl SqliteStore {
         Ok(records)
     }
 
+    /// The cached prices in `currency` (any case).
+    pub fn cached_prices(&self, currency: &str) -> Result<Vec<CachedPrice>, Error> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare(
+                "SELECT region, size, currency, hourly, fetched_ms FROM prices WHERE currency = ?1
+                 ORDER BY region, size",
+            )
+            .map_err(|err| self.err("read the cached prices", err))?;
+        let rows = statement
+            .query_map([currency], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            })
+            .map_err(|err| self.err("read the cached prices", err))?;
+        let mut prices = Vec::new();
+        for row in rows {
+            let (region, size, currency, hourly, fetched) =
+                row.map_err(|err| self.err("read the cached prices", err))?;
+            prices.push(CachedPrice {
+                region,
+                size,
+                currency,
+                hourly,
+                fetched: self.timestamp("price fetched", fetched)?,
+            });
+        }
+        Ok(prices)
+    }
+
+    /// Stores prices in one transaction, replacing those of the same region, size and currency.
+    pub fn store_prices(&self, prices: &[CachedPrice]) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|err| self.err("store prices", err))?;
+        for price in prices {
+            tx.execute(
+                "INSERT OR REPLACE INTO prices (region, size, currency, hourly, fetched_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![price.region, price.size, price.currency, price.hourly, price.fetched.as_millisecond()],
+            )
+            .map_err(|err| self.err("store prices", err))?;
+        }
+        tx.commit().map_err(|err| self.err("commit the stored prices", err))
+    }
+
     fn corrupt(&self, what: &'static str, expected: &'static str, found: String) -> Error {
         Error::Corrupt { path: self.path.clone(), what, expected, found }
     }
@@ -697,5 +747,13 @@ impl StateStore for SqliteStore {
 
     async fn clear_pending(&self, rule: &str, occurrence: Timestamp) -> Result<(), Error> {
         SqliteStore::clear_pending(self, rule, occurrence)
+    }
+
+    async fn cached_prices(&self, currency: &str) -> Result<Vec<CachedPrice>, Error> {
+        SqliteStore::cached_prices(self, currency)
+    }
+
+    async fn store_prices(&self, prices: &[CachedPrice]) -> Result<(), Error> {
+        SqliteStore::store_prices(self, prices)
     }
 }

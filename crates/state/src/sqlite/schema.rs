@@ -69,6 +69,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         cause         TEXT NOT NULL,
         PRIMARY KEY (rule, occurrence_ms)
     );",
+    // 3: hourly prices fetched from the Retail Prices API, with when they were fetched.
+    "CREATE TABLE prices (
+        region     TEXT NOT NULL COLLATE NOCASE,
+        size       TEXT NOT NULL COLLATE NOCASE,
+        currency   TEXT NOT NULL COLLATE NOCASE,
+        hourly     REAL NOT NULL,
+        fetched_ms INTEGER NOT NULL,
+        PRIMARY KEY (region, size, currency)
+    );",
 ];
 
 /// The schema version this build writes: the number of migrations.
