@@ -29,6 +29,7 @@ mod faults;
 mod fleet;
 mod identity;
 mod options;
+mod retail_prices;
 mod secret;
 mod server;
 mod throttle;

@@ -27,7 +27,7 @@ use crate::secret::Secret;
 use crate::throttle::Throttle;
 use crate::tokens::{Claims, Issued, Tokens};
 use crate::world::World;
-use crate::{Error, arm, azureml_sdk, control, identity, tls};
+use crate::{Error, arm, azureml_sdk, control, identity, retail_prices, tls};
 
 /// The settings handlers read (fixed for the run).
 #[derive(Debug)]
@@ -233,12 +233,13 @@ impl Emulator {
         self.shared.config.client_secret.expose()
     }
 
-    /// The environment a client needs: `AZURE_AUTHORITY_HOST`, `AUTOSTOP_ARM_ENDPOINT`, `SSL_CERT_FILE`,
-    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    /// The environment a client needs: `AZURE_AUTHORITY_HOST`, `AUTOSTOP_ARM_ENDPOINT`, `AUTOSTOP_PRICES_ENDPOINT`,
+    /// `SSL_CERT_FILE`, `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
     pub fn env(&self) -> Vec<(String, String)> {
         [
             ("AZURE_AUTHORITY_HOST", self.authority_host()),
             ("AUTOSTOP_ARM_ENDPOINT", self.arm_endpoint()),
+            ("AUTOSTOP_PRICES_ENDPOINT", self.prices_endpoint()),
             ("SSL_CERT_FILE", self.ca_path.display().to_string()),
             ("AZURE_TENANT_ID", self.tenant_id().to_owned()),
             ("AZURE_CLIENT_ID", self.client_id().to_owned()),
@@ -247,6 +248,11 @@ impl Emulator {
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
         .collect()
+    }
+
+    /// The Retail Prices API endpoint (`AUTOSTOP_PRICES_ENDPOINT`): prices of the fleet's sizes.
+    pub fn prices_endpoint(&self) -> String {
+        format!("{}{}", self.base_url(), retail_prices::PATH)
     }
 
     /// A handle on the live state for tests, the CLI and benchmarks.
@@ -278,6 +284,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(identity::routes())
         .merge(azureml_sdk::routes())
+        .merge(retail_prices::routes())
         .nest("/_emulator", control::routes())
         .fallback(arm::handle)
         .layer(middleware::from_fn_with_state(shared.clone(), front_door))

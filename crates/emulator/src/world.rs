@@ -257,6 +257,12 @@ impl World {
         world
     }
 
+    /// Every (region, VM size) pair of the fleet's computes, each once (sizes as the fleet spells them).
+    pub fn sizes_by_region(&self) -> std::collections::BTreeSet<(String, String)> {
+        let location = |compute: &ComputeEntry| self.workspaces[compute.workspace].location.clone();
+        self.computes.iter().map(|compute| (location(compute), compute.spec.vm_size.clone())).collect()
+    }
+
     /// The subscription ids, in fleet order.
     pub fn subscription_ids(&self) -> Vec<String> {
         self.subscriptions.iter().map(|s| s.id.clone()).collect()

@@ -16,6 +16,7 @@ async fn env_names_everything_a_client_needs_and_the_ca_file_is_written() {
         names,
         [
             "AUTOSTOP_ARM_ENDPOINT",
+            "AUTOSTOP_PRICES_ENDPOINT",
             "AZURE_AUTHORITY_HOST",
             "AZURE_CLIENT_ID",
             "AZURE_CLIENT_SECRET",
@@ -25,6 +26,7 @@ async fn env_names_everything_a_client_needs_and_the_ca_file_is_written() {
     );
     assert_eq!(env["AUTOSTOP_ARM_ENDPOINT"], e.base_url());
     assert_eq!(env["AZURE_AUTHORITY_HOST"], e.base_url());
+    assert_eq!(env["AUTOSTOP_PRICES_ENDPOINT"], format!("{}/api/retail/prices", e.base_url()));
     assert!(e.base_url().starts_with("https://127.0.0.1:") && !e.base_url().ends_with(":0"), "{}", e.base_url());
     let written = std::fs::read_to_string(&env["SSL_CERT_FILE"]).expect("CA file exists");
     assert_eq!(written, e.ca_pem());

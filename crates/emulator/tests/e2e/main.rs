@@ -6,5 +6,6 @@ mod conformance;
 mod faults;
 mod lifecycle;
 mod operations;
+mod prices;
 mod tokens;
 mod util;
