@@ -11,6 +11,7 @@ mod engine;
 mod logging;
 mod output;
 mod progress;
+mod savings;
 mod serve;
 mod signals;
 mod store;

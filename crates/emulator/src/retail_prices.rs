@@ -125,7 +125,14 @@ async fn prices(State(shared): State<Arc<Shared>>, Query(params): Query<Params>)
         return bad_request("Invalid OData parameters supplied");
     };
 
-    let sizes: BTreeSet<(String, String)> = shared.live().world.sizes_by_region();
+    // One set of rows per region and size, however the fleet spells them.
+    let sizes: BTreeSet<(String, String)> = shared
+        .live()
+        .world
+        .sizes_by_region()
+        .into_iter()
+        .map(|(region, size)| (region.to_lowercase(), size.to_lowercase()))
+        .collect();
     let matches = |item: &Value| {
         clauses.iter().all(|(key, value)| {
             let found = item[key].as_str().unwrap_or_default();

@@ -47,7 +47,7 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
 }
 
 /// `--since`: an RFC 3339 instant, or a duration counted back from `now`.
-fn parse_since(text: &str, now: Timestamp) -> Result<Timestamp, UsageError> {
+pub(crate) fn parse_since(text: &str, now: Timestamp) -> Result<Timestamp, UsageError> {
     if let Ok(instant) = text.trim().parse::<Timestamp>() {
         return Ok(instant);
     }

@@ -11,6 +11,7 @@ mod init;
 mod list;
 mod plan;
 pub mod run;
+mod savings;
 mod schedule;
 mod serve;
 
@@ -46,6 +47,8 @@ enum Command {
     Functions(functions::FunctionsArgs),
     /// Show the audit log: every action, skip, miss and failure.
     History(history::HistoryArgs),
+    /// The hours autostop kept instances stopped, and what they would have cost (Retail Prices API).
+    Savings(savings::SavingsArgs),
     /// Validate a config file; every error with its line and column.
     Check(check::CheckArgs),
     /// Write a commented starter config file.
@@ -74,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve(args) => serve_command(args),
         Command::Functions(args) => functions::run(args),
         Command::History(args) => runtime()?.block_on(history::run(args)),
+        Command::Savings(args) => runtime()?.block_on(savings::run(args)),
         Command::Check(args) => check::run(args),
         Command::Init(args) => init::run(args),
         Command::Schedule(cmd) => schedule::run(cmd),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use autostop_azure::ArmClient;
+use autostop_azure::{ArmClient, Compute};
 use autostop_policy::{Config, Instance};
 use futures::stream::{self, StreamExt};
 
@@ -23,7 +23,22 @@ pub struct Found {
 
 /// Discovers the configured scopes.
 pub async fn inventory(client: &ArmClient, config: &Config) -> Found {
-    let mut found = Found::default();
+    let Discovered { computes, errors } = computes(client, config).await;
+    Found { instances: computes.iter().map(instance).collect(), errors }
+}
+
+/// What discovery of the configured scopes found, as ARM describes it (with region and owner).
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Each compute once, in scope order.
+    pub computes: Vec<Compute>,
+    /// Listings that failed, each with the part of the scopes it concerns.
+    pub errors: Vec<String>,
+}
+
+/// Discovers the configured scopes, keeping ARM's view of each compute.
+pub async fn computes(client: &ArmClient, config: &Config) -> Discovered {
+    let mut found = Discovered::default();
     let mut scopes = Vec::new();
     for scope in &config.scopes {
         match scope.subscription.parse() {
@@ -43,9 +58,9 @@ pub async fn inventory(client: &ArmClient, config: &Config) -> Found {
     let mut seen = BTreeSet::new();
     for inventory in inventories {
         found.errors.extend(inventory.errors.iter().map(|err| format!("{err:#}")));
-        for compute in &inventory.computes {
+        for compute in inventory.computes {
             if seen.insert(compute.id.to_string().to_lowercase()) {
-                found.instances.push(instance(compute));
+                found.computes.push(compute);
             }
         }
     }

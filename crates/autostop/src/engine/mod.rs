@@ -25,7 +25,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::apply::ApplyOptions;
 use crate::signals::Interrupt;
-pub use inventory::{Found, inventory};
+pub use inventory::{Discovered, Found, computes, inventory};
 pub use report::{RunOutcome, RunReport};
 
 /// The key under which `run`, the daemon and the Functions handler remember the end of the last evaluated window.

@@ -7,6 +7,7 @@ mod errors;
 mod faults;
 mod list;
 mod policy;
+mod savings;
 mod stop_start;
 mod trust;
 mod util;
