@@ -44,6 +44,8 @@ struct State {
     last_evaluated: Option<Timestamp>,
     next_occurrence: Option<Timestamp>,
     problems: Vec<String>,
+    /// Hours stopped by autostop over the audit log, their cost, and its currency (once computed).
+    saved: Option<(f64, f64, String)>,
 }
 
 /// What `/healthz` shows.
@@ -125,6 +127,11 @@ impl Metrics {
         });
     }
 
+    /// Records the savings ledger over the whole audit log: hours stopped by autostop and their cost.
+    pub fn record_savings(&self, hours: f64, cost: f64, currency: &str) {
+        self.with(|state| state.saved = Some((hours, cost, currency.to_owned())));
+    }
+
     /// What `/healthz` shows.
     pub fn health(&self) -> Health {
         self.with(|state| Health {
@@ -198,7 +205,25 @@ fn families(state: &State) -> Vec<Family> {
             value: state.reloads.get(&accepted).copied().unwrap_or(0) as f64,
         })
         .collect();
+    let saved_hours = state.saved.iter().map(|(hours, _, _)| Sample::plain(*hours)).collect();
+    let saved_cost = state
+        .saved
+        .iter()
+        .map(|(_, cost, currency)| Sample { labels: vec![("currency", currency.clone())], value: *cost })
+        .collect();
     vec![
+        Family {
+            name: "autostop_saved_hours_total",
+            help: "Hours compute instances spent stopped by autostop (confirmed stops), over the audit log.",
+            kind: Kind::Counter,
+            samples: saved_hours,
+        },
+        Family {
+            name: "autostop_saved_cost_total",
+            help: "Pay-as-you-go cost of those hours (compute only; disks still bill), by currency.",
+            kind: Kind::Counter,
+            samples: saved_cost,
+        },
         Family {
             name: "autostop_runs_total",
             help: "Evaluations run, by outcome.",
@@ -366,6 +391,13 @@ mod tests {
         // The runs with a failed action are not successes; the clean one is.
         assert_eq!(value("autostop_last_success_timestamp_seconds", &[]), Some(at.as_second() as f64));
         assert_eq!(value("autostop_next_occurrence_timestamp_seconds", &[]), None);
+        assert_eq!(value("autostop_saved_hours_total", &[]), None, "no ledger computed yet");
+
+        metrics.record_savings(42.5, 3.84, "EUR");
+        let parsed = prometheus::parse(&metrics.render()).expect("parses");
+        assert_eq!(parsed.kind("autostop_saved_cost_total"), Some("counter"));
+        assert_eq!(parsed.value("autostop_saved_hours_total", &[]), Some(42.5));
+        assert_eq!(parsed.value("autostop_saved_cost_total", &[("currency", "EUR")]), Some(3.84));
     }
 
     #[test]
