@@ -14,6 +14,7 @@ mod progress;
 mod savings;
 mod serve;
 mod signals;
+mod status;
 mod store;
 mod targets;
 

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use autostop_azure::Compute;
-use autostop_azure::prices::{Os, PricePage, PricesClient, canonical_sku, hourly_price, read_price_file};
+use autostop_azure::prices::{
+    Os, PRICES_ENDPOINT, PRICES_ENDPOINT_ENV, PricePage, PricesClient, canonical_sku, hourly_price, read_price_file,
+};
 use autostop_policy::savings::{Observation, Period, Priced, Sign, Stretch, stopped_stretches};
 use autostop_policy::{Action, SkipReason};
 use autostop_state::{CachedPrice, EventKind, EventRecord, HistoryQuery, StateStore};
@@ -34,6 +36,26 @@ pub enum PriceSource {
     File(PathBuf),
     /// The Retail Prices API, through the state store's cache.
     Api(PricesClient),
+}
+
+impl PriceSource {
+    /// `--prices FILE` when given, else the Retail Prices API (`AUTOSTOP_PRICES_ENDPOINT` or the public one,
+    /// trusting `SSL_CERT_FILE` too) in `currency`, a three-letter code.
+    pub fn from_args(file: Option<PathBuf>, currency: &str) -> Result<PriceSource, crate::UsageError> {
+        if let Some(path) = file {
+            return Ok(PriceSource::File(path));
+        }
+        let code = currency.trim().to_uppercase();
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(crate::UsageError(format!(
+                "--currency: expected a 3-letter code such as USD, found {currency:?}"
+            )));
+        }
+        let endpoint = std::env::var(PRICES_ENDPOINT_ENV).unwrap_or_else(|_| PRICES_ENDPOINT.to_owned());
+        let roots = std::env::var_os(autostop_azure::SSL_CERT_FILE).map(PathBuf::from);
+        let http = autostop_azure::http_client(roots.as_deref()).map_err(|err| crate::UsageError(err.to_string()))?;
+        Ok(PriceSource::Api(PricesClient::new(http, &endpoint, &code)))
+    }
 }
 
 /// The audit log's events as observations (see `autostop_policy::savings`): a `succeeded` stop stops; a

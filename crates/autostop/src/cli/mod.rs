@@ -98,23 +98,33 @@ struct ServeCommand {
     azure: AzureArgs,
     #[command(flatten)]
     apply: crate::apply::ApplyArgs,
+    /// Status page prices: a saved Retail Prices API answer (nothing is fetched).
+    #[arg(long, value_name = "FILE")]
+    prices: Option<std::path::PathBuf>,
+    /// Status page currency, asked of the Retail Prices API (USD, EUR, JPY...).
+    #[arg(long, value_name = "CODE", default_value = "USD")]
+    currency: String,
 }
 
 fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
     // Under the Functions host an invocation has a time limit: record operations as accepted, do not follow them.
     let wait = std::env::var_os("FUNCTIONS_CUSTOMHANDLER_PORT").is_none();
-    let ServeCommand { serve, state, azure, apply } = args;
+    let ServeCommand { serve, state, azure, apply, prices, currency } = args;
     let apply = apply.options(wait);
+    let prices = crate::savings::PriceSource::from_args(prices, &currency)?;
     serve::run(serve, move |config_path| {
         let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
         let store = policy.state()?.open()?;
+        let token = std::env::var(crate::status::TOKEN_ENV).ok();
+        let page = crate::status::StatusPage::new(config_path.to_owned(), policy.clone(), store.clone(), prices, token);
+        let pages: Option<std::sync::Arc<dyn crate::serve::Pages>> = Some(std::sync::Arc::new(page));
         let engine_store = store.clone();
         let loader = move || {
             let (config, client) = run::connect(&policy.config_path(), &policy)?;
             let options = crate::engine::EngineOptions { apply: apply.clone(), ..Default::default() };
             Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options))
         };
-        Ok((loader, store))
+        Ok((loader, store, pages))
     })
 }
 

@@ -11,7 +11,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use autostop_azure::prices::{PRICES_ENDPOINT, PRICES_ENDPOINT_ENV, PricesClient};
 use autostop_policy::savings::{GroupBy, Ledger, Period, ledger};
 use clap::{Args, ValueEnum};
 use jiff::Timestamp;
@@ -111,28 +110,13 @@ pub async fn run(args: SavingsArgs) -> anyhow::Result<Outcome> {
     if since >= now {
         return Err(UsageError(format!("--since: {} is not in the past", args.since)).into());
     }
-    let currency = args.currency.trim().to_uppercase();
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(
-            UsageError(format!("--currency: expected a 3-letter code such as USD, found {:?}", args.currency)).into()
-        );
-    }
+    let source = PriceSource::from_args(args.prices.clone(), &args.currency)?;
     let (config, client) = crate::cli::run::connect(&args.policy.config_path(), &args.policy)?;
     let location = args.policy.state()?;
     if !location.exists() {
         return Err(UsageError(format!("--state: no audit log at {location} yet: nothing has been recorded")).into());
     }
     let store = location.open()?;
-    let source = match &args.prices {
-        Some(path) => PriceSource::File(path.clone()),
-        None => {
-            let endpoint = std::env::var(PRICES_ENDPOINT_ENV).unwrap_or_else(|_| PRICES_ENDPOINT.to_owned());
-            let roots = std::env::var_os(autostop_azure::SSL_CERT_FILE).map(PathBuf::from);
-            let http = autostop_azure::http_client(roots.as_deref()).map_err(|err| UsageError(err.to_string()))?;
-            PriceSource::Api(PricesClient::new(http, &endpoint, &currency))
-        }
-    };
-
     let period = Period { since, until: now };
     let stretches = crate::savings::stretches(store.as_ref(), period).await?;
     let crate::engine::Discovered { computes, errors } = crate::engine::computes(&client, &config).await;

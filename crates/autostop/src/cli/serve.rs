@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -14,7 +15,9 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use crate::logging::{LogStream, LoggingOptions, init_logging};
-use crate::serve::{DaemonOptions, FunctionsOptions, LastStore, Load, forward_signals, run_daemon, run_functions};
+use crate::serve::{
+    DaemonOptions, FunctionsOptions, LastStore, Load, Pages, forward_signals, run_daemon, run_functions,
+};
 use crate::{Outcome, UsageError};
 
 /// `autostop serve [OPTIONS]`
@@ -74,15 +77,15 @@ impl ServeArgs {
 
 /// Runs `autostop serve` until SIGTERM or SIGINT.
 ///
-/// `parts` builds, from the configuration path, the engine loader (called again on SIGHUP) and the store of the
-/// last evaluated instant (used by the daemon; the Functions timer carries its own).
+/// `parts` builds, from the configuration path, the engine loader (called again on SIGHUP), the store of the
+/// last evaluated instant (used by the daemon; the Functions timer carries its own) and the daemon's extra pages.
 pub fn run<L: Load, S: LastStore>(
     args: ServeArgs,
-    parts: impl FnOnce(&Path) -> anyhow::Result<(L, S)>,
+    parts: impl FnOnce(&Path) -> anyhow::Result<(L, S, Option<Arc<dyn Pages>>)>,
 ) -> anyhow::Result<Outcome> {
     let mode = args.mode()?;
     init_logging(LoggingOptions { stream: LogStream::Stdout });
-    let (loader, store) = parts(&args.config_path())?;
+    let (loader, store, pages) = parts(&args.config_path())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let (controls_tx, controls) = mpsc::channel(8);
@@ -97,6 +100,7 @@ pub fn run<L: Load, S: LastStore>(
                     listen: args.listen,
                     shutdown_grace: args.shutdown_grace,
                     retry_after_error: args.recheck_interval,
+                    pages,
                     ..DaemonOptions::default()
                 };
                 run_daemon(loader, store, options, controls).await

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::metrics::Metrics;
-use super::{Evaluate, LastStore, Load, Window, http};
+use super::{Evaluate, LastStore, Load, Pages, Window, http};
 use crate::signals::{Control, Interrupt, Stage};
 
 /// How long the engine gets, once told to abandon the operations in flight, to record them and return.
@@ -37,6 +37,8 @@ pub struct DaemonOptions {
     /// How long to wait before evaluating again after an evaluation returned an error, left problems (pending
     /// occurrences are retried) or left actions to confirm.
     pub retry_after_error: Duration,
+    /// More pages to serve (the status page at `/`).
+    pub pages: Option<Arc<dyn Pages>>,
 }
 
 impl Default for DaemonOptions {
@@ -46,6 +48,7 @@ impl Default for DaemonOptions {
             shutdown_grace: Duration::from_secs(60),
             max_sleep: Duration::from_secs(300),
             retry_after_error: Duration::from_secs(60),
+            pages: None,
         }
     }
 }
@@ -81,7 +84,14 @@ pub async fn run_daemon<L: Load, S: LastStore>(
     let addr = listener.local_addr().context("reading the bound HTTP address")?;
     tracing::info!(%addr, "listening");
     let (stop_http, http_stopped) = oneshot::channel::<()>();
-    let server = axum::serve(listener, http::router(metrics.clone())).with_graceful_shutdown(async {
+    let mut router = http::router(metrics.clone());
+    if let Some(pages) = &options.pages {
+        let sink = metrics.clone();
+        router = router.merge(
+            pages.router(addr, Arc::new(move |hours, cost, currency| sink.record_savings(hours, cost, currency)))?,
+        );
+    }
+    let server = axum::serve(listener, router).with_graceful_shutdown(async {
         let _ = http_stopped.await;
     });
     let server = tokio::spawn(server.into_future());

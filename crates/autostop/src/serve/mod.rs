@@ -27,6 +27,16 @@ pub use crate::signals::{Interrupt, forward_signals};
 pub use daemon::{DaemonOptions, run_daemon};
 pub use functions::{FunctionsOptions, run_functions};
 
+/// Where the savings totals go once computed (hours, cost, currency): `/metrics`.
+pub type SavingsSink = std::sync::Arc<dyn Fn(f64, f64, &str) + Send + Sync>;
+
+/// More read-only routes the daemon serves next to `/healthz` and `/metrics` (the status page).
+pub trait Pages: Send + Sync + std::fmt::Debug + 'static {
+    /// The routes for a daemon listening on `listen`; an error (e.g. a public address without the token the
+    /// page requires) stops the daemon from starting.
+    fn router(&self, listen: std::net::SocketAddr, savings: SavingsSink) -> anyhow::Result<axum::Router>;
+}
+
 /// The window one evaluation covers: the occurrences in `(last, now]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {

@@ -1,0 +1,104 @@
+//! Gathers what the status page shows, at one instant: the configuration (read again each time, so SIGHUP
+//! edits show), the fleet from ARM, the next 24 hours' timeline, the last day of the audit log and the
+//! savings, priced. I/O only; [`super::view`] decides what to show.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::Context as _;
+use autostop_policy::savings::{GroupBy, Ledger, Period, ledger};
+use autostop_policy::{Window, timeline};
+use autostop_state::{HistoryQuery, StateStore};
+use jiff::{SignedDuration, Timestamp};
+
+use super::view::{CHART_DAYS, Machine, Snapshot, Upcoming};
+use crate::cli::PolicyArgs;
+use crate::discover::instance;
+use crate::savings::PriceSource;
+
+/// How far ahead the next actions look.
+const AHEAD: SignedDuration = SignedDuration::from_hours(24);
+/// How far back the history looks.
+const BEHIND: SignedDuration = SignedDuration::from_hours(24);
+/// The most events of the last day read (the most recent ones).
+const HISTORY_LIMIT: usize = 20_000;
+
+/// The snapshot at `now`, and the ledger over the whole audit log (for `/metrics`).
+pub async fn gather(
+    config_path: &Path,
+    policy: &PolicyArgs,
+    store: &dyn StateStore,
+    prices: &PriceSource,
+    now: Timestamp,
+) -> anyhow::Result<(Snapshot, Ledger)> {
+    let (config, client) = crate::cli::run::connect(config_path, policy)?;
+    let crate::engine::Discovered { computes, errors } = crate::engine::computes(&client, &config).await;
+    let instances: Vec<_> = computes.iter().map(instance).collect();
+    let until = now.checked_add(AHEAD).context("the next 24 hours are past the year 9999")?;
+    let timeline = timeline(&instances, &config, Window { after: now, until });
+    let mut upcoming = Vec::new();
+    for step in &timeline.steps {
+        for action in &step.actions {
+            upcoming.push(Upcoming {
+                at: step.at,
+                occurrence: autostop_state::rfc3339(&action.occurrence),
+                rule: action.rule.clone(),
+                key: action.target.id.to_lowercase(),
+                action: action.action.to_string(),
+                decision: "act",
+                reason: None,
+            });
+        }
+        for skip in &step.skips {
+            upcoming.push(Upcoming {
+                at: step.at,
+                occurrence: autostop_state::rfc3339(&skip.occurrence),
+                rule: skip.rule.clone(),
+                key: skip.target.id.to_lowercase(),
+                action: skip.action.to_string(),
+                decision: "skip",
+                reason: Some(skip.reason.to_string()),
+            });
+        }
+    }
+
+    let since = now.checked_sub(BEHIND).unwrap_or(Timestamp::MIN);
+    let history = store
+        .history(&HistoryQuery { since: Some(since), limit: Some(HISTORY_LIMIT), ..Default::default() })
+        .await
+        .with_context(|| format!("reading the audit log {}", store.location()))?;
+
+    let all_time = Period { since: Timestamp::MIN, until: now };
+    let every_stretch = crate::savings::stretches(store, all_time).await?;
+    let chart_since = now.checked_sub(SignedDuration::from_hours(24 * i64::from(CHART_DAYS + 1))).unwrap_or(now);
+    let wanted: BTreeSet<String> = every_stretch.iter().map(|stretch| stretch.target_id.to_lowercase()).collect();
+    let (priced, currency, price_problems) = crate::savings::priced(&computes, &wanted, prices, store, now).await?;
+    let totals = ledger(&every_stretch, &priced, GroupBy::Rule);
+    let stretches = every_stretch.into_iter().filter(|stretch| stretch.to > chart_since).collect();
+
+    let machines = computes
+        .iter()
+        .zip(&instances)
+        .map(|(compute, view)| Machine {
+            key: view.id.to_lowercase(),
+            name: view.name.clone(),
+            workspace: view.workspace.clone(),
+            owner: compute.owner.clone(),
+            kind: view.compute_type.clone(),
+            state: view.state.clone(),
+            size: view.vm_size.clone(),
+        })
+        .collect();
+    let snapshot = Snapshot {
+        taken: now,
+        zone: config.defaults.timezone.time_zone().clone(),
+        machines,
+        upcoming,
+        history,
+        stretches,
+        priced,
+        currency,
+        problems: errors.into_iter().chain(price_problems).collect(),
+    };
+    Ok((snapshot, totals))
+}
