@@ -40,18 +40,6 @@ fn fleet() -> Fleet {
     }
 }
 
-/// A daily stop of everything, twelve hours from now: in the page's next 24 hours, never during the test.
-fn config() -> String {
-    let at = unattended::occurrence_in(Duration::from_secs(12 * 3600)).to_zoned(jiff::tz::TimeZone::UTC);
-    format!(
-        "[defaults]\ntimezone = \"UTC\"\ncatch_up = \"1m\"\n\n[[scopes]]\nsubscription = \"{SUB}\"\n\n\
-         [[rules]]\nname = \"evening-stop\"\naction = \"stop\"\nschedule = \"{} {} {} * * *\"\n",
-        at.second(),
-        at.minute(),
-        at.hour()
-    )
-}
-
 /// The audit log before the daemon starts: two confirmed stops (savings for the chart) and a failure.
 fn seed(state: &Path, now: Timestamp) {
     let store = SqliteStore::open(state).expect("state");
@@ -77,7 +65,9 @@ fn seed(state: &Path, now: Timestamp) {
 async fn start(dir: &Path, env: &[(&str, &str)]) -> (Emulator, Process, String) {
     let options = Options { fleet: fleet(), ..Default::default() };
     let emulator = tokio::time::timeout(TIMEOUT, Emulator::start(options)).await.expect("in time").expect("emulator");
-    std::fs::write(dir.join("autostop.toml"), config()).expect("config");
+    // A daily stop of every instance, twelve hours from now: in the page's next 24 hours, never during the test.
+    let at = unattended::occurrence_in(Duration::from_secs(12 * 3600));
+    unattended::config_with_rules(dir, &[("evening-stop", "stop", "*", at)]);
     // The daemon's default state: $XDG_STATE_HOME/autostop/audit.db, with XDG_STATE_HOME = dir/state.
     seed(&dir.join("state").join("autostop").join("audit.db"), Timestamp::now());
     let config = dir.join("autostop.toml");
@@ -137,6 +127,8 @@ async fn the_page_renders_the_fleet_the_next_actions_the_history_and_the_savings
     let dir = tempfile::tempdir().expect("temp dir");
     let (emulator, daemon, base) = start(dir.path(), &[]).await;
 
+    // What the page will show as states is what the emulator holds.
+    unattended::wait_for_state(&emulator, &id("run-1"), &["Running"]).await;
     let dom = headless(&format!("{base}/"), &["--dump-dom"]).await;
     let fleet = section(&dom, "fleet");
     for (name, state) in [("run-1", "Running"), ("keep-1", "Running"), ("stopped-1", "Stopped"), ("gpu-1", "Stopped")] {

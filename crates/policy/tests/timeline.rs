@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use autostop_policy::{Config, Instance, Timeline, Window, timeline};
 use jiff::Timestamp;
@@ -37,7 +37,7 @@ schedule = "0 0 20 * * Mon-Fri"
 
 fn config() -> Config {
     let read = |path: &Path| {
-        if path == PathBuf::from("conf/holidays.ics") {
+        if path == Path::new("conf/holidays.ics") {
             Ok(HOLIDAYS.to_owned())
         } else {
             Err(io::Error::new(io::ErrorKind::NotFound, "No such file or directory"))
