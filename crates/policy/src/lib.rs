@@ -26,4 +26,4 @@ pub use instance::{Instance, Scope};
 pub use plan::{
     Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, Window, occurrences, plan, plan_due,
 };
-pub use timeline::{Step, Timeline, timeline};
+pub use timeline::{Decision, Step, Timeline, timeline};

@@ -18,7 +18,7 @@ use jiff::{Timestamp, Zoned};
 use crate::config::Config;
 use crate::eligibility::Action;
 use crate::instance::Instance;
-use crate::plan::{Due, Occurrences, PlannedAction, PlannedSkip, Window, plan_due};
+use crate::plan::{Due, Occurrences, PlanSkipReason, PlannedAction, PlannedSkip, Window, plan_due};
 
 /// The decisions taken at one instant of the timeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +31,42 @@ pub struct Step {
     pub actions: Vec<PlannedAction>,
     /// Instances the due rules concern but leave alone, with reasons, in inventory order.
     pub skips: Vec<PlannedSkip>,
+}
+
+/// One decision of a step, whichever way it went.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision<'a> {
+    /// The rule.
+    pub rule: &'a str,
+    /// Its occurrence, in the rule's zone.
+    pub occurrence: &'a Zoned,
+    /// The instance concerned, as it was before the step.
+    pub target: &'a Instance,
+    /// What the rule asks for.
+    pub action: Action,
+    /// Why nothing is done; `None` when the action is taken.
+    pub skip: Option<&'a PlanSkipReason>,
+}
+
+impl Step {
+    /// The step's decisions: its actions, then its skips, each in inventory order.
+    pub fn decisions(&self) -> impl Iterator<Item = Decision<'_>> {
+        let acts = self.actions.iter().map(|action| Decision {
+            rule: &action.rule,
+            occurrence: &action.occurrence,
+            target: &action.target,
+            action: action.action,
+            skip: None,
+        });
+        let skips = self.skips.iter().map(|skip| Decision {
+            rule: &skip.rule,
+            occurrence: &skip.occurrence,
+            target: &skip.target,
+            action: skip.action,
+            skip: Some(&skip.reason),
+        });
+        acts.chain(skips)
+    }
 }
 
 /// Every occurrence of the window `(after, until]`, in time order, with its decisions.

@@ -85,32 +85,19 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
 
 /// The timeline as rows, in time order: at each occurrence its actions, then its skips, in inventory order.
 pub fn rows(timeline: &autostop_policy::Timeline) -> Vec<PlanRow> {
-    let mut rows = Vec::new();
-    for step in &timeline.steps {
-        for action in &step.actions {
-            rows.push(PlanRow {
-                rule: action.rule.clone(),
-                occurrence: rfc3339(&action.occurrence),
-                id: action.target.id.clone(),
-                name: action.target.name.clone(),
-                action: action.action.to_string(),
-                decision: "act",
-                reason: None,
-                code: None,
-            });
-        }
-        for skip in &step.skips {
-            rows.push(PlanRow {
-                rule: skip.rule.clone(),
-                occurrence: rfc3339(&skip.occurrence),
-                id: skip.target.id.clone(),
-                name: skip.target.name.clone(),
-                action: skip.action.to_string(),
-                decision: "skip",
-                reason: Some(skip.reason.to_string()),
-                code: Some(skip.reason.code()),
-            });
-        }
-    }
-    rows
+    timeline
+        .steps
+        .iter()
+        .flat_map(autostop_policy::Step::decisions)
+        .map(|decision| PlanRow {
+            rule: decision.rule.to_owned(),
+            occurrence: rfc3339(decision.occurrence),
+            id: decision.target.id.clone(),
+            name: decision.target.name.clone(),
+            action: decision.action.to_string(),
+            decision: if decision.skip.is_some() { "skip" } else { "act" },
+            reason: decision.skip.map(ToString::to_string),
+            code: decision.skip.map(autostop_policy::PlanSkipReason::code),
+        })
+        .collect()
 }

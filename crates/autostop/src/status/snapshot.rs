@@ -36,31 +36,19 @@ pub async fn gather(
     let instances: Vec<_> = computes.iter().map(instance).collect();
     let until = now.checked_add(AHEAD).context("the next 24 hours are past the year 9999")?;
     let timeline = timeline(&instances, &config, Window { after: now, until });
-    let mut upcoming = Vec::new();
-    for step in &timeline.steps {
-        for action in &step.actions {
-            upcoming.push(Upcoming {
-                at: step.at,
-                occurrence: autostop_state::rfc3339(&action.occurrence),
-                rule: action.rule.clone(),
-                key: action.target.id.to_lowercase(),
-                action: action.action.to_string(),
-                decision: "act",
-                reason: None,
-            });
-        }
-        for skip in &step.skips {
-            upcoming.push(Upcoming {
-                at: step.at,
-                occurrence: autostop_state::rfc3339(&skip.occurrence),
-                rule: skip.rule.clone(),
-                key: skip.target.id.to_lowercase(),
-                action: skip.action.to_string(),
-                decision: "skip",
-                reason: Some(skip.reason.to_string()),
-            });
-        }
-    }
+    let upcoming = timeline
+        .steps
+        .iter()
+        .flat_map(|step| step.decisions().map(move |decision| (step.at, decision)))
+        .map(|(at, decision)| Upcoming {
+            at,
+            rule: decision.rule.to_owned(),
+            key: decision.target.id.to_lowercase(),
+            action: decision.action.to_string(),
+            decision: if decision.skip.is_some() { "skip" } else { "act" },
+            reason: decision.skip.map(ToString::to_string),
+        })
+        .collect();
 
     let since = now.checked_sub(BEHIND).unwrap_or(Timestamp::MIN);
     let history = store

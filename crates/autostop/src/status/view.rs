@@ -46,8 +46,6 @@ pub struct Machine {
 pub struct Upcoming {
     /// When.
     pub at: Timestamp,
-    /// The occurrence as written (RFC 3339 with the rule's offset).
-    pub occurrence: String,
     /// The rule.
     pub rule: String,
     /// The target's lowercase ARM id.
