@@ -48,6 +48,28 @@ async fn serve(emulator: &Emulator, dir: &std::path::Path, extra: &[&str]) -> (P
     (daemon, format!("http://{addr}"))
 }
 
+/// `/healthz`: its status code and body, whatever the code.
+async fn health(base: &str) -> (u16, serde_json::Value) {
+    let request = reqwest::get(format!("{base}/healthz"));
+    let response = tokio::time::timeout(TIMEOUT, request).await.expect("answer in time").expect("answer");
+    let code = response.status().as_u16();
+    let body = tokio::time::timeout(TIMEOUT, response.json()).await.expect("body in time").expect("json body");
+    (code, body)
+}
+
+/// Waits until `/healthz` answers with `code`.
+async fn wait_for_health_code(base: &str, code: u16) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let (answered, body) = health(base).await;
+        if answered == code {
+            return body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/healthz never answered {code}: {answered} {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn get(url: &str) -> String {
     let request = reqwest::get(url);
     let response = tokio::time::timeout(TIMEOUT, request).await.expect("answer in time").expect("answer");
@@ -300,4 +322,33 @@ async fn wait_for_runs(base: &str, count: u32) {
         assert!(tokio::time::Instant::now() < deadline, "fewer than {count} completed runs in /metrics");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn an_unreadable_scope_is_503_until_the_pending_occurrence_has_run() {
+    let emulator = emulator(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let at = occurrence_in(Duration::from_secs(2));
+    config_with_rules(dir.path(), &[("evening", "stop", "run-1", at)]);
+    emulator.control().deny(&format!("/subscriptions/{}", unattended::SUB), actions::WORKSPACE_READ);
+    let (daemon, base) = serve(&emulator, dir.path(), &["--recheck-interval", "1s"]).await;
+
+    let degraded = wait_for_health_code(&base, 503).await;
+    assert_eq!(degraded["status"], "degraded", "{degraded}");
+    let problems = degraded["problems"].to_string();
+    assert!(problems.contains("AuthorizationFailed"), "{degraded}");
+    let exposition = metrics(&base).await;
+    assert!(exposition.value("autostop_runs_total", &[("outcome", "some_failed")]).unwrap_or(0.0) >= 1.0);
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"));
+
+    // The cause is fixed: the daemon's recheck runs the pending occurrence, once, and health recovers.
+    emulator.control().allow_all();
+    wait_for_state(&emulator, &id("run-1"), &["Stopping", "Stopped"]).await;
+    let healthy = wait_for_health_code(&base, 200).await;
+    assert_eq!(healthy["status"], "ok", "{healthy}");
+    assert_eq!(healthy["problems"], serde_json::json!([]));
+    assert_eq!(daemon.terminate().await.code, Some(0));
+    let history = history(dir.path()).await;
+    let stops = results_for(&history, "run-1");
+    assert!(stops.iter().filter(|result| *result == "succeeded").count() == 1, "{history:#}");
 }

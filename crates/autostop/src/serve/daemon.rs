@@ -453,6 +453,21 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn an_evaluation_with_problems_is_followed_by_another_without_waiting_for_an_occurrence() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        // One occurrence only: without the recheck, the daemon would sleep for ever after it.
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::UnreadableScope);
+        let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+        let first = next(&mut windows).await;
+        let second = next(&mut windows).await;
+        assert!(second.now.duration_since(first.now) >= jiff::SignedDuration::from_secs(60), "{second:?}");
+        let health = running.metrics.health();
+        assert_eq!(health.problems.len(), 1, "{health:?}");
+        assert_eq!(health.last_success, None, "a window with problems is no success");
+        stop(running).await;
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_failed_evaluation_is_retried_later_over_the_same_window() {
         let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
         let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Error);

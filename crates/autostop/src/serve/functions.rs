@@ -259,9 +259,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_attempt_failing_or_an_evaluation_error_is_a_500() {
+    async fn any_problem_or_an_evaluation_error_is_a_500() {
         let status = r#"{"Last":"2026-01-05T21:55:00+00:00"}"#;
-        for behaviour in [Behaviour::FailActions, Behaviour::Error] {
+        // An unreadable scope attempts nothing, and is still a failure the host must record.
+        for behaviour in [Behaviour::FailActions, Behaviour::Error, Behaviour::UnreadableScope] {
             let (mut engine, _windows) = FakeEngine::new(&[], behaviour);
             // An occurrence inside any window up to now, so that the failing engine attempts something.
             engine.occurrences = vec![ts("2026-01-05T22:00:00Z")];
