@@ -9,7 +9,6 @@ use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde::Serialize;
 
 use crate::apply::Verdict;
-use crate::cli::OutputFormat;
 use crate::discover::instance;
 
 /// One compute as `autostop list` shows it. The JSON keys are a contract for scripts.
@@ -124,4 +123,14 @@ pub fn print_actions(out: &mut dyn Write, format: OutputFormat, rows: &[ActionRo
             row.reason.clone().or_else(|| row.error.clone()).or_else(|| row.state.clone()).unwrap_or_default(),
         ]
     })
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people.
+    #[default]
+    Table,
+    /// JSON for scripts.
+    Json,
 }

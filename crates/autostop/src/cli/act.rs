@@ -4,15 +4,18 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
 use autostop_azure::{ArmClient, ComputeId};
-use autostop_policy::Action;
+use autostop_policy::{Action, PlannedAction};
+use autostop_state::{EventKind, StateStore};
 use clap::Args;
 use futures::stream::{self, StreamExt};
+use std::sync::Arc;
 
 use crate::Outcome;
-use crate::apply::{ActionRequest, ApplyArgs, ApplyOptions, Verdict, apply};
+use crate::apply::{ApplyArgs, ApplyOptions, Verdict};
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
 use crate::discover::{Inventory, Scope, describe, discover, named_workspaces};
+use crate::engine::{AD_HOC_RULE, Actor, EngineOptions};
 use crate::output::{ActionRow, print_actions};
 use crate::targets::{Selection, decide};
 
@@ -40,6 +43,10 @@ pub struct ActArgs {
     scope: ScopeArgs,
     #[command(flatten)]
     azure: AzureArgs,
+    /// State where each action is claimed and recorded, for later runs to confirm (default: the platform state
+    /// directory, as for `run`).
+    #[arg(long, value_name = "PATH")]
+    state: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t)]
     output: OutputFormat,
@@ -75,12 +82,14 @@ pub async fn run(action: Action, args: ActArgs) -> anyhow::Result<Outcome> {
         force: args.force,
         apply: args.apply.options(args.wait),
     };
-    execute(&client, &scope, &request, args.output, &mut std::io::stdout().lock()).await
+    let store = crate::store::StateLocation::resolve(args.state.as_deref())?.open()?;
+    execute(&client, store, &scope, &request, args.output, &mut std::io::stdout().lock()).await
 }
 
 /// Decides and applies `request` over `scope`, printing one row per compute considered.
 pub async fn execute(
     client: &ArmClient,
+    store: Arc<dyn StateStore>,
     scope: &Scope,
     request: &Request,
     format: OutputFormat,
@@ -91,16 +100,29 @@ pub async fn execute(
         _ => (discover(client, scope).await, Vec::new()),
     };
     let targets = decide(&inventory.computes, &request.selection, request.action, request.force);
-    let requests = targets
+    // Claimed and recorded like a scheduled action (rule "(ad-hoc)", occurrence now), so that an action not
+    // followed to its end is confirmed by a later run, and the audit log says who stopped what.
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let planned = targets
         .considered
         .iter()
         .filter(|considered| considered.decision.is_ok())
-        .map(|considered| ActionRequest { id: considered.compute.id.clone(), action: request.action })
+        .map(|considered| PlannedAction {
+            rule: AD_HOC_RULE.to_owned(),
+            occurrence: now.clone(),
+            target: crate::discover::instance(considered.compute),
+            action: request.action,
+            force: request.force,
+        })
         .collect::<Vec<_>>();
-    if request.confirm && !requests.is_empty() && !confirm(request.action, requests.len(), scope)? {
+    if request.confirm && !planned.is_empty() && !confirm(request.action, planned.len(), scope)? {
         anyhow::bail!(crate::UsageError("cancelled: nothing was changed".into()));
     }
-    let mut applied = apply(client, &requests, &request.apply).await.into_iter();
+    let options = EngineOptions { apply: request.apply.clone(), ..EngineOptions::default() };
+    let actor = Actor::new(client.clone(), store, options);
+    let interrupt = crate::signals::interrupt_on_signals(SHUTDOWN_GRACE).context("listening for SIGTERM and SIGINT")?;
+    let report = actor.act_now(&planned, Some(&interrupt)).await?;
+    let mut applied = report.outcomes.iter();
     let action = request.action.as_str().to_owned();
     let mut rows = Vec::new();
     for considered in &targets.considered {
@@ -117,10 +139,23 @@ pub async fn execute(
         match &considered.decision {
             Err(reason) => row.reason = Some(reason.to_string()),
             Ok(()) => {
-                let done = applied.next().context("apply returned fewer results than requests")?;
-                row.result = done.verdict;
-                row.error = done.error;
-                row.state = done.state.or(row.state);
+                let done = applied.next().context("fewer outcomes than actions")?;
+                let (result, state) = match done.result {
+                    EventKind::Succeeded => (Verdict::Succeeded, Some(target_state(request.action))),
+                    EventKind::Accepted => (Verdict::Accepted, None),
+                    EventKind::Skipped => (Verdict::Skipped, row.state.clone()),
+                    _ => (Verdict::Failed, None),
+                };
+                row.result = result;
+                row.state = state;
+                row.reason = done.reason.clone().filter(|_| result == Verdict::Skipped);
+                row.error = match (result, &done.error, &done.reason) {
+                    (Verdict::Failed, Some(error), _) => Some(error.clone()),
+                    (Verdict::Failed, None, reason) => {
+                        Some(format!("{}: {}", done.result, reason.as_deref().unwrap_or("-")))
+                    }
+                    (_, error, _) => error.clone(),
+                };
             }
         }
         rows.push(row);
@@ -143,7 +178,10 @@ pub async fn execute(
         });
     }
     print_actions(out, format, &rows)?;
-    let failed = rows.iter().any(|row| row.result == Verdict::Failed);
+    for error in &report.errors {
+        eprintln!("autostop: {error}");
+    }
+    let failed = rows.iter().any(|row| row.result == Verdict::Failed) || !report.errors.is_empty();
     Ok(match crate::report_errors(&inventory.errors) {
         Outcome::Success if !failed => Outcome::Success,
         _ => Outcome::SomeFailed,
@@ -181,6 +219,17 @@ async fn get_named(
         }
     }
     (inventory, errors)
+}
+
+/// How long SIGTERM / SIGINT lets the operations in flight finish (a later run confirms the rest).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The state an action leaves a compute instance in, once read back.
+fn target_state(action: Action) -> String {
+    match action {
+        Action::Stop => "Stopped".to_owned(),
+        Action::Start => "Running".to_owned(),
+    }
 }
 
 fn confirm(action: Action, count: usize, scope: &Scope) -> anyhow::Result<bool> {

@@ -54,7 +54,7 @@ pub struct PlanRow {
 pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let window =
         autostop_policy::parse_duration(&args.window).map_err(|err| crate::UsageError(format!("--window: {err}")))?;
-    let (config, client) = crate::cli::run::connect(&args.policy.config_path(), &args.policy)?;
+    let (config, client) = crate::config::connect(&args.policy.config_path(), &args.policy.azure)?;
     let at = match &args.at {
         Some(text) => parse_instant(text, config.defaults.timezone.time_zone(), "--at")?,
         None => Timestamp::now(),

@@ -144,6 +144,13 @@ impl Cli {
         let mut command = tokio::process::Command::new(program);
         command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
         command.env("HOME", std::env::temp_dir()).env("NO_COLOR", "1").env("AUTOSTOP_POLL_INTERVAL", "100ms");
+        // A default state of its own for every command, so that concurrent tests never share one by accident
+        // (a test that wants a state across commands passes --state).
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let state =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-state").join(format!("{}-{n}", std::process::id()));
+        command.env("XDG_STATE_HOME", state);
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         Cli { command, input: None }
     }
