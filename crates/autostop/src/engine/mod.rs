@@ -21,6 +21,7 @@ use anyhow::Context as _;
 use autostop_azure::ArmClient;
 use autostop_policy::{Config, Occurrences, PlannedAction, Window};
 use autostop_state::{Event, EventKind, NewRun, Owner, Pending, RunId, RunStatus, StateStore, rfc3339};
+use futures::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::apply::ApplyOptions;
@@ -30,6 +31,9 @@ pub use report::{RunOutcome, RunReport};
 
 /// The key under which `run`, the daemon and the Functions handler remember the end of the last evaluated window.
 pub const LAST_EVALUATED_KEY: &str = "run";
+
+/// How many audit events are written at once (the SQLite backend commits them together).
+const RECORD_CONCURRENCY: usize = 256;
 
 /// How far before the catch-up limit a window may reach: older missed occurrences are not enumerated one by one.
 const MISSED_HORIZON: SignedDuration = SignedDuration::from_hours(24);
@@ -273,23 +277,38 @@ impl Engine {
                 claimed.insert((rule.to_owned(), at, claim.key.target_key()));
             }
         }
-        for skip in &plan.skips {
-            let key = (skip.rule.clone(), skip.occurrence.timestamp(), skip.target.id.to_ascii_lowercase());
-            if claimed.contains(&key) {
-                continue;
-            }
-            let outcome = RunOutcome {
-                rule: skip.rule.clone(),
-                occurrence: rfc3339(&skip.occurrence),
-                id: Some(skip.target.id.clone()),
-                name: Some(skip.target.name.clone()),
-                action: skip.action.to_string(),
-                result: EventKind::Skipped,
-                reason: Some(skip.reason.to_string()),
-                error: None,
-            };
-            self.record(run, &outcome, &skip.occurrence).await?;
-            report.outcomes.push(outcome);
+        let skips = plan
+            .skips
+            .iter()
+            .filter(|skip| {
+                !claimed.contains(&(
+                    skip.rule.clone(),
+                    skip.occurrence.timestamp(),
+                    skip.target.id.to_ascii_lowercase(),
+                ))
+            })
+            .map(|skip| {
+                let outcome = RunOutcome {
+                    rule: skip.rule.clone(),
+                    occurrence: rfc3339(&skip.occurrence),
+                    id: Some(skip.target.id.clone()),
+                    name: Some(skip.target.name.clone()),
+                    action: skip.action.to_string(),
+                    result: EventKind::Skipped,
+                    reason: Some(skip.reason.to_string()),
+                    error: None,
+                };
+                (outcome, skip.occurrence.clone())
+            })
+            .collect::<Vec<_>>();
+        // Recorded concurrently, so that the state store can commit many in one transaction; reported in order.
+        let recorded = futures::stream::iter(skips)
+            .map(|(outcome, occurrence)| async move { self.record(run, &outcome, &occurrence).await.map(|()| outcome) })
+            .buffered(RECORD_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        for outcome in recorded {
+            report.outcomes.push(outcome?);
         }
         let (outcomes, errors) = act::act(&self.actor, run, &plan.actions, interrupt).await;
         report.unconfirmed_open += outcomes.iter().filter(|outcome| outcome.result == EventKind::Accepted).count();
