@@ -34,7 +34,7 @@ pub struct ActArgs {
     /// Stop instances that are running a job (JobRunning) too.
     #[arg(long)]
     force: bool,
-    /// Do not ask for confirmation with --all.
+    /// Confirm --all without being asked. Without a terminal, --all is refused unless --yes is given.
     #[arg(long, short = 'y')]
     yes: bool,
     #[command(flatten)]
@@ -61,7 +61,7 @@ pub struct Request {
     pub selection: Selection,
     /// Stop JobRunning instances too.
     pub force: bool,
-    /// Ask before acting on a whole scope (only on a terminal).
+    /// Ask on the terminal before acting on a whole scope.
     pub confirm: bool,
     /// How actions are applied.
     pub apply: ApplyOptions,
@@ -73,15 +73,10 @@ pub async fn run(action: Action, args: ActArgs) -> anyhow::Result<Outcome> {
     for name in &args.names {
         autostop_azure::validate_compute_name(name).map_err(|err| crate::UsageError(err.to_string()))?;
     }
+    let confirm = confirmation(action, args.all, args.yes, std::io::stdin().is_terminal())?;
     let (_, client) = Connection::from_args(&args.azure).client(process_env)?;
     let selection = if args.all { Selection::All } else { Selection::Names(args.names) };
-    let request = Request {
-        action,
-        confirm: args.all && !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-        selection,
-        force: args.force,
-        apply: args.apply.options(args.wait),
-    };
+    let request = Request { action, confirm, selection, force: args.force, apply: args.apply.options(args.wait) };
     let store = crate::store::StateLocation::resolve(args.state.as_deref())?.open()?;
     execute(&client, store, &scope, &request, args.output, &mut std::io::stdout().lock()).await
 }
@@ -232,6 +227,23 @@ fn target_state(action: Action) -> String {
     }
 }
 
+/// Whether `--all` must be confirmed by a person, following the Azure CLI's convention for destructive commands:
+/// `--yes` confirms in advance; otherwise a terminal on stdin is asked (on stderr), and without one the command is
+/// refused before anything is sent to Azure, since nobody can answer.
+fn confirmation(action: Action, all: bool, yes: bool, stdin_is_terminal: bool) -> Result<bool, crate::UsageError> {
+    match (all && !yes, stdin_is_terminal) {
+        (false, _) => Ok(false),
+        (true, true) => Ok(true),
+        (true, false) => Err(crate::UsageError(format!(
+            "{} --all acts on every compute instance of the scope and needs confirmation, but stdin is not a \
+             terminal to ask on: pass --yes to confirm (nothing was changed)",
+            action.as_str()
+        ))),
+    }
+}
+
+/// Asks on stderr (even when stdout or stderr is redirected: the person is at the terminal on stdin) and reads
+/// the answer from stdin.
 fn confirm(action: Action, count: usize, scope: &Scope) -> anyhow::Result<bool> {
     let mut stderr = std::io::stderr().lock();
     write!(stderr, "{} {count} compute instance(s) in {}? [y/N] ", action.as_str(), describe(scope))?;
@@ -239,4 +251,19 @@ fn confirm(action: Action, count: usize, scope: &Scope) -> anyhow::Result<bool> 
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_needs_yes_or_a_terminal() {
+        assert!(!confirmation(Action::Stop, false, false, false).expect("named instances are not confirmed"));
+        assert!(!confirmation(Action::Stop, true, true, false).expect("--yes confirms in advance"));
+        assert!(!confirmation(Action::Start, true, true, true).expect("--yes does not ask"));
+        assert!(confirmation(Action::Stop, true, false, true).expect("a terminal is asked"));
+        let refused = confirmation(Action::Start, true, false, false).expect_err("no terminal, no --yes");
+        assert!(refused.to_string().contains("start --all") && refused.to_string().contains("--yes"), "{refused}");
+    }
 }
