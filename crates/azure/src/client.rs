@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 
-/// The api-version of the recordings in `shared/azure-api`.
+/// The api-version of the recordings in `testdata/azure-api`.
 pub const DEFAULT_API_VERSION: &str = "2024-04-01";
 
 /// Options of [`ArmClient`].

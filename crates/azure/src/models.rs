@@ -390,11 +390,11 @@ mod tests {
 
     const RECORDINGS: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/azure-api/recordings/azure-powershell/src/MachineLearningServices/MachineLearningServices.Autorest/test/"
+        "/../../testdata/azure-api/recordings/azure-powershell/src/MachineLearningServices/MachineLearningServices.Autorest/test/"
     );
     const SPECS: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/azure-api/azure-rest-api-specs/specification/machinelearningservices/resource-manager/"
+        "/../../testdata/azure-api/azure-rest-api-specs/specification/machinelearningservices/resource-manager/"
     );
 
     fn read(path: &str) -> serde_json::Value {
