@@ -7,8 +7,9 @@
 use crate::cloud::Cloud;
 use crate::credential::FreshToken;
 use crate::error::{Error, ErrorKind, display_url, from_core};
-use crate::ids::{ComputeId, SubscriptionId, WorkspaceId, validate_resource_group};
+use crate::ids::{ComputeId, SubscriptionId, WorkspaceId};
 use crate::models::{self, Compute, DecodeError, Page, Workspace, decode_arm_error};
+use crate::names::validate_resource_group;
 use crate::operation::{
     Operation, PollOptions, PollStep, PowerAction, StatusHeader, next_delay, parse_retry_after, poll_error, read_poll,
 };
