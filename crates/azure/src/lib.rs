@@ -65,7 +65,7 @@ pub use credential::{
 };
 pub use error::{Error, ErrorKind};
 pub use ids::{ComputeId, PROVIDER, SubscriptionId, WorkspaceId};
-pub use models::{Compute, ComputeState, ComputeType, LastOperation, Workspace};
+pub use models::{Compute, ComputeList, ComputeState, ComputeType, LastOperation, Unhandled, Workspace};
 pub use names::{
     COMPUTE_RULE, RESOURCE_GROUP_RULE, SUBSCRIPTION_RULE, WORKSPACE_RULE, validate_compute_name,
     validate_resource_group, validate_subscription_id, validate_workspace_name,

@@ -109,7 +109,7 @@ async fn the_client_replays_the_recorded_sessions() {
     let workspace = "/subscriptions/9e223dbe-3399-4e19-88eb-0975f02ac87f/resourceGroups/ml-test/providers/Microsoft.MachineLearningServices/workspaces/mlworkspace-test2"
         .parse()
         .unwrap_or_else(|e| panic!("{e}"));
-    let computes = within(arm.list_computes(&workspace)).await.unwrap_or_else(|e| panic!("{e}"));
+    let computes = within(arm.list_computes(&workspace)).await.unwrap_or_else(|e| panic!("{e}")).computes;
     assert_eq!(
         computes.iter().map(|c| &c.compute_type).collect::<Vec<_>>(),
         [&ComputeType::AmlCompute, &ComputeType::ComputeInstance]

@@ -16,8 +16,8 @@ use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
 use crate::discover::{Inventory, Scope, describe, discover, named_workspaces};
 use crate::engine::{AD_HOC_RULE, Actor, EngineOptions};
-use crate::output::{ActionRow, print_actions};
-use crate::targets::{Selection, decide};
+use crate::output::{ActionRow, print_actions, unhandled_reason};
+use crate::targets::{Selection, decide, unhandled_selected};
 
 /// `autostop stop|start (NAME... | --all) [SCOPE] [--wait] [--force] [--yes]`
 #[derive(Debug, Args)]
@@ -155,7 +155,21 @@ pub async fn execute(
         }
         rows.push(row);
     }
-    for name in &targets.unknown_names {
+    let unhandled = unhandled_selected(&inventory.unhandled, &request.selection);
+    for skipped in &unhandled {
+        rows.push(ActionRow {
+            id: skipped.id.clone(),
+            name: skipped.name.clone(),
+            action: action.clone(),
+            result: Verdict::Skipped,
+            reason: Some(unhandled_reason(skipped)),
+            error: None,
+            state: None,
+        });
+    }
+    let unknown =
+        targets.unknown_names.iter().filter(|name| !unhandled.iter().any(|u| u.name.eq_ignore_ascii_case(name)));
+    for name in unknown {
         rows.push(ActionRow {
             id: name.clone(),
             name: name.clone(),
