@@ -73,7 +73,8 @@ pub async fn run(action: Action, args: ActArgs) -> anyhow::Result<Outcome> {
     for name in &args.names {
         autostop_azure::validate_compute_name(name).map_err(|err| crate::UsageError(err.to_string()))?;
     }
-    let confirm = confirmation(action, args.all, args.yes, std::io::stdin().is_terminal())?;
+    let confirm = Confirmation { all: args.all, yes: args.yes, stdin_is_terminal: std::io::stdin().is_terminal() }
+        .needed(action)?;
     let (_, client) = Connection::from_args(&args.azure).client(process_env)?;
     let selection = if args.all { Selection::All } else { Selection::Names(args.names) };
     let request = Request { action, confirm, selection, force: args.force, apply: args.apply.options(args.wait) };
@@ -241,18 +242,31 @@ fn target_state(action: Action) -> String {
     }
 }
 
-/// Whether `--all` must be confirmed by a person, following the Azure CLI's convention for destructive commands:
-/// `--yes` confirms in advance; otherwise a terminal on stdin is asked (on stderr), and without one the command is
+/// What decides whether a person must confirm: following the Azure CLI's convention for destructive commands,
+/// `--yes` confirms in advance; otherwise a terminal on stdin is asked (on stderr), and without one `--all` is
 /// refused before anything is sent to Azure, since nobody can answer.
-fn confirmation(action: Action, all: bool, yes: bool, stdin_is_terminal: bool) -> Result<bool, crate::UsageError> {
-    match (all && !yes, stdin_is_terminal) {
-        (false, _) => Ok(false),
-        (true, true) => Ok(true),
-        (true, false) => Err(crate::UsageError(format!(
-            "{} --all acts on every compute instance of the scope and needs confirmation, but stdin is not a \
-             terminal to ask on: pass --yes to confirm (nothing was changed)",
-            action.as_str()
-        ))),
+#[derive(Debug, Clone, Copy)]
+struct Confirmation {
+    /// `--all` was given (named instances are never asked about).
+    all: bool,
+    /// `--yes` was given.
+    yes: bool,
+    /// stdin is a terminal, so a person can answer.
+    stdin_is_terminal: bool,
+}
+
+impl Confirmation {
+    /// Whether to ask before acting; an error when asking is needed but impossible.
+    fn needed(self, action: Action) -> Result<bool, crate::UsageError> {
+        match (self.all && !self.yes, self.stdin_is_terminal) {
+            (false, _) => Ok(false),
+            (true, true) => Ok(true),
+            (true, false) => Err(crate::UsageError(format!(
+                "{} --all acts on every compute instance of the scope and needs confirmation, but stdin is not a \
+                 terminal to ask on: pass --yes to confirm (nothing was changed)",
+                action.as_str()
+            ))),
+        }
     }
 }
 
@@ -273,11 +287,12 @@ mod tests {
 
     #[test]
     fn all_needs_yes_or_a_terminal() {
-        assert!(!confirmation(Action::Stop, false, false, false).expect("named instances are not confirmed"));
-        assert!(!confirmation(Action::Stop, true, true, false).expect("--yes confirms in advance"));
-        assert!(!confirmation(Action::Start, true, true, true).expect("--yes does not ask"));
-        assert!(confirmation(Action::Stop, true, false, true).expect("a terminal is asked"));
-        let refused = confirmation(Action::Start, true, false, false).expect_err("no terminal, no --yes");
+        let case = |all, yes, stdin_is_terminal| Confirmation { all, yes, stdin_is_terminal };
+        assert!(!case(false, false, false).needed(Action::Stop).expect("named instances are not confirmed"));
+        assert!(!case(true, true, false).needed(Action::Stop).expect("--yes confirms in advance"));
+        assert!(!case(true, true, true).needed(Action::Start).expect("--yes does not ask"));
+        assert!(case(true, false, true).needed(Action::Stop).expect("a terminal is asked"));
+        let refused = case(true, false, false).needed(Action::Start).expect_err("no terminal, no --yes");
         assert!(refused.to_string().contains("start --all") && refused.to_string().contains("--yes"), "{refused}");
     }
 }
