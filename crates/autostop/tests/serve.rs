@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace, actions};
 use jiff::Timestamp;
-use unattended::{Process, TIMEOUT, compute, config_with_rules, id, occurrence_in, wait_for_state};
+use unattended::{
+    Process, TIMEOUT, closed_within, compute, config_with_rules, id, idle_connection, occurrence_in, wait_for_state,
+};
 
 fn fleet() -> Fleet {
     Fleet {
@@ -353,4 +355,64 @@ async fn an_unreadable_scope_is_503_until_the_pending_occurrence_has_run() {
     let history = history(dir.path()).await;
     let stops = results_for(&history, "run-1");
     assert!(stops.iter().filter(|result| *result == "succeeded").count() == 1, "{history:#}");
+}
+
+#[tokio::test]
+async fn idle_http_connections_are_closed_after_the_header_timeout() {
+    let emulator = emulator(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    config_with_rules(dir.path(), &[("later", "stop", "run-1", occurrence_in(Duration::from_secs(3600)))]);
+    let (daemon, base) = serve(&emulator, dir.path(), &["--http-header-timeout", "1s"]).await;
+    let addr = base.trim_start_matches("http://").to_owned();
+
+    // A connection that never sends a header is closed by the server.
+    let mut silent = idle_connection(&addr).await;
+    assert!(closed_within(&mut silent, TIMEOUT).await, "a connection that sends nothing is kept open");
+
+    // So is a kept-alive connection that sends no further request after its first one.
+    let mut kept = idle_connection(&addr).await;
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: keep-alive\r\n\r\n");
+    tokio::io::AsyncWriteExt::write_all(&mut kept, request.as_bytes()).await.expect("request sent");
+    assert!(closed_within(&mut kept, TIMEOUT).await, "an idle kept-alive connection is kept open");
+
+    wait_for_health(&base, |health| health["status"] == "ok").await;
+    let exit = daemon.terminate().await;
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed_at_once_and_the_daemon_stays_responsive() {
+    let emulator = emulator(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    config_with_rules(dir.path(), &[("later", "stop", "run-1", occurrence_in(Duration::from_secs(3600)))]);
+    // A header timeout far longer than the test's waits: any prompt close below comes from the cap.
+    let args = ["--http-header-timeout", "10m", "--http-max-connections", "4"];
+    let (daemon, base) = serve(&emulator, dir.path(), &args).await;
+    let addr = base.trim_start_matches("http://").to_owned();
+
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(idle_connection(&addr).await);
+    }
+    for extra in 0..20 {
+        let mut stream = idle_connection(&addr).await;
+        assert!(closed_within(&mut stream, Duration::from_secs(10)).await, "connection {extra} beyond the cap is kept");
+    }
+    for stream in &mut held {
+        assert!(!closed_within(stream, Duration::from_millis(200)).await, "a connection within the cap was closed");
+    }
+
+    // The slots come back as connections end: the daemon answers again.
+    drop(held);
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let answer = tokio::time::timeout(TIMEOUT, reqwest::get(format!("{base}/healthz"))).await.expect("in time");
+        if answer.is_ok_and(|response| response.status().is_success()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/healthz never answered once the held connections ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let exit = daemon.terminate().await;
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
 }

@@ -16,8 +16,8 @@ use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
 use crate::discover::{Inventory, Scope, describe, discover, named_workspaces};
 use crate::engine::{AD_HOC_RULE, Actor, EngineOptions};
-use crate::output::{ActionRow, print_actions};
-use crate::targets::{Selection, decide};
+use crate::output::{ActionRow, print_actions, unhandled_reason};
+use crate::targets::{Selection, decide, unhandled_selected};
 
 /// `autostop stop|start (NAME... | --all) [SCOPE] [--wait] [--force] [--yes]`
 #[derive(Debug, Args)]
@@ -34,7 +34,7 @@ pub struct ActArgs {
     /// Stop instances that are running a job (JobRunning) too.
     #[arg(long)]
     force: bool,
-    /// Do not ask for confirmation with --all.
+    /// Confirm --all without being asked. Without a terminal, --all is refused unless --yes is given.
     #[arg(long, short = 'y')]
     yes: bool,
     #[command(flatten)]
@@ -61,7 +61,7 @@ pub struct Request {
     pub selection: Selection,
     /// Stop JobRunning instances too.
     pub force: bool,
-    /// Ask before acting on a whole scope (only on a terminal).
+    /// Ask on the terminal before acting on a whole scope.
     pub confirm: bool,
     /// How actions are applied.
     pub apply: ApplyOptions,
@@ -73,15 +73,11 @@ pub async fn run(action: Action, args: ActArgs) -> anyhow::Result<Outcome> {
     for name in &args.names {
         autostop_azure::validate_compute_name(name).map_err(|err| crate::UsageError(err.to_string()))?;
     }
+    let confirm = Confirmation { all: args.all, yes: args.yes, stdin_is_terminal: std::io::stdin().is_terminal() }
+        .needed(action)?;
     let (_, client) = Connection::from_args(&args.azure).client(process_env)?;
     let selection = if args.all { Selection::All } else { Selection::Names(args.names) };
-    let request = Request {
-        action,
-        confirm: args.all && !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-        selection,
-        force: args.force,
-        apply: args.apply.options(args.wait),
-    };
+    let request = Request { action, confirm, selection, force: args.force, apply: args.apply.options(args.wait) };
     let store = crate::store::StateLocation::resolve(args.state.as_deref())?.open()?;
     execute(&client, store, &scope, &request, args.output, &mut std::io::stdout().lock()).await
 }
@@ -160,7 +156,21 @@ pub async fn execute(
         }
         rows.push(row);
     }
-    for name in &targets.unknown_names {
+    let unhandled = unhandled_selected(&inventory.unhandled, &request.selection);
+    for skipped in &unhandled {
+        rows.push(ActionRow {
+            id: skipped.id.clone(),
+            name: skipped.name.clone(),
+            action: action.clone(),
+            result: Verdict::Skipped,
+            reason: Some(unhandled_reason(skipped)),
+            error: None,
+            state: None,
+        });
+    }
+    let unknown =
+        targets.unknown_names.iter().filter(|name| !unhandled.iter().any(|u| u.name.eq_ignore_ascii_case(name)));
+    for name in unknown {
         rows.push(ActionRow {
             id: name.clone(),
             name: name.clone(),
@@ -232,6 +242,36 @@ fn target_state(action: Action) -> String {
     }
 }
 
+/// What decides whether a person must confirm: following the Azure CLI's convention for destructive commands,
+/// `--yes` confirms in advance; otherwise a terminal on stdin is asked (on stderr), and without one `--all` is
+/// refused before anything is sent to Azure, since nobody can answer.
+#[derive(Debug, Clone, Copy)]
+struct Confirmation {
+    /// `--all` was given (named instances are never asked about).
+    all: bool,
+    /// `--yes` was given.
+    yes: bool,
+    /// stdin is a terminal, so a person can answer.
+    stdin_is_terminal: bool,
+}
+
+impl Confirmation {
+    /// Whether to ask before acting; an error when asking is needed but impossible.
+    fn needed(self, action: Action) -> Result<bool, crate::UsageError> {
+        match (self.all && !self.yes, self.stdin_is_terminal) {
+            (false, _) => Ok(false),
+            (true, true) => Ok(true),
+            (true, false) => Err(crate::UsageError(format!(
+                "{} --all acts on every compute instance of the scope and needs confirmation, but stdin is not a \
+                 terminal to ask on: pass --yes to confirm (nothing was changed)",
+                action.as_str()
+            ))),
+        }
+    }
+}
+
+/// Asks on stderr (even when stdout or stderr is redirected: the person is at the terminal on stdin) and reads
+/// the answer from stdin.
 fn confirm(action: Action, count: usize, scope: &Scope) -> anyhow::Result<bool> {
     let mut stderr = std::io::stderr().lock();
     write!(stderr, "{} {count} compute instance(s) in {}? [y/N] ", action.as_str(), describe(scope))?;
@@ -239,4 +279,20 @@ fn confirm(action: Action, count: usize, scope: &Scope) -> anyhow::Result<bool> 
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_needs_yes_or_a_terminal() {
+        let case = |all, yes, stdin_is_terminal| Confirmation { all, yes, stdin_is_terminal };
+        assert!(!case(false, false, false).needed(Action::Stop).expect("named instances are not confirmed"));
+        assert!(!case(true, true, false).needed(Action::Stop).expect("--yes confirms in advance"));
+        assert!(!case(true, true, true).needed(Action::Start).expect("--yes does not ask"));
+        assert!(case(true, false, true).needed(Action::Stop).expect("a terminal is asked"));
+        let refused = case(true, false, false).needed(Action::Start).expect_err("no terminal, no --yes");
+        assert!(refused.to_string().contains("start --all") && refused.to_string().contains("--yes"), "{refused}");
+    }
 }

@@ -113,11 +113,18 @@ impl Cli {
     /// The binary with `args` run on a pseudo-terminal (through util-linux `script`), as a person would, with the
     /// emulator's environment; `input` is what the person types.
     pub fn in_terminal(emulator: &Emulator, args: &[&str], input: &str) -> Cli {
-        let line = std::iter::once(env!("CARGO_BIN_EXE_autostop"))
+        Cli::in_terminal_redirected(emulator, args, "", input)
+    }
+
+    /// As [`Cli::in_terminal`], with `redirect` (shell redirections such as `2>FILE`) after the command line.
+    pub fn in_terminal_redirected(emulator: &Emulator, args: &[&str], redirect: &str, input: &str) -> Cli {
+        let mut line = std::iter::once(env!("CARGO_BIN_EXE_autostop"))
             .chain(args.iter().copied())
             .map(|word| format!("'{word}'"))
             .collect::<Vec<_>>()
             .join(" ");
+        line.push(' ');
+        line.push_str(redirect);
         let mut cli = Cli::with_program("script", &["-qec", &line, "/dev/null"]);
         for (key, value) in emulator.env() {
             cli.command.env(key, value);

@@ -1,6 +1,6 @@
 //! The JSON bodies ARM sends for subscriptions, workspaces, computes and operation status.
 //!
-//! Built to carry the same keys and value types as the real recordings under `shared/azure-api/recordings`
+//! Built to carry the same keys and value types as the real recordings under `testdata/azure-api/recordings`
 //! (nulls where Azure sends nulls), so a client that reads these reads Azure. Pure: no I/O.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
