@@ -61,7 +61,10 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     };
     let until =
         at.checked_add(window).map_err(|_| crate::UsageError(format!("--window: {} is too long", args.window)))?;
-    let crate::engine::Found { instances, errors } = crate::engine::inventory(&client, &config).await;
+    let crate::engine::Found { instances, errors, unhandled } = crate::engine::inventory(&client, &config).await;
+    for odd in &unhandled {
+        eprintln!("autostop: {} ({}) is left alone: cannot be handled: {}", odd.name, odd.id, odd.reason);
+    }
     let plan = autostop_policy::plan(&instances, &config, autostop_policy::Window { after: at, until }, at);
     let rows = rows(&plan);
     for rule in &plan.idle_rules {

@@ -236,11 +236,14 @@ impl Engine {
         if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() {
             return Ok(report);
         }
+        let due_now = occurrences.due.clone();
+        let mut unhandled = Vec::new();
         let instances = if occurrences.due.is_empty() {
             Vec::new()
         } else {
             let found = inventory(&self.actor.client, &self.config).await;
             report.discovery_errors = found.errors;
+            unhandled = found.unhandled;
             for instance in &found.instances {
                 let state = instance.state.clone().unwrap_or_else(|| "Unknown".into());
                 *report.instances_by_state.entry(state).or_default() += 1;
@@ -300,6 +303,25 @@ impl Engine {
                 };
                 (outcome, skip.occurrence.clone())
             })
+            .collect::<Vec<_>>();
+        // A compute this client cannot act on is left alone by every due rule, and said so (never silently).
+        let skips = skips
+            .into_iter()
+            .chain(due_now.iter().flat_map(|due| {
+                unhandled.iter().map(move |odd| {
+                    let outcome = RunOutcome {
+                        rule: due.rule.clone(),
+                        occurrence: rfc3339(&due.occurrence),
+                        id: Some(odd.id.clone()),
+                        name: Some(odd.name.clone()),
+                        action: self.config.rule(&due.rule).map_or_else(String::new, |rule| rule.action.to_string()),
+                        result: EventKind::Skipped,
+                        reason: Some(format!("cannot be handled: {}", odd.reason)),
+                        error: None,
+                    };
+                    (outcome, due.occurrence.clone())
+                })
+            }))
             .collect::<Vec<_>>();
         // Recorded concurrently, so that the state store can commit many in one transaction; reported in order.
         let recorded = futures::stream::iter(skips)

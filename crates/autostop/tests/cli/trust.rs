@@ -335,3 +335,24 @@ async fn an_ad_hoc_stop_without_wait_is_recorded_and_confirmed_by_the_next_run()
     assert_eq!(row(&rows, "inst-01")["rule"], "(ad-hoc)", "{rows:#}");
     assert_eq!(names_with(&setup.state, EventKind::Succeeded), ["inst-01"]);
 }
+
+#[tokio::test]
+async fn a_scheduled_run_acts_on_a_workspace_that_holds_a_compute_it_cannot_handle() {
+    let mut fleet = running(2);
+    fleet.subscriptions[0].resource_groups[0].workspaces[0].computes.push(compute(
+        "résumé-ci",
+        "ComputeInstance",
+        "Running",
+    ));
+    let emulator = emulator(fleet).await;
+    let setup = setup();
+    let run = run_at(&emulator, &setup, "2026-03-02T20:00:30Z").await;
+    assert_eq!(run.code, 0, "a compute it cannot handle is a skip, not a failure: {run:#?}");
+    let rows = run.json();
+    assert_eq!(row(&rows, "inst-01")["result"], "succeeded", "{rows:#}");
+    assert_eq!(row(&rows, "inst-02")["result"], "succeeded", "{rows:#}");
+    let odd = row(&rows, "résumé-ci");
+    assert_eq!(odd["result"], "skipped", "{odd:#}");
+    assert!(odd["reason"].as_str().unwrap().contains("cannot be handled"), "{odd:#}");
+    assert_eq!(emulator.control().state(&id("résumé-ci")).as_deref(), Some("Running"));
+}
