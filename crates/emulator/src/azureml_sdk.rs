@@ -124,7 +124,7 @@ async fn regional_compute(State(shared): State<Arc<Shared>>, method: Method, uri
         None => arm_path.to_owned(),
     };
     match arm_uri.parse::<Uri>() {
-        Ok(arm_uri) => arm::handle(State(shared), method, arm_uri, headers).await,
+        Ok(arm_uri) => arm::respond(&shared, arm::Front::Regional, &method, &arm_uri, &headers),
         Err(_) => error_response(&ArmError::unsupported(format!("the path {}", uri.path()))),
     }
 }
@@ -241,11 +241,11 @@ mod tests {
         let list = format!("{RP_PREFIX}{WS_PATH}/computes?api-version=2020-02-02");
         let (status, rp) = client.get(&list, Some(&token)).await;
         assert_eq!(status, 200, "{rp}");
-        let (_, arm) = client.get(&format!("{WS_PATH}/computes?api-version=2020-02-02"), Some(&token)).await;
+        let (_, arm) = client.get(&format!("{WS_PATH}/computes?api-version=2024-04-01"), Some(&token)).await;
         assert_eq!(rp["value"], arm["value"]);
 
         let alice = format!("{WS_PATH}/computes/alice-ci");
-        let stop = client.http.post(format!("{}{alice}/stop?api-version=2020-02-02", client.emulator.base_url()));
+        let stop = client.http.post(format!("{}{alice}/stop?api-version=2024-04-01", client.emulator.base_url()));
         let (status, _) = client.send(stop.bearer_auth(&token)).await;
         assert_eq!(status, 202);
         let (status, compute) = client.get(&format!("{RP_PREFIX}{alice}?api-version=2020-02-02"), Some(&token)).await;

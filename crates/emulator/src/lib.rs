@@ -20,11 +20,13 @@
 
 #![deny(missing_docs)]
 
+mod api_versions;
 mod arm;
 mod arm_error;
 mod azureml_sdk;
 mod clock;
 mod control;
+mod entra_discovery;
 mod faults;
 mod fleet;
 mod identity;

@@ -27,7 +27,7 @@ use crate::secret::Secret;
 use crate::throttle::Throttle;
 use crate::tokens::{Claims, Issued, Tokens};
 use crate::world::World;
-use crate::{Error, arm, azureml_sdk, control, identity, tls};
+use crate::{Error, arm, azureml_sdk, control, entra_discovery, identity, tls};
 
 /// The settings handlers read (fixed for the run).
 #[derive(Debug)]
@@ -277,6 +277,7 @@ impl Drop for Emulator {
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(identity::routes())
+        .merge(entra_discovery::routes())
         .merge(azureml_sdk::routes())
         .nest("/_emulator", control::routes())
         .fallback(arm::handle)
