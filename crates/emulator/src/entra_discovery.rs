@@ -36,15 +36,16 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/{tenant}/discovery/keys", get(keys))
 }
 
-/// The tenant as the documents name it: the configured id, or a multi-tenant alias; otherwise Entra's 400.
-fn known_tenant<'a>(shared: &'a Shared, tenant: &'a str) -> Result<&'a str, Response> {
+/// The document `make` builds for `tenant` (the configured id, or a multi-tenant alias), or Entra's 400
+/// `invalid_tenant` for any other tenant.
+fn for_tenant(shared: &Shared, tenant: &str, make: impl FnOnce(&str) -> Value) -> Response {
     if tenant.eq_ignore_ascii_case(&shared.config.tenant_id) {
-        return Ok(&shared.config.tenant_id);
+        return document(make(&shared.config.tenant_id));
     }
     if let Some(alias) = MULTI_TENANT.iter().find(|alias| tenant.eq_ignore_ascii_case(alias)) {
-        return Ok(alias);
+        return document(make(alias));
     }
-    Err(entra_error(
+    entra_error(
         StatusCode::BAD_REQUEST,
         "invalid_tenant",
         90002,
@@ -53,7 +54,7 @@ fn known_tenant<'a>(shared: &'a Shared, tenant: &'a str) -> Result<&'a str, Resp
              correct cloud. Check with your subscription administrator, this may happen if there are no active \
              subscriptions for the tenant."
         ),
-    ))
+    )
 }
 
 /// A discovery document with Entra's caching header.
@@ -135,26 +136,17 @@ pub(crate) fn openid_v1(base: &str, tenant: &str) -> Value {
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 async fn openid_configuration_v2(State(shared): State<Arc<Shared>>, Path(tenant): Path<String>) -> Response {
-    match known_tenant(&shared, &tenant) {
-        Ok(tenant) => document(openid_v2(&shared.config.base_url, tenant)),
-        Err(error) => error,
-    }
+    for_tenant(&shared, &tenant, |tenant| openid_v2(&shared.config.base_url, tenant))
 }
 
 /// `GET /{tenant}/.well-known/openid-configuration` (v1).
 async fn openid_configuration_v1(State(shared): State<Arc<Shared>>, Path(tenant): Path<String>) -> Response {
-    match known_tenant(&shared, &tenant) {
-        Ok(tenant) => document(openid_v1(&shared.config.base_url, tenant)),
-        Err(error) => error,
-    }
+    for_tenant(&shared, &tenant, |tenant| openid_v1(&shared.config.base_url, tenant))
 }
 
 /// `GET /{tenant}/discovery[/v2.0]/keys`: no published keys (the emulator's tokens carry no verifiable signature).
 async fn keys(State(shared): State<Arc<Shared>>, Path(tenant): Path<String>) -> Response {
-    match known_tenant(&shared, &tenant) {
-        Ok(_) => document(json!({"keys": []})),
-        Err(error) => error,
-    }
+    for_tenant(&shared, &tenant, |_| json!({"keys": []}))
 }
 
 /// `GET /common/discovery/instance?api-version=1.1&authorization_endpoint=https://HOST/{tenant}/oauth2/v2.0/authorize`.
