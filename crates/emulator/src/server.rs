@@ -233,19 +233,26 @@ impl Emulator {
         self.shared.config.client_secret.expose()
     }
 
-    /// The environment a client needs: `AZURE_AUTHORITY_HOST`, `AUTOSTOP_ARM_ENDPOINT`, `SSL_CERT_FILE`,
-    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    /// The environment a client needs: `AZURE_AUTHORITY_HOST`, `AUTOSTOP_ARM_ENDPOINT`, the CA file for Rust
+    /// (`SSL_CERT_FILE`), Python requests (`REQUESTS_CA_BUNDLE`) and Node.js (`NODE_EXTRA_CA_CERTS`),
+    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, and `AZURE_SUBSCRIPTION_ID` (the fleet's first
+    /// subscription, when it has one).
     pub fn env(&self) -> Vec<(String, String)> {
+        let ca = self.ca_path.display().to_string();
+        let first_subscription = self.shared.live().world.subscription_ids().into_iter().next();
         [
             ("AZURE_AUTHORITY_HOST", self.authority_host()),
             ("AUTOSTOP_ARM_ENDPOINT", self.arm_endpoint()),
-            ("SSL_CERT_FILE", self.ca_path.display().to_string()),
+            ("SSL_CERT_FILE", ca.clone()),
+            ("REQUESTS_CA_BUNDLE", ca.clone()),
+            ("NODE_EXTRA_CA_CERTS", ca),
             ("AZURE_TENANT_ID", self.tenant_id().to_owned()),
             ("AZURE_CLIENT_ID", self.client_id().to_owned()),
             ("AZURE_CLIENT_SECRET", self.client_secret().to_owned()),
         ]
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
+        .chain(first_subscription.map(|id| ("AZURE_SUBSCRIPTION_ID".to_owned(), id)))
         .collect()
     }
 
