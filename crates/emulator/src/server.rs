@@ -235,11 +235,9 @@ impl Emulator {
 
     /// The environment a client needs: `AZURE_AUTHORITY_HOST`, `AUTOSTOP_ARM_ENDPOINT`, the CA file for Rust
     /// (`SSL_CERT_FILE`), Python requests (`REQUESTS_CA_BUNDLE`) and Node.js (`NODE_EXTRA_CA_CERTS`),
-    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, and `AZURE_SUBSCRIPTION_ID` (the fleet's first
-    /// subscription, when it has one).
+    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
     pub fn env(&self) -> Vec<(String, String)> {
         let ca = self.ca_path.display().to_string();
-        let first_subscription = self.shared.live().world.subscription_ids().into_iter().next();
         [
             ("AZURE_AUTHORITY_HOST", self.authority_host()),
             ("AUTOSTOP_ARM_ENDPOINT", self.arm_endpoint()),
@@ -252,8 +250,16 @@ impl Emulator {
         ]
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
-        .chain(first_subscription.map(|id| ("AZURE_SUBSCRIPTION_ID".to_owned(), id)))
         .collect()
+    }
+
+    /// What a shell set up for the emulator needs (what `autostop emulator` prints): [`Emulator::env`] and
+    /// `AZURE_SUBSCRIPTION_ID`, the fleet's first subscription (when it has one), so that commands need no scope.
+    pub fn shell_env(&self) -> Vec<(String, String)> {
+        let first_subscription = self.shared.live().world.subscription_ids().into_iter().next();
+        let mut env = self.env();
+        env.extend(first_subscription.map(|id| ("AZURE_SUBSCRIPTION_ID".to_owned(), id)));
+        env
     }
 
     /// A handle on the live state for tests, the CLI and benchmarks.

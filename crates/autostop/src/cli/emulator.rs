@@ -233,7 +233,7 @@ fn announce(emulator: &Emulator) -> std::io::Result<()> {
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{ready}")?;
-    for (name, value) in emulator.env() {
+    for (name, value) in emulator.shell_env() {
         writeln!(out, "export {name}={}", shell_quote(&value))?;
     }
     // A blank line ends the announcement (what `--print-env` waits for).

@@ -19,14 +19,18 @@ async fn env_names_everything_a_client_needs_and_the_ca_file_is_written() {
             "AZURE_AUTHORITY_HOST",
             "AZURE_CLIENT_ID",
             "AZURE_CLIENT_SECRET",
-            "AZURE_SUBSCRIPTION_ID",
             "AZURE_TENANT_ID",
             "NODE_EXTRA_CA_CERTS",
             "REQUESTS_CA_BUNDLE",
             "SSL_CERT_FILE"
         ]
     );
-    assert_eq!(env["AZURE_SUBSCRIPTION_ID"], "00000000-0000-4000-8000-000000000001", "the fleet's first subscription");
+    let shell: BTreeMap<String, String> = e.shell_env().into_iter().collect();
+    assert_eq!(
+        shell["AZURE_SUBSCRIPTION_ID"], "00000000-0000-4000-8000-000000000001",
+        "the fleet's first subscription"
+    );
+    assert_eq!(shell.len(), env.len() + 1, "the shell gets the client environment and the subscription");
     assert_eq!(env["REQUESTS_CA_BUNDLE"], env["SSL_CERT_FILE"]);
     assert_eq!(env["NODE_EXTRA_CA_CERTS"], env["SSL_CERT_FILE"]);
     assert_eq!(env["AUTOSTOP_ARM_ENDPOINT"], e.base_url());
