@@ -1,5 +1,6 @@
 """azure-identity against the autostop emulator, unchanged: ClientSecretCredential with the emulator as authority,
-and DefaultAzureCredential from the environment `autostop emulator` prints. Each token is then used on ARM.
+and DefaultAzureCredential with no arguments at all, from the environment `autostop emulator` prints (its
+HTTPS_PROXY answers MSAL's instance discovery). Each token is then used on ARM.
 
 Run by crates/autostop/tests/official_clients.rs with that environment. Prints one JSON line of findings; exits
 non-zero with the reason on any failure.
@@ -34,8 +35,9 @@ def main():
         # MSAL asks login.microsoftonline.com about any other authority host unless told not to.
         disable_instance_discovery=True,
     )
-    # DefaultAzureCredential finds the client secret in the environment (EnvironmentCredential), authority included.
-    default = DefaultAzureCredential(disable_instance_discovery=True)
+    # DefaultAzureCredential finds the client secret and the authority in the environment (EnvironmentCredential);
+    # MSAL's instance discovery goes to login.microsoftonline.com through HTTPS_PROXY, which is the emulator.
+    default = DefaultAzureCredential()
     findings = {}
     for name, credential in [("client_secret", client_secret), ("default", default)]:
         token = credential.get_token(ARM_SCOPE)

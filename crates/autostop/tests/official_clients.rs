@@ -1,5 +1,5 @@
 //! Microsoft's official clients, unchanged, against `autostop emulator` started through the built binary:
-//! azure-identity (ClientSecretCredential, DefaultAzureCredential from the printed environment), the Azure CLI
+//! azure-identity (ClientSecretCredential, DefaultAzureCredential() from the printed environment), the Azure CLI
 //! (cloud register, login, account list, `az rest` stop) and azure-ai-ml (MLClient: list, begin_stop, read back).
 //!
 //! The clients live in the virtual environment `.ci/setup` builds at `.test-env/python` (pinned in
@@ -69,7 +69,6 @@ impl Rig {
             .envs(&self.emulator.env)
             .env("AZURE_CONFIG_DIR", self.home.path().join(".azure"))
             .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
-            .env("NO_PROXY", "127.0.0.1")
             .env("PATH", search_path)
             .envs(extra.iter().map(|(name, value)| (*name, value.as_str())))
             .spawn()
@@ -144,6 +143,12 @@ fn azure_identity_credentials_get_tokens_that_open_arm() {
     let served = rig.served();
     let discovery = format!("GET /{tenant}/v2.0/.well-known/openid-configuration 200");
     assert!(served.contains(&discovery), "MSAL read the OpenID configuration first: {served:#?}");
+    let instance =
+        served.iter().any(|line| line.starts_with("GET /common/discovery/instance?") && line.ends_with(" 200"));
+    assert!(
+        instance,
+        "DefaultAzureCredential's instance discovery reached the emulator through HTTPS_PROXY: {served:#?}"
+    );
     assert!(served.iter().all(|line| !line.ends_with(" 401")), "no request was refused: {served:#?}");
 }
 
@@ -151,9 +156,8 @@ fn azure_identity_credentials_get_tokens_that_open_arm() {
 fn azure_cli_registers_the_cloud_logs_in_lists_accounts_and_stops_a_compute() {
     let rig = Rig::start();
     let compute = compute_path("alice-ci");
-    // MSAL asks login.microsoftonline.com about any authority it does not know unless told not to; the CLI's
-    // setting for that (core.instance_discovery, as for Azure Stack) is the one step beyond the emulator's output.
-    let findings = rig.script("azure_cli.py", &[&compute], &[("AZURE_CORE_INSTANCE_DISCOVERY", "false".to_owned())]);
+    // No setting beyond the emulator's output: MSAL's instance discovery reaches it through HTTPS_PROXY.
+    let findings = rig.script("azure_cli.py", &[&compute], &[]);
     assert_eq!(findings["login_endpoint"], format!("{}/", rig.arm()), "{findings}");
     let subscriptions = serde_json::json!([SUB1, "00000000-0000-4000-8000-000000000002"]);
     assert_eq!(findings["login_subscriptions"], subscriptions, "{findings}");

@@ -30,6 +30,7 @@ mod entra_discovery;
 mod faults;
 mod fleet;
 mod identity;
+mod login_proxy;
 mod options;
 mod secret;
 mod server;

@@ -1,6 +1,7 @@
 //! Entra's anonymous discovery documents, as MSAL-based clients fetch them before a token request: the OpenID
 //! configurations (v2.0 and v1) with the same fields as Entra's recorded ones, endpoints on the emulator that work,
-//! the key sets, instance discovery, and Entra's `invalid_tenant` for an unknown tenant.
+//! the key sets, instance discovery (also through the emulator as `HTTPS_PROXY` for Entra's login host), and
+//! Entra's `invalid_tenant` for an unknown tenant.
 
 use std::collections::BTreeSet;
 
@@ -112,4 +113,26 @@ async fn instance_discovery_points_at_the_tenants_configuration() {
         .finish();
     let answer = h.send(Method::GET, &format!("/common/discovery/instance?{query}"), None).await;
     assert_eq!((answer.status, answer.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_instance")));
+}
+
+#[tokio::test]
+async fn as_a_proxy_the_emulator_answers_for_entras_login_host_only() {
+    let h = Harness::sample().await;
+    let ca = reqwest::Certificate::from_pem(h.emulator.ca_pem().as_bytes()).expect("CA parses");
+    let proxy = reqwest::Proxy::https(h.emulator.base_url()).expect("proxy URL");
+    let http = reqwest::Client::builder().tls_certs_only([ca]).proxy(proxy).build().expect("client builds");
+    let tenant = h.emulator.tenant_id();
+    let authorize = format!("https://127.0.0.1/{tenant}/oauth2/v2.0/authorize");
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("api-version", "1.0"), ("authorization_endpoint", authorize.as_str())])
+        .finish();
+    let url = format!("https://login.microsoftonline.com/common/discovery/instance?{query}");
+    let response = crate::util::within(http.get(&url).send()).await.expect("served through the tunnel");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = crate::util::within(response.json()).await.expect("JSON");
+    let expected = format!("{}/{tenant}/v2.0/.well-known/openid-configuration", h.emulator.base_url());
+    assert_eq!(body["tenant_discovery_endpoint"], expected.as_str());
+
+    let elsewhere = crate::util::within(http.get("https://example.com/").send()).await;
+    assert!(elsewhere.is_err(), "CONNECT to any other host is refused: {elsewhere:?}");
 }

@@ -30,7 +30,9 @@ async fn env_names_everything_a_client_needs_and_the_ca_file_is_written() {
         shell["AZURE_SUBSCRIPTION_ID"], "00000000-0000-4000-8000-000000000001",
         "the fleet's first subscription"
     );
-    assert_eq!(shell.len(), env.len() + 1, "the shell gets the client environment and the subscription");
+    assert_eq!(shell["HTTPS_PROXY"], e.base_url(), "MSAL's instance discovery goes through the emulator");
+    assert_eq!(shell["NO_PROXY"], "127.0.0.1,localhost");
+    assert_eq!(shell.len(), env.len() + 3, "the shell gets the client environment, the subscription, the proxy");
     assert_eq!(env["REQUESTS_CA_BUNDLE"], env["SSL_CERT_FILE"]);
     assert_eq!(env["NODE_EXTRA_CA_CERTS"], env["SSL_CERT_FILE"]);
     assert_eq!(env["AUTOSTOP_ARM_ENDPOINT"], e.base_url());
