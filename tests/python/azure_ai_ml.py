@@ -11,20 +11,15 @@ import os
 import sys
 
 from azure.ai.ml import MLClient
-from azure.identity import ClientSecretCredential
+
+from emulator_env import client_secret_credential
 
 CLOUD = "AutostopEmulator"  # the name in the emulator's metadata document
 
 
 def main():
     group, workspace, compute = sys.argv[1:4]
-    credential = ClientSecretCredential(
-        os.environ["AZURE_TENANT_ID"],
-        os.environ["AZURE_CLIENT_ID"],
-        os.environ["AZURE_CLIENT_SECRET"],
-        authority=os.environ["AZURE_AUTHORITY_HOST"],
-        disable_instance_discovery=True,
-    )
+    credential = client_secret_credential()
     client = MLClient(credential, os.environ["AZURE_SUBSCRIPTION_ID"], group, workspace, cloud=CLOUD)
     token = credential.get_token("https://management.azure.com/.default")
     names = sorted(c.name for c in client.compute.list())

@@ -10,7 +10,9 @@ import json
 import os
 
 import requests
-from azure.identity import ClientSecretCredential, DefaultAzureCredential
+from azure.identity import DefaultAzureCredential
+
+from emulator_env import client_secret_credential
 
 ARM_SCOPE = "https://management.azure.com/.default"
 
@@ -27,14 +29,7 @@ def subscriptions_with(token):
 
 
 def main():
-    client_secret = ClientSecretCredential(
-        os.environ["AZURE_TENANT_ID"],
-        os.environ["AZURE_CLIENT_ID"],
-        os.environ["AZURE_CLIENT_SECRET"],
-        authority=os.environ["AZURE_AUTHORITY_HOST"],
-        # MSAL asks login.microsoftonline.com about any other authority host unless told not to.
-        disable_instance_discovery=True,
-    )
+    client_secret = client_secret_credential()
     # DefaultAzureCredential finds the client secret and the authority in the environment (EnvironmentCredential);
     # MSAL's instance discovery goes to login.microsoftonline.com through HTTPS_PROXY, which is the emulator.
     default = DefaultAzureCredential()

@@ -2,7 +2,7 @@
 //! Azure CLI, MSAL JS) work with only their authority pointed at the emulator:
 //!
 //! - `GET /{tenant}/v2.0/.well-known/openid-configuration` and `GET /{tenant}/.well-known/openid-configuration`
-//!   (v1): the OpenID configuration, keys in the order Entra serves them, endpoints on the emulator;
+//!   (v1): the OpenID configuration, with Entra's fields, endpoints on the emulator;
 //! - `GET /{tenant}/discovery/v2.0/keys` and `GET /{tenant}/discovery/keys`: the signing keys (JWKS);
 //! - `GET /common/discovery/instance`: instance discovery, for clients that are told to ask the emulator.
 //!
@@ -64,74 +64,84 @@ fn document(body: Value) -> Response {
     response
 }
 
-/// The v2.0 OpenID configuration of `tenant` served from `base` (keys in Entra's order).
-pub(crate) fn openid_v2(base: &str, tenant: &str) -> Value {
-    let issuer_tenant = if MULTI_TENANT.contains(&tenant) { "{tenantid}" } else { tenant };
+/// The fields the v2.0 and v1 OpenID configurations of `tenant` share.
+fn common_fields(base: &str, tenant: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "token_endpoint_auth_methods_supported",
+            json!(["client_secret_post", "private_key_jwt", "client_secret_basic"]),
+        ),
+        ("response_modes_supported", json!(["query", "fragment", "form_post"])),
+        ("subject_types_supported", json!(["pairwise"])),
+        ("id_token_signing_alg_values_supported", json!(["RS256"])),
+        ("http_logout_supported", json!(true)),
+        ("frontchannel_logout_supported", json!(true)),
+        ("kerberos_endpoint", json!(format!("{base}/{tenant}/kerberos"))),
+        ("tenant_region_scope", if MULTI_TENANT.contains(&tenant) { Value::Null } else { json!("WW") }),
+        ("cloud_instance_name", json!("microsoftonline.com")),
+        ("cloud_graph_host_name", json!("graph.windows.net")),
+        ("msgraph_host", json!("graph.microsoft.com")),
+        ("rbac_url", json!("https://pas.windows.net")),
+    ]
+}
+
+/// A version's own fields (a JSON object) plus the [`common_fields`].
+fn with_common(base: &str, tenant: &str, mut own: Value) -> Value {
+    if let Some(fields) = own.as_object_mut() {
+        fields.extend(common_fields(base, tenant).into_iter().map(|(name, value)| (name.to_owned(), value)));
+    }
+    own
+}
+
+/// The issuer's tenant part: the tenant, or Entra's `{tenantid}` placeholder for the multi-tenant aliases.
+fn issuer_tenant(tenant: &str) -> &str {
+    if MULTI_TENANT.contains(&tenant) { "{tenantid}" } else { tenant }
+}
+
+/// The v2.0 OpenID configuration of `tenant` served from `base`.
+fn openid_v2(base: &str, tenant: &str) -> Value {
     let at = |path: &str| format!("{base}/{tenant}{path}");
-    json!({
+    let own = json!({
         "token_endpoint": at("/oauth2/v2.0/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": at("/discovery/v2.0/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": format!("{base}/{issuer_tenant}/v2.0"),
+        "issuer": format!("{base}/{}/v2.0", issuer_tenant(tenant)),
         "request_uri_parameter_supported": false,
         "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
         "authorization_endpoint": at("/oauth2/v2.0/authorize"),
         "device_authorization_endpoint": at("/oauth2/v2.0/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
         "end_session_endpoint": at("/oauth2/v2.0/logout"),
         "claims_supported": [
             "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host",
             "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash",
             "c_hash", "email"
-        ],
-        "kerberos_endpoint": at("/kerberos"),
-        "tenant_region_scope": if MULTI_TENANT.contains(&tenant) { Value::Null } else { json!("WW") },
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net"
-    })
+        ]
+    });
+    with_common(base, tenant, own)
 }
 
-/// The v1 OpenID configuration of `tenant` served from `base` (keys in Entra's order).
-pub(crate) fn openid_v1(base: &str, tenant: &str) -> Value {
-    let issuer_tenant = if MULTI_TENANT.contains(&tenant) { "{tenantid}" } else { tenant };
+/// The v1 OpenID configuration of `tenant` served from `base`.
+fn openid_v1(base: &str, tenant: &str) -> Value {
     let at = |path: &str| format!("{base}/{tenant}{path}");
-    json!({
+    let own = json!({
         "token_endpoint": at("/oauth2/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": format!("{base}/common/discovery/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
         "scopes_supported": ["openid"],
-        "issuer": format!("https://sts.windows.net/{issuer_tenant}/"),
+        "issuer": format!("https://sts.windows.net/{}/", issuer_tenant(tenant)),
         "microsoft_multi_refresh_token": true,
         "authorization_endpoint": at("/oauth2/authorize"),
         "device_authorization_endpoint": at("/oauth2/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
         "end_session_endpoint": at("/oauth2/logout"),
         "claims_supported": [
             "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host",
             "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"
         ],
         "check_session_iframe": at("/oauth2/checksession"),
-        "userinfo_endpoint": at("/openid/userinfo"),
-        "kerberos_endpoint": at("/kerberos"),
-        "tenant_region_scope": if MULTI_TENANT.contains(&tenant) { Value::Null } else { json!("WW") },
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net"
-    })
+        "userinfo_endpoint": at("/openid/userinfo")
+    });
+    with_common(base, tenant, own)
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
