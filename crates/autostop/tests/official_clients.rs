@@ -2,10 +2,12 @@
 //! azure-identity (ClientSecretCredential, DefaultAzureCredential() from the printed environment), the Azure CLI
 //! (cloud register, login, account list, `az rest` stop) and azure-ai-ml (MLClient: list, begin_stop, read back).
 //!
-//! The clients live in the virtual environment `.ci/setup` builds at `.test-env/python` (pinned in
-//! `tests/python/requirements.txt`); the scripts are in `tests/python/`. Without that environment these tests fail,
-//! saying to run `.ci/setup`. Each test gets its own emulator, HOME and AZURE_CONFIG_DIR; everything talks only
-//! to 127.0.0.1.
+//! Also @azure/identity for Node.js (ClientSecretCredential, DefaultAzureCredential).
+//!
+//! The clients live where `.ci/setup` installs them: the virtual environment `.test-env/python` (pinned in
+//! `tests/python/requirements.txt`) and `.test-env/node` (pinned in `tests/node/package-lock.json`); the scripts
+//! are in `tests/python/` and `tests/node/`. Without them these tests fail, saying to run `.ci/setup`. Each test
+//! gets its own emulator, HOME and AZURE_CONFIG_DIR; everything talks only to 127.0.0.1.
 
 #[path = "support/background.rs"]
 mod background;
@@ -29,56 +31,65 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The virtual environment with the official clients; fails the test when it is missing.
-fn python_env() -> PathBuf {
-    let venv = repo_root().join(".test-env/python");
-    let python = venv.join("bin/python");
+/// `.test-env/NAME`, where `.ci/setup` installs the clients; fails the test when `marker` under it is missing.
+fn installed(name: &str, marker: &str) -> PathBuf {
+    let dir = repo_root().join(".test-env").join(name);
     assert!(
-        python.exists(),
-        "{} is missing: run .ci/setup from the repository root (it installs the official Azure clients pinned in \
-         tests/python/requirements.txt into .test-env/python)",
-        python.display()
+        dir.join(marker).exists(),
+        "{} is missing: run .ci/setup from the repository root (it installs the official Azure clients the tests \
+         drive into .test-env/, pinned in tests/python/requirements.txt and tests/node/package-lock.json)",
+        dir.join(marker).display()
     );
-    venv
+    dir
 }
 
 /// One emulator and a private home for one test.
 struct Rig {
     emulator: RunningEmulator,
     home: tempfile::TempDir,
-    venv: PathBuf,
 }
 
 impl Rig {
     fn start() -> Rig {
-        let venv = python_env();
         let home = tempfile::tempdir().expect("temp home");
         let emulator = RunningEmulator::start(&["--transition", "1s"], home.path(), STEP);
-        Rig { emulator, home, venv }
+        Rig { emulator, home }
     }
 
-    /// Runs `tests/python/SCRIPT ARGS` with the venv's Python, the emulator's printed environment and `extra`;
-    /// the JSON of its last output line.
-    fn script(&self, script: &str, args: &[&str], extra: &[(&str, String)]) -> Value {
-        let path = repo_root().join("tests/python").join(script);
-        let bin = self.venv.join("bin");
+    /// Runs `tests/python/SCRIPT ARGS` with the venv's Python; the JSON of its last output line.
+    fn python(&self, script: &str, args: &[&str], extra: &[(&str, String)]) -> Value {
+        let bin = installed("python", "bin/python").join("bin");
         let search_path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-        let child = clean_command(bin.join("python"), self.home.path())
-            .arg(&path)
+        let mut extra = extra.to_vec();
+        extra.push(("PATH", search_path));
+        self.run(&bin.join("python"), &repo_root().join("tests/python").join(script), args, &extra)
+    }
+
+    /// Runs `tests/node/SCRIPT` with Node.js and the installed packages; the JSON of its last output line.
+    fn node(&self, script: &str) -> Value {
+        let modules = installed("node", "node_modules/@azure/identity").join("node_modules");
+        let extra = [("NODE_PATH", modules.display().to_string())];
+        self.run(Path::new("node"), &repo_root().join("tests/node").join(script), &[], &extra)
+    }
+
+    /// Runs `program SCRIPT ARGS` with the emulator's printed environment, a private AZURE_CONFIG_DIR and `extra`.
+    fn run(&self, program: &Path, script: &Path, args: &[&str], extra: &[(&str, String)]) -> Value {
+        let child = clean_command(program, self.home.path())
+            .arg(script)
             .args(args)
             .envs(&self.emulator.env)
             .env("AZURE_CONFIG_DIR", self.home.path().join(".azure"))
             .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
-            .env("PATH", search_path)
             .envs(extra.iter().map(|(name, value)| (*name, value.as_str())))
             .spawn()
-            .expect("python starts");
+            .unwrap_or_else(|err| panic!("{} does not start: {err}", program.display()));
         let output = wait_within(child, SCRIPT);
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{script} failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}", output.status);
+        let name = script.display();
+        assert!(output.status.success(), "{name} failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}", output.status);
         let last = stdout.lines().last().unwrap_or_default();
-        serde_json::from_str(last).unwrap_or_else(|err| panic!("{script} printed no JSON ({err}):\n{stdout}\n{stderr}"))
+        serde_json::from_str(last).unwrap_or_else(|err| panic!("{name} printed no JSON ({err}):\n{stdout}\n{stderr}"))
     }
 
     fn arm(&self) -> String {
@@ -130,10 +141,10 @@ fn compute_path(name: &str) -> String {
     )
 }
 
-#[test]
-fn azure_identity_credentials_get_tokens_that_open_arm() {
-    let rig = Rig::start();
-    let findings = rig.script("identity_credentials.py", &[], &[]);
+/// Checks what `identity_credentials` scripts report and what the emulator served them: both credentials got a
+/// token that lists both subscriptions, MSAL read the OpenID configuration and, for DefaultAzureCredential,
+/// instance discovery reached the emulator through HTTPS_PROXY; nothing was refused.
+fn assert_identity_findings(rig: &Rig, findings: &Value) {
     let subscriptions = serde_json::json!([SUB1, "00000000-0000-4000-8000-000000000002"]);
     for credential in ["client_secret", "default"] {
         assert_eq!(findings[credential]["subscriptions"], subscriptions, "{credential}: {findings}");
@@ -153,11 +164,25 @@ fn azure_identity_credentials_get_tokens_that_open_arm() {
 }
 
 #[test]
+fn azure_identity_credentials_get_tokens_that_open_arm() {
+    let rig = Rig::start();
+    let findings = rig.python("identity_credentials.py", &[], &[]);
+    assert_identity_findings(&rig, &findings);
+}
+
+#[test]
+fn azure_identity_for_node_credentials_get_tokens_that_open_arm() {
+    let rig = Rig::start();
+    let findings = rig.node("identity_credentials.cjs");
+    assert_identity_findings(&rig, &findings);
+}
+
+#[test]
 fn azure_cli_registers_the_cloud_logs_in_lists_accounts_and_stops_a_compute() {
     let rig = Rig::start();
     let compute = compute_path("alice-ci");
     // No setting beyond the emulator's output: MSAL's instance discovery reaches it through HTTPS_PROXY.
-    let findings = rig.script("azure_cli.py", &[&compute], &[]);
+    let findings = rig.python("azure_cli.py", &[&compute], &[]);
     assert_eq!(findings["login_endpoint"], format!("{}/", rig.arm()), "{findings}");
     let subscriptions = serde_json::json!([SUB1, "00000000-0000-4000-8000-000000000002"]);
     assert_eq!(findings["login_subscriptions"], subscriptions, "{findings}");
@@ -176,7 +201,7 @@ fn azure_ai_ml_lists_stops_and_reads_back_a_compute() {
     let rig = Rig::start();
     let metadata = format!("{}/metadata/endpoints?api-version=2019-05-01", rig.arm());
     let findings =
-        rig.script("azure_ai_ml.py", &[GROUP, WORKSPACE, "dave-ci"], &[("ARM_CLOUD_METADATA_URL", metadata)]);
+        rig.python("azure_ai_ml.py", &[GROUP, WORKSPACE, "dave-ci"], &[("ARM_CLOUD_METADATA_URL", metadata)]);
     assert_eq!(
         findings["computes"],
         serde_json::json!(["alice-ci", "batch-cluster", "bob-ci", "carol-gpu", "dave-ci"]),
