@@ -201,15 +201,15 @@ pub(crate) fn compute(entry: &ComputeEntry, ws: &WorkspaceEntry, tenant_id: &str
 
 /// An operation status body: the recording's `status` (and `percentComplete`), plus ARM's usual `name`,
 /// `startTime`, `endTime` and, on failure, `error`.
-pub(crate) fn operation_status(status: &OperationStatus, now: &str) -> Value {
+pub(crate) fn operation_status(status: &OperationStatus) -> Value {
     let mut body = json!({
         "name": status.id,
         "status": status.status,
         "startTime": status.start_time,
         "percentComplete": status.percent_complete
     });
-    if status.status != "InProgress" {
-        body["endTime"] = json!(now);
+    if let Some(end_time) = &status.end_time {
+        body["endTime"] = json!(end_time);
     }
     if let Some(error) = &status.error {
         body["error"] = json!({"code": error.code, "message": error.message});

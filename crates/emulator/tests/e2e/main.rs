@@ -3,6 +3,7 @@
 
 mod arm;
 mod conformance;
+mod discovery;
 mod faults;
 mod lifecycle;
 mod operations;
