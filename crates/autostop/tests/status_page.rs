@@ -5,6 +5,8 @@
 //!
 //! Chromium comes from `.ci/setup` (`.ci/setup.d/chromium.sh`); a missing one fails the test saying so.
 
+// The unattended-mode helpers, shared with the serve and Functions tests; this test uses only some of them.
+#[allow(dead_code)]
 #[path = "support/unattended.rs"]
 mod unattended;
 

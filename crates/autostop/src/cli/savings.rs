@@ -111,7 +111,7 @@ pub async fn run(args: SavingsArgs) -> anyhow::Result<Outcome> {
         return Err(UsageError(format!("--since: {} is not in the past", args.since)).into());
     }
     let source = PriceSource::from_args(args.prices.clone(), &args.currency)?;
-    let (config, client) = crate::cli::run::connect(&args.policy.config_path(), &args.policy)?;
+    let (config, client) = crate::config::connect(&args.policy.config_path(), &args.policy.azure)?;
     let location = args.policy.state()?;
     if !location.exists() {
         return Err(UsageError(format!("--state: no audit log at {location} yet: nothing has been recorded")).into());
@@ -119,7 +119,7 @@ pub async fn run(args: SavingsArgs) -> anyhow::Result<Outcome> {
     let store = location.open()?;
     let period = Period { since, until: now };
     let stretches = crate::savings::stretches(store.as_ref(), period).await?;
-    let crate::engine::Discovered { computes, errors } = crate::engine::computes(&client, &config).await;
+    let crate::engine::Discovered { computes, errors, .. } = crate::engine::computes(&client, &config).await;
     let wanted: BTreeSet<String> = stretches.iter().map(|stretch| stretch.target_id.to_lowercase()).collect();
     let (instances, currency, problems) =
         crate::savings::priced(&computes, &wanted, &source, store.as_ref(), now).await?;

@@ -19,12 +19,14 @@ pub struct Found {
     pub instances: Vec<Instance>,
     /// Listings that failed, each with the part of the scope it concerns.
     pub errors: Vec<String>,
+    /// Computes Azure listed that this client cannot act on (e.g. a name it cannot address), with why.
+    pub unhandled: Vec<autostop_azure::Unhandled>,
 }
 
 /// Discovers the configured scopes.
 pub async fn inventory(client: &ArmClient, config: &Config) -> Found {
-    let Discovered { computes, errors } = computes(client, config).await;
-    Found { instances: computes.iter().map(instance).collect(), errors }
+    let Discovered { computes, errors, unhandled } = computes(client, config).await;
+    Found { instances: computes.iter().map(instance).collect(), errors, unhandled }
 }
 
 /// What discovery of the configured scopes found, as ARM describes it (with region and owner).
@@ -34,6 +36,8 @@ pub struct Discovered {
     pub computes: Vec<Compute>,
     /// Listings that failed, each with the part of the scopes it concerns.
     pub errors: Vec<String>,
+    /// Computes Azure listed that this client cannot act on, with why.
+    pub unhandled: Vec<autostop_azure::Unhandled>,
 }
 
 /// Discovers the configured scopes, keeping ARM's view of each compute.
@@ -58,6 +62,7 @@ pub async fn computes(client: &ArmClient, config: &Config) -> Discovered {
     let mut seen = BTreeSet::new();
     for inventory in inventories {
         found.errors.extend(inventory.errors.iter().map(|err| format!("{err:#}")));
+        found.unhandled.extend(inventory.unhandled.iter().cloned());
         for compute in inventory.computes {
             if seen.insert(compute.id.to_string().to_lowercase()) {
                 found.computes.push(compute);

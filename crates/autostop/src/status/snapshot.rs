@@ -31,8 +31,8 @@ pub async fn gather(
     prices: &PriceSource,
     now: Timestamp,
 ) -> anyhow::Result<(Snapshot, Ledger)> {
-    let (config, client) = crate::cli::run::connect(config_path, policy)?;
-    let crate::engine::Discovered { computes, errors } = crate::engine::computes(&client, &config).await;
+    let (config, client) = crate::config::connect(config_path, &policy.azure)?;
+    let crate::engine::Discovered { computes, errors, .. } = crate::engine::computes(&client, &config).await;
     let instances: Vec<_> = computes.iter().map(instance).collect();
     let until = now.checked_add(AHEAD).context("the next 24 hours are past the year 9999")?;
     let timeline = timeline(&instances, &config, Window { after: now, until });

@@ -308,3 +308,17 @@ async fn check_reports_every_error_with_line_and_column() {
         );
     }
 }
+
+#[tokio::test]
+async fn check_applies_azures_workspace_name_rule_with_the_position() {
+    // '.' and '(' are valid in a resource group but not in an Azure ML workspace name: the client could never
+    // address such a workspace, so the configuration refuses it where it is written.
+    let setup = setup(
+        "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-00000000a001\"\nresource_group = \"ml(1).rg\"\nworkspace = \"ws.a\"\n\n[[rules]]\nname = \"x\"\naction = \"stop\"\nschedule = \"0 0 20 * * *\"\n",
+    );
+    let run = Cli::bare(&["check", "--config", setup.config.to_str().unwrap()]).run().await;
+    assert_eq!(run.code, 2, "{run:#?}");
+    let expected = format!("{}:4:13: scopes.workspace: invalid workspace name 'ws.a'", setup.config.display());
+    assert!(run.stderr.lines().any(|line| line.starts_with(&expected)), "{expected}\n{}", run.stderr);
+    assert!(!run.stderr.contains("resource_group"), "the resource group is valid: {}", run.stderr);
+}

@@ -150,22 +150,12 @@ async fn concurrent_runs_on_one_state_send_each_stop_exactly_once() {
         let posts = stop_posts(&emulator);
         assert_eq!(posts.len(), instances, "{posts:?}");
         assert!(posts.values().all(|count| *count == 1), "each instance got exactly one stop POST: {posts:?}");
-        let skipped_as_claimed = runs
-            .iter()
-            .flat_map(|run| run.json().as_array().unwrap().clone())
-            .filter(|row| row["result"] == "skipped")
-            .filter(|row| {
-                row["reason"].as_str().unwrap_or_default().contains("claimed by another run")
-                    || row["reason"].as_str().unwrap_or_default().contains("already handled")
-            })
-            .count();
-        let accepted = runs
-            .iter()
-            .flat_map(|run| run.json().as_array().unwrap().clone())
-            .filter(|row| row["result"] == "accepted")
-            .count();
-        assert_eq!(accepted, instances);
-        assert_eq!(accepted + skipped_as_claimed, processes * instances);
+        let rows: Vec<serde_json::Value> = runs.iter().flat_map(|run| run.json().as_array().unwrap().clone()).collect();
+        let accepted = rows.iter().filter(|row| row["result"] == "accepted").count();
+        assert_eq!(accepted, instances, "{rows:#?}");
+        // The others saw the claim (or, listing later, an instance already stopping that this occurrence claimed,
+        // which is not reported again): never a failure.
+        assert!(rows.iter().all(|row| row["result"] == "accepted" || row["result"] == "skipped"), "{rows:#?}");
     }
 }
 
@@ -319,4 +309,50 @@ async fn the_state_is_created_private() {
     let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&setup.state), 0o600);
     assert_eq!(mode(setup.state.parent().unwrap()), 0o700);
+}
+
+#[tokio::test]
+async fn an_ad_hoc_stop_without_wait_is_recorded_and_confirmed_by_the_next_run() {
+    let emulator = emulator(running(2)).await;
+    let setup = setup();
+    let stop = Cli::against(&emulator, &["stop", "inst-01", "-s", SUB, "-g", "ml-rg", "-w", "ws-a", "-o", "json"])
+        .args_state(&setup.state)
+        .run()
+        .await;
+    assert_eq!(stop.code, 0, "{stop:#?}");
+    assert_eq!(row(&stop.json(), "inst-01")["result"], "accepted");
+    let recorded = events(&setup.state);
+    assert_eq!(recorded.len(), 1, "{recorded:#?}");
+    assert_eq!(recorded[0].event.rule.as_deref(), Some("(ad-hoc)"));
+    assert_eq!(recorded[0].event.kind, EventKind::Accepted);
+
+    // A scheduled run with nothing due still reads the instance back and records the outcome.
+    emulator.control().complete_operations();
+    let run = run_at(&emulator, &setup, "2026-03-02T19:00:00Z").await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let rows = run.json();
+    assert_eq!(row(&rows, "inst-01")["result"], "succeeded", "{rows:#}");
+    assert_eq!(row(&rows, "inst-01")["rule"], "(ad-hoc)", "{rows:#}");
+    assert_eq!(names_with(&setup.state, EventKind::Succeeded), ["inst-01"]);
+}
+
+#[tokio::test]
+async fn a_scheduled_run_acts_on_a_workspace_that_holds_a_compute_it_cannot_handle() {
+    let mut fleet = running(2);
+    fleet.subscriptions[0].resource_groups[0].workspaces[0].computes.push(compute(
+        "résumé-ci",
+        "ComputeInstance",
+        "Running",
+    ));
+    let emulator = emulator(fleet).await;
+    let setup = setup();
+    let run = run_at(&emulator, &setup, "2026-03-02T20:00:30Z").await;
+    assert_eq!(run.code, 0, "a compute it cannot handle is a skip, not a failure: {run:#?}");
+    let rows = run.json();
+    assert_eq!(row(&rows, "inst-01")["result"], "succeeded", "{rows:#}");
+    assert_eq!(row(&rows, "inst-02")["result"], "succeeded", "{rows:#}");
+    let odd = row(&rows, "résumé-ci");
+    assert_eq!(odd["result"], "skipped", "{odd:#}");
+    assert!(odd["reason"].as_str().unwrap().contains("cannot be handled"), "{odd:#}");
+    assert_eq!(emulator.control().state(&id("résumé-ci")).as_deref(), Some("Running"));
 }
