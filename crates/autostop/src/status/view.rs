@@ -122,93 +122,94 @@ impl Filters {
 /// The page's values.
 #[derive(Debug, Serialize)]
 pub struct View {
-    pub generated: String,
-    pub zone: String,
-    pub filters: FilterView,
-    pub states: Vec<Count>,
-    pub fleet_total: usize,
-    pub fleet: Vec<MachineRow>,
-    pub page: usize,
-    pub pages: usize,
-    pub previous: Option<String>,
-    pub next: Option<String>,
-    pub upcoming_summary: Vec<SummaryRow>,
-    pub upcoming: Vec<UpcomingRow>,
-    pub upcoming_total: usize,
-    pub history: Vec<HistoryRow>,
-    pub history_total: usize,
-    pub history_problems: usize,
-    pub chart: String,
-    pub saved_cost: String,
-    pub saved_hours: String,
-    pub currency: String,
-    pub problems: Vec<String>,
-    pub not_counted: &'static str,
+    generated: String,
+    zone: String,
+    filters: FilterView,
+    states: Vec<Count>,
+    fleet_total: usize,
+    fleet: Vec<MachineRow>,
+    page: usize,
+    pages: usize,
+    previous: Option<String>,
+    next: Option<String>,
+    upcoming_summary: Vec<SummaryRow>,
+    upcoming: Vec<UpcomingRow>,
+    upcoming_total: usize,
+    history: Vec<HistoryRow>,
+    history_total: usize,
+    history_problems: usize,
+    /// The savings chart, SVG markup escaped where it was drawn.
+    pub(super) chart: String,
+    saved_cost: String,
+    saved_hours: String,
+    currency: String,
+    problems: Vec<String>,
+    not_counted: &'static str,
 }
 
 /// The filter form's current values and choices.
 #[derive(Debug, Serialize)]
 pub struct FilterView {
-    pub workspace: String,
-    pub owner: String,
-    pub kind: String,
-    pub state: String,
-    pub workspaces: Vec<String>,
-    pub owners: Vec<String>,
-    pub kinds: Vec<String>,
-    pub state_choices: Vec<String>,
+    workspace: String,
+    owner: String,
+    kind: String,
+    state: String,
+    workspaces: Vec<String>,
+    owners: Vec<String>,
+    kinds: Vec<String>,
+    state_choices: Vec<String>,
 }
 
 /// A count by state.
 #[derive(Debug, Serialize)]
 pub struct Count {
-    pub state: String,
-    pub count: usize,
-    pub link: String,
+    state: String,
+    count: usize,
+    link: String,
 }
 
 /// A row of the fleet table.
 #[derive(Debug, Serialize)]
 pub struct MachineRow {
-    pub name: String,
-    pub workspace: String,
-    pub owner: String,
-    pub kind: String,
-    pub state: String,
-    pub size: String,
+    name: String,
+    workspace: String,
+    owner: String,
+    kind: String,
+    state: String,
+    size: String,
 }
 
 /// The coming day summarised per occurrence and rule.
 #[derive(Debug, Serialize)]
 pub struct SummaryRow {
-    pub when: String,
-    pub rule: String,
-    pub action: String,
-    pub act: usize,
-    pub skip: usize,
+    when: String,
+    rule: String,
+    action: String,
+    act: usize,
+    skip: usize,
 }
 
 /// One decision of the coming day.
 #[derive(Debug, Serialize)]
 pub struct UpcomingRow {
-    pub when: String,
-    pub rule: String,
-    pub name: String,
-    pub action: String,
-    pub decision: &'static str,
-    pub reason: String,
+    when: String,
+    rule: String,
+    name: String,
+    action: String,
+    decision: &'static str,
+    reason: String,
 }
 
 /// One event of the last day.
 #[derive(Debug, Serialize)]
 pub struct HistoryRow {
-    pub time: String,
-    pub result: String,
-    pub problem: bool,
-    pub rule: String,
-    pub name: String,
-    pub action: String,
-    pub detail: String,
+    time: String,
+    result: String,
+    problem: bool,
+    rule: String,
+    name: String,
+    action: String,
+    detail: String,
 }
 
 /// The page for `filters` over `snapshot`.
