@@ -176,6 +176,18 @@ async fn the_page_renders_the_fleet_the_next_actions_the_history_and_the_savings
     let cost: f64 = cost.parse().unwrap_or_else(|_| panic!("saved cost {cost:?}"));
     assert!((161.79..161.9).contains(&cost), "saved {cost}");
 
+    // The same ledger feeds /metrics (over the whole audit log: here the same two stops).
+    let metrics =
+        tokio::time::timeout(TIMEOUT, reqwest::get(format!("{base}/metrics"))).await.expect("in time").expect("answer");
+    let metrics = tokio::time::timeout(TIMEOUT, metrics.text()).await.expect("in time").expect("body");
+    let value = |prefix: &str| -> f64 {
+        let line =
+            metrics.lines().find(|line| line.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}\n{metrics}"));
+        line[prefix.len()..].trim().parse().unwrap_or_else(|_| panic!("{line}"))
+    };
+    assert!((161.79..161.9).contains(&value("autostop_saved_cost_total{currency=\"USD\"} ")), "{metrics}");
+    assert!((80.0..80.1).contains(&value("autostop_saved_hours_total ")), "{metrics}");
+
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("status-page.png");
     let _ = std::fs::remove_file(&shot);
     headless(&format!("{base}/"), &[&format!("--screenshot={}", shot.display()), "--window-size=1280,2200"]).await;

@@ -187,10 +187,12 @@ pub fn ledger(stretches: &[Stretch], instances: &BTreeMap<String, Priced>, by: G
     }
     let mut lines: Vec<Line> = lines.into_values().collect();
     lines.sort_by(|a, b| b.cost.total_cmp(&a.cost).then(b.hours.total_cmp(&a.hours)).then(a.key.cmp(&b.key)));
+    // Folded from +0.0: a float `sum` of nothing is -0.0, which Prometheus reads as a negative counter.
+    let total = |pick: fn(&Line) -> f64| lines.iter().map(pick).fold(0.0, |total, value| total + value);
     Ledger {
-        hours: lines.iter().map(|line| line.hours).sum(),
-        cost: lines.iter().map(|line| line.cost).sum(),
-        unpriced_hours: lines.iter().map(|line| line.unpriced_hours).sum(),
+        hours: total(|line| line.hours),
+        cost: total(|line| line.cost),
+        unpriced_hours: total(|line| line.unpriced_hours),
         lines,
     }
 }

@@ -132,6 +132,15 @@ fn stretches_split_at_local_midnights_across_a_daylight_saving_change() {
     assert_eq!(stretches[0].hours(), 35.0);
 }
 
+#[test]
+fn an_empty_ledger_totals_positive_zero() {
+    let empty = ledger(&[], &BTreeMap::new(), GroupBy::Owner);
+    assert!(empty.lines.is_empty());
+    for total in [empty.hours, empty.cost, empty.unpriced_hours] {
+        assert!(total == 0.0 && total.is_sign_positive(), "{total:?}");
+    }
+}
+
 fn round(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }

@@ -40,11 +40,9 @@ pub struct PlanRow {
     pub action: String,
     /// `act` or `skip`.
     pub decision: &'static str,
-    /// Why it would be skipped.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why it would be skipped (`null` for an action).
     pub reason: Option<String>,
-    /// A stable code for the reason (`opted-out`, `snoozed`, `job-running`...).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// A stable code for the reason (`opted-out`, `snoozed`, `job-running`...; `null` for an action).
     pub code: Option<&'static str>,
 }
 

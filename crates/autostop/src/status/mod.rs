@@ -7,8 +7,8 @@
 //! and every request to the page must then carry `Authorization: Bearer <token>` (compared in constant time).
 //! `/healthz` and `/metrics` stay open for probes and scrapers, as before.
 //!
-//! What it shows is gathered at most once per [`REFRESH`] (discovery of 10,000 instances is not free), and
-//! refreshed in the background as often, which also feeds the savings totals of `/metrics`.
+//! What it shows is gathered at most once per [`REFRESH`] (discovery of 10,000 instances is not free), and in
+//! the background every [`BACKGROUND_REFRESH`]; each gathering also feeds the savings totals of `/metrics`.
 
 mod chart;
 mod snapshot;
@@ -35,8 +35,12 @@ use view::{Filters, Snapshot};
 /// The environment variable holding the bearer token the page requires off loopback.
 pub const TOKEN_ENV: &str = "AUTOSTOP_STATUS_TOKEN";
 
-/// How long a gathered snapshot is shown before it is gathered again.
+/// How long a gathered snapshot is shown before a request gathers it again.
 pub const REFRESH: Duration = Duration::from_secs(60);
+
+/// How often the snapshot is gathered when nobody asks for the page, to keep the savings of `/metrics` current
+/// without listing a large fleet from ARM every minute.
+pub const BACKGROUND_REFRESH: Duration = Duration::from_secs(15 * 60);
 
 /// The page's template.
 const TEMPLATE: &str = include_str!("page.html");
@@ -105,7 +109,7 @@ impl Pages for StatusPage {
                 if let Err(err) = inner.refresh().await {
                     tracing::warn!(error = %format!("{err:#}"), "status page: gathering failed");
                 }
-                tokio::time::sleep(REFRESH).await;
+                tokio::time::sleep(BACKGROUND_REFRESH).await;
             }
         });
         Ok(Router::new().route("/", get(page)).with_state(self.inner.clone()))

@@ -9,5 +9,6 @@ mod list;
 mod policy;
 mod savings;
 mod stop_start;
+mod timeline;
 mod trust;
 mod util;
