@@ -101,8 +101,8 @@ struct ServeCommand {
     /// Status page prices: a saved Retail Prices API answer (nothing is fetched).
     #[arg(long, value_name = "FILE")]
     prices: Option<std::path::PathBuf>,
-    /// Status page currency, asked of the Retail Prices API (USD, EUR, JPY...).
-    #[arg(long, value_name = "CODE", default_value = "USD")]
+    /// Status page currency, asked of the Retail Prices API (USD, EUR, JPY...); a price file has its own.
+    #[arg(long, value_name = "CODE", default_value = "USD", conflicts_with = "prices")]
     currency: String,
 }
 

@@ -35,8 +35,8 @@ pub struct SavingsArgs {
     /// A saved Retail Prices API answer to price with (nothing is fetched); its currency is the ledger's.
     #[arg(long, value_name = "FILE")]
     prices: Option<PathBuf>,
-    /// The currency to ask the Retail Prices API for (USD, EUR, JPY...).
-    #[arg(long, value_name = "CODE", default_value = "USD")]
+    /// The currency to ask the Retail Prices API for (USD, EUR, JPY...); a price file has its own.
+    #[arg(long, value_name = "CODE", default_value = "USD", conflicts_with = "prices")]
     currency: String,
     #[command(flatten)]
     policy: PolicyArgs,

@@ -402,3 +402,79 @@ fn url_encode(value: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 10,000 instances over 4 workspaces and 2 owners, each with a decision at one of two instants.
+    fn large() -> Snapshot {
+        let taken: Timestamp = "2026-03-02T12:00:00Z".parse().expect("instant");
+        let machines: Vec<Machine> = (0..10_000)
+            .map(|i| Machine {
+                key: format!("/x/ws-{}/computes/ci-{i}", i % 4),
+                name: format!("ci-{i}"),
+                workspace: format!("ws-{}", i % 4),
+                owner: Some(format!("owner-{}@contoso.com", i % 2)),
+                kind: "ComputeInstance".to_owned(),
+                state: Some(if i % 3 == 0 { "Stopped" } else { "Running" }.to_owned()),
+                size: Some("STANDARD_DS3_V2".to_owned()),
+            })
+            .collect();
+        let upcoming = machines
+            .iter()
+            .enumerate()
+            .map(|(i, machine)| Upcoming {
+                at: taken + jiff::SignedDuration::from_hours(if i % 2 == 0 { 8 } else { 20 }),
+                rule: if i % 2 == 0 { "evening-stop" } else { "night-stop" }.to_owned(),
+                key: machine.key.clone(),
+                action: "stop".to_owned(),
+                decision: if machine.state.as_deref() == Some("Running") { "act" } else { "skip" },
+                reason: (machine.state.as_deref() == Some("Stopped")).then(|| "already Stopped".to_owned()),
+            })
+            .collect();
+        Snapshot {
+            taken,
+            zone: TimeZone::UTC,
+            machines,
+            upcoming,
+            history: Vec::new(),
+            stretches: Vec::new(),
+            priced: BTreeMap::new(),
+            currency: "USD".to_owned(),
+            problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_fleet_of_ten_thousand_is_paged_and_summarised_and_filters_narrow_every_table() {
+        let snapshot = large();
+        let all = view(&snapshot, &Filters::default());
+        assert_eq!((all.fleet.len(), all.fleet_total, all.pages), (PAGE_SIZE, 10_000, 100));
+        assert_eq!(all.upcoming.len(), DETAIL_ROWS);
+        assert_eq!(all.upcoming_total, 10_000);
+        // Two instants, two rules: the summary has two rows whose counts add up to everything.
+        let summary: Vec<(&str, usize, usize)> =
+            all.upcoming_summary.iter().map(|row| (row.rule.as_str(), row.act, row.skip)).collect();
+        assert_eq!(summary, [("evening-stop", 3333, 1667), ("night-stop", 3333, 1667)]);
+        let states: Vec<(&str, usize)> = all.states.iter().map(|count| (count.state.as_str(), count.count)).collect();
+        assert_eq!(states, [("Running", 6666), ("Stopped", 3334)]);
+        assert_eq!(all.next.as_deref(), Some("?page=2"));
+        assert!(all.previous.is_none());
+
+        let filters =
+            Filters { workspace: "ws-1".to_owned(), state: "Stopped".to_owned(), page: Some(9), ..Filters::default() };
+        let narrowed = view(&snapshot, &filters);
+        // ws-1 holds i ≡ 1 (mod 4); Stopped is i ≡ 0 (mod 3): i ≡ 9 (mod 12), 833 of them, 9 pages.
+        assert_eq!((narrowed.fleet_total, narrowed.pages, narrowed.page), (833, 9, 9));
+        assert_eq!(narrowed.fleet.len(), 33);
+        assert!(narrowed.fleet.iter().all(|row| row.workspace == "ws-1" && row.state == "Stopped"));
+        assert_eq!(narrowed.previous.as_deref(), Some("?workspace=ws-1&state=Stopped&page=8"));
+        // The next actions follow the workspace filter (not the state one): 2,500 instances of ws-1.
+        assert_eq!(narrowed.upcoming_total, 2500);
+
+        let html = super::super::render(&all).expect("renders");
+        assert!(html.len() < 400_000, "the page stays small: {} bytes", html.len());
+        assert_eq!(html.matches("<tr><th scope=\"row\">ci-").count(), PAGE_SIZE);
+    }
+}

@@ -184,6 +184,10 @@ async fn prices_come_from_the_price_endpoint_once_then_from_the_cache_in_each_cu
     let bad = savings(&emulator, &setup, &["--currency", "dollars"]).await;
     assert_eq!(bad.code, 2, "{bad:#?}");
     assert!(bad.stderr.contains("--currency"), "{}", bad.stderr);
+    // A price file is in its own currency: asking for another one as well is refused.
+    let both = savings(&emulator, &setup, &["--currency", "EUR", "--prices", "prices.json"]).await;
+    assert_eq!(both.code, 2, "{both:#?}");
+    assert!(both.stderr.contains("--currency") && both.stderr.contains("--prices"), "{}", both.stderr);
 }
 
 #[tokio::test]
