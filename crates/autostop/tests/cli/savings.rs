@@ -69,13 +69,7 @@ fn seed(path: &Path, now: Timestamp) {
     record(9, EventKind::Failed, "ci-d", "stop", None);
 }
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-    state: PathBuf,
-}
-
-async fn setup() -> (Emulator, Setup) {
+async fn setup_with_log() -> (Emulator, Setup) {
     let emulator = emulator(fleet(vec![
         sized("ci-a", "STANDARD_D2S_V3", "alice@contoso.com"),
         sized("ci-b", "Standard_D2s_v3", "bob@contoso.com"),
@@ -83,12 +77,9 @@ async fn setup() -> (Emulator, Setup) {
         sized("ci-d", "STANDARD_D2S_V3", "carol@contoso.com"),
     ]))
     .await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(&config, CONFIG).expect("config");
-    let state = dir.path().join("audit.db");
-    seed(&state, Timestamp::now());
-    (emulator, Setup { _dir: dir, config, state })
+    let setup = setup(CONFIG);
+    seed(&setup.state, Timestamp::now());
+    (emulator, setup)
 }
 
 async fn savings(emulator: &Emulator, setup: &Setup, args: &[&str]) -> Run {
@@ -116,7 +107,7 @@ fn line(key: &str, hours: f64, cost: f64, unpriced: f64) -> (String, f64, f64, f
 
 #[tokio::test]
 async fn the_ledger_prices_confirmed_stops_with_a_recorded_price_answer() {
-    let (emulator, setup) = setup().await;
+    let (emulator, setup) = setup_with_log().await;
     let file = price_file();
     let file = file.to_str().expect("utf-8 path");
 
@@ -155,7 +146,7 @@ async fn the_ledger_prices_confirmed_stops_with_a_recorded_price_answer() {
 
 #[tokio::test]
 async fn prices_come_from_the_price_endpoint_once_then_from_the_cache_in_each_currency() {
-    let (emulator, setup) = setup().await;
+    let (emulator, setup) = setup_with_log().await;
     let price_requests =
         || emulator.control().requests().iter().filter(|r| r.path.starts_with("/api/retail/prices")).count();
 
@@ -192,7 +183,7 @@ async fn prices_come_from_the_price_endpoint_once_then_from_the_cache_in_each_cu
 
 #[tokio::test]
 async fn a_missing_audit_log_or_price_file_is_a_clear_error() {
-    let (emulator, setup) = setup().await;
+    let (emulator, setup) = setup_with_log().await;
     let missing = setup.state.with_file_name("nothing-here.db");
     let run = Cli::against(&emulator, &["savings", "--since", "7d"])
         .env("AUTOSTOP_CONFIG", &setup.config)

@@ -28,12 +28,10 @@ async fn a_week_of_plan_lists_each_occurrence_for_each_target_simulating_forward
         compute("asleep-1", "ComputeInstance", "Stopped"),
     ]))
     .await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(&config, CONFIG).expect("config");
+    let setup = setup(CONFIG);
     // Monday 2 March 2026, noon in Tokyo, for seven days: through Monday 9 March 08:00.
     let args = ["plan", "--at", "2026-03-02T12:00:00", "--window", "7d", "-o", "json"];
-    let run = Cli::against(&emulator, &args).env("AUTOSTOP_CONFIG", &config).run().await;
+    let run = Cli::against(&emulator, &args).env("AUTOSTOP_CONFIG", &setup.config).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
     let rows = rows.as_array().expect("an array");
