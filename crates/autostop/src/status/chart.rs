@@ -158,6 +158,25 @@ mod tests {
         assert!(svg.contains("03-03"), "a day without savings still has its label");
     }
 
+    /// WCAG 2 contrast ratio of a `#rrggbb` colour against white.
+    fn contrast_with_white(colour: &str) -> f64 {
+        let channel = |at: usize| {
+            let value = f64::from(u8::from_str_radix(&colour[at..at + 2], 16).expect("hex")) / 255.0;
+            if value <= 0.03928 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
+        };
+        let luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+        1.05 / (luminance + 0.05)
+    }
+
+    #[test]
+    fn every_stack_colour_reads_at_least_4_5_to_1_on_white() {
+        for colour in PALETTE {
+            assert!(contrast_with_white(colour) >= 4.5, "{colour}: {:.2}", contrast_with_white(colour));
+        }
+        assert!(contrast_with_white("#767676") >= 4.5, "the check itself: #767676 is the lightest AA grey");
+        assert!(contrast_with_white("#777777") < 4.5, "the check itself: #777777 is not AA");
+    }
+
     #[test]
     fn an_empty_chart_says_so() {
         let svg = stacked_bars(&[(date("2026-03-01"), BTreeMap::new())], "USD");
