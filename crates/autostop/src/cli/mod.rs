@@ -24,6 +24,10 @@ pub use args::{AzureArgs, OutputFormat, PolicyArgs, ScopeArgs, parse_instant};
 /// Stop and start Azure Machine Learning compute instances on schedules and policies.
 #[derive(Debug, Parser)]
 #[command(name = "autostop", version, about, max_term_width = 100)]
+#[cfg_attr(
+    not(feature = "emulator"),
+    command(after_help = "This build leaves out `emulator` and `demo` (built without the `emulator` feature).")
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
