@@ -2,9 +2,13 @@
 //!
 //! Updated after each evaluation and reload; read by `/metrics` and `/healthz`. No I/O here.
 //!
-//! Adding a metric takes three lines: a field (`Family<SomeLabels, Counter>` or `Family<SomeLabels, Gauge>`, with
-//! a `#[derive(EncodeLabelSet)]` struct naming the labels), one `register` call in [`Metrics::default`], and the
-//! `get_or_create(&labels).inc()` (or `.set(..)`) in the `record_*` method that knows the value.
+//! Adding a labelled metric, e.g. lost actions by rule:
+//! 1. the labels: `#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)] struct RuleLabels { rule: String }`
+//!    (or an existing labels struct);
+//! 2. a field `lost: Family<RuleLabels, Counter>` (or `Family<_, Gauge>`) and `lost: Family::default()` in
+//!    [`Metrics::default`], with `registry.register("autostop_lost_actions", "Help text", metrics.lost.clone())`
+//!    there (a counter's name without `_total`);
+//! 3. `self.lost.get_or_create(&RuleLabels { rule }).inc()` (or `.set(..)`) in the `record_*` method that knows it.
 //!
 //! Names: OpenMetrics names a counter's family without the `_total` suffix and its samples with it, so a counter
 //! is registered as `autostop_runs` and scraped as `autostop_runs_total{..}` (the series Prometheus stores keep
