@@ -44,10 +44,15 @@ pub enum DurationError {
 /// Parses a duration of zero or more in jiff's friendly format (`2h`, `500ms`, `1h30m`, `1d 12h`,
 /// `90 minutes`) or ISO 8601 (`PT2H`).
 pub fn parse_duration(text: &str) -> Result<SignedDuration, DurationError> {
-    let span: Span = text.trim().parse().map_err(|_| DurationError::Malformed { text: text.to_owned() })?;
-    let duration = span
-        .to_duration(SpanRelativeTo::days_are_24_hours())
-        .map_err(|_| DurationError::CalendarUnits { text: text.to_owned() })?;
+    let trimmed = text.trim();
+    let duration = match trimmed.parse::<Span>() {
+        Ok(span) => span
+            .to_duration(SpanRelativeTo::days_are_24_hours())
+            .map_err(|_| DurationError::CalendarUnits { text: text.to_owned() })?,
+        // A span holds less than a `SignedDuration` (about 20,000 years), which reads larger amounts of hours,
+        // minutes and seconds.
+        Err(_) => trimmed.parse::<SignedDuration>().map_err(|_| DurationError::Malformed { text: text.to_owned() })?,
+    };
     if duration.is_negative() {
         return Err(DurationError::Negative { text: text.to_owned() });
     }
@@ -110,7 +115,10 @@ mod tests {
     /// the same value.
     #[test]
     fn accepts_what_signed_duration_accepts() {
-        for text in ["2s", "500ms", "1m 30s", "60s", "2m", "5s", "1h30m", "PT1.5S", "1:30:00", "2 hours 5 minutes"] {
+        let texts = ["2s", "500ms", "1m 30s", "60s", "2m", "5s", "1h30m", "PT1.5S", "1:30:00", "2 hours 5 minutes"];
+        // Beyond what a span holds in one unit.
+        assert!("2000000000000h".parse::<Span>().is_err(), "the fallback is exercised");
+        for text in texts.into_iter().chain(["2000000000000h", "99999999999999s"]) {
             let expected: SignedDuration = text.parse().expect(text);
             assert_eq!(parse_duration(text), Ok(expected), "{text}");
         }
