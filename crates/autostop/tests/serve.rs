@@ -352,6 +352,7 @@ async fn an_unreadable_scope_is_503_until_the_pending_occurrence_has_run() {
     assert!(problems.contains("AuthorizationFailed"), "{degraded}");
     let exposition = metrics(&base).await;
     assert!(exposition.value("autostop_runs_total", &[("outcome", "some_failed")]).unwrap_or(0.0) >= 1.0);
+    assert!(exposition.value("autostop_problems", &[]).unwrap_or(0.0) >= 1.0, "the problems are counted");
     assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"));
 
     // The cause is fixed: the daemon's recheck runs the pending occurrence, once, and health recovers.

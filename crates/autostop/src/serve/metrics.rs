@@ -114,6 +114,8 @@ pub struct Metrics {
     arm_retries: Counter,
     arm_throttled: Counter,
     reloads: Family<ReloadLabels, Counter>,
+    problems: Gauge,
+    problem_evaluations: Counter,
     last_success: InstantGauge,
     last_evaluated: InstantGauge,
     next_occurrence: InstantGauge,
@@ -131,6 +133,8 @@ impl Default for Metrics {
             arm_retries: Counter::default(),
             arm_throttled: Counter::default(),
             reloads: Family::default(),
+            problems: Gauge::default(),
+            problem_evaluations: Counter::default(),
             last_success: InstantGauge::default(),
             last_evaluated: InstantGauge::default(),
             next_occurrence: InstantGauge::default(),
@@ -173,6 +177,18 @@ impl Default for Metrics {
             "autostop_arm_throttled",
             "Azure Resource Manager answers that were 429 Too Many Requests",
             metrics.arm_throttled.clone(),
+        );
+        registry.register(
+            "autostop_problems",
+            "What the last evaluation left for someone to hear about (failed, missed, interrupted or unconfirmed \
+             actions, unreadable scopes, state errors); 0 after a clean evaluation, and /healthz answers 503 while \
+             it is not",
+            metrics.problems.clone(),
+        );
+        registry.register(
+            "autostop_problem_evaluations",
+            "Evaluations that left problems or failed",
+            metrics.problem_evaluations.clone(),
         );
         registry.register(
             "autostop_config_reloads",
@@ -230,6 +246,14 @@ impl Metrics {
         if interrupted && health.problems.is_empty() {
             health.problems.push("the last evaluation was interrupted by shutdown".to_owned());
         }
+        self.set_problems(&health.problems);
+    }
+
+    fn set_problems(&self, problems: &[String]) {
+        self.problems.set(i64::try_from(problems.len()).unwrap_or(i64::MAX));
+        if !problems.is_empty() {
+            self.problem_evaluations.inc();
+        }
     }
 
     /// Records an evaluation that returned an error (the state store failed: nothing more was sent).
@@ -237,6 +261,7 @@ impl Metrics {
         let mut health = self.health_lock();
         self.runs.get_or_create(&OutcomeLabels { outcome: RunOutcome::Error.as_str() }).inc();
         health.problems = vec![format!("the evaluation failed: {error}")];
+        self.set_problems(&health.problems);
     }
 
     /// Records a configuration reload and whether it was accepted.
@@ -346,6 +371,9 @@ mod tests {
         // The runs with a failed action are not successes; the clean one is.
         assert_eq!(value("autostop_last_success_timestamp_seconds", &[]), Some(at.as_second() as f64));
         assert_eq!(value("autostop_next_occurrence_timestamp_seconds", &[]), None);
+        // The last evaluation failed: one problem now; three evaluations had problems (two, then the error).
+        assert_eq!(value("autostop_problems", &[]), Some(1.0));
+        assert_eq!(value("autostop_problem_evaluations_total", &[]), Some(3.0));
     }
 
     #[test]
