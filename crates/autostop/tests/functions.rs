@@ -28,8 +28,7 @@ async fn emulator() -> Emulator {
                         compute("run-2", "Running"),
                         compute("idle-1", "Running"),
                     ],
-                }],
-            }],
+                }], ..Default::default() }],
         }],
     };
     let options = Options { fleet, transition: Duration::from_millis(300), ..Default::default() };

@@ -25,8 +25,7 @@ fn fleet() -> Fleet {
                     name: "ws-a".into(),
                     location: "eastus".into(),
                     computes: vec![compute("run-1", "Running"), compute("run-2", "Running")],
-                }],
-            }],
+                }], ..Default::default() }],
         }],
     }
 }

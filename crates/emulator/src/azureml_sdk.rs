@@ -124,7 +124,7 @@ async fn regional_compute(State(shared): State<Arc<Shared>>, method: Method, uri
         None => arm_path.to_owned(),
     };
     match arm_uri.parse::<Uri>() {
-        Ok(arm_uri) => arm::handle(State(shared), method, arm_uri, headers).await,
+        Ok(arm_uri) => arm::handle(State(shared), method, arm_uri, headers, axum::body::Bytes::new()).await,
         Err(_) => error_response(&ArmError::unsupported(format!("the path {}", uri.path()))),
     }
 }

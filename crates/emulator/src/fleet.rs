@@ -43,6 +43,52 @@ pub struct ResourceGroup {
     /// The Azure ML workspaces in it.
     #[serde(default)]
     pub workspaces: Vec<Workspace>,
+    /// The virtual machines in it (`Microsoft.Compute/virtualMachines`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_machines: Vec<VirtualMachine>,
+    /// The VM scale sets in it (`Microsoft.Compute/virtualMachineScaleSets`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scale_sets: Vec<ScaleSet>,
+}
+
+/// One virtual machine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtualMachine {
+    /// The VM name.
+    pub name: String,
+    /// The Azure region, e.g. `eastus`; it also names the operation-status URLs.
+    pub location: String,
+    /// The power state as the instance view spells it after `PowerState/`: `running`, `stopped` (powered off,
+    /// still billed), `deallocated`, `starting`, `stopping`, `deallocating`, or anything else (served as is).
+    pub power_state: String,
+    /// The VM size, e.g. `Standard_B2s`.
+    pub vm_size: String,
+    /// The resource tags (the owner is a tag, as on real VMs).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One VM scale set: all its instances share one power state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleSet {
+    /// The scale set name.
+    pub name: String,
+    /// The Azure region.
+    pub location: String,
+    /// The power state of every instance (as for [`VirtualMachine::power_state`]).
+    pub power_state: String,
+    /// The instances' size (`sku.name`), e.g. `Standard_D2s_v3`.
+    pub vm_size: String,
+    /// How many instances it has (`sku.capacity`).
+    pub capacity: u32,
+    /// The resource tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Whether an autoscale setting (`Microsoft.Insights/autoscalesettings`) targets it.
+    #[serde(default)]
+    pub autoscale: bool,
 }
 
 /// One Azure ML workspace.
@@ -138,6 +184,7 @@ impl Fleet {
                         rg.name, sub.id
                     )));
                 }
+                validate_machines(rg)?;
                 let mut workspaces = HashSet::new();
                 for ws in &rg.workspaces {
                     check_name("workspace name", &ws.name)?;
@@ -203,6 +250,7 @@ impl Fleet {
                     id: "00000000-0000-4000-8000-000000000001".to_owned(),
                     resource_groups: vec![
                         ResourceGroup {
+ virtual_machines: Vec::new(), scale_sets: Vec::new(),
                             name: "ml-research".to_owned(),
                             workspaces: vec![
                                 workspace(
@@ -257,6 +305,7 @@ impl Fleet {
                             ],
                         },
                         ResourceGroup {
+ virtual_machines: Vec::new(), scale_sets: Vec::new(),
                             name: "ml-prod".to_owned(),
                             workspaces: vec![workspace(
                                 "prod-ws",
@@ -285,6 +334,7 @@ impl Fleet {
                 Subscription {
                     id: "00000000-0000-4000-8000-000000000002".to_owned(),
                     resource_groups: vec![ResourceGroup {
+ virtual_machines: Vec::new(), scale_sets: Vec::new(),
                         name: "ml-teaching".to_owned(),
                         workspaces: vec![workspace(
                             "teaching-ws",
@@ -337,6 +387,7 @@ impl Fleet {
                 .map(|s| Subscription {
                     id: format!("00000000-0000-4000-8000-{:012}", s + 1),
                     resource_groups: vec![ResourceGroup {
+ virtual_machines: Vec::new(), scale_sets: Vec::new(),
                         name: format!("rg-{s:03}"),
                         workspaces: (0..workspaces_per_sub)
                             .map(|w| Workspace {
@@ -359,6 +410,26 @@ impl Fleet {
                 .collect(),
         }
     }
+}
+
+/// Checks the virtual machines and scale sets of a resource group: plain names, unique per kind, a location and
+/// a power state.
+fn validate_machines(rg: &ResourceGroup) -> Result<(), Error> {
+    let entries = rg
+        .virtual_machines
+        .iter()
+        .map(|vm| ("virtual machine", &vm.name, &vm.location, &vm.power_state))
+        .chain(rg.scale_sets.iter().map(|set| ("scale set", &set.name, &set.location, &set.power_state)));
+    let mut seen = HashSet::new();
+    for (what, name, location, power_state) in entries {
+        check_name(&format!("{what} name"), name)?;
+        check_name(&format!("{what} '{name}' location"), location)?;
+        check_name(&format!("{what} '{name}' power_state"), power_state)?;
+        if !seen.insert((what, name.to_ascii_lowercase())) {
+            return Err(invalid(format!("{what} '{name}' appears twice in resource group '{}'", rg.name)));
+        }
+    }
+    Ok(())
 }
 
 fn check_name(what: &str, value: &str) -> Result<(), Error> {

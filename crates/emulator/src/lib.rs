@@ -24,10 +24,12 @@ mod arm;
 mod arm_error;
 mod azureml_sdk;
 mod clock;
+mod compute_limits;
 mod control;
 mod faults;
 mod fleet;
 mod identity;
+mod machines;
 mod options;
 mod secret;
 mod server;
@@ -40,7 +42,10 @@ use std::path::PathBuf;
 
 pub use control::{Control, RecordedRequest, actions};
 pub use faults::Faults;
-pub use fleet::{AML_COMPUTE, COMPUTE_INSTANCE, Compute, Fleet, ResourceGroup, Subscription, Workspace};
+pub use compute_limits::ComputeLimits;
+pub use fleet::{
+    AML_COMPUTE, COMPUTE_INSTANCE, Compute, Fleet, ResourceGroup, ScaleSet, Subscription, VirtualMachine, Workspace,
+};
 pub use options::Options;
 pub use server::Emulator;
 pub use throttle::ThrottleOptions;

@@ -22,6 +22,7 @@ pub fn compute(name: &str, compute_type: &str, state: &str) -> Compute {
         vm_size: "STANDARD_DS3_V2".into(),
         tags: BTreeMap::new(),
         owner: Some("owner@example.com".into()),
+        ..Default::default()
     }
 }
 
@@ -33,8 +34,7 @@ pub fn fleet(computes: Vec<Compute>) -> Fleet {
                 id: SUB.into(),
                 resource_groups: vec![ResourceGroup {
                     name: "ml-rg".into(),
-                    workspaces: vec![Workspace { name: "ws-a".into(), location: "eastus".into(), computes }],
-                }],
+                    workspaces: vec![Workspace { name: "ws-a".into(), location: "eastus".into(), computes }], ..Default::default() }],
             },
             Subscription {
                 id: SUB2.into(),
@@ -44,8 +44,7 @@ pub fn fleet(computes: Vec<Compute>) -> Fleet {
                         name: "ws-b".into(),
                         location: "westeurope".into(),
                         computes: vec![compute("b-1", "ComputeInstance", "Running")],
-                    }],
-                }],
+                    }], ..Default::default() }],
             },
         ],
     }

@@ -2,6 +2,7 @@
 //! and answers with ARM's headers (`x-ms-request-id`, `x-ms-correlation-request-id`,
 //! `x-ms-ratelimit-remaining-subscription-reads|writes`) and error shapes.
 
+mod compute;
 pub(crate) mod json;
 mod route;
 
@@ -54,7 +55,11 @@ pub(crate) async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
+    if let Some(route) = compute::parse(&method, uri.path()) {
+        return compute::handle(&shared, &uri, &headers, &body, route);
+    }
     let route = route::parse(method.as_str(), uri.path());
     let is_write = route.as_ref().is_some_and(Route::is_write);
     let mut remaining = None;
