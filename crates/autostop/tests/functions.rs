@@ -28,7 +28,9 @@ async fn emulator() -> Emulator {
                         compute("run-2", "Running"),
                         compute("idle-1", "Running"),
                     ],
-                }], ..Default::default() }],
+                }],
+                ..Default::default()
+            }],
         }],
     };
     let options = Options { fleet, transition: Duration::from_millis(300), ..Default::default() };

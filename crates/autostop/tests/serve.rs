@@ -25,7 +25,9 @@ fn fleet() -> Fleet {
                     name: "ws-a".into(),
                     location: "eastus".into(),
                     computes: vec![compute("run-1", "Running"), compute("run-2", "Running")],
-                }], ..Default::default() }],
+                }],
+                ..Default::default()
+            }],
         }],
     }
 }

@@ -45,6 +45,8 @@
 
 mod client;
 mod cloud;
+mod compute;
+pub mod compute_throttle;
 mod credential;
 mod error;
 mod ids;
@@ -52,11 +54,17 @@ mod models;
 mod operation;
 mod policy;
 pub mod request;
+mod target;
 pub mod throttle;
 mod transport;
 
 pub use client::{ArmClient, ArmClientOptions, DEFAULT_API_VERSION};
 pub use cloud::Cloud;
+pub use compute::{
+    COMPUTE_API_VERSION, COMPUTE_PROVIDER, MACHINE_RULE, Machine, MachineId, MachineKind, PowerState,
+    machine_permission, machine_verb,
+};
+pub use compute_throttle::ComputeThrottleOptions;
 pub use credential::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
     CredentialKind, CredentialOptions, IDENTITY_ENDPOINT, IDENTITY_HEADER, ManagedIdentitySource, Selection,
@@ -71,6 +79,7 @@ pub use models::{Compute, ComputeState, ComputeType, LastOperation, Workspace};
 pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
 pub use policy::Stats;
 pub use request::ACTIONS;
+pub use target::{Resource, TargetId, TargetKind};
 pub use throttle::ThrottleOptions;
 pub use transport::{HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with, retry_options};
 

@@ -24,7 +24,14 @@ pub(crate) struct ArmError {
 impl ArmError {
     /// An error with the given status, code and message.
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> ArmError {
-        ArmError { status, code: code.to_owned(), message: message.into(), www_authenticate: None, retry_after: None, details: None }
+        ArmError {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            www_authenticate: None,
+            retry_after: None,
+            details: None,
+        }
     }
 
     /// The JSON body ARM sends.

@@ -250,7 +250,8 @@ impl Fleet {
                     id: "00000000-0000-4000-8000-000000000001".to_owned(),
                     resource_groups: vec![
                         ResourceGroup {
- virtual_machines: Vec::new(), scale_sets: Vec::new(),
+                            virtual_machines: Vec::new(),
+                            scale_sets: Vec::new(),
                             name: "ml-research".to_owned(),
                             workspaces: vec![
                                 workspace(
@@ -305,7 +306,8 @@ impl Fleet {
                             ],
                         },
                         ResourceGroup {
- virtual_machines: Vec::new(), scale_sets: Vec::new(),
+                            virtual_machines: Vec::new(),
+                            scale_sets: Vec::new(),
                             name: "ml-prod".to_owned(),
                             workspaces: vec![workspace(
                                 "prod-ws",
@@ -334,7 +336,8 @@ impl Fleet {
                 Subscription {
                     id: "00000000-0000-4000-8000-000000000002".to_owned(),
                     resource_groups: vec![ResourceGroup {
- virtual_machines: Vec::new(), scale_sets: Vec::new(),
+                        virtual_machines: Vec::new(),
+                        scale_sets: Vec::new(),
                         name: "ml-teaching".to_owned(),
                         workspaces: vec![workspace(
                             "teaching-ws",
@@ -387,7 +390,8 @@ impl Fleet {
                 .map(|s| Subscription {
                     id: format!("00000000-0000-4000-8000-{:012}", s + 1),
                     resource_groups: vec![ResourceGroup {
- virtual_machines: Vec::new(), scale_sets: Vec::new(),
+                        virtual_machines: Vec::new(),
+                        scale_sets: Vec::new(),
                         name: format!("rg-{s:03}"),
                         workspaces: (0..workspaces_per_sub)
                             .map(|w| Workspace {

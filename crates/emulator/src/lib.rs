@@ -40,9 +40,9 @@ mod world;
 
 use std::path::PathBuf;
 
+pub use compute_limits::ComputeLimits;
 pub use control::{Control, RecordedRequest, actions};
 pub use faults::Faults;
-pub use compute_limits::ComputeLimits;
 pub use fleet::{
     AML_COMPUTE, COMPUTE_INSTANCE, Compute, Fleet, ResourceGroup, ScaleSet, Subscription, VirtualMachine, Workspace,
 };

@@ -36,7 +36,9 @@ impl MachineKind {
 
     /// Reads a collection segment (case-insensitive).
     pub fn parse(segment: &str) -> Option<MachineKind> {
-        [MachineKind::Vm, MachineKind::ScaleSet].into_iter().find(|kind| kind.collection().eq_ignore_ascii_case(segment))
+        [MachineKind::Vm, MachineKind::ScaleSet]
+            .into_iter()
+            .find(|kind| kind.collection().eq_ignore_ascii_case(segment))
     }
 
     /// `VM` or `VM scale set`, for messages.
@@ -576,6 +578,8 @@ mod tests {
         assert_eq!(m.in_subscription("S1", MachineKind::ScaleSet).unwrap().len(), 1);
         let err = m.find("s1", "rg", MachineKind::Vm, "ghost").unwrap_err();
         assert!(err.message.contains("virtualMachines/ghost"), "{}", err.message);
-        assert!(m.by_id("/SUBSCRIPTIONS/s1/resourcegroups/rg/providers/microsoft.compute/virtualmachines/WEB").is_some());
+        assert!(
+            m.by_id("/SUBSCRIPTIONS/s1/resourcegroups/rg/providers/microsoft.compute/virtualmachines/WEB").is_some()
+        );
     }
 }

@@ -20,14 +20,14 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 use crate::clock::{Clock, arm_timestamp};
+use crate::compute_limits::{ComputeCounters, ComputeLimits};
 use crate::control::{Control, ControlState, RecordedRequest};
 use crate::faults::{FaultState, RequestFault};
+use crate::machines::Machines;
 use crate::options::Options;
 use crate::secret::Secret;
 use crate::throttle::Throttle;
 use crate::tokens::{Claims, Issued, Tokens};
-use crate::compute_limits::{ComputeCounters, ComputeLimits};
-use crate::machines::Machines;
 use crate::world::World;
 use crate::{Error, arm, azureml_sdk, control, identity, tls};
 

@@ -34,7 +34,9 @@ pub fn fleet(computes: Vec<Compute>) -> Fleet {
                 id: SUB.into(),
                 resource_groups: vec![ResourceGroup {
                     name: "ml-rg".into(),
-                    workspaces: vec![Workspace { name: "ws-a".into(), location: "eastus".into(), computes }], ..Default::default() }],
+                    workspaces: vec![Workspace { name: "ws-a".into(), location: "eastus".into(), computes }],
+                    ..Default::default()
+                }],
             },
             Subscription {
                 id: SUB2.into(),
@@ -44,7 +46,9 @@ pub fn fleet(computes: Vec<Compute>) -> Fleet {
                         name: "ws-b".into(),
                         location: "westeurope".into(),
                         computes: vec![compute("b-1", "ComputeInstance", "Running")],
-                    }], ..Default::default() }],
+                    }],
+                    ..Default::default()
+                }],
             },
         ],
     }

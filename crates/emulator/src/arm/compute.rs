@@ -81,13 +81,14 @@ pub(crate) fn parse(method: &Method, path: &str) -> Option<ComputeRoute> {
     let get = method == Method::GET;
     let subscription = owned(1);
     if is(2, "providers") && is(3, INSIGHTS_PROVIDER) {
-        return (get && segments.len() == 5 && is(4, "autoscalesettings")).then_some(ComputeRoute::Autoscale {
-            subscription,
-        });
+        return (get && segments.len() == 5 && is(4, "autoscalesettings"))
+            .then_some(ComputeRoute::Autoscale { subscription });
     }
     if is(2, "providers") && is(3, COMPUTE_PROVIDER) {
         return match segments.len() {
-            5 if get => MachineKind::parse(segments[4]).map(|kind| ComputeRoute::List { subscription, group: None, kind }),
+            5 if get => {
+                MachineKind::parse(segments[4]).map(|kind| ComputeRoute::List { subscription, group: None, kind })
+            }
             8 if get && is(4, "locations") && is(6, "operations") => {
                 Some(ComputeRoute::Operation { subscription, operation_id: owned(7) })
             }
@@ -102,9 +103,16 @@ pub(crate) fn parse(method: &Method, path: &str) -> Option<ComputeRoute> {
     match segments.len() {
         7 if get => Some(ComputeRoute::List { subscription, group: Some(group), kind }),
         8 if get => Some(ComputeRoute::Get { subscription, group, kind, name: owned(7) }),
-        9 if get && is(8, "instanceView") => Some(ComputeRoute::InstanceView { subscription, group, kind, name: owned(7) }),
-        9 if method == Method::POST => MachineAction::parse(segments[8])
-            .map(|action| ComputeRoute::Action { subscription, group, kind, name: owned(7), action }),
+        9 if get && is(8, "instanceView") => {
+            Some(ComputeRoute::InstanceView { subscription, group, kind, name: owned(7) })
+        }
+        9 if method == Method::POST => MachineAction::parse(segments[8]).map(|action| ComputeRoute::Action {
+            subscription,
+            group,
+            kind,
+            name: owned(7),
+            action,
+        }),
         _ => None,
     }
 }
@@ -317,8 +325,9 @@ fn check_instance_ids(kind: MachineKind, body: &[u8]) -> Result<(), ArmError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
-    let parsed: Value = serde_json::from_slice(body)
-        .map_err(|err| ArmError::new(400, "InvalidRequestContent", format!("The request content is not JSON: {err}")))?;
+    let parsed: Value = serde_json::from_slice(body).map_err(|err| {
+        ArmError::new(400, "InvalidRequestContent", format!("The request content is not JSON: {err}"))
+    })?;
     let ids = parsed.get("instanceIds").and_then(Value::as_array);
     match (kind, ids) {
         (MachineKind::ScaleSet, None) => Ok(()),
@@ -362,9 +371,12 @@ fn policies(route: &ComputeRoute, target: Option<&Machine>, limits: &ComputeLimi
         ComputeRoute::Action { action: MachineAction::Deallocate, .. } => {
             pair("DeleteVM", id, limits.actions_per_subscription, limits.actions_per_resource)
         }
-        ComputeRoute::Action { .. } => pair("UpdateVM", id, limits.actions_per_subscription, limits.actions_per_resource),
+        ComputeRoute::Action { .. } => {
+            pair("UpdateVM", id, limits.actions_per_subscription, limits.actions_per_resource)
+        }
         ComputeRoute::Operation { operation_id, .. } => {
-            let mut polls = pair("GetOperation", operation_id, limits.polls_per_subscription, limits.polls_per_operation);
+            let mut polls =
+                pair("GetOperation", operation_id, limits.polls_per_subscription, limits.polls_per_operation);
             polls.reverse();
             polls
         }
@@ -631,10 +643,19 @@ mod tests {
         );
         assert_eq!(
             get(&format!("{RG}/virtualMachineScaleSets")),
-            Some(ComputeRoute::List { subscription: "s1".into(), group: Some("rg".into()), kind: MachineKind::ScaleSet })
+            Some(ComputeRoute::List {
+                subscription: "s1".into(),
+                group: Some("rg".into()),
+                kind: MachineKind::ScaleSet
+            })
         );
-        assert!(matches!(get(&format!("{RG}/virtualMachines/vm1")), Some(ComputeRoute::Get { name, .. }) if name == "vm1"));
-        assert!(matches!(get(&format!("{RG}/virtualMachines/vm1/instanceView")), Some(ComputeRoute::InstanceView { .. })));
+        assert!(
+            matches!(get(&format!("{RG}/virtualMachines/vm1")), Some(ComputeRoute::Get { name, .. }) if name == "vm1")
+        );
+        assert!(matches!(
+            get(&format!("{RG}/virtualMachines/vm1/instanceView")),
+            Some(ComputeRoute::InstanceView { .. })
+        ));
         assert!(matches!(
             parse(&Method::POST, &format!("{RG}/VIRTUALMACHINES/vm1/POWEROFF")),
             Some(ComputeRoute::Action { action: MachineAction::PowerOff, kind: MachineKind::Vm, .. })
