@@ -18,7 +18,7 @@ pub mod tags;
 pub use config::{Config, ConfigError, ConfigErrors, Rule};
 pub use duration::{DurationError, parse_duration};
 pub use eligibility::{Action, SkipReason, eligibility};
-pub use instance::{Instance, Scope};
+pub use instance::{Instance, Kind, Scope};
 pub use plan::{
     Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, Window, occurrences, plan, plan_due,
 };

@@ -33,7 +33,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use starter::starter;
 
 use crate::eligibility::Action;
-use crate::instance::Scope;
+use crate::instance::{Kind, Scope};
 use crate::selector::Selector;
 use crate::tags::TagNames;
 
@@ -118,6 +118,8 @@ pub struct Rule {
     pub force: bool,
     /// The calendars whose dates the rule rests on (`skip_on`), in the order written.
     pub skip_on: Vec<NamedCalendar>,
+    /// The kinds of target the rule is about (`kinds`); `None` for every kind its scopes hold.
+    pub kinds: Option<Vec<Kind>>,
 }
 
 /// A holiday calendar and the name rules call it by.
@@ -132,6 +134,11 @@ pub struct NamedCalendar {
 }
 
 impl Rule {
+    /// Whether the rule is about targets of `kind`.
+    pub fn concerns(&self, kind: Kind) -> bool {
+        self.kinds.as_ref().is_none_or(|kinds| kinds.contains(&kind))
+    }
+
     /// The first of the rule's `skip_on` calendars that has a holiday on the local date of `occurrence` (in the
     /// rule's zone, which is the occurrence's), with that holiday.
     pub fn holiday(&self, occurrence: &Zoned) -> Option<(&str, Holiday)> {

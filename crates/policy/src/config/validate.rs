@@ -14,7 +14,7 @@ use super::raw::{RawAzure, RawCalendar, RawRule, RawScope, RawSelector, RawTags}
 use super::{AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, RawConfig, Rule};
 use crate::duration::parse_duration;
 use crate::eligibility::Action;
-use crate::instance::Scope;
+use crate::instance::{Kind, Scope};
 use crate::selector::{Glob, Selector};
 use crate::tags::TagNames;
 
@@ -209,6 +209,7 @@ fn tags(raw: RawTags, errors: &mut Collector<'_>) -> TagNames {
         opt_out: name(raw.opt_out, "opt_out", defaults.opt_out),
         snooze_until: name(raw.snooze_until, "snooze_until", defaults.snooze_until),
         rule: name(raw.rule, "rule", defaults.rule),
+        owner: name(raw.owner, "owner", defaults.owner),
     }
 }
 
@@ -240,9 +241,41 @@ fn scopes(raw: Option<Vec<Spanned<RawScope>>>, root: Range<usize>, errors: &mut 
             }
             let resource_group = scope.resource_group.and_then(|rg| azure_name(rg, "scopes.resource_group", errors));
             let workspace = scope.workspace.and_then(|ws| azure_name(ws, "scopes.workspace", errors));
-            Some(Scope { subscription: subscription.clone(), resource_group, workspace })
+            let kinds = match scope.kinds {
+                Some(written) => kinds(written, "scopes.kinds", errors)?,
+                None => vec![Kind::ComputeInstance],
+            };
+            Some(Scope { kinds, subscription: subscription.clone(), resource_group, workspace })
         })
         .collect()
+}
+
+/// A `kinds` list: each one of compute-instance, vm, vmss, at least one, none twice.
+fn kinds(written: Spanned<Vec<Spanned<String>>>, key: &str, errors: &mut Collector<'_>) -> Option<Vec<Kind>> {
+    let mut kinds = Vec::new();
+    let mut ok = true;
+    for entry in written.get_ref() {
+        match Kind::parse(entry.get_ref()) {
+            Some(kind) if !kinds.contains(&kind) => kinds.push(kind),
+            Some(kind) => {
+                ok = false;
+                errors.at(&entry.span(), format!("{key}: {kind} is listed twice"));
+            }
+            None => {
+                ok = false;
+                errors.at(
+                    &entry.span(),
+                    format!("{key}: expected one of compute-instance, vm, vmss, found {:?}", entry.get_ref()),
+                );
+            }
+        }
+    }
+    if ok && kinds.is_empty() {
+        errors
+            .at(&written.span(), format!("{key}: expected at least one kind (compute-instance, vm, vmss), found none"));
+        return None;
+    }
+    ok.then_some(kinds)
 }
 
 fn is_guid(text: &str) -> bool {
@@ -335,6 +368,10 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         None => None,
     };
     let skip_on = skip_on(raw.skip_on, name, defaults, errors);
+    let kinds = match raw.kinds {
+        Some(written) => Some(kinds(written, &format!("rule {name}: kinds"), errors)),
+        None => None,
+    };
     Some(Rule {
         name: name.to_owned(),
         action: action?,
@@ -345,6 +382,10 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         exclude,
         force: raw.force,
         skip_on: skip_on?,
+        kinds: match kinds {
+            Some(kinds) => Some(kinds?),
+            None => None,
+        },
     })
 }
 
