@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use autostop_azure::{ArmClient, ComputeId, PollOptions, PowerAction};
+use autostop_azure::{ArmClient, PollOptions, PowerAction, TargetId};
 use autostop_policy::Action;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -31,8 +31,8 @@ impl Default for ApplyOptions {
 /// One action to take.
 #[derive(Debug, Clone)]
 pub struct ActionRequest {
-    /// The compute to act on.
-    pub id: ComputeId,
+    /// The target to act on.
+    pub id: TargetId,
     /// What to do.
     pub action: Action,
 }
@@ -95,7 +95,7 @@ impl std::fmt::Debug for Permits {
 }
 
 fn subscription_key(request: &ActionRequest) -> String {
-    request.id.workspace().subscription().as_str().to_ascii_lowercase()
+    request.id.subscription().as_str().to_ascii_lowercase()
 }
 
 /// Runs every request, starting at most `options.concurrency` operations at once per subscription; results come
@@ -138,11 +138,7 @@ pub async fn apply_one(
         return Applied { verdict: Verdict::Accepted, error: None, state: None };
     }
     match client.wait(&operation, &options.poll).await {
-        Ok(compute) => Applied {
-            verdict: Verdict::Succeeded,
-            error: None,
-            state: compute.state.map(|state| state.as_str().to_owned()),
-        },
+        Ok(resource) => Applied { verdict: Verdict::Succeeded, error: None, state: resource.state() },
         Err(err) => failed(err),
     }
 }

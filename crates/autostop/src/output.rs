@@ -3,19 +3,19 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use autostop_azure::Compute;
 use autostop_policy::Instance;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde::Serialize;
 
 use crate::apply::Verdict;
 use crate::cli::OutputFormat;
-use crate::discover::instance;
 
-/// One compute as `autostop list` shows it. The JSON keys are a contract for scripts.
+/// One target as `autostop list` shows it. The JSON keys are a contract for scripts.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComputeRow {
+    /// `compute-instance`, `vm` or `vmss`.
+    pub kind: String,
     /// ARM resource id.
     pub id: String,
     /// Compute name.
@@ -36,14 +36,46 @@ pub struct ComputeRow {
     pub owner: Option<String>,
     /// Resource tags.
     pub tags: BTreeMap<String, String>,
+    /// How many instances a scale set has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u64>,
+    /// Whether an autoscale setting manages the scale set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub autoscale: bool,
 }
 
-impl From<&Compute> for ComputeRow {
-    fn from(compute: &Compute) -> Self {
-        let Instance { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, tags } =
-            instance(compute);
-        let owner = compute.owner.clone();
-        ComputeRow { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, owner, tags }
+impl From<&Instance> for ComputeRow {
+    fn from(target: &Instance) -> Self {
+        let Instance {
+            kind,
+            id,
+            name,
+            subscription,
+            resource_group,
+            workspace,
+            compute_type,
+            state,
+            vm_size,
+            tags,
+            capacity,
+            autoscale,
+            owner,
+        } = target.clone();
+        ComputeRow {
+            kind: kind.as_str().to_owned(),
+            id,
+            name,
+            subscription,
+            resource_group,
+            workspace,
+            compute_type,
+            state,
+            vm_size,
+            owner,
+            tags,
+            capacity,
+            autoscale,
+        }
     }
 }
 
@@ -51,6 +83,9 @@ impl From<&Compute> for ComputeRow {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionRow {
+    /// `compute-instance`, `vm` or `vmss` (absent for a name that matched nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// ARM resource id (the name given, when nothing matched it).
     pub id: String,
     /// Compute name.
@@ -99,10 +134,20 @@ pub fn print<T: Serialize>(
 
 /// Prints computes as `autostop list` does.
 pub fn print_computes(out: &mut dyn Write, format: OutputFormat, rows: &[ComputeRow]) -> std::io::Result<()> {
-    print(out, format, rows, &["NAME", "WORKSPACE", "TYPE", "STATE", "SIZE", "OWNER", "TAGS"], |row| {
+    print(out, format, rows, &["NAME", "KIND", "WHERE", "TYPE", "STATE", "SIZE", "OWNER", "TAGS"], |row| {
+        let place = if row.workspace.is_empty() {
+            row.resource_group.clone()
+        } else {
+            format!("{}/{}", row.resource_group, row.workspace)
+        };
+        let kind = match row.capacity {
+            Some(capacity) => format!("{} ({capacity} instances)", row.kind),
+            None => row.kind.clone(),
+        };
         vec![
             row.name.clone(),
-            format!("{}/{}", row.resource_group, row.workspace),
+            kind,
+            place,
             row.compute_type.clone(),
             row.state.clone().unwrap_or_else(|| "-".into()),
             row.vm_size.clone().unwrap_or_else(|| "-".into()),

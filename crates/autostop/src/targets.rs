@@ -1,22 +1,21 @@
-//! Which computes an ad-hoc verb (`autostop stop|start`) considers, and what it does with each. Pure.
+//! Which targets an ad-hoc verb (`autostop stop|start`) considers, and what it does with each. Pure.
 
-use autostop_azure::Compute;
-use autostop_policy::{Action, SkipReason, eligibility};
+use autostop_policy::{Action, Instance, SkipReason, eligibility};
 
-/// Which computes the user named.
+/// Which targets the user named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
-    /// Every compute in the scope (`--all`).
+    /// Every target in the scope (`--all`).
     All,
-    /// Computes with these names (case-insensitive), in any workspace of the scope.
+    /// Targets with these names (case-insensitive), anywhere in the scope.
     Names(Vec<String>),
 }
 
-/// One compute the verb considered, and whether it will act on it.
+/// One target the verb considered, and whether it will act on it.
 #[derive(Debug, Clone)]
 pub struct Considered<'a> {
-    /// The compute as discovery saw it.
-    pub compute: &'a Compute,
+    /// The target as discovery saw it.
+    pub target: &'a Instance,
     /// `Ok` to act, or why not.
     pub decision: Result<(), SkipReason>,
 }
@@ -24,36 +23,28 @@ pub struct Considered<'a> {
 /// The verb's plan: what it considers, and the names the user gave that matched nothing.
 #[derive(Debug, Clone)]
 pub struct Targets<'a> {
-    /// Every compute considered, in discovery order.
+    /// Every target considered, in discovery order.
     pub considered: Vec<Considered<'a>>,
-    /// Names given on the command line that match no compute of the scope.
+    /// Names given on the command line that match no target of the scope.
     pub unknown_names: Vec<String>,
 }
 
-/// Decides, for each discovered compute the selection covers, whether `action` applies.
-pub fn decide<'a>(computes: &'a [Compute], selection: &Selection, action: Action, force: bool) -> Targets<'a> {
-    let selected = |compute: &Compute| match selection {
+/// Decides, for each discovered target the selection covers, whether `action` applies.
+pub fn decide<'a>(targets: &'a [Instance], selection: &Selection, action: Action, force: bool) -> Targets<'a> {
+    let selected = |target: &Instance| match selection {
         Selection::All => true,
-        Selection::Names(names) => names.iter().any(|name| name.eq_ignore_ascii_case(&compute.name)),
+        Selection::Names(names) => names.iter().any(|name| name.eq_ignore_ascii_case(&target.name)),
     };
-    let considered = computes
+    let considered = targets
         .iter()
-        .filter(|compute| selected(compute))
-        .map(|compute| Considered {
-            compute,
-            decision: eligibility(
-                action,
-                compute.compute_type.as_str(),
-                compute.state.as_ref().map(|state| state.as_str()),
-                force,
-            ),
-        })
+        .filter(|target| selected(target))
+        .map(|target| Considered { target, decision: eligibility(action, target, force) })
         .collect::<Vec<_>>();
     let unknown_names = match selection {
         Selection::All => Vec::new(),
         Selection::Names(names) => names
             .iter()
-            .filter(|name| !computes.iter().any(|compute| compute.name.eq_ignore_ascii_case(name)))
+            .filter(|name| !targets.iter().any(|target| target.name.eq_ignore_ascii_case(name)))
             .cloned()
             .collect(),
     };

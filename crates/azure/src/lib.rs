@@ -79,7 +79,7 @@ pub use models::{Compute, ComputeState, ComputeType, LastOperation, Workspace};
 pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
 pub use policy::Stats;
 pub use request::ACTIONS;
-pub use target::{Resource, TargetId, TargetKind};
+pub use target::{Resource, TargetId};
 pub use throttle::ThrottleOptions;
 pub use transport::{HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with, retry_options};
 

@@ -69,6 +69,8 @@ pub struct Instance {
     pub vm_size: Option<String>,
     /// The resource's tags.
     pub tags: BTreeMap<String, String>,
+    /// Who owns it: for a compute, who Azure ML says created it; for a VM or scale set, the configured owner tag.
+    pub owner: Option<String>,
 }
 
 impl Instance {

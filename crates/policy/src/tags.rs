@@ -129,7 +129,12 @@ mod tests {
 
     #[test]
     fn renamed_tags_are_read_under_their_new_names() {
-        let names = TagNames { opt_out: "keep".into(), snooze_until: "nap".into(), rule: "policy".into(), owner: "owner".into() };
+        let names = TagNames {
+            opt_out: "keep".into(),
+            snooze_until: "nap".into(),
+            rule: "policy".into(),
+            owner: "owner".into(),
+        };
         let target = tagged(&[("keep", "off"), ("autostop", "maybe"), ("policy", "night")]);
         assert_eq!(names.opted_out(&target), Ok(true));
         assert_eq!(names.chosen_rule(&target), Some("night"));

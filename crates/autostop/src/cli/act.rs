@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
-use autostop_azure::{ArmClient, ComputeId};
+use autostop_azure::{ArmClient, ComputeId, TargetId};
 use autostop_policy::Action;
 use clap::Args;
 use futures::stream::{self, StreamExt};
@@ -86,17 +86,23 @@ pub async fn execute(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let (inventory, name_errors) = match (&request.selection, named_workspaces(scope)) {
+    let only_instances = scope.kinds == [autostop_policy::Kind::ComputeInstance];
+    let (inventory, name_errors) = match (&request.selection, named_workspaces(scope).filter(|_| only_instances)) {
         (Selection::Names(names), Some(workspaces)) => get_named(client, &workspaces, names).await,
         _ => (discover(client, scope).await, Vec::new()),
     };
-    let targets = decide(&inventory.computes, &request.selection, request.action, request.force);
-    let requests = targets
-        .considered
-        .iter()
-        .filter(|considered| considered.decision.is_ok())
-        .map(|considered| ActionRequest { id: considered.compute.id.clone(), action: request.action })
-        .collect::<Vec<_>>();
+    let targets = decide(&inventory.targets, &request.selection, request.action, request.force);
+    let mut requests = Vec::new();
+    let mut unreadable = Vec::new();
+    for considered in targets.considered.iter().filter(|considered| considered.decision.is_ok()) {
+        match considered.target.id.parse::<TargetId>() {
+            Ok(id) => requests.push(ActionRequest { id, action: request.action }),
+            Err(err) => unreadable.push(anyhow::anyhow!("{}: {err}", considered.target.id)),
+        }
+    }
+    if let Some(err) = unreadable.into_iter().next() {
+        return Err(err.context("discovery returned a target id that does not parse"));
+    }
     if request.confirm && !requests.is_empty() && !confirm(request.action, requests.len(), scope)? {
         anyhow::bail!(crate::UsageError("cancelled: nothing was changed".into()));
     }
@@ -104,15 +110,16 @@ pub async fn execute(
     let action = request.action.as_str().to_owned();
     let mut rows = Vec::new();
     for considered in &targets.considered {
-        let compute = &considered.compute;
+        let target = considered.target;
         let mut row = ActionRow {
-            id: compute.id.to_string(),
-            name: compute.name.clone(),
+            kind: Some(target.kind.as_str().to_owned()),
+            id: target.id.clone(),
+            name: target.name.clone(),
             action: action.clone(),
             result: Verdict::Skipped,
             reason: None,
             error: None,
-            state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
+            state: target.state.clone(),
         };
         match &considered.decision {
             Err(reason) => row.reason = Some(reason.to_string()),
@@ -127,6 +134,7 @@ pub async fn execute(
     }
     for name in &targets.unknown_names {
         rows.push(ActionRow {
+            kind: None,
             id: name.clone(),
             name: name.clone(),
             action: action.clone(),
@@ -176,7 +184,7 @@ async fn get_named(
     let mut errors = Vec::new();
     for (name, result) in results {
         match result {
-            Ok(compute) => inventory.computes.push(compute),
+            Ok(compute) => inventory.targets.push(crate::discover::instance(&compute)),
             Err(err) => errors.push((name, err.to_string())),
         }
     }
@@ -185,7 +193,11 @@ async fn get_named(
 
 fn confirm(action: Action, count: usize, scope: &Scope) -> anyhow::Result<bool> {
     let mut stderr = std::io::stderr().lock();
-    write!(stderr, "{} {count} compute instance(s) in {}? [y/N] ", action.as_str(), describe(scope))?;
+    let what = match scope.kinds.as_slice() {
+        [autostop_policy::Kind::ComputeInstance] => "compute instance(s)".to_owned(),
+        kinds => format!("target(s) ({})", kinds.iter().map(|kind| kind.as_str()).collect::<Vec<_>>().join(", ")),
+    };
+    write!(stderr, "{} {count} {what} in {}? [y/N] ", action.as_str(), describe(scope))?;
     stderr.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

@@ -38,7 +38,7 @@ pub async fn execute(
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let inventory = discover(client, scope).await;
-    let rows = inventory.computes.iter().map(ComputeRow::from).collect::<Vec<_>>();
+    let rows = inventory.targets.iter().map(ComputeRow::from).collect::<Vec<_>>();
     print_computes(out, format, &rows)?;
     Ok(crate::report_errors(&inventory.errors))
 }

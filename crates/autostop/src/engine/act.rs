@@ -114,7 +114,7 @@ impl Context<'_> {
             return Ok(outcome(EventKind::Interrupted, reason, None));
         }
         let Some(request) = request else {
-            let error = Some(format!("the target id {:?} does not parse as a compute id", planned.target.id));
+            let error = Some(format!("the target id {:?} does not parse as an ARM target id", planned.target.id));
             store.record(&event(EventKind::Failed, None, error.clone())).await.map_err(|err| broken(&err))?;
             return Ok(outcome(EventKind::Failed, None, error));
         };
@@ -198,10 +198,10 @@ impl Context<'_> {
             updated_at: Timestamp::now(),
         };
         let decision = match followed {
-            Ok(compute) => after_reading(
+            Ok(resource) => after_reading(
                 &claim,
                 planned.action,
-                &Seen::of(&compute),
+                &Seen::of(&resource),
                 Timestamp::now(),
                 self.engine.options.confirm_deadline,
             ),
