@@ -120,18 +120,16 @@ pub(crate) fn parse(method: &Method, path: &str) -> Option<ComputeRoute> {
 /// Serves one Compute request, with ARM's common headers and the Compute RP's rate-limit headers.
 pub(crate) fn handle(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8], route: ComputeRoute) -> Response {
     let mut remaining = None;
-    let mut limits_header = None;
-    let result = serve(shared, uri, headers, body, &route, &mut remaining, &mut limits_header);
+    let mut extra = Vec::new();
+    let result = serve(shared, uri, headers, body, &route, &mut remaining, &mut extra);
     let mut response = finish(result, route.is_write(), remaining, headers);
     let global = if route.is_write() {
         ("x-ms-ratelimit-remaining-subscription-global-writes", "2999")
     } else {
         ("x-ms-ratelimit-remaining-subscription-global-reads", "3749")
     };
-    let mut extra = vec![(global.0, global.1.to_owned())];
-    if let Some(value) = limits_header {
-        extra.push(("x-ms-ratelimit-remaining-resource", value));
-    }
+    extra.push((global.0, global.1.to_owned()));
+    extra.push(("x-ms-need-to-refresh-epl-cache", "False".to_owned()));
     for (name, value) in extra {
         if let Ok(value) = value.parse() {
             response.headers_mut().insert(HeaderName::from_static(name), value);
@@ -147,12 +145,16 @@ fn serve(
     body: &[u8],
     route: &ComputeRoute,
     remaining: &mut Option<u64>,
-    limits_header: &mut Option<String>,
+    extra: &mut Vec<(&'static str, String)>,
 ) -> Result<Reply, ArmError> {
     let query: Vec<(String, String)> =
         url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let param = |name: &str| query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
     let principal = authenticate(shared, headers)?;
+    extra.push((
+        "x-ms-operation-identifier",
+        format!("tenantId={},objectId={principal}/emulator/{}", shared.config.tenant_id, uuid::Uuid::new_v4()),
+    ));
     let budget = if route.is_write() { Budget::Write } else { Budget::Read };
     *remaining = admit(shared, route.subscription(), budget, &principal)?;
     let api_version = api_version(&query)?;
@@ -197,9 +199,9 @@ fn serve(
     let policies = policies(route, target.map(|index| machines.at(index)), &live.compute_limits);
     if !policies.is_empty() {
         match live.compute_counters.charge(&policies, 1, now, enforce) {
-            Charge::Allowed { header } => *limits_header = Some(header),
+            Charge::Allowed { header } => extra.push(("x-ms-ratelimit-remaining-resource", header)),
             Charge::Throttled { header, policy, allowed, measured, retry_after } => {
-                *limits_header = Some(header);
+                extra.push(("x-ms-ratelimit-remaining-resource", header));
                 return Err(throttled(shared, route.subscription(), &policy, allowed, measured, retry_after));
             }
         }
@@ -270,6 +272,10 @@ fn serve(
         ComputeRoute::Action { kind, action, .. } => {
             check_instance_ids(*kind, body)?;
             let index = target.unwrap_or_default();
+            if *kind == MachineKind::ScaleSet {
+                // What the set's instances cost against the batched-VM-requests budget.
+                extra.push(("x-ms-request-charge", live.machines.at(index).capacity.to_string()));
+            }
             let fault = live.faults.on_operation();
             let duration = config.transition.saturating_mul(fault.slowdown);
             let accepted = live.machines.begin(index, *action, now, duration, fault.fail, &wall)?;
@@ -425,9 +431,11 @@ fn status(code: &str, display: &str, time: Option<&str>) -> Value {
     entry
 }
 
-/// The `PowerState/...` status of a machine: `VM running`, `VM deallocated`...
+/// The `PowerState/...` status of a machine: `VM running`, `VM deallocated`... (with the time it was reached,
+/// which Azure leaves out; clients that compare statuses entry by entry see one shape).
 fn power_status(machine: &Machine) -> Value {
-    status(&format!("PowerState/{}", machine.power_state), &format!("VM {}", machine.power_state), None)
+    let code = format!("PowerState/{}", machine.power_state);
+    status(&code, &format!("VM {}", machine.power_state), Some(&machine.status_time))
 }
 
 fn disk_name(machine: &Machine) -> String {
@@ -443,7 +451,7 @@ fn vm_instance_view(machine: &Machine) -> Value {
     if machine.power_state.starts_with("deallocat") {
         return json!({"disks": disks, "hyperVGeneration": "V1", "statuses": statuses});
     }
-    let ready = || json!({"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready"});
+    let ready = || json!({"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready", "message": "Plugin enabled"});
     json!({
         "computerName": machine.name,
         "osName": "ubuntu",

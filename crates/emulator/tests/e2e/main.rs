@@ -2,6 +2,8 @@
 //! with the recorded Azure sessions under `shared/azure-api`.
 
 mod arm;
+mod cassette;
+mod compute;
 mod conformance;
 mod faults;
 mod lifecycle;
