@@ -61,6 +61,14 @@ pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
     inventory
 }
 
+/// The target kind of an ARM id, when it parses as one.
+pub fn kind_of_id(id: &str) -> Option<Kind> {
+    match id.parse::<autostop_azure::TargetId>().ok()? {
+        autostop_azure::TargetId::Compute(_) => Some(Kind::ComputeInstance),
+        autostop_azure::TargetId::Machine(machine) => Some(kind_of(machine.kind())),
+    }
+}
+
 /// The target kind of a VM or a scale set.
 pub fn kind_of(kind: MachineKind) -> Kind {
     match kind {

@@ -78,6 +78,7 @@ impl Context<'_> {
         let outcome = |result: EventKind, reason: Option<String>, error: Option<String>| RunOutcome {
             rule: planned.rule.clone(),
             occurrence: rfc3339(&planned.occurrence),
+            kind: Some(planned.target.kind.as_str().to_owned()),
             id: Some(planned.target.id.clone()),
             name: Some(planned.target.name.clone()),
             action: planned.action.to_string(),

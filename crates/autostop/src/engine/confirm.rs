@@ -294,6 +294,7 @@ pub(super) async fn settle(
     Ok(moved.then(|| RunOutcome {
         rule: claim.key.rule.clone(),
         occurrence: rfc3339(&claim.key.occurrence),
+        kind: crate::discover::kind_of_id(&claim.key.target_id).map(|kind| kind.as_str().to_owned()),
         id: Some(claim.key.target_id.clone()),
         name: Some(claim.target_name.clone()),
         action: claim.action.clone(),
@@ -308,5 +309,41 @@ fn parse_action(text: &str) -> Option<Action> {
         "stop" => Some(Action::Stop),
         "start" => Some(Action::Start),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(kind: Kind, state: &str) -> Seen {
+        Seen::Found { kind, state: Some(state.to_owned()), last_operation: None }
+    }
+
+    #[test]
+    fn a_vm_is_stopped_only_once_deallocated() {
+        for kind in [Kind::Vm, Kind::Vmss] {
+            assert_eq!(judge(Action::Stop, &seen(kind, "deallocated")), Verdict::Reached);
+            assert_eq!(judge(Action::Stop, &seen(kind, "deallocating")), Verdict::Toward);
+            assert_eq!(
+                judge(Action::Stop, &seen(kind, "stopped")),
+                Verdict::Elsewhere("stopped".into()),
+                "powered off still bills: not what stop asked for"
+            );
+            assert_eq!(judge(Action::Start, &seen(kind, "running")), Verdict::Reached);
+            assert_eq!(judge(Action::Start, &seen(kind, "starting")), Verdict::Toward);
+            assert_eq!(judge(Action::Start, &seen(kind, "hibernated")), Verdict::Elsewhere("hibernated".into()));
+        }
+    }
+
+    #[test]
+    fn compute_instances_keep_their_own_vocabulary() {
+        assert_eq!(judge(Action::Stop, &seen(Kind::ComputeInstance, "Stopped")), Verdict::Reached);
+        assert_eq!(
+            judge(Action::Stop, &seen(Kind::ComputeInstance, "deallocated")),
+            Verdict::Elsewhere("deallocated".into())
+        );
+        assert_eq!(judge(Action::Start, &seen(Kind::ComputeInstance, "JobRunning")), Verdict::Reached);
+        assert!(matches!(judge(Action::Start, &Seen::Gone), Verdict::Failed(_)));
     }
 }

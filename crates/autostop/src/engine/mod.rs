@@ -235,6 +235,7 @@ impl Engine {
             let outcome = RunOutcome {
                 rule: skip.rule.clone(),
                 occurrence: rfc3339(&skip.occurrence),
+                kind: Some(skip.target.kind.as_str().to_owned()),
                 id: Some(skip.target.id.clone()),
                 name: Some(skip.target.name.clone()),
                 action: skip.action.to_string(),
@@ -318,6 +319,7 @@ impl Engine {
         let outcome = RunOutcome {
             rule: rule.to_owned(),
             occurrence: rfc3339(occurrence),
+            kind: None,
             id: None,
             name: None,
             action,

@@ -211,6 +211,9 @@ kinds = ["vm"]
         assert_eq!(row(&rows, name)["result"], "succeeded", "{name}: {rows:#}");
     }
     assert_eq!(row(&rows, "auto-1")["result"], "skipped", "{rows:#}");
+    assert_eq!(row(&rows, "auto-1")["kind"], "vmss");
+    assert_eq!(row(&rows, "web-1")["kind"], "vm");
+    assert_eq!(row(&rows, "run-1")["kind"], "compute-instance");
     assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Stopped"));
     assert_eq!(power(&emulator, "virtualMachines", "web-1"), "deallocated");
     assert_eq!(power(&emulator, "virtualMachines", "off-1"), "deallocated");
