@@ -231,7 +231,7 @@ impl ArmClient {
             }
             tokio::time::sleep(delay.min(remaining)).await;
             let remaining = options.deadline.saturating_sub(started.elapsed());
-            let response = match tokio::time::timeout(remaining, self.send_raw(&poll.method, &poll.url)).await {
+            let response = match tokio::time::timeout(remaining, self.send_raw(&poll.method, &poll.url, None)).await {
                 Ok(result) => result?,
                 Err(_) => return Err(deadline(operation, started.elapsed())),
             };
@@ -312,14 +312,25 @@ impl ArmClient {
 
     /// Sends `request`'s method to `url` and accepts only `expected` statuses.
     pub(crate) async fn send(&self, request: &ArmRequest, url: &Url, expected: &[u16]) -> Result<RawResponse, Error> {
-        let response = self.send_raw(&request.method, url).await?;
+        let response = self.send_raw(&request.method, url, None).await?;
+        if expected.contains(&u16::from(response.status())) { Ok(response) } else { Err(arm_error(request, &response)) }
+    }
+
+    /// Sends `request` with a JSON body and accepts only `expected` statuses.
+    pub(crate) async fn send_json(
+        &self,
+        request: &ArmRequest,
+        body: Vec<u8>,
+        expected: &[u16],
+    ) -> Result<RawResponse, Error> {
+        let response = self.send_raw(&request.method, &request.url, Some(&body)).await?;
         if expected.contains(&u16::from(response.status())) { Ok(response) } else { Err(arm_error(request, &response)) }
     }
 
     /// Sends one request through the pipeline. When ARM says the token expired, sends it once more with a
     /// token that does not come from any cache.
-    async fn send_raw(&self, method: &Method, url: &Url) -> Result<RawResponse, Error> {
-        let response = self.send_once(method, url, Context::new()).await?;
+    async fn send_raw(&self, method: &Method, url: &Url, body: Option<&[u8]>) -> Result<RawResponse, Error> {
+        let response = self.send_once(method, url, body, Context::new()).await?;
         if u16::from(response.status()) == 401
             && decode_arm_error(response.body())
                 .and_then(|e| e.code)
@@ -327,15 +338,26 @@ impl ArmClient {
         {
             tracing::debug!(url = %display_url(url), "token expired; asking for a fresh one");
             self.inner.counters.count_retry();
-            return self.send_once(method, url, Context::new().with_value(FreshToken)).await;
+            return self.send_once(method, url, body, Context::new().with_value(FreshToken)).await;
         }
         Ok(response)
     }
 
-    async fn send_once(&self, method: &Method, url: &Url, ctx: Context<'_>) -> Result<RawResponse, Error> {
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        ctx: Context<'_>,
+    ) -> Result<RawResponse, Error> {
         let mut req = Request::new(url.clone(), *method);
-        if *method == Method::Post {
-            req.insert_header("content-length", "0");
+        match body {
+            Some(body) => {
+                req.insert_header("content-type", "application/json");
+                req.set_body(body.to_vec());
+            }
+            None if *method == Method::Post => req.insert_header("content-length", "0"),
+            None => {}
         }
         let options = PipelineSendOptions { skip_checks: true, ..Default::default() };
         self.inner.pipeline.send(&ctx, &mut req, Some(options)).await.map_err(|e| from_core(e, url))

@@ -50,6 +50,7 @@ pub mod compute_throttle;
 mod credential;
 mod error;
 mod ids;
+mod ml_idle;
 mod models;
 mod operation;
 mod policy;
@@ -75,6 +76,7 @@ pub use ids::{
     COMPUTE_RULE, ComputeId, PROVIDER, RESOURCE_GROUP_RULE, SubscriptionId, WORKSPACE_RULE, WorkspaceId,
     validate_compute_name, validate_resource_group, validate_workspace_name,
 };
+pub use ml_idle::NativeSchedule;
 pub use models::{Compute, ComputeState, ComputeType, LastOperation, Workspace};
 pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
 pub use policy::Stats;

@@ -41,6 +41,7 @@ pub const ACTIONS: &[&str] = &[
     compute::ACTION_RESTART_SCALE_SET,
     compute::ACTION_READ_COMPUTE_OPERATIONS,
     compute::ACTION_READ_AUTOSCALE,
+    crate::ml_idle::ACTION_UPDATE_IDLE_SHUTDOWN,
 ];
 
 /// One ARM request to make: method, URL (with `api-version`), the resource it concerns and the action it needs.
@@ -72,6 +73,11 @@ impl Requests {
     /// The endpoint.
     pub fn endpoint(&self) -> &Url {
         &self.endpoint
+    }
+
+    /// The Machine Learning Services api-version.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
     }
 
     fn url(&self, segments: &[&str]) -> Url {

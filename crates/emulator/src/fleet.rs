@@ -126,6 +126,36 @@ pub struct Compute {
     /// instances, as the assigned user of a personal instance.
     #[serde(default)]
     pub owner: Option<String>,
+    /// The idle shutdown of an instance (`idleTimeBeforeShutdown`, ISO 8601 such as `PT60M`); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_time_before_shutdown: Option<String>,
+    /// The native start/stop schedules of an instance (`schedules.computeStartStop`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<NativeSchedule>,
+}
+
+/// A native start/stop schedule of a compute instance, with a `Cron` trigger.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeSchedule {
+    /// `Start` or `Stop`.
+    pub action: String,
+    /// The NCRONTAB expression, e.g. `0 8 * * *`.
+    pub cron: String,
+    /// The Windows time zone name (default `UTC`).
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    /// Whether it is enabled (default true).
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
+}
+
+fn enabled() -> bool {
+    true
 }
 
 fn default_compute_type() -> String {
@@ -230,6 +260,7 @@ impl Fleet {
             vm_size: size.to_owned(),
             tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             owner: Some(owner.to_owned()),
+            ..Compute::default()
         };
         let cluster = |name: &str| Compute {
             name: name.to_owned(),
@@ -238,6 +269,7 @@ impl Fleet {
             vm_size: "STANDARD_DS3_V2".to_owned(),
             tags: BTreeMap::new(),
             owner: None,
+            ..Compute::default()
         };
         let workspace = |name: &str, location: &str, computes: Vec<Compute>| Workspace {
             name: name.to_owned(),
@@ -405,6 +437,7 @@ impl Fleet {
                                         vm_size: "STANDARD_DS3_V2".to_owned(),
                                         tags: BTreeMap::from([("team".to_owned(), format!("team-{}", i % 7))]),
                                         owner: Some(format!("user{i:04}@contoso.com")),
+                                        ..Compute::default()
                                     })
                                     .collect(),
                             })

@@ -44,7 +44,8 @@ pub use compute_limits::ComputeLimits;
 pub use control::{Control, RecordedRequest, actions};
 pub use faults::Faults;
 pub use fleet::{
-    AML_COMPUTE, COMPUTE_INSTANCE, Compute, Fleet, ResourceGroup, ScaleSet, Subscription, VirtualMachine, Workspace,
+    AML_COMPUTE, COMPUTE_INSTANCE, Compute, Fleet, NativeSchedule, ResourceGroup, ScaleSet, Subscription,
+    VirtualMachine, Workspace,
 };
 pub use options::Options;
 pub use server::Emulator;

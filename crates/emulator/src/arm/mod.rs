@@ -3,6 +3,7 @@
 //! `x-ms-ratelimit-remaining-subscription-reads|writes`) and error shapes.
 
 mod compute;
+mod idle;
 pub(crate) mod json;
 mod route;
 
@@ -59,6 +60,9 @@ pub(crate) async fn handle(
 ) -> Response {
     if let Some(route) = compute::parse(&method, uri.path()) {
         return compute::handle(&shared, &uri, &headers, &body, route);
+    }
+    if let Some(target) = idle::parse(&method, uri.path()) {
+        return idle::handle(&shared, &uri, &headers, &body, target);
     }
     let route = route::parse(method.as_str(), uri.path());
     let is_write = route.as_ref().is_some_and(Route::is_write);
