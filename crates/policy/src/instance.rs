@@ -71,6 +71,21 @@ pub struct Instance {
     pub tags: BTreeMap<String, String>,
     /// Who owns it: for a compute, who Azure ML says created it; for a VM or scale set, the configured owner tag.
     pub owner: Option<String>,
+    /// A compute instance's idle shutdown (ISO 8601, e.g. `PT60M`); `None` when off.
+    pub idle_shutdown: Option<String>,
+    /// A compute instance's native start/stop schedules.
+    pub native_schedules: Vec<NativeSchedule>,
+}
+
+/// A native start/stop schedule of a compute instance (Azure ML runs it, not autostop).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeSchedule {
+    /// True for a start schedule, false for a stop schedule.
+    pub starts: bool,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// How it is written: the NCRONTAB expression and zone, or its trigger type.
+    pub description: String,
 }
 
 impl Instance {

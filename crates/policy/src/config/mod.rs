@@ -73,6 +73,9 @@ pub struct Config {
     pub calendars: Vec<NamedCalendar>,
     /// `[[rules]]`, in file order; names are unique (ignoring case).
     pub rules: Vec<Rule>,
+    /// `[idle_shutdown] max`: every compute instance in scope gets an idle shutdown of at most this, at every
+    /// evaluation; `None` when the section is absent.
+    pub idle_shutdown: Option<SignedDuration>,
 }
 
 /// `[defaults]`, resolved.
@@ -182,9 +185,12 @@ impl Config {
                 "scopes" => raw.scopes = Some(entries(value, "scopes", &mut errors)),
                 "rules" => raw.rules = entries(value, "rules", &mut errors),
                 "calendars" => raw.calendars = entries(value, "calendars", &mut errors),
+                "idle_shutdown" => raw.idle_shutdown = section(value, "[idle_shutdown]", &mut errors),
                 other => errors.at(
                     &key.span(),
-                    format!("unknown key {other:?}: expected defaults, azure, tags, calendars, scopes or rules"),
+                    format!(
+                        "unknown key {other:?}: expected defaults, azure, tags, calendars, scopes, rules or idle_shutdown"
+                    ),
                 ),
             }
         }
@@ -226,6 +232,7 @@ pub(crate) struct RawConfig {
     pub scopes: Option<Vec<Spanned<raw::RawScope>>>,
     pub rules: Vec<Spanned<raw::RawRule>>,
     pub calendars: Vec<Spanned<raw::RawCalendar>>,
+    pub idle_shutdown: Option<raw::RawIdleShutdown>,
 }
 
 /// Deserializes one table section. Unknown keys are all reported and dropped first (so they do not hide each

@@ -29,6 +29,10 @@ impl Keys for RawTags {
     const KEYS: &'static [&'static str] = &["opt_out", "snooze_until", "rule", "owner"];
 }
 
+impl Keys for RawIdleShutdown {
+    const KEYS: &'static [&'static str] = &["max"];
+}
+
 impl Keys for RawCalendar {
     const KEYS: &'static [&'static str] = &["name", "file", "dates"];
 }
@@ -70,6 +74,13 @@ pub(crate) struct RawTags {
     pub snooze_until: Option<Spanned<String>>,
     pub rule: Option<Spanned<String>>,
     pub owner: Option<Spanned<String>>,
+}
+
+/// `[idle_shutdown]`: the longest idle shutdown compute instances may keep.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIdleShutdown {
+    pub max: Spanned<String>,
 }
 
 /// One `[[calendars]]`: a name and either an iCalendar file or a list of dates.

@@ -52,8 +52,12 @@ pub(super) fn validate(
     // since the default's own error already explains it. Likewise for a calendar that could not be read.
     let fallbacks = Fallbacks { zone: timezone.as_ref(), catch_up, calendars: &calendars, declared: &declared };
     let rules = rules(raw.rules, &fallbacks, errors);
+    let idle_shutdown = match raw.idle_shutdown {
+        Some(section) => Some(idle_maximum(&section.max, errors)?),
+        None => None,
+    };
     let defaults = Defaults { timezone: timezone?, catch_up: catch_up? };
-    Some(Config { defaults, azure, tags, scopes, calendars, rules })
+    Some(Config { defaults, azure, tags, scopes, calendars, rules, idle_shutdown })
 }
 
 /// What a rule inherits from `[defaults]`, when those are valid, and the calendars it may name.
@@ -142,6 +146,19 @@ fn listed_dates(dates: Vec<Spanned<String>>, key: &str, errors: &mut Collector<'
         }
     }
     ok.then(|| Calendar::from_dates(parsed))
+}
+
+/// `[idle_shutdown] max`: a duration within Azure's bounds, 15 minutes to 3 days.
+fn idle_maximum(text: &Spanned<String>, errors: &mut Collector<'_>) -> Option<SignedDuration> {
+    let max = duration(text, "idle_shutdown.max", errors)?;
+    if !(crate::idle::MIN_IDLE_SHUTDOWN..=crate::idle::MAX_IDLE_SHUTDOWN).contains(&max) {
+        errors.at(
+            &text.span(),
+            format!("idle_shutdown.max: expected 15 minutes to 3 days (Azure's bounds), found {:?}", text.get_ref()),
+        );
+        return None;
+    }
+    Some(max)
 }
 
 fn zone(name: &Spanned<String>, key: &str, errors: &mut Collector<'_>) -> Option<Zone> {
