@@ -2,7 +2,7 @@
 //! scale sets of Compute. I/O only; it decides nothing.
 
 use autostop_azure::{ArmClient, Compute, Machine, MachineKind, SubscriptionId, Workspace, WorkspaceId};
-use autostop_policy::{Instance, Kind};
+use autostop_policy::{Instance, Kind, NativeSchedule};
 use futures::stream::{self, StreamExt};
 
 /// How many ARM listings run at once.
@@ -177,6 +177,8 @@ pub fn instance(compute: &Compute) -> Instance {
         capacity: None,
         autoscale: false,
         owner: compute.owner.clone(),
+        idle_shutdown: compute.idle_time_before_shutdown.clone(),
+        native_schedules: compute.schedules.iter().map(native_schedule).collect(),
         id: compute.id.to_string(),
         name: compute.name.clone(),
         subscription: workspace.subscription().to_string(),
@@ -207,5 +209,22 @@ pub fn machine_instance(machine: &Machine, owner_tag: &str) -> Instance {
         capacity: machine.capacity,
         autoscale: machine.autoscale,
         owner,
+        idle_shutdown: None,
+        native_schedules: Vec::new(),
+    }
+}
+
+/// The policy's view of a native schedule: what it does and how Azure describes it.
+fn native_schedule(schedule: &autostop_azure::NativeSchedule) -> NativeSchedule {
+    let trigger = match (&schedule.expression, &schedule.trigger_type) {
+        (Some(expression), _) => format!("cron {expression}"),
+        (None, Some(trigger)) => trigger.to_ascii_lowercase(),
+        (None, None) => "schedule".to_owned(),
+    };
+    let zone = schedule.time_zone.as_deref().unwrap_or("UTC");
+    NativeSchedule {
+        starts: schedule.starts(),
+        enabled: schedule.is_enabled(),
+        description: format!("{} {trigger} ({zone})", schedule.action),
     }
 }

@@ -8,6 +8,7 @@ mod cli;
 mod connect;
 mod discover;
 mod engine;
+mod idle;
 mod logging;
 mod output;
 mod progress;

@@ -42,6 +42,12 @@ pub struct ComputeRow {
     /// Whether an autoscale setting manages the scale set.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub autoscale: bool,
+    /// A compute instance's idle shutdown (ISO 8601; `null` when off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_shutdown: Option<Option<String>>,
+    /// How many native start/stop schedules a compute instance has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native_schedules: Option<usize>,
 }
 
 impl From<&Instance> for ComputeRow {
@@ -60,7 +66,10 @@ impl From<&Instance> for ComputeRow {
             capacity,
             autoscale,
             owner,
+            idle_shutdown,
+            native_schedules,
         } = target.clone();
+        let is_instance = kind == autostop_policy::Kind::ComputeInstance && compute_type == "ComputeInstance";
         ComputeRow {
             kind: kind.as_str().to_owned(),
             id,
@@ -75,6 +84,8 @@ impl From<&Instance> for ComputeRow {
             tags,
             capacity,
             autoscale,
+            idle_shutdown: is_instance.then_some(idle_shutdown),
+            native_schedules: is_instance.then_some(native_schedules.len()),
         }
     }
 }
@@ -134,7 +145,8 @@ pub fn print<T: Serialize>(
 
 /// Prints computes as `autostop list` does.
 pub fn print_computes(out: &mut dyn Write, format: OutputFormat, rows: &[ComputeRow]) -> std::io::Result<()> {
-    print(out, format, rows, &["NAME", "KIND", "WHERE", "TYPE", "STATE", "SIZE", "OWNER", "TAGS"], |row| {
+    let header = ["NAME", "KIND", "WHERE", "TYPE", "STATE", "SIZE", "OWNER", "IDLE SHUTDOWN", "SCHEDULES", "TAGS"];
+    print(out, format, rows, &header, |row| {
         let place = if row.workspace.is_empty() {
             row.resource_group.clone()
         } else {
@@ -152,6 +164,12 @@ pub fn print_computes(out: &mut dyn Write, format: OutputFormat, rows: &[Compute
             row.state.clone().unwrap_or_else(|| "-".into()),
             row.vm_size.clone().unwrap_or_else(|| "-".into()),
             row.owner.clone().unwrap_or_else(|| "-".into()),
+            match &row.idle_shutdown {
+                Some(Some(idle)) => idle.clone(),
+                Some(None) => "off".into(),
+                None => "-".into(),
+            },
+            row.native_schedules.map_or_else(|| "-".into(), |count| count.to_string()),
             row.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
         ]
     })

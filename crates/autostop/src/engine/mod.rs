@@ -11,6 +11,7 @@
 
 mod act;
 pub mod confirm;
+mod idle;
 mod inventory;
 mod report;
 
@@ -183,10 +184,11 @@ impl Engine {
         let mut occurrences = autostop_policy::occurrences(&self.config, window, now);
         let pending = self.store.pending().await?;
         let (on_time, late_pending) = self.add_pending(&mut occurrences, &pending, now);
-        if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() {
+        let idle_shutdown = self.config.idle_shutdown.is_some();
+        if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() && !idle_shutdown {
             return Ok(report);
         }
-        let instances = if occurrences.due.is_empty() {
+        let instances = if occurrences.due.is_empty() && !idle_shutdown {
             Vec::new()
         } else {
             let found = inventory(&self.client, &self.config).await;
@@ -247,6 +249,9 @@ impl Engine {
             report.outcomes.push(outcome);
         }
         let (outcomes, errors) = act::act(self, run, &plan.actions, interrupt).await;
+        if errors.is_empty() && !interrupt.is_some_and(Interrupt::is_requested) {
+            self.enforce_idle_shutdown(run, &instances, now, &mut report).await?;
+        }
         report.unconfirmed_open += outcomes.iter().filter(|outcome| outcome.result == EventKind::Accepted).count();
         report.outcomes.extend(outcomes);
         report.unsent = errors.len();

@@ -5,6 +5,7 @@ mod calendars;
 mod credentials;
 mod errors;
 mod faults;
+mod idle;
 mod list;
 mod machines;
 mod policy;
