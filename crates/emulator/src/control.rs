@@ -39,6 +39,31 @@ pub mod actions {
     pub const COMPUTE_RESTART: &str = "Microsoft.MachineLearningServices/workspaces/computes/restart/action";
     /// Poll a compute operation.
     pub const OPERATION_READ: &str = "Microsoft.MachineLearningServices/locations/computeOperationsStatus/read";
+    /// Set a compute instance's idle shutdown.
+    pub const COMPUTE_IDLE_SHUTDOWN: &str =
+        "Microsoft.MachineLearningServices/workspaces/computes/updateIdleShutdownSetting/action";
+    /// List or get VMs.
+    pub const VM_READ: &str = "Microsoft.Compute/virtualMachines/read";
+    /// Start a VM.
+    pub const VM_START: &str = "Microsoft.Compute/virtualMachines/start/action";
+    /// Deallocate a VM.
+    pub const VM_DEALLOCATE: &str = "Microsoft.Compute/virtualMachines/deallocate/action";
+    /// Power off a VM (autostop never needs it: powered off still bills).
+    pub const VM_POWER_OFF: &str = "Microsoft.Compute/virtualMachines/powerOff/action";
+    /// Restart a VM.
+    pub const VM_RESTART: &str = "Microsoft.Compute/virtualMachines/restart/action";
+    /// List or get scale sets.
+    pub const SCALE_SET_READ: &str = "Microsoft.Compute/virtualMachineScaleSets/read";
+    /// Read a scale set's instance view.
+    pub const SCALE_SET_VIEW_READ: &str = "Microsoft.Compute/virtualMachineScaleSets/instanceView/read";
+    /// Start a scale set.
+    pub const SCALE_SET_START: &str = "Microsoft.Compute/virtualMachineScaleSets/start/action";
+    /// Deallocate a scale set.
+    pub const SCALE_SET_DEALLOCATE: &str = "Microsoft.Compute/virtualMachineScaleSets/deallocate/action";
+    /// Poll a Compute operation.
+    pub const COMPUTE_OPERATION_READ: &str = "Microsoft.Compute/locations/operations/read";
+    /// List autoscale settings.
+    pub const AUTOSCALE_READ: &str = "Microsoft.Insights/AutoscaleSettings/read";
 }
 
 /// One request the emulator served.

@@ -230,3 +230,63 @@ kinds = ["vm"]
     assert!(rows.as_array().unwrap().iter().all(|r| r["name"] != "pool-1" && r["name"] != "run-1"), "{rows:#}");
     assert_eq!(power(&emulator, "virtualMachineScaleSets", "pool-1"), "deallocated");
 }
+
+/// Denies every action the emulator knows that the least-privilege role in `deploy/azure/` does not grant.
+fn grant_only_the_role(emulator: &autostop_emulator::Emulator) {
+    use autostop_emulator::actions::*;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/azure/autostop-role.json");
+    let role: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let granted = role["Actions"].as_array().unwrap();
+    let known = [
+        SUBSCRIPTION_READ,
+        WORKSPACE_READ,
+        COMPUTE_READ,
+        COMPUTE_START,
+        COMPUTE_STOP,
+        COMPUTE_RESTART,
+        OPERATION_READ,
+        COMPUTE_IDLE_SHUTDOWN,
+        VM_READ,
+        VM_START,
+        VM_DEALLOCATE,
+        VM_POWER_OFF,
+        VM_RESTART,
+        SCALE_SET_READ,
+        SCALE_SET_VIEW_READ,
+        SCALE_SET_START,
+        SCALE_SET_DEALLOCATE,
+        COMPUTE_OPERATION_READ,
+        AUTOSCALE_READ,
+    ];
+    for action in known {
+        if !granted.iter().any(|grant| grant.as_str().is_some_and(|grant| grant.eq_ignore_ascii_case(action))) {
+            emulator.control().deny("/subscriptions", action);
+        }
+    }
+    assert!(!granted.iter().any(|grant| grant == VM_POWER_OFF), "stop deallocates; the role needs no powerOff");
+}
+
+#[tokio::test]
+async fn the_least_privilege_role_is_enough_for_every_kind_and_idle_shutdown() {
+    let emulator = emulator(machine_fleet()).await;
+    grant_only_the_role(&emulator);
+    let kinds = ["--kind", "compute-instance", "--kind", "vm", "--kind", "vmss"];
+    let list: Vec<&str> = ["list", "-s", SUB, "-o", "json"].into_iter().chain(kinds).collect();
+    let run = Cli::against(&emulator, &list).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let stop: Vec<&str> =
+        ["stop", "--all", "--force", "--wait", "--yes", "-s", SUB, "-o", "json"].into_iter().chain(kinds).collect();
+    let run = Cli::against(&emulator, &stop).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(power(&emulator, "virtualMachineScaleSets", "auto-1"), "deallocated");
+    let start: Vec<&str> =
+        ["start", "--all", "--wait", "--yes", "-s", SUB, "-o", "json"].into_iter().chain(kinds).collect();
+    let run = Cli::against(&emulator, &start).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(power(&emulator, "virtualMachines", "web-1"), "running");
+    let dir = tempfile::tempdir().unwrap();
+    let enforce = ["enforce", "idle-shutdown", "--max", "1h", "-s", SUB, "-o", "json"];
+    let run = Cli::against(&emulator, &enforce).args_state(&dir.path().join("audit.db")).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.json().as_array().unwrap().iter().any(|r| r["result"] == "succeeded"), "{run:#?}");
+}
