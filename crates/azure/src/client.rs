@@ -167,8 +167,8 @@ impl ArmClient {
     /// Reads a target back.
     pub async fn get_target(&self, id: &TargetId) -> Result<Resource, Error> {
         match id {
-            TargetId::Compute(compute) => self.get_compute(compute).await.map(Resource::Compute),
-            TargetId::Machine(machine) => self.get_machine(machine).await.map(Resource::Machine),
+            TargetId::Compute(compute) => self.get_compute(compute).await.map(|c| Resource::Compute(Box::new(c))),
+            TargetId::Machine(machine) => self.get_machine(machine).await.map(|m| Resource::Machine(Box::new(m))),
         }
     }
 

@@ -74,9 +74,9 @@ impl From<MachineId> for TargetId {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Resource {
     /// An Azure ML compute.
-    Compute(Compute),
+    Compute(Box<Compute>),
     /// A VM or a scale set.
-    Machine(Machine),
+    Machine(Box<Machine>),
 }
 
 impl Resource {
@@ -91,7 +91,7 @@ impl Resource {
     /// The compute, when it is one.
     pub fn into_compute(self) -> Option<Compute> {
         match self {
-            Resource::Compute(compute) => Some(compute),
+            Resource::Compute(compute) => Some(*compute),
             Resource::Machine(_) => None,
         }
     }

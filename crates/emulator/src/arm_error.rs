@@ -18,7 +18,7 @@ pub(crate) struct ArmError {
     /// The `Retry-After` header in seconds, for 429 answers.
     pub retry_after: Option<u64>,
     /// `error.details`, when ARM sends some (the Compute RP's throttling names its policy there).
-    pub details: Option<Value>,
+    pub details: Option<Box<Value>>,
 }
 
 impl ArmError {
@@ -38,7 +38,7 @@ impl ArmError {
     pub fn body(&self) -> Value {
         let mut body = json!({"error": {"code": self.code, "message": self.message}});
         if let Some(details) = &self.details {
-            body["error"]["details"] = details.clone();
+            body["error"]["details"] = (**details).clone();
         }
         body
     }

@@ -417,7 +417,8 @@ fn throttled(
              '{subscription}'."
         ),
     );
-    error.details = Some(json!([{"code": "TooManyRequests", "target": policy, "message": detail.to_string()}]));
+    error.details =
+        Some(Box::new(json!([{"code": "TooManyRequests", "target": policy, "message": detail.to_string()}])));
     error.retry_after = Some(seconds);
     error
 }

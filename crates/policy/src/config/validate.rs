@@ -385,10 +385,7 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         None => None,
     };
     let skip_on = skip_on(raw.skip_on, name, defaults, errors);
-    let kinds = match raw.kinds {
-        Some(written) => Some(kinds(written, &format!("rule {name}: kinds"), errors)),
-        None => None,
-    };
+    let kinds = raw.kinds.map(|written| kinds(written, &format!("rule {name}: kinds"), errors));
     Some(Rule {
         name: name.to_owned(),
         action: action?,
