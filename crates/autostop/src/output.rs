@@ -52,40 +52,24 @@ pub struct ComputeRow {
 
 impl From<&Instance> for ComputeRow {
     fn from(target: &Instance) -> Self {
-        let Instance {
-            kind,
-            id,
-            name,
-            subscription,
-            resource_group,
-            workspace,
-            compute_type,
-            state,
-            vm_size,
-            tags,
-            capacity,
-            autoscale,
-            owner,
-            idle_shutdown,
-            native_schedules,
-        } = target.clone();
-        let is_instance = kind == autostop_policy::Kind::ComputeInstance && compute_type == "ComputeInstance";
+        let is_instance =
+            target.kind == autostop_policy::Kind::ComputeInstance && target.compute_type == "ComputeInstance";
         ComputeRow {
-            kind: kind.as_str().to_owned(),
-            id,
-            name,
-            subscription,
-            resource_group,
-            workspace,
-            compute_type,
-            state,
-            vm_size,
-            owner,
-            tags,
-            capacity,
-            autoscale,
-            idle_shutdown: is_instance.then_some(idle_shutdown),
-            native_schedules: is_instance.then_some(native_schedules.len()),
+            kind: target.kind.as_str().to_owned(),
+            id: target.id.clone(),
+            name: target.name.clone(),
+            subscription: target.subscription.clone(),
+            resource_group: target.resource_group.clone(),
+            workspace: target.workspace.clone(),
+            compute_type: target.compute_type.clone(),
+            state: target.state.clone(),
+            vm_size: target.vm_size.clone(),
+            owner: target.owner.clone(),
+            tags: target.tags.clone(),
+            capacity: target.capacity,
+            autoscale: target.autoscale,
+            idle_shutdown: is_instance.then(|| target.idle_shutdown.clone()),
+            native_schedules: is_instance.then_some(target.native_schedules.len()),
         }
     }
 }

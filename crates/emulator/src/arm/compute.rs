@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Page, Reply, admit, api_version, authenticate, encode, finish};
+use super::{Page, Reply, admit, api_version, authenticate, authorize, encode, finish};
 use crate::arm_error::ArmError;
 use crate::compute_limits::{Charge, ComputeLimits, LONG_WINDOW, Policy, SHORT_WINDOW};
 use crate::machines::{COMPUTE_PROVIDER, Machine, MachineAction, MachineKind, MachineOperationStatus};
@@ -165,18 +165,7 @@ fn serve(
         }
         _ => path,
     };
-    let action = route.permission();
-    if shared.live().control.is_denied(scope, &action) {
-        return Err(ArmError::new(
-            403,
-            "AuthorizationFailed",
-            format!(
-                "The client '{principal}' with object id '{principal}' does not have authorization to perform action \
-                 '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please \
-                 refresh your credentials."
-            ),
-        ));
-    }
+    authorize(shared, &principal, scope, &route.permission())?;
     let config = &shared.config;
     let now = shared.clock.now();
     let wall = shared.wall();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
-use super::{Reply, admit, api_version, authenticate, finish};
+use super::{Reply, admit, api_version, authenticate, authorize, finish};
 use crate::arm_error::ArmError;
 use crate::server::Shared;
 use crate::throttle::Budget;
@@ -56,16 +56,7 @@ fn serve(
     api_version(&query)?;
     let scope = uri.path().trim_end_matches('/').rsplit_once('/').map_or(uri.path(), |(scope, _)| scope);
     let action = format!("{PROVIDER}/workspaces/computes/updateIdleShutdownSetting/action");
-    if shared.live().control.is_denied(scope, &action) {
-        return Err(ArmError::new(
-            403,
-            "AuthorizationFailed",
-            format!(
-                "The client '{principal}' with object id '{principal}' does not have authorization to perform action \
-                 '{action}' over scope '{scope}' or the scope is invalid."
-            ),
-        ));
-    }
+    authorize(shared, &principal, scope, &action)?;
     let value = idle_time(body)?;
     let wall = shared.wall();
     let mut live = shared.live();

@@ -162,17 +162,7 @@ fn serve(
     let api_version = api_version(&query)?;
     let route = route.ok_or_else(|| ArmError::unsupported(format!("{method} {}", uri.path())))?;
     let (scope, action) = permission(&route, uri.path());
-    if shared.live().control.is_denied(&scope, &action) {
-        return Err(ArmError::new(
-            403,
-            "AuthorizationFailed",
-            format!(
-                "The client '{principal}' with object id '{principal}' does not have authorization to perform action \
-                 '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please \
-                 refresh your credentials."
-            ),
-        ));
-    }
+    authorize(shared, &principal, &scope, &action)?;
     let skip = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("$skipToken")).map(|(_, v)| v.as_str());
     let config = &shared.config;
     let now = shared.clock.now();
@@ -292,6 +282,22 @@ fn admit(shared: &Shared, subscription: &str, budget: Budget, principal: &str) -
             Err(error)
         }
     }
+}
+
+/// 403 `AuthorizationFailed` when a denial covers `action` on `scope`.
+fn authorize(shared: &Shared, principal: &str, scope: &str, action: &str) -> Result<(), ArmError> {
+    if !shared.live().control.is_denied(scope, action) {
+        return Ok(());
+    }
+    Err(ArmError::new(
+        403,
+        "AuthorizationFailed",
+        format!(
+            "The client '{principal}' with object id '{principal}' does not have authorization to perform action \
+             '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please \
+             refresh your credentials."
+        ),
+    ))
 }
 
 /// Checks the bearer token; returns the principal's object id.
