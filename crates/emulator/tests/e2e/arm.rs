@@ -63,7 +63,7 @@ async fn api_version_is_required() {
 #[tokio::test]
 async fn unsupported_requests_fail_loudly_naming_the_request() {
     let h = Harness::sample().await;
-    let path = format!("/subscriptions/{SUB1}/providers/Microsoft.Compute/virtualMachines");
+    let path = format!("/subscriptions/{SUB1}/providers/Microsoft.Compute/disks");
     let answer = h.get(&format!("{path}?{API}")).await;
     assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "UnsupportedByEmulator"));
     let message = answer.body["error"]["message"].as_str().expect("message");
