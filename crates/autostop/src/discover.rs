@@ -1,7 +1,7 @@
 //! Discovery: finds the targets of a scope, concurrently: the workspaces and computes of Azure ML, the VMs and
 //! scale sets of Compute. I/O only; it decides nothing.
 
-use autostop_azure::{ArmClient, Compute, Machine, MachineKind, SubscriptionId, Workspace, WorkspaceId};
+use autostop_azure::{ArmClient, Compute, Machine, MachineKind, SubscriptionId, Unhandled, Workspace, WorkspaceId};
 use autostop_policy::{Instance, Kind, NativeSchedule};
 use futures::stream::{self, StreamExt};
 
@@ -42,6 +42,9 @@ impl Default for Scope {
 pub struct Inventory {
     /// Every target found (compute instances and clusters alike, VMs, scale sets), in a stable order.
     pub targets: Vec<Instance>,
+    /// Computes ARM listed that the client cannot address (e.g. a name outside Azure's current rules), each with
+    /// its raw id, name and the reason, in a stable order. Reported as skipped; they never fail a listing.
+    pub unhandled: Vec<Unhandled>,
     /// Listings that failed: each stops only its own part of the scope.
     pub errors: Vec<anyhow::Error>,
 }
@@ -112,12 +115,16 @@ async fn computes(client: &ArmClient, scope: &Scope, inventory: &mut Inventory) 
         .await;
     for (listing, workspace) in listings {
         match listing {
-            Ok(computes) => inventory.targets.extend(computes.iter().map(instance)),
+            Ok(list) => {
+                inventory.targets.extend(list.computes.iter().map(instance));
+                inventory.unhandled.extend(list.unhandled);
+            }
             Err(err) => inventory
                 .errors
                 .push(anyhow::Error::new(err).context(format!("cannot list the computes of workspace {}", workspace))),
         }
     }
+    inventory.unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
 }
 
 async fn workspaces(client: &ArmClient, scope: &Scope, errors: &mut Vec<anyhow::Error>) -> Vec<Workspace> {

@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use autostop_azure::Unhandled;
 use autostop_policy::Instance;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde::Serialize;
 
 use crate::apply::Verdict;
-use crate::cli::OutputFormat;
 
 /// One target as `autostop list` shows it. The JSON keys are a contract for scripts.
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +74,36 @@ impl From<&Instance> for ComputeRow {
     }
 }
 
+/// A compute discovery could not handle, as `autostop list` shows it: `{"id","name","result":"skipped","reason"}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedRow {
+    /// ARM resource id as ARM sent it.
+    pub id: String,
+    /// Compute name as ARM sent it.
+    pub name: String,
+    /// Always `skipped`.
+    pub result: Verdict,
+    /// Why autostop cannot handle it.
+    pub reason: String,
+}
+
+impl From<&Unhandled> for SkippedRow {
+    fn from(unhandled: &Unhandled) -> Self {
+        SkippedRow {
+            id: unhandled.id.clone(),
+            name: unhandled.name.clone(),
+            result: Verdict::Skipped,
+            reason: unhandled_reason(unhandled),
+        }
+    }
+}
+
+/// The reason shown for a compute discovery could not handle.
+pub fn unhandled_reason(unhandled: &Unhandled) -> String {
+    format!("autostop cannot handle this compute: {}", unhandled.reason)
+}
+
 /// One compute an action verb considered, and what became of it. The JSON keys are a contract for scripts.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -127,8 +157,34 @@ pub fn print<T: Serialize>(
     }
 }
 
-/// Prints computes as `autostop list` does.
-pub fn print_computes(out: &mut dyn Write, format: OutputFormat, rows: &[ComputeRow]) -> std::io::Result<()> {
+/// One entry of `autostop list --output json`: a compute, or one that was skipped.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ListEntry<'a> {
+    Compute(&'a ComputeRow),
+    Skipped(&'a SkippedRow),
+}
+
+/// Prints computes as `autostop list` does, then the computes it skipped: in JSON as entries of the same array
+/// with `result: "skipped"` and the `reason`; in a table as one `skipped NAME (ID): REASON` line each.
+pub fn print_computes(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    rows: &[ComputeRow],
+    skipped: &[SkippedRow],
+) -> std::io::Result<()> {
+    if format == OutputFormat::Json {
+        let entries = rows.iter().map(ListEntry::Compute).chain(skipped.iter().map(ListEntry::Skipped));
+        return print(out, format, &entries.collect::<Vec<_>>(), &[], |_| Vec::new());
+    }
+    print_compute_table(out, format, rows)?;
+    for row in skipped {
+        writeln!(out, "skipped {} ({}): {}", row.name, row.id, row.reason)?;
+    }
+    Ok(())
+}
+
+fn print_compute_table(out: &mut dyn Write, format: OutputFormat, rows: &[ComputeRow]) -> std::io::Result<()> {
     let header = ["NAME", "KIND", "WHERE", "TYPE", "STATE", "SIZE", "OWNER", "IDLE SHUTDOWN", "SCHEDULES", "TAGS"];
     print(out, format, rows, &header, |row| {
         let place = if row.workspace.is_empty() {
@@ -171,4 +227,14 @@ pub fn print_actions(out: &mut dyn Write, format: OutputFormat, rows: &[ActionRo
             row.reason.clone().or_else(|| row.error.clone()).or_else(|| row.state.clone()).unwrap_or_default(),
         ]
     })
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people.
+    #[default]
+    Table,
+    /// JSON for scripts.
+    Json,
 }

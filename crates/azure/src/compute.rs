@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{ArmClient, decode_error};
 use crate::error::{Error, ErrorKind};
-use crate::ids::{SubscriptionId, validate_resource_group};
+use crate::ids::SubscriptionId;
+use crate::names::validate_resource_group;
 use crate::models::{DecodeError, Page, WirePage};
 use crate::operation::{Operation, PowerAction};
 use crate::request::{ArmRequest, Requests};

@@ -20,15 +20,18 @@
 
 #![deny(missing_docs)]
 
+mod api_versions;
 mod arm;
 mod arm_error;
 mod azureml_sdk;
 mod clock;
 mod compute_limits;
 mod control;
+mod entra_discovery;
 mod faults;
 mod fleet;
 mod identity;
+mod login_proxy;
 mod machines;
 mod options;
 mod secret;

@@ -30,7 +30,7 @@ impl Engine {
         let mut plan = idle_shutdown_plan(instances, &self.config.scopes, &self.config.tags, max);
         plan.skips.clear();
         let options = IdleOptions { dry_run: false, run: Some(run) };
-        let rows = enforce(&self.client, self.store.as_ref(), &plan, options).await?;
+        let rows = enforce(self.client(), self.actor.store.as_ref(), &plan, options).await?;
         for row in rows {
             let result = if row.result == "failed" { EventKind::Failed } else { EventKind::Succeeded };
             report.outcomes.push(RunOutcome {
