@@ -74,12 +74,12 @@ pub use credential::{
 };
 pub use error::{Error, ErrorKind};
 pub use ids::{ComputeId, PROVIDER, SubscriptionId, WorkspaceId};
+pub use ml_idle::NativeSchedule;
 pub use models::{Compute, ComputeList, ComputeState, ComputeType, LastOperation, Unhandled, Workspace};
 pub use names::{
     COMPUTE_RULE, RESOURCE_GROUP_RULE, SUBSCRIPTION_RULE, WORKSPACE_RULE, validate_compute_name,
     validate_resource_group, validate_subscription_id, validate_workspace_name,
 };
-pub use ml_idle::NativeSchedule;
 pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
 pub use policy::Stats;
 pub use request::ACTIONS;

@@ -78,7 +78,7 @@ async fn list_shows_each_kind_with_its_power_state_owner_and_size() {
 #[tokio::test]
 async fn stop_deallocates_vms_including_powered_off_ones_and_confirms_by_reading_back() {
     let emulator = emulator(machine_fleet()).await;
-    let args = ["stop", "--all", "--wait", "-s", SUB, "--kind", "vm", "-o", "json"];
+    let args = ["stop", "--all", "--wait", "--yes", "-s", SUB, "--kind", "vm", "-o", "json"];
     let run = Cli::against(&emulator, &args).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
@@ -120,7 +120,7 @@ async fn start_starts_a_named_vm() {
 #[tokio::test]
 async fn a_scale_set_is_one_target_and_one_under_autoscale_needs_force() {
     let emulator = emulator(machine_fleet()).await;
-    let args = ["stop", "--all", "--wait", "-s", SUB, "--kind", "vmss", "-o", "json"];
+    let args = ["stop", "--all", "--wait", "--yes", "-s", SUB, "--kind", "vmss", "-o", "json"];
     let run = Cli::against(&emulator, &args).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
