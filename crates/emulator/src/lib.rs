@@ -33,6 +33,7 @@ mod fleet;
 mod identity;
 mod login_proxy;
 mod machines;
+mod operations;
 mod options;
 mod secret;
 mod server;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::arm::json::stable_guid;
 use crate::arm_error::ArmError;
 use crate::fleet::Fleet;
+use crate::operations::{Operation, Operations, Progress};
 
 /// The ARM provider namespace of VMs and scale sets.
 pub(crate) const COMPUTE_PROVIDER: &str = "Microsoft.Compute";
@@ -152,34 +153,6 @@ pub(crate) struct Machine {
     fail_next: bool,
 }
 
-/// A long-running power operation.
-#[derive(Debug)]
-struct MachineOperation {
-    machine: usize,
-    action: MachineAction,
-    from_state: String,
-    ends_at: Duration,
-    failure: Option<ArmError>,
-    subscription: String,
-    start_time: String,
-    end_time: Option<String>,
-}
-
-/// What a poll of an operation sees.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct MachineOperationStatus {
-    /// The operation id (the `name` of the status body).
-    pub id: String,
-    /// `InProgress`, `Succeeded` or `Failed`.
-    pub status: &'static str,
-    /// When it started (ARM timestamp).
-    pub start_time: String,
-    /// When it ended, once it has.
-    pub end_time: Option<String>,
-    /// The error of a failed operation.
-    pub error: Option<ArmError>,
-}
-
 /// An accepted operation: where to poll it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MachineAccepted {
@@ -198,7 +171,7 @@ pub(crate) struct Machines {
     index: HashMap<String, usize>,
     /// Lowercase subscription -> lowercase resource group names.
     groups: HashMap<String, Vec<String>>,
-    operations: HashMap<String, MachineOperation>,
+    operations: Operations<MachineAction>,
 }
 
 impl Machines {
@@ -319,13 +292,12 @@ impl Machines {
             machine.pending = None;
             return;
         };
-        if op.ends_at > now {
+        if !op.ended(now, wall) {
             return;
         }
         machine.pending = None;
         machine.status_time = wall.to_owned();
         machine.etag += 1;
-        op.end_time.get_or_insert_with(|| wall.to_owned());
         machine.power_state =
             if op.failure.is_some() { op.from_state.clone() } else { op.action.final_state().to_owned() };
     }
@@ -387,10 +359,11 @@ impl Machines {
         });
         self.operations.insert(
             accepted.operation_id.clone(),
-            MachineOperation {
-                machine: index,
+            Operation {
+                target: index,
                 action,
                 from_state: machine.power_state.clone(),
+                started: now,
                 ends_at: now + duration,
                 failure,
                 subscription: accepted.subscription.clone(),
@@ -412,7 +385,7 @@ impl Machines {
         operation_id: &str,
         now: Duration,
         wall: &str,
-    ) -> Result<MachineOperationStatus, ArmError> {
+    ) -> Result<Progress, ArmError> {
         self.check_subscription(subscription)?;
         let not_found = || {
             ArmError::new(
@@ -421,31 +394,14 @@ impl Machines {
                 format!("The operation '{operation_id}' was not found in subscription '{subscription}'."),
             )
         };
-        let op = self.operations.get(operation_id).ok_or_else(not_found)?;
-        if !op.subscription.eq_ignore_ascii_case(subscription) {
-            return Err(not_found());
-        }
-        self.settle(op.machine, now, wall);
-        let op = self.operations.get(operation_id).ok_or_else(not_found)?;
-        let (status, error) = match (&op.end_time, &op.failure) {
-            (None, _) => ("InProgress", None),
-            (Some(_), Some(error)) => ("Failed", Some(error.clone())),
-            (Some(_), None) => ("Succeeded", None),
-        };
-        Ok(MachineOperationStatus {
-            id: operation_id.to_owned(),
-            status,
-            start_time: op.start_time.clone(),
-            end_time: op.end_time.clone(),
-            error,
-        })
+        let machine = self.operations.target(subscription, operation_id).ok_or_else(not_found)?;
+        self.settle(machine, now, wall);
+        self.operations.progress(operation_id, now, wall).ok_or_else(not_found)
     }
 
     /// Ends every operation in flight at `now`.
     pub fn complete_operations(&mut self, now: Duration, wall: &str) {
-        for op in self.operations.values_mut() {
-            op.ends_at = op.ends_at.min(now);
-        }
+        self.operations.end_all(now);
         for index in 0..self.machines.len() {
             self.settle(index, now, wall);
         }

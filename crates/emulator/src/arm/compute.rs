@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use super::{Page, Reply, admit, api_version, authenticate, authorize, encode, finish};
 use crate::arm_error::ArmError;
 use crate::compute_limits::{Charge, ComputeLimits, LONG_WINDOW, Policy, SHORT_WINDOW};
-use crate::machines::{COMPUTE_PROVIDER, Machine, MachineAction, MachineKind, MachineOperationStatus};
+use crate::machines::{COMPUTE_PROVIDER, Machine, MachineAction, MachineKind};
+use crate::operations::Progress;
 use crate::server::Shared;
 use crate::throttle::Budget;
 
@@ -615,7 +616,7 @@ fn autoscale(machine: &Machine) -> Value {
 
 /// An operation status body, as recorded: `startTime`, `status`, `name`, then `endTime` once it ended and
 /// `error` when it failed.
-fn operation_status(status: &MachineOperationStatus) -> Value {
+fn operation_status(status: &Progress) -> Value {
     let mut body = json!({"startTime": status.start_time, "status": status.status, "name": status.id});
     if let Some(end) = &status.end_time {
         body["endTime"] = json!(end);
