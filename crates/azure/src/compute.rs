@@ -18,7 +18,8 @@ use crate::error::{Error, ErrorKind};
 use crate::ids::SubscriptionId;
 use crate::models::{DecodeError, Page, WirePage};
 use crate::names::validate_resource_group;
-use crate::operation::{Operation, PowerAction};
+use crate::operation::Operation;
+use crate::power::PowerAction;
 use crate::request::{ArmRequest, Requests};
 use crate::target::TargetId;
 

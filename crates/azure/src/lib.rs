@@ -55,6 +55,7 @@ mod models;
 mod names;
 mod operation;
 mod policy;
+mod power;
 pub mod request;
 mod target;
 pub mod throttle;
@@ -80,8 +81,9 @@ pub use names::{
     COMPUTE_RULE, RESOURCE_GROUP_RULE, SUBSCRIPTION_RULE, WORKSPACE_RULE, validate_compute_name,
     validate_resource_group, validate_subscription_id, validate_workspace_name,
 };
-pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
+pub use operation::{Operation, PollOptions, StatusHeader};
 pub use policy::Stats;
+pub use power::PowerAction;
 pub use request::ACTIONS;
 pub use target::{Resource, TargetId};
 pub use throttle::ThrottleOptions;
