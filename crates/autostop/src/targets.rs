@@ -68,14 +68,15 @@ pub fn decide<'a>(targets: &'a [Instance], selection: &Selection, action: Action
 mod tests {
     use std::collections::BTreeMap;
 
-    use autostop_azure::{ComputeState, ComputeType};
+    use autostop_azure::{Compute, ComputeState, ComputeType};
 
     use super::*;
 
     const WORKSPACE: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/workspaces";
 
-    fn compute(workspace: &str, name: &str, compute_type: ComputeType, state: Option<ComputeState>) -> Compute {
-        Compute {
+    /// A compute as discovery reports it to the verbs.
+    fn compute(workspace: &str, name: &str, compute_type: ComputeType, state: Option<ComputeState>) -> Instance {
+        crate::discover::instance(&Compute {
             id: format!("{WORKSPACE}/{workspace}/computes/{name}").parse().expect("compute id"),
             name: name.to_owned(),
             location: "eastus".to_owned(),
@@ -86,10 +87,12 @@ mod tests {
             owner: None,
             provisioning_state: None,
             last_operation: None,
-        }
+            idle_time_before_shutdown: None,
+            schedules: Vec::new(),
+        })
     }
 
-    fn instance(name: &str, state: ComputeState) -> Compute {
+    fn instance(name: &str, state: ComputeState) -> Instance {
         compute("ws-a", name, ComputeType::ComputeInstance, Some(state))
     }
 
@@ -190,10 +193,10 @@ mod tests {
             instance("aa", ComputeState::Stopped),
         ];
         let targets = decide(&computes, &Selection::All, Action::Stop, false);
-        let order: Vec<_> = targets.considered.iter().map(|c| c.compute.name.as_str()).collect();
+        let order: Vec<_> = targets.considered.iter().map(|c| c.target.name.as_str()).collect();
         assert_eq!(order, ["bb", "cluster", "aa"]);
         assert!(targets.unknown_names.is_empty());
-        assert!(std::ptr::eq(targets.considered[2].compute, &computes[2]), "the compute as discovered");
+        assert!(std::ptr::eq(targets.considered[2].target, &computes[2]), "the target as discovered");
 
         let none = decide(&[], &Selection::All, Action::Start, false);
         assert!(none.considered.is_empty() && none.unknown_names.is_empty());
@@ -207,12 +210,8 @@ mod tests {
             instance("bob-ci", ComputeState::Running),
         ];
         let targets = decide(&computes, &names(&["ALICE-ci"]), Action::Stop, false);
-        let considered: Vec<_> =
-            targets.considered.iter().map(|c| (c.compute.id.to_string(), c.decision.clone())).collect();
-        assert_eq!(
-            considered,
-            [(computes[0].id.to_string(), Ok(())), (computes[1].id.to_string(), already("Stopped")),]
-        );
+        let considered: Vec<_> = targets.considered.iter().map(|c| (c.target.id.clone(), c.decision.clone())).collect();
+        assert_eq!(considered, [(computes[0].id.clone(), Ok(())), (computes[1].id.clone(), already("Stopped")),]);
         assert!(targets.unknown_names.is_empty());
     }
 
@@ -220,7 +219,7 @@ mod tests {
     fn names_that_match_nothing_are_reported_as_given() {
         let computes = [instance("alice-ci", ComputeState::Running), instance("bob-ci", ComputeState::Running)];
         let targets = decide(&computes, &names(&["Carol-CI", "bob-ci", "dave"]), Action::Stop, false);
-        let considered: Vec<_> = targets.considered.iter().map(|c| c.compute.name.as_str()).collect();
+        let considered: Vec<_> = targets.considered.iter().map(|c| c.target.name.as_str()).collect();
         assert_eq!(considered, ["bob-ci"]);
         assert_eq!(targets.unknown_names, ["Carol-CI", "dave"]);
 

@@ -103,11 +103,8 @@ async fn bounds_are_refused_on_the_command_line_and_by_check() {
     let bare = Cli::bare(&["enforce", "idle-shutdown", "--max", "10m", "-s", SUB]).run().await;
     assert_eq!(bare.code, 2, "{bare:#?}");
     assert!(bare.stderr.contains("15 minutes to 3 days"), "{bare:#?}");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(&config, format!("[[scopes]]\nsubscription = \"{SUB}\"\n\n[idle_shutdown]\nmax = \"4d\"\n"))
-        .unwrap();
-    let check = Cli::bare(&["check", "--config", config.to_str().unwrap()]).run().await;
+    let setup = setup(&format!("[[scopes]]\nsubscription = \"{SUB}\"\n\n[idle_shutdown]\nmax = \"4d\"\n"));
+    let check = Cli::bare(&["check", "--config", setup.config.to_str().unwrap()]).run().await;
     assert_eq!(check.code, 2, "{check:#?}");
     assert!(check.stderr.contains(":5:7: idle_shutdown.max: expected 15 minutes to 3 days"), "{check:#?}");
 }
@@ -115,12 +112,8 @@ async fn bounds_are_refused_on_the_command_line_and_by_check() {
 #[tokio::test]
 async fn run_applies_the_idle_shutdown_section_and_plan_names_native_conflicts() {
     let emulator = emulator(idle_fleet()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
+    let setup = setup(&format!(
+        r#"
 [[scopes]]
 subscription = "{SUB}"
 
@@ -132,10 +125,8 @@ schedule = "0 0 20 * * *"
 [idle_shutdown]
 max = "2h"
 "#
-        ),
-    )
-    .unwrap();
-    let state = dir.path().join("audit.db");
+    ));
+    let (config, state) = (&setup.config, &setup.state);
     let run =
         Cli::against(&emulator, &["run", "-o", "json"]).env("AUTOSTOP_CONFIG", &config).args_state(&state).run().await;
     assert_eq!(run.code, 0, "{run:#?}");

@@ -172,12 +172,8 @@ async fn a_compute_rp_429_is_waited_out_with_its_retry_after() {
 #[tokio::test]
 async fn a_scheduled_run_over_mixed_kinds_acts_on_each_and_confirms() {
     let emulator = emulator(machine_fleet()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
+    let setup = setup(&format!(
+        r#"
 [[scopes]]
 subscription = "{SUB}"
 kinds = ["compute-instance", "vm", "vmss"]
@@ -194,14 +190,11 @@ action = "start"
 schedule = "0 0 8 * * *"
 kinds = ["vm"]
 "#
-        ),
-    )
-    .unwrap();
-    let state = dir.path().join("audit.db");
+    ));
     let run_at = |now: &'static str| {
         Cli::against(&emulator, &["run", "--now", now, "-o", "json"])
-            .env("AUTOSTOP_CONFIG", &config)
-            .args_state(&state)
+            .env("AUTOSTOP_CONFIG", &setup.config)
+            .args_state(&setup.state)
             .run()
     };
     let run = run_at("2026-03-02T20:00:30Z").await;
