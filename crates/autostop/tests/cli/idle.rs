@@ -126,9 +126,9 @@ schedule = "0 0 20 * * *"
 max = "2h"
 "#
     ));
-    let (config, state) = (&setup.config, &setup.state);
+    let (config, state) = (setup.config.as_path(), setup.state.as_path());
     let run =
-        Cli::against(&emulator, &["run", "-o", "json"]).env("AUTOSTOP_CONFIG", &config).args_state(&state).run().await;
+        Cli::against(&emulator, &["run", "-o", "json"]).env("AUTOSTOP_CONFIG", config).args_state(state).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
     let off = row(&rows, "off-1");
@@ -142,8 +142,8 @@ max = "2h"
     assert_eq!(idle_of(&emulator, "short-1").await, "PT30M");
 
     let plan = Cli::against(&emulator, &["plan", "--window", "24h"])
-        .env("AUTOSTOP_CONFIG", &config)
-        .args_state(&state)
+        .env("AUTOSTOP_CONFIG", config)
+        .args_state(state)
         .run()
         .await;
     assert_eq!(plan.code, 0, "{plan:#?}");
