@@ -268,7 +268,7 @@ impl Confirmation {
             (false, _) => Ok(false),
             (true, true) => Ok(true),
             (true, false) => Err(crate::UsageError(format!(
-                "{} --all acts on every compute instance of the scope and needs confirmation, but stdin is not a \
+                "{} --all acts on every target of the scope and needs confirmation, but stdin is not a \
                  terminal to ask on: pass --yes to confirm (nothing was changed)",
                 action.as_str()
             ))),
