@@ -6,16 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use autostop_azure::Compute;
 use autostop_azure::prices::{
     Os, PRICES_ENDPOINT, PRICES_ENDPOINT_ENV, PricePage, PricesClient, canonical_sku, hourly_price, read_price_file,
 };
 use autostop_policy::savings::{Observation, Period, Priced, Sign, Stretch, stopped_stretches};
-use autostop_policy::{Action, SkipReason};
+use autostop_policy::{Action, Instance, SkipReason};
 use autostop_state::{CachedPrice, EventKind, EventRecord, HistoryQuery, StateStore};
 use jiff::{SignedDuration, Timestamp};
-
-use crate::discover::instance;
 
 /// How far before the period the audit log is read for the stop that began a stretch still running at its start:
 /// a stop older than this, never followed by a sign of life, is not counted.
@@ -101,20 +98,23 @@ pub async fn stretches(store: &dyn StateStore, period: Period) -> anyhow::Result
     Ok(stopped_stretches(&observations(&records), period))
 }
 
-/// What each discovered compute is and costs, keyed by lowercase ARM id; the prices of the instances with
-/// stretches are looked up (one per region and size). Returns also one line per price that could not be had.
+/// What each discovered target is and costs, keyed by lowercase ARM id; the prices of the targets in `wanted`
+/// (those with stretches) are looked up, one per region and size, the region from `locations` (by lowercase id).
+/// Returns also the currency and one line per price that could not be had.
 pub async fn priced(
-    computes: &[Compute],
+    targets: &[Instance],
+    locations: &BTreeMap<String, String>,
     wanted: &BTreeSet<String>,
     source: &PriceSource,
     store: &dyn StateStore,
     now: Timestamp,
 ) -> anyhow::Result<(BTreeMap<String, Priced>, String, Vec<String>)> {
-    let pairs: BTreeSet<(String, String)> = computes
-        .iter()
-        .filter(|compute| wanted.contains(&compute.id.to_string().to_lowercase()))
-        .filter_map(|compute| Some((compute.location.to_lowercase(), compute.vm_size.as_ref()?.to_lowercase())))
-        .collect();
+    let place = |target: &Instance| {
+        let key = target.id.to_lowercase();
+        Some((locations.get(&key)?.clone(), target.vm_size.as_ref()?.to_lowercase()))
+    };
+    let pairs: BTreeSet<(String, String)> =
+        targets.iter().filter(|target| wanted.contains(&target.id.to_lowercase())).filter_map(place).collect();
     let (prices, currency, problems) = match source {
         PriceSource::File(path) => {
             let page = read_price_file(path)?;
@@ -123,20 +123,17 @@ pub async fn priced(
         }
         PriceSource::Api(client) => from_api(client, store, &pairs, now).await?,
     };
-    let instances = computes
+    let instances = targets
         .iter()
-        .map(|compute| {
-            let view = instance(compute);
-            let key = compute.vm_size.as_ref().map(|size| (compute.location.to_lowercase(), size.to_lowercase()));
-            let hourly = key.and_then(|key| prices.get(&key).copied());
+        .map(|target| {
             let priced = Priced {
-                name: view.name,
-                workspace: view.workspace,
-                owner: compute.owner.clone(),
-                size: compute.vm_size.clone(),
-                hourly,
+                name: target.name.clone(),
+                workspace: target.workspace.clone(),
+                owner: target.owner.clone(),
+                size: target.vm_size.clone(),
+                hourly: place(target).and_then(|key| prices.get(&key).copied()),
             };
-            (compute.id.to_string().to_lowercase(), priced)
+            (target.id.to_lowercase(), priced)
         })
         .collect();
     Ok((instances, currency, problems))

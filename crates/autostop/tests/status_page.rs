@@ -37,6 +37,7 @@ fn fleet() -> Fleet {
                     },
                     Workspace { name: "ws-research".into(), location: "eastus".into(), computes: vec![research] },
                 ],
+                ..Default::default()
             }],
         }],
     }

@@ -13,7 +13,9 @@
 pub mod config;
 pub mod duration;
 mod eligibility;
+pub mod idle;
 mod instance;
+pub mod native;
 pub mod plan;
 pub mod savings;
 pub mod selector;
@@ -23,7 +25,7 @@ pub mod timeline;
 pub use config::{Config, ConfigError, ConfigErrors, Rule};
 pub use duration::{DurationError, parse_duration};
 pub use eligibility::{Action, SkipReason, eligibility};
-pub use instance::{Instance, Scope};
+pub use instance::{Instance, Kind, NativeSchedule, Scope};
 pub use plan::{
     Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, Window, occurrences, plan, plan_due,
 };

@@ -64,6 +64,7 @@ fn instance(name: &str, state: &str, tags: &[(&str, &str)]) -> Instance {
         state: Some(state.to_owned()),
         vm_size: Some("Standard_DS3_v2".to_owned()),
         tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
+        ..Instance::default()
     }
 }
 

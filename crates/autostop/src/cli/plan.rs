@@ -57,7 +57,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     };
     let until =
         at.checked_add(window).map_err(|_| crate::UsageError(format!("--window: {} is too long", args.window)))?;
-    let crate::engine::Found { instances, errors, unhandled } = crate::engine::inventory(&client, &config).await;
+    let crate::engine::Found { instances, errors, unhandled, .. } = crate::engine::inventory(&client, &config).await;
     for odd in &unhandled {
         eprintln!("autostop: {} ({}) is left alone: cannot be handled: {}", odd.name, odd.id, odd.reason);
     }
@@ -66,6 +66,12 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let rows = rows(&timeline);
     for rule in &autostop_policy::plan(&instances, &config, window, at).idle_rules {
         eprintln!("autostop: rule {rule} selects no instance in scope");
+    }
+    for conflict in autostop_policy::native::native_conflicts(&instances, &config) {
+        eprintln!(
+            "autostop: rule {} stops {}, but its native schedule starts it again: {}",
+            conflict.rule, conflict.target.name, conflict.schedule
+        );
     }
     for error in &errors {
         eprintln!("autostop: {error}");

@@ -1,13 +1,13 @@
 //! The inventory the plan reads: every configured scope discovered concurrently, each compute once, with the
 //! errors that kept part of the scopes from being read. I/O only; it decides nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use autostop_azure::{ArmClient, Compute};
+use autostop_azure::ArmClient;
 use autostop_policy::{Config, Instance};
 use futures::stream::{self, StreamExt};
 
-use crate::discover::{Scope, discover, instance};
+use crate::discover::{Scope, discover};
 
 /// How many scopes are discovered at once.
 const CONCURRENCY: usize = 8;
@@ -21,32 +21,19 @@ pub struct Found {
     pub errors: Vec<String>,
     /// Computes Azure listed that this client cannot act on (e.g. a name it cannot address), with why.
     pub unhandled: Vec<autostop_azure::Unhandled>,
+    /// Each target's Azure region, by lowercase ARM id (for pricing).
+    pub locations: BTreeMap<String, String>,
 }
 
 /// Discovers the configured scopes.
 pub async fn inventory(client: &ArmClient, config: &Config) -> Found {
-    let Discovered { computes, errors, unhandled } = computes(client, config).await;
-    Found { instances: computes.iter().map(instance).collect(), errors, unhandled }
-}
-
-/// What discovery of the configured scopes found, as ARM describes it (with region and owner).
-#[derive(Debug, Default)]
-pub struct Discovered {
-    /// Each compute once, in scope order.
-    pub computes: Vec<Compute>,
-    /// Listings that failed, each with the part of the scopes it concerns.
-    pub errors: Vec<String>,
-    /// Computes Azure listed that this client cannot act on, with why.
-    pub unhandled: Vec<autostop_azure::Unhandled>,
-}
-
-/// Discovers the configured scopes, keeping ARM's view of each compute.
-pub async fn computes(client: &ArmClient, config: &Config) -> Discovered {
-    let mut found = Discovered::default();
+    let mut found = Found::default();
     let mut scopes = Vec::new();
     for scope in &config.scopes {
         match scope.subscription.parse() {
             Ok(subscription) => scopes.push(Scope {
+                kinds: scope.kinds.clone(),
+                owner_tag: config.tags.owner.clone(),
                 subscriptions: vec![subscription],
                 resource_group: scope.resource_group.clone(),
                 workspace: scope.workspace.clone(),
@@ -63,9 +50,10 @@ pub async fn computes(client: &ArmClient, config: &Config) -> Discovered {
     for inventory in inventories {
         found.errors.extend(inventory.errors.iter().map(|err| format!("{err:#}")));
         found.unhandled.extend(inventory.unhandled.iter().cloned());
-        for compute in inventory.computes {
-            if seen.insert(compute.id.to_string().to_lowercase()) {
-                found.computes.push(compute);
+        found.locations.extend(inventory.locations);
+        for target in inventory.targets {
+            if seen.insert(target.id.to_lowercase()) {
+                found.instances.push(target);
             }
         }
     }

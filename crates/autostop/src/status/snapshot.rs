@@ -13,7 +13,6 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::view::{CHART_DAYS, Machine, Snapshot, Upcoming};
 use crate::cli::PolicyArgs;
-use crate::discover::instance;
 use crate::savings::PriceSource;
 
 /// How far ahead the next actions look.
@@ -32,8 +31,7 @@ pub async fn gather(
     now: Timestamp,
 ) -> anyhow::Result<(Snapshot, Ledger)> {
     let (config, client) = crate::config::connect(config_path, &policy.azure)?;
-    let crate::engine::Discovered { computes, errors, .. } = crate::engine::computes(&client, &config).await;
-    let instances: Vec<_> = computes.iter().map(instance).collect();
+    let crate::engine::Found { instances, errors, locations, .. } = crate::engine::inventory(&client, &config).await;
     let until = now.checked_add(AHEAD).context("the next 24 hours are past the year 9999")?;
     let timeline = timeline(&instances, &config, Window { after: now, until });
     let upcoming = timeline
@@ -60,21 +58,21 @@ pub async fn gather(
     let every_stretch = crate::savings::stretches(store, all_time).await?;
     let chart_since = now.checked_sub(SignedDuration::from_hours(24 * i64::from(CHART_DAYS + 1))).unwrap_or(now);
     let wanted: BTreeSet<String> = every_stretch.iter().map(|stretch| stretch.target_id.to_lowercase()).collect();
-    let (priced, currency, price_problems) = crate::savings::priced(&computes, &wanted, prices, store, now).await?;
+    let (priced, currency, price_problems) =
+        crate::savings::priced(&instances, &locations, &wanted, prices, store, now).await?;
     let totals = ledger(&every_stretch, &priced, GroupBy::Rule);
     let stretches = every_stretch.into_iter().filter(|stretch| stretch.to > chart_since).collect();
 
-    let machines = computes
+    let machines = instances
         .iter()
-        .zip(&instances)
-        .map(|(compute, view)| Machine {
-            key: view.id.to_lowercase(),
-            name: view.name.clone(),
-            workspace: view.workspace.clone(),
-            owner: compute.owner.clone(),
-            kind: view.compute_type.clone(),
-            state: view.state.clone(),
-            size: view.vm_size.clone(),
+        .map(|target| Machine {
+            key: target.id.to_lowercase(),
+            name: target.name.clone(),
+            workspace: target.workspace.clone(),
+            owner: target.owner.clone(),
+            kind: target.compute_type.clone(),
+            state: target.state.clone(),
+            size: target.vm_size.clone(),
         })
         .collect();
     let snapshot = Snapshot {
