@@ -87,8 +87,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 struct ServeCommand {
     #[command(flatten)]
     serve: serve::ServeArgs,
-    /// State: audit log, claims, last evaluated instant (default: the platform state directory).
-    #[arg(long, value_name = "PATH")]
+    /// State: audit log, claims, last evaluated instant: an SQLite file (default: the platform state directory)
+    /// or a Blob Storage URL (https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]).
+    #[arg(long, value_name = "PATH|URL")]
     state: Option<std::path::PathBuf>,
     #[command(flatten)]
     azure: AzureArgs,

@@ -74,20 +74,28 @@ fn certificates(dir: &Path) {
 }
 
 impl Azurite {
-    /// Starts `azurite-blob` with its files under `dir` (created, emptied first) and waits until it listens.
+    /// Starts `azurite-blob`, keeping blobs in memory, with its files under `dir` (created, emptied first), and
+    /// waits until it listens.
     pub fn start(dir: &Path) -> Azurite {
-        let binary = binary();
         if dir.exists() {
             std::fs::remove_dir_all(dir).expect("clear the Azurite directory");
         }
         std::fs::create_dir_all(dir).expect("create the Azurite directory");
         certificates(dir);
-        let port = free_port();
+        let mut azurite = Azurite { port: free_port(), ca_pem: dir.join("ca.pem"), dir: dir.to_owned(), child: None };
+        azurite.launch();
+        azurite
+    }
+
+    fn launch(&mut self) {
+        let binary = binary();
+        let (dir, port) = (self.dir.clone(), self.port);
         // A shell in between holds Azurite's lifetime to ours: it kills Azurite when its standard input closes,
         // which happens when this process ends, however it ends.
         let child = Command::new("sh")
             .arg("-c")
-            .arg(r#""$0" "$@" & child=$!; read _ignored; kill $child 2>/dev/null; wait $child"#)
+            // Azurite's SIGTERM handler waits for idle keep-alive connections to close: SIGKILL after a grace.
+            .arg(r#""$0" "$@" & child=$!; read _ignored; kill $child 2>/dev/null; sleep 1; kill -9 $child 2>/dev/null; wait $child"#)
             .arg(&binary)
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .arg("--cert")
@@ -95,19 +103,17 @@ impl Azurite {
             .arg("--key")
             .arg(dir.join("key.pem"))
             .args(["--oauth", "basic", "--skipApiVersionCheck", "--inMemoryPersistence", "--disableTelemetry"])
-            .arg("--debug")
-            .arg(dir.join("debug.log"))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("stderr.log")).expect("Azurite's stderr file"))
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
-        let mut azurite = Azurite { port, ca_pem: dir.join("ca.pem"), dir: dir.to_owned(), child: Some(child) };
+        self.child = Some(child);
         let deadline = Instant::now() + START_TIMEOUT;
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
             let stderr = || std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
-            let exited = azurite.child.as_mut().and_then(|child| child.try_wait().ok().flatten());
+            let exited = self.child.as_mut().and_then(|child| child.try_wait().ok().flatten());
             assert!(exited.is_none(), "Azurite exited ({exited:?}) before listening on {address}: {}", stderr());
             assert!(
                 Instant::now() < deadline,
@@ -116,7 +122,6 @@ impl Azurite {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        azurite
     }
 
     /// The path-style URL of `container` (and `prefix`, if not empty) on this Azurite.
@@ -137,11 +142,6 @@ impl Azurite {
             assert!(Instant::now() < deadline, "Azurite still listens on {address} after being stopped");
             std::thread::sleep(Duration::from_millis(100));
         }
-    }
-
-    /// Azurite's debug log so far (for failure messages).
-    pub fn debug_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("debug.log")).unwrap_or_default()
     }
 }
 

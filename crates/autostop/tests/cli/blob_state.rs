@@ -1,0 +1,218 @@
+//! The Blob state through the binary, against a real Azurite (HTTPS, `--oauth basic`) with tokens from the
+//! emulator's Entra endpoint: concurrent runs on one Blob state send each stop exactly once, and a store that
+//! goes away mid-run fails the run loudly without letting a stop out before its claim is durable.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use autostop_emulator::Emulator;
+use autostop_state::{BlobAddress, BlobStore, ClaimStatus, StateStore};
+
+use crate::azurite::Azurite;
+use crate::util::*;
+
+const CONFIG: &str = r#"
+[defaults]
+timezone = "UTC"
+catch_up = "1h"
+
+[[scopes]]
+subscription = "00000000-0000-0000-0000-00000000a001"
+
+[[rules]]
+name = "evening-stop"
+action = "stop"
+schedule = "0 0 20 * * *"
+"#;
+
+struct Setup {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    /// The emulator's CA and Azurite's, for `SSL_CERT_FILE`.
+    roots: PathBuf,
+}
+
+fn setup(emulator: &Emulator, azurite: &Azurite) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("autostop.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let env: BTreeMap<String, String> = emulator.env().into_iter().collect();
+    let emulator_ca = std::fs::read_to_string(&env["SSL_CERT_FILE"]).unwrap();
+    let azurite_ca = std::fs::read_to_string(&azurite.ca_pem).unwrap();
+    let roots = dir.path().join("roots.pem");
+    std::fs::write(&roots, format!("{emulator_ca}\n{azurite_ca}")).unwrap();
+    Setup { dir, config, roots }
+}
+
+fn running(count: usize) -> autostop_emulator::Fleet {
+    fleet((1..=count).map(|i| compute(&format!("inst-{i:03}"), "ComputeInstance", "Running")).collect())
+}
+
+fn run_cli(emulator: &Emulator, setup: &Setup, state: &str, now: &str) -> Cli {
+    Cli::against(emulator, &["run", "--now", now, "--no-wait", "-o", "json"])
+        .env("AUTOSTOP_CONFIG", &setup.config)
+        .env("SSL_CERT_FILE", &setup.roots)
+        .args_state(Path::new(state))
+}
+
+/// How many stop POSTs each compute received, by name.
+fn stop_posts(emulator: &Emulator) -> BTreeMap<String, usize> {
+    let mut posts = BTreeMap::new();
+    for request in emulator.control().requests() {
+        let path = request.path.split('?').next().unwrap_or_default();
+        if request.method == "POST" && path.ends_with("/stop") {
+            let name = path.trim_end_matches("/stop").rsplit('/').next().unwrap_or_default().to_owned();
+            *posts.entry(name).or_default() += 1;
+        }
+    }
+    posts
+}
+
+/// The Blob state at `url`, opened as the binary opens it: the emulator's client-secret credential.
+fn blob_store(emulator: &Emulator, setup: &Setup, url: &str) -> Arc<dyn StateStore> {
+    let env: BTreeMap<String, String> = emulator.env().into_iter().collect();
+    let client = autostop_azure::http_client(Some(&setup.roots)).unwrap();
+    let options = autostop_azure::client_options(client);
+    let credential_options =
+        autostop_azure::CredentialOptions { client_options: options.clone(), ..Default::default() };
+    let (_, credential) = autostop_azure::credential(credential_options, |name| env.get(name).cloned()).unwrap();
+    Arc::new(BlobStore::open(&BlobAddress::parse(url).unwrap(), Some(credential), options).unwrap())
+}
+
+fn azurite_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("blob-state").join(name)
+}
+
+#[tokio::test]
+async fn concurrent_runs_on_one_blob_state_send_each_stop_exactly_once() {
+    let azurite = Azurite::start(&azurite_dir("race"));
+    for (processes, instances) in [(2, 30), (10, 12)] {
+        let emulator = emulator(running(instances)).await;
+        let setup = setup(&emulator, &azurite);
+        // A fresh container each round: the processes also race to create it.
+        let url = azurite.url(&format!("race-{processes}"), "autostop");
+        let children = (0..processes)
+            .map(|_| tokio::spawn(run_cli(&emulator, &setup, &url, "2026-03-02T20:00:30Z").run()))
+            .collect::<Vec<_>>();
+        let mut runs = Vec::new();
+        for child in children {
+            runs.push(child.await.unwrap());
+        }
+        for run in &runs {
+            assert_eq!(run.code, 0, "{processes} processes: a claim held by another run is a skip: {run:#?}");
+        }
+        let posts = stop_posts(&emulator);
+        assert_eq!(posts.len(), instances, "{processes} processes: {posts:?}");
+        assert!(posts.values().all(|count| *count == 1), "{processes} processes: one stop POST each: {posts:?}");
+        let accepted = runs
+            .iter()
+            .flat_map(|run| run.json().as_array().unwrap().clone())
+            .filter(|row| row["result"] == "accepted")
+            .count();
+        assert_eq!(accepted, instances, "{processes} processes: each stop reported accepted once");
+        let store = blob_store(&emulator, &setup, &url);
+        let claims =
+            tokio::time::timeout(TIMEOUT, store.claims_of("evening-stop", "2026-03-02T20:00:00Z".parse().unwrap()))
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(claims.len(), instances);
+        // Accepted, or already confirmed by a run that started after another had sent the stop.
+        assert!(
+            claims.iter().all(|claim| matches!(claim.status, ClaimStatus::Accepted | ClaimStatus::Succeeded)),
+            "{claims:#?}"
+        );
+        let history = Cli::against(&emulator, &["history", "-o", "json"])
+            .env("SSL_CERT_FILE", &setup.roots)
+            .args_state(Path::new(&url))
+            .run()
+            .await;
+        assert_eq!(history.code, 0, "{history:#?}");
+        let recorded = history.json().as_array().unwrap().iter().filter(|row| row["result"] == "accepted").count();
+        assert_eq!(recorded, instances, "history shows each accepted stop once: {history:#?}");
+        drop(setup.dir);
+    }
+}
+
+/// A TCP relay to Azurite that can be cut: every connection through it closed and new ones refused, as when
+/// the storage account becomes unreachable, while Azurite itself keeps what it stored for the test to read.
+struct Relay {
+    port: u16,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Relay {
+    async fn start(target: u16) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let registry = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let connection = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                registry.lock().unwrap().push(connection.abort_handle());
+            }
+        });
+        tasks.lock().unwrap().push(accept.abort_handle());
+        Relay { port, tasks }
+    }
+
+    /// Closes every connection and the listener.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_blob_state_that_goes_away_mid_run_fails_the_run_and_never_lets_a_stop_out_without_its_claim() {
+    let azurite = Azurite::start(&azurite_dir("outage"));
+    let mut saw_a_mid_run_failure = false;
+    for round in 0..3 {
+        let emulator = emulator(running(120)).await;
+        let setup = setup(&emulator, &azurite);
+        let relay = Relay::start(azurite.port).await;
+        let container = format!("outage-{round}");
+        let through_relay = format!("https://127.0.0.1:{}/{}/{container}", relay.port, crate::azurite::ACCOUNT);
+        let run = tokio::spawn(run_cli(&emulator, &setup, &through_relay, "2026-03-02T20:00:30Z").run());
+        let deadline = Instant::now() + TIMEOUT;
+        while stop_posts(&emulator).is_empty() && !run.is_finished() {
+            assert!(Instant::now() < deadline, "no stop was sent within {TIMEOUT:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        relay.cut();
+        let run = run.await.unwrap();
+        let posts = stop_posts(&emulator);
+        let store = blob_store(&emulator, &setup, &azurite.url(&container, ""));
+        let claims =
+            tokio::time::timeout(TIMEOUT, store.claims_of("evening-stop", "2026-03-02T20:00:00Z".parse().unwrap()))
+                .await
+                .unwrap()
+                .unwrap();
+        for name in posts.keys() {
+            let status = claims.iter().find(|claim| claim.target_name == *name).map(|claim| claim.status);
+            assert!(
+                matches!(status, Some(ClaimStatus::Sent | ClaimStatus::Accepted)),
+                "{name} got a stop POST without a durable claim marked sent ({status:?}): {run:#?}"
+            );
+        }
+        if run.code == 0 {
+            assert_eq!(posts.len(), 120, "a run that succeeded acted on everything: {run:#?}");
+            continue;
+        }
+        assert_eq!(run.code, 1, "a state that fails mid-run is a failed run: {run:#?}");
+        assert!(run.stderr.contains(&through_relay), "the failure names the store {through_relay}: {run:#?}");
+        if posts.len() < 120 {
+            saw_a_mid_run_failure = true;
+            break;
+        }
+    }
+    assert!(saw_a_mid_run_failure, "the store must go away in the middle of a run, or this test proves nothing");
+}
