@@ -11,6 +11,19 @@ use autostop_state::{BlobAddress, BlobStore, SqliteStore, StateStore};
 
 use crate::UsageError;
 
+/// The setting naming the Function App's own storage account (identity-based `AzureWebJobsStorage`).
+pub const FUNCTIONS_ACCOUNT: &str = "AzureWebJobsStorage__accountName";
+
+/// The container the state defaults to in the Function App's storage account.
+pub const FUNCTIONS_CONTAINER: &str = "autostop-state";
+
+/// Under the Functions host (`FUNCTIONS_CUSTOMHANDLER_PORT` set), the Function App's own storage account, where
+/// the state defaults to: an instance's `/tmp` does not survive a recycle.
+fn functions_storage_account(env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    env("FUNCTIONS_CUSTOMHANDLER_PORT")?;
+    env(FUNCTIONS_ACCOUNT)
+}
+
 /// Where the state lives, as `--state` gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateLocation {
@@ -21,8 +34,10 @@ pub enum StateLocation {
 }
 
 impl StateLocation {
-    /// `--state` as given, else the platform default (`$XDG_STATE_HOME/autostop/audit.db`, else
-    /// `~/.local/state/autostop/audit.db`). A URL that is not a usable Blob location is a usage error.
+    /// `--state` (or `AUTOSTOP_STATE`) as given; else, under the Functions host with an identity-based
+    /// `AzureWebJobsStorage__accountName`, the `autostop-state` container of that account; else the platform
+    /// default (`$XDG_STATE_HOME/autostop/audit.db`, else `~/.local/state/autostop/audit.db`). A URL that is not
+    /// a usable Blob location is a usage error.
     pub fn resolve(given: Option<&Path>) -> anyhow::Result<StateLocation> {
         match given {
             Some(path) => match path.to_str().filter(|text| BlobAddress::looks_like_url(text)) {
@@ -31,7 +46,13 @@ impl StateLocation {
                 )),
                 None => Ok(StateLocation::Sqlite(path.to_owned())),
             },
-            None => Ok(StateLocation::Sqlite(SqliteStore::default_path()?)),
+            None => match functions_storage_account(crate::connect::process_env) {
+                Some(account) => Ok(StateLocation::Blob(
+                    BlobAddress::parse(&format!("https://{account}.blob.core.windows.net/{FUNCTIONS_CONTAINER}"))
+                        .map_err(|err| UsageError(format!("{FUNCTIONS_ACCOUNT}: {err}")))?,
+                )),
+                None => Ok(StateLocation::Sqlite(SqliteStore::default_path()?)),
+            },
         }
     }
 
@@ -81,5 +102,36 @@ impl std::fmt::Display for StateLocation {
             StateLocation::Sqlite(path) => path.display().fmt(f),
             StateLocation::Blob(address) => f.write_str(&address.location()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| vars.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
+    }
+
+    #[test]
+    fn under_the_functions_host_the_state_defaults_to_the_apps_storage_account() {
+        let host = [("FUNCTIONS_CUSTOMHANDLER_PORT", "7071"), (FUNCTIONS_ACCOUNT, "appstore")];
+        assert_eq!(functions_storage_account(env(&host)).as_deref(), Some("appstore"));
+        assert_eq!(functions_storage_account(env(&host[1..])), None, "outside the host: the SQLite default");
+        assert_eq!(functions_storage_account(env(&host[..1])), None, "a connection string: the SQLite default");
+    }
+
+    #[test]
+    fn a_url_is_blob_state_and_anything_else_a_file() {
+        let blob = StateLocation::resolve(Some(Path::new("https://acct.blob.core.windows.net/state/p?sig=s3cr3t")))
+            .expect("a Blob URL");
+        assert!(matches!(&blob, StateLocation::Blob(address) if address.has_sas()));
+        assert_eq!(blob.to_string(), "https://acct.blob.core.windows.net/state/p");
+        let file = StateLocation::resolve(Some(Path::new("state/audit.db"))).expect("a path");
+        assert_eq!(file, StateLocation::Sqlite(PathBuf::from("state/audit.db")));
+        let err = StateLocation::resolve(Some(Path::new("http://acct.blob.core.windows.net/state")))
+            .expect_err("plain http")
+            .to_string();
+        assert!(err.starts_with("--state: state URL http://acct.blob.core.windows.net/state:"), "{err}");
     }
 }

@@ -84,7 +84,7 @@ pub struct PolicyArgs {
     /// State: audit log, claims, window. A path is an SQLite file (default: $XDG_STATE_HOME/autostop/audit.db,
     /// else ~/.local/state/autostop/audit.db); https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX] is Blob
     /// Storage, shared by every process that names it.
-    #[arg(long, value_name = "PATH|URL")]
+    #[arg(long, env = "AUTOSTOP_STATE", value_name = "PATH|URL")]
     pub state: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub azure: AzureArgs,

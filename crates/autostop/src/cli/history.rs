@@ -16,7 +16,7 @@ use crate::{Outcome, UsageError};
 pub struct HistoryArgs {
     /// State: an SQLite file (default: $XDG_STATE_HOME/autostop/audit.db, else ~/.local/state/autostop/audit.db)
     /// or a Blob Storage URL (https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]).
-    #[arg(long, value_name = "PATH|URL")]
+    #[arg(long, env = "AUTOSTOP_STATE", value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
     /// Only events since an instant (2026-03-02T20:00:00+09:00) or that long ago (24h, 7d).
     #[arg(long, value_name = "TIME|DURATION")]

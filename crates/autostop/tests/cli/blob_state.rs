@@ -216,3 +216,73 @@ async fn a_blob_state_that_goes_away_mid_run_fails_the_run_and_never_lets_a_stop
     }
     assert!(saw_a_mid_run_failure, "the store must go away in the middle of a run, or this test proves nothing");
 }
+
+/// `history -o json` of a state, without the event and run ids (each backend issues its own), and how many
+/// distinct runs the events name.
+async fn history_without_ids(emulator: &Emulator, setup: &Setup, state: &str) -> (Vec<serde_json::Value>, usize) {
+    let run = Cli::against(emulator, &["history", "-o", "json"])
+        .env("SSL_CERT_FILE", &setup.roots)
+        .args_state(Path::new(state))
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let mut rows = run.json().as_array().unwrap().clone();
+    let mut runs = std::collections::BTreeSet::new();
+    for row in &mut rows {
+        let fields = row.as_object_mut().unwrap();
+        fields.remove("id");
+        runs.insert(fields.remove("run").unwrap().to_string());
+    }
+    (rows, runs.len())
+}
+
+#[tokio::test]
+async fn state_migrate_moves_every_event_and_claim_to_blob_and_back() {
+    let azurite = Azurite::start(&azurite_dir("migrate"));
+    let emulator = emulator(running(8)).await;
+    let setup = setup(&emulator, &azurite);
+    let sqlite = setup.dir.path().join("audit.db").display().to_string();
+    let first = run_cli(&emulator, &setup, &sqlite, "2026-03-02T20:00:30Z").run().await;
+    assert_eq!(first.code, 0, "{first:#?}");
+    emulator.control().complete_operations();
+    let confirm = run_cli(&emulator, &setup, &sqlite, "2026-03-02T20:01:00Z").run().await;
+    assert_eq!(confirm.code, 0, "{confirm:#?}");
+    let original = history_without_ids(&emulator, &setup, &sqlite).await;
+    assert_eq!(original.0.len(), 16, "8 accepted and 8 succeeded: {original:#?}");
+    assert_eq!(original.1, 2, "two runs: {original:#?}");
+
+    let url = azurite.url("migrated", "team-a");
+    let migrate = |from: &str, to: &str| {
+        Cli::against(&emulator, &["state", "migrate", "--from", from, "--to", to, "-o", "json"])
+            .env("SSL_CERT_FILE", &setup.roots)
+            .run()
+    };
+    let there = migrate(&sqlite, &url).await;
+    assert_eq!(there.code, 0, "{there:#?}");
+    assert_eq!(there.json()["events"], 16, "{there:#?}");
+    assert_eq!(there.json()["claims"], 8, "{there:#?}");
+    assert_eq!(there.json()["windows"], 1, "{there:#?}");
+    assert_eq!(history_without_ids(&emulator, &setup, &url).await, original, "every event, in order, on Blob");
+    let again = migrate(&sqlite, &url).await;
+    assert_eq!(again.code, 1, "migrating into a state that has events is refused: {again:#?}");
+    assert!(again.stderr.contains("already holds events"), "{again:#?}");
+
+    // The claims came along, with their outcome, so a window evaluated again there acts on nothing twice.
+    let claims = tokio::time::timeout(
+        TIMEOUT,
+        blob_store(&emulator, &setup, &url).claims_of("evening-stop", "2026-03-02T20:00:00Z".parse().unwrap()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(claims.len(), 8, "{claims:#?}");
+    assert!(
+        claims.iter().all(|claim| claim.status == ClaimStatus::Succeeded && claim.sent_at.is_some()),
+        "{claims:#?}"
+    );
+
+    let back = setup.dir.path().join("back.db").display().to_string();
+    let returned = migrate(&url, &back).await;
+    assert_eq!(returned.code, 0, "{returned:#?}");
+    assert_eq!(history_without_ids(&emulator, &setup, &back).await, original, "and back to SQLite");
+}

@@ -44,7 +44,13 @@ pub(crate) struct Container {
     /// The SAS query, to scrub from messages.
     sas: Option<String>,
     created: tokio::sync::OnceCell<()>,
+    /// When the service was last found unreachable (its retries spent), and what was said then.
+    unreachable: std::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
+
+/// How long operations fail at once, without a request, after the service was found unreachable: a run whose
+/// state is gone ends in seconds instead of spending every retry budget on every target.
+const UNREACHABLE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl std::fmt::Debug for Container {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,13 +67,21 @@ impl Container {
     ) -> Result<Container, Error> {
         let location = address.location();
         let credential = if address.has_sas() { None } else { credential };
+        let mut client_options = client_options;
+        client_options.retry = retry_options();
         let options = BlobContainerClientOptions { client_options, ..Default::default() };
         let client =
             BlobContainerClient::new(address.container_url().clone(), credential, Some(options)).map_err(|err| {
                 Error::Blob { location: location.clone(), operation: "build the client", message: err.to_string() }
             })?;
         let sas = address.container_url().query().map(str::to_owned);
-        Ok(Container { client, location, sas, created: tokio::sync::OnceCell::new() })
+        Ok(Container {
+            client,
+            location,
+            sas,
+            created: tokio::sync::OnceCell::new(),
+            unreachable: std::sync::Mutex::new(None),
+        })
     }
 
     /// The state's URL without its SAS.
@@ -97,11 +111,27 @@ impl Container {
         if let Some(sas) = self.sas.as_deref().filter(|sas| !sas.is_empty()) {
             message = message.replace(sas, "[SAS]");
         }
+        if !matches!(err.kind(), azure_core::error::ErrorKind::HttpResponse { .. }) {
+            let mut unreachable = self.unreachable.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            *unreachable = Some((std::time::Instant::now(), message.clone()));
+        }
         Error::Blob { location: self.location.clone(), operation, message }
     }
 
-    /// Creates the container unless it exists (once per process).
-    async fn ready(&self) -> Result<(), Error> {
+    /// Fails at once while the service was found unreachable less than [`UNREACHABLE_FOR`] ago; then creates
+    /// the container unless it exists (once per process).
+    async fn ready(&self, operation: &'static str) -> Result<(), Error> {
+        let down = self.unreachable.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if let Some((since, message)) = down.filter(|(since, _)| since.elapsed() < UNREACHABLE_FOR) {
+            return Err(Error::Blob {
+                location: self.location.clone(),
+                operation,
+                message: format!(
+                    "unreachable {:.0?} ago ({message}); not tried again for {UNREACHABLE_FOR:?}",
+                    since.elapsed()
+                ),
+            });
+        }
         self.created
             .get_or_try_init(|| async {
                 match self.client.create(None).await {
@@ -116,7 +146,7 @@ impl Container {
 
     /// A blob's content and ETag, `None` if it does not exist.
     pub async fn get(&self, name: &str, operation: &'static str) -> Result<Option<(Vec<u8>, Etag)>, Error> {
-        self.ready().await?;
+        self.ready(operation).await?;
         let blob = self.client.blob_client(name);
         let result = match blob.download(None).await {
             Ok(result) => result,
@@ -141,7 +171,7 @@ impl Container {
         condition: Condition,
         operation: &'static str,
     ) -> Result<Written, Error> {
-        self.ready().await?;
+        self.ready(operation).await?;
         let mut options = BlockBlobClientUploadOptions {
             blob_content_type: Some("application/json".to_owned()),
             ..Default::default()
@@ -166,7 +196,7 @@ impl Container {
     /// Deletes a blob, only if it is unchanged since it was read with `etag` when one is given; one already gone
     /// is fine. Returns whether it is gone (`false`: the blob changed since).
     pub async fn delete(&self, name: &str, etag: Option<Etag>, operation: &'static str) -> Result<bool, Error> {
-        self.ready().await?;
+        self.ready(operation).await?;
         let options = BlobClientDeleteOptions { if_match: etag, ..Default::default() };
         match self.client.blob_client(name).delete(Some(options)).await {
             Ok(_) => Ok(true),
@@ -178,7 +208,7 @@ impl Container {
 
     /// The names of every blob starting with `prefix`, in name order.
     pub async fn list(&self, prefix: &str, operation: &'static str) -> Result<Vec<String>, Error> {
-        self.ready().await?;
+        self.ready(operation).await?;
         let options = BlobContainerClientListBlobsOptions { prefix: Some(prefix.to_owned()), ..Default::default() };
         let mut pages = self.client.list_blobs(Some(options)).map_err(|err| self.failed(operation, &err))?.into_pages();
         let mut names = Vec::new();
@@ -191,7 +221,7 @@ impl Container {
 
     /// Appends `content` to the append blob `name` (created if missing) and returns the offset it landed at.
     pub async fn append(&self, name: &str, content: Vec<u8>, operation: &'static str) -> Result<u64, Error> {
-        self.ready().await?;
+        self.ready(operation).await?;
         let append = self.client.blob_client(name).append_blob_client();
         let length = u64::try_from(content.len()).unwrap_or(u64::MAX);
         for _ in 0..2 {
@@ -229,6 +259,18 @@ impl Container {
             message: format!("blob {name} disappeared while appending to it"),
         })
     }
+}
+
+/// The state's retries: `azure_core`'s exponential policy (408, 429, 5xx, connection errors) at most 3 times
+/// from 0.4 s, within 15 s. Shorter than ARM calls': every action waits on its claim, so an unreachable store
+/// must be reported in seconds.
+fn retry_options() -> azure_core::http::RetryOptions {
+    azure_core::http::RetryOptions::exponential(azure_core::http::ExponentialRetryOptions {
+        initial_delay: azure_core::time::Duration::milliseconds(400),
+        max_retries: 3,
+        max_total_elapsed: azure_core::time::Duration::seconds(15),
+        max_delay: azure_core::time::Duration::seconds(5),
+    })
 }
 
 /// Whether a write failed only because its condition did not hold.
