@@ -1,10 +1,10 @@
-//! Apply: carries out start and stop actions concurrently; one failure never stops the others.
+//! How actions are applied: concurrency per subscription, following operations, polling, and the arguments that
+//! set them. The acting itself is the engine's (`engine::act`), for scheduled and ad-hoc actions alike.
 
 use std::time::Duration;
 
-use autostop_azure::{ArmClient, ComputeId, PollOptions, PowerAction};
+use autostop_azure::{ComputeId, PollOptions};
 use autostop_policy::Action;
-use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -51,17 +51,6 @@ pub enum Verdict {
     Failed,
 }
 
-/// The result of one action.
-#[derive(Debug, Clone)]
-pub struct Applied {
-    /// How it ended.
-    pub verdict: Verdict,
-    /// The error, when it failed: code, message and the resource.
-    pub error: Option<String>,
-    /// The compute's state when it was last seen, when known.
-    pub state: Option<String>,
-}
-
 /// How many operations are followed at once. Following is mostly waiting: the requests themselves are bounded by
 /// [`ApplyOptions::concurrency`] (starting operations) and paced by the client's per-subscription ARM budget.
 pub const MAX_FOLLOWED: usize = 16_384;
@@ -96,55 +85,6 @@ impl std::fmt::Debug for Permits {
 
 fn subscription_key(request: &ActionRequest) -> String {
     request.id.workspace().subscription().as_str().to_ascii_lowercase()
-}
-
-/// Runs every request, starting at most `options.concurrency` operations at once per subscription; results come
-/// back in request order. A progress bar counts them on a terminal.
-pub async fn apply(client: &ArmClient, requests: &[ActionRequest], options: &ApplyOptions) -> Vec<Applied> {
-    let progress = crate::progress::bar(requests.len(), "operations");
-    let permits = Permits::new(requests, options);
-    let applied = stream::iter(requests)
-        .map(|request| apply_one(client, request, options, &permits))
-        .buffered(MAX_FOLLOWED)
-        .inspect(|_| progress.inc(1))
-        .collect()
-        .await;
-    progress.finish_and_clear();
-    applied
-}
-
-/// Runs one request: begins the operation while holding one of `permits`, then, with `options.wait`, follows it
-/// to its end without holding it (a slot is not kept busy by an operation that is only being waited for).
-pub async fn apply_one(
-    client: &ArmClient,
-    request: &ActionRequest,
-    options: &ApplyOptions,
-    permits: &Permits,
-) -> Applied {
-    let action = match request.action {
-        Action::Start => PowerAction::Start,
-        Action::Stop => PowerAction::Stop,
-    };
-    let failed =
-        |err: autostop_azure::Error| Applied { verdict: Verdict::Failed, error: Some(err.to_string()), state: None };
-    let permit = permits.acquire(request).await;
-    let begun = client.begin(&request.id, action).await;
-    drop(permit);
-    let operation = match begun {
-        Ok(operation) => operation,
-        Err(err) => return failed(err),
-    };
-    if !options.wait {
-        return Applied { verdict: Verdict::Accepted, error: None, state: None };
-    }
-    match client.wait(&operation, &options.poll).await {
-        Ok(compute) => Applied {
-            verdict: Verdict::Succeeded,
-            error: None,
-            state: compute.state.map(|state| state.as_str().to_owned()),
-        },
-        Err(err) => failed(err),
-    }
 }
 
 /// Polling for the CLI: ARM's own `Retry-After` when it gives one, else after the client's first delay (2 s, or

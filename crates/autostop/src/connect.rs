@@ -7,7 +7,6 @@ use autostop_azure::{ArmClient, ArmClientOptions, Cloud, CredentialKind, Credent
 use autostop_policy::config::AzureSettings;
 
 use crate::UsageError;
-use crate::cli::AzureArgs;
 
 /// Everything needed to reach Azure, resolved from arguments and an environment.
 #[derive(Debug, Clone)]
@@ -90,4 +89,25 @@ where
 /// Looks a variable up in the process environment.
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// How to reach Azure: endpoints, credential and API version.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AzureArgs {
+    /// Credential to use instead of the first one available (client-secret, workload-identity,
+    /// managed-identity, azure-cli).
+    #[arg(long, env = "AUTOSTOP_CREDENTIAL", global = true)]
+    pub credential: Option<autostop_azure::CredentialKind>,
+
+    /// Azure cloud: public (the default), china or usgov.
+    #[arg(long, env = "AUTOSTOP_CLOUD", global = true)]
+    pub cloud: Option<autostop_azure::Cloud>,
+
+    /// ARM endpoint to use instead of the cloud's (HTTPS only), e.g. a local emulator.
+    #[arg(long, env = "AUTOSTOP_ARM_ENDPOINT", global = true)]
+    pub arm_endpoint: Option<String>,
+
+    /// Machine Learning Services API version [default: 2024-04-01].
+    #[arg(long, env = "AUTOSTOP_API_VERSION", global = true)]
+    pub api_version: Option<String>,
 }

@@ -1,6 +1,6 @@
 //! Discovery: finds the workspaces and computes of a scope, concurrently. I/O only; it decides nothing.
 
-use autostop_azure::{ArmClient, Compute, SubscriptionId, Workspace, WorkspaceId};
+use autostop_azure::{ArmClient, Compute, SubscriptionId, Unhandled, Workspace, WorkspaceId};
 use autostop_policy::Instance;
 use futures::stream::{self, StreamExt};
 
@@ -23,6 +23,9 @@ pub struct Scope {
 pub struct Inventory {
     /// Every compute found (instances and clusters alike), in a stable order.
     pub computes: Vec<Compute>,
+    /// Computes ARM listed that the client cannot address (e.g. a name outside Azure's current rules), each with
+    /// its raw id, name and the reason, in a stable order. Reported as skipped; they never fail a listing.
+    pub unhandled: Vec<Unhandled>,
     /// Listings that failed: each stops only its own part of the scope.
     pub errors: Vec<anyhow::Error>,
 }
@@ -41,13 +44,17 @@ pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
         .await;
     for (listing, workspace) in listings {
         match listing {
-            Ok(computes) => inventory.computes.extend(computes),
+            Ok(list) => {
+                inventory.computes.extend(list.computes);
+                inventory.unhandled.extend(list.unhandled);
+            }
             Err(err) => inventory
                 .errors
                 .push(anyhow::Error::new(err).context(format!("cannot list the computes of workspace {}", workspace))),
         }
     }
     inventory.computes.sort_by_cached_key(|compute| compute.id.to_string().to_lowercase());
+    inventory.unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
     inventory
 }
 

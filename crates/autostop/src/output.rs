@@ -3,13 +3,12 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use autostop_azure::Compute;
+use autostop_azure::{Compute, Unhandled};
 use autostop_policy::Instance;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde::Serialize;
 
 use crate::apply::Verdict;
-use crate::cli::OutputFormat;
 use crate::discover::instance;
 
 /// One compute as `autostop list` shows it. The JSON keys are a contract for scripts.
@@ -45,6 +44,36 @@ impl From<&Compute> for ComputeRow {
         let owner = compute.owner.clone();
         ComputeRow { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, owner, tags }
     }
+}
+
+/// A compute discovery could not handle, as `autostop list` shows it: `{"id","name","result":"skipped","reason"}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedRow {
+    /// ARM resource id as ARM sent it.
+    pub id: String,
+    /// Compute name as ARM sent it.
+    pub name: String,
+    /// Always `skipped`.
+    pub result: Verdict,
+    /// Why autostop cannot handle it.
+    pub reason: String,
+}
+
+impl From<&Unhandled> for SkippedRow {
+    fn from(unhandled: &Unhandled) -> Self {
+        SkippedRow {
+            id: unhandled.id.clone(),
+            name: unhandled.name.clone(),
+            result: Verdict::Skipped,
+            reason: unhandled_reason(unhandled),
+        }
+    }
+}
+
+/// The reason shown for a compute discovery could not handle.
+pub fn unhandled_reason(unhandled: &Unhandled) -> String {
+    format!("autostop cannot handle this compute: {}", unhandled.reason)
 }
 
 /// One compute an action verb considered, and what became of it. The JSON keys are a contract for scripts.
@@ -97,8 +126,34 @@ pub fn print<T: Serialize>(
     }
 }
 
-/// Prints computes as `autostop list` does.
-pub fn print_computes(out: &mut dyn Write, format: OutputFormat, rows: &[ComputeRow]) -> std::io::Result<()> {
+/// One entry of `autostop list --output json`: a compute, or one that was skipped.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ListEntry<'a> {
+    Compute(&'a ComputeRow),
+    Skipped(&'a SkippedRow),
+}
+
+/// Prints computes as `autostop list` does, then the computes it skipped: in JSON as entries of the same array
+/// with `result: "skipped"` and the `reason`; in a table as one `skipped NAME (ID): REASON` line each.
+pub fn print_computes(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    rows: &[ComputeRow],
+    skipped: &[SkippedRow],
+) -> std::io::Result<()> {
+    if format == OutputFormat::Json {
+        let entries = rows.iter().map(ListEntry::Compute).chain(skipped.iter().map(ListEntry::Skipped));
+        return print(out, format, &entries.collect::<Vec<_>>(), &[], |_| Vec::new());
+    }
+    print_compute_table(out, format, rows)?;
+    for row in skipped {
+        writeln!(out, "skipped {} ({}): {}", row.name, row.id, row.reason)?;
+    }
+    Ok(())
+}
+
+fn print_compute_table(out: &mut dyn Write, format: OutputFormat, rows: &[ComputeRow]) -> std::io::Result<()> {
     print(out, format, rows, &["NAME", "WORKSPACE", "TYPE", "STATE", "SIZE", "OWNER", "TAGS"], |row| {
         vec![
             row.name.clone(),
@@ -124,4 +179,14 @@ pub fn print_actions(out: &mut dyn Write, format: OutputFormat, rows: &[ActionRo
             row.reason.clone().or_else(|| row.error.clone()).or_else(|| row.state.clone()).unwrap_or_default(),
         ]
     })
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people.
+    #[default]
+    Table,
+    /// JSON for scripts.
+    Json,
 }

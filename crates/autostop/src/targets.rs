@@ -1,6 +1,6 @@
 //! Which computes an ad-hoc verb (`autostop stop|start`) considers, and what it does with each. Pure.
 
-use autostop_azure::Compute;
+use autostop_azure::{Compute, Unhandled};
 use autostop_policy::{Action, SkipReason, eligibility};
 
 /// Which computes the user named.
@@ -28,6 +28,18 @@ pub struct Targets<'a> {
     pub considered: Vec<Considered<'a>>,
     /// Names given on the command line that match no compute of the scope.
     pub unknown_names: Vec<String>,
+}
+
+/// The computes discovery could not handle that the selection covers: all of them for `--all`, those with a
+/// given name (case-insensitive) otherwise. They are reported as skipped, never acted on.
+pub fn unhandled_selected<'a>(unhandled: &'a [Unhandled], selection: &Selection) -> Vec<&'a Unhandled> {
+    unhandled
+        .iter()
+        .filter(|unhandled| match selection {
+            Selection::All => true,
+            Selection::Names(names) => names.iter().any(|name| name.eq_ignore_ascii_case(&unhandled.name)),
+        })
+        .collect()
 }
 
 /// Decides, for each discovered compute the selection covers, whether `action` applies.

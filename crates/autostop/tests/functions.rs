@@ -12,7 +12,9 @@ use std::time::Duration;
 use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace, actions};
 use jiff::Timestamp;
 use serde_json::json;
-use unattended::{Process, TIMEOUT, compute, config_with_rules, id, occurrence_in, wait_for_state};
+use unattended::{
+    Process, TIMEOUT, closed_within, compute, config_with_rules, id, idle_connection, occurrence_in, wait_for_state,
+};
 
 async fn emulator() -> Emulator {
     let fleet = Fleet {
@@ -234,4 +236,24 @@ async fn functions_init_copies_the_calendar_files_beside_the_config() {
         "{stderr}"
     );
     assert!(!other.join("host.json").exists());
+}
+
+#[tokio::test]
+async fn the_handler_closes_a_connection_that_sends_no_header_after_the_timeout_from_the_environment() {
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config_with_rules(dir.path(), &[("later", "stop", "run-1", occurrence_in(Duration::from_secs(3600)))]);
+    let port = free_port().to_string();
+    let env = [("FUNCTIONS_CUSTOMHANDLER_PORT", port.as_str()), ("AUTOSTOP_HTTP_HEADER_TIMEOUT", "1s")];
+    let args = ["serve", "--config", config.to_str().expect("utf-8 path")];
+    let mut handler = Process::spawn(&emulator, dir.path(), &args, &env, None);
+    handler.wait_for_log(|line| line["message"] == "custom handler listening").await;
+
+    let mut silent = idle_connection(&format!("127.0.0.1:{port}")).await;
+    assert!(closed_within(&mut silent, TIMEOUT).await, "a connection that sends nothing is kept open");
+
+    let probe = tokio::time::timeout(TIMEOUT, reqwest::get(format!("http://127.0.0.1:{port}/"))).await;
+    assert!(probe.expect("in time").is_ok_and(|response| response.status().is_success()), "GET / still answers");
+    let exit = handler.terminate().await;
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
 }

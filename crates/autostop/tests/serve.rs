@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace, actions};
 use jiff::Timestamp;
-use unattended::{Process, TIMEOUT, compute, config_with_rules, id, occurrence_in, wait_for_state};
+use unattended::{
+    Process, TIMEOUT, closed_within, compute, config_with_rules, id, idle_connection, occurrence_in, wait_for_state,
+};
 
 fn fleet() -> Fleet {
     Fleet {
@@ -46,6 +48,28 @@ async fn serve(emulator: &Emulator, dir: &std::path::Path, extra: &[&str]) -> (P
     let listening = daemon.wait_for_log(|line| line["message"] == "listening").await;
     let addr = listening["addr"].as_str().expect("the listening line names addr").to_owned();
     (daemon, format!("http://{addr}"))
+}
+
+/// `/healthz`: its status code and body, whatever the code.
+async fn health(base: &str) -> (u16, serde_json::Value) {
+    let request = reqwest::get(format!("{base}/healthz"));
+    let response = tokio::time::timeout(TIMEOUT, request).await.expect("answer in time").expect("answer");
+    let code = response.status().as_u16();
+    let body = tokio::time::timeout(TIMEOUT, response.json()).await.expect("body in time").expect("json body");
+    (code, body)
+}
+
+/// Waits until `/healthz` answers with `code`.
+async fn wait_for_health_code(base: &str, code: u16) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let (answered, body) = health(base).await;
+        if answered == code {
+            return body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/healthz never answered {code}: {answered} {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn get(url: &str) -> String {
@@ -168,8 +192,10 @@ async fn sighup_keeps_the_config_when_the_new_one_is_invalid_and_applies_a_valid
     daemon
         .wait_for_log(|line| line["message"].as_str().is_some_and(|m| m.starts_with("configuration reload failed")))
         .await;
-    let health = wait_for_health(&base, |health| !health["next_occurrence"].is_null()).await;
-    assert_eq!(health["next_occurrence"].as_str(), Some(far.to_string().as_str()), "{health}");
+    // (The first evaluation, at start, may still be under way: wait for the daemon to schedule the next one.)
+    let far_text = far.to_string();
+    let health = wait_for_health(&base, |health| health["next_occurrence"].as_str() == Some(far_text.as_str())).await;
+    assert_eq!(health["next_occurrence"].as_str(), Some(far_text.as_str()), "{health}");
 
     // A valid one takes effect: its rule fires in a moment.
     let soon = occurrence_in(Duration::from_secs(3));
@@ -300,4 +326,93 @@ async fn wait_for_runs(base: &str, count: u32) {
         assert!(tokio::time::Instant::now() < deadline, "fewer than {count} completed runs in /metrics");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn an_unreadable_scope_is_503_until_the_pending_occurrence_has_run() {
+    let emulator = emulator(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let at = occurrence_in(Duration::from_secs(2));
+    config_with_rules(dir.path(), &[("evening", "stop", "run-1", at)]);
+    emulator.control().deny(&format!("/subscriptions/{}", unattended::SUB), actions::WORKSPACE_READ);
+    let (daemon, base) = serve(&emulator, dir.path(), &["--recheck-interval", "1s"]).await;
+
+    let degraded = wait_for_health_code(&base, 503).await;
+    assert_eq!(degraded["status"], "degraded", "{degraded}");
+    let problems = degraded["problems"].to_string();
+    assert!(problems.contains("AuthorizationFailed"), "{degraded}");
+    let exposition = metrics(&base).await;
+    assert!(exposition.value("autostop_runs_total", &[("outcome", "some_failed")]).unwrap_or(0.0) >= 1.0);
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"));
+
+    // The cause is fixed: the daemon's recheck runs the pending occurrence, once, and health recovers.
+    emulator.control().allow_all();
+    wait_for_state(&emulator, &id("run-1"), &["Stopping", "Stopped"]).await;
+    let healthy = wait_for_health_code(&base, 200).await;
+    assert_eq!(healthy["status"], "ok", "{healthy}");
+    assert_eq!(healthy["problems"], serde_json::json!([]));
+    assert_eq!(daemon.terminate().await.code, Some(0));
+    let history = history(dir.path()).await;
+    let stops = results_for(&history, "run-1");
+    assert!(stops.iter().filter(|result| *result == "succeeded").count() == 1, "{history:#}");
+}
+
+#[tokio::test]
+async fn idle_http_connections_are_closed_after_the_header_timeout() {
+    let emulator = emulator(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    config_with_rules(dir.path(), &[("later", "stop", "run-1", occurrence_in(Duration::from_secs(3600)))]);
+    let (daemon, base) = serve(&emulator, dir.path(), &["--http-header-timeout", "1s"]).await;
+    let addr = base.trim_start_matches("http://").to_owned();
+
+    // A connection that never sends a header is closed by the server.
+    let mut silent = idle_connection(&addr).await;
+    assert!(closed_within(&mut silent, TIMEOUT).await, "a connection that sends nothing is kept open");
+
+    // So is a kept-alive connection that sends no further request after its first one.
+    let mut kept = idle_connection(&addr).await;
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: keep-alive\r\n\r\n");
+    tokio::io::AsyncWriteExt::write_all(&mut kept, request.as_bytes()).await.expect("request sent");
+    assert!(closed_within(&mut kept, TIMEOUT).await, "an idle kept-alive connection is kept open");
+
+    wait_for_health(&base, |health| health["status"] == "ok").await;
+    let exit = daemon.terminate().await;
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed_at_once_and_the_daemon_stays_responsive() {
+    let emulator = emulator(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    config_with_rules(dir.path(), &[("later", "stop", "run-1", occurrence_in(Duration::from_secs(3600)))]);
+    // A header timeout far longer than the test's waits: any prompt close below comes from the cap.
+    let args = ["--http-header-timeout", "10m", "--http-max-connections", "4"];
+    let (daemon, base) = serve(&emulator, dir.path(), &args).await;
+    let addr = base.trim_start_matches("http://").to_owned();
+
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(idle_connection(&addr).await);
+    }
+    for extra in 0..20 {
+        let mut stream = idle_connection(&addr).await;
+        assert!(closed_within(&mut stream, Duration::from_secs(10)).await, "connection {extra} beyond the cap is kept");
+    }
+    for stream in &mut held {
+        assert!(!closed_within(stream, Duration::from_millis(200)).await, "a connection within the cap was closed");
+    }
+
+    // The slots come back as connections end: the daemon answers again.
+    drop(held);
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let answer = tokio::time::timeout(TIMEOUT, reqwest::get(format!("{base}/healthz"))).await.expect("in time");
+        if answer.is_ok_and(|response| response.status().is_success()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/healthz never answered once the held connections ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let exit = daemon.terminate().await;
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
 }

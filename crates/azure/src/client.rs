@@ -7,8 +7,9 @@
 use crate::cloud::Cloud;
 use crate::credential::FreshToken;
 use crate::error::{Error, ErrorKind, display_url, from_core};
-use crate::ids::{ComputeId, SubscriptionId, WorkspaceId, validate_resource_group};
-use crate::models::{self, Compute, DecodeError, Page, Workspace, decode_arm_error};
+use crate::ids::{ComputeId, SubscriptionId, WorkspaceId};
+use crate::models::{self, Compute, ComputeList, DecodeError, Page, Workspace, decode_arm_error};
+use crate::names::validate_resource_group;
 use crate::operation::{
     Operation, PollOptions, PollStep, PowerAction, StatusHeader, next_delay, parse_retry_after, poll_error, read_poll,
 };
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 
-/// The api-version of the recordings in `shared/azure-api`.
+/// The api-version of the recordings in `testdata/azure-api`.
 pub const DEFAULT_API_VERSION: &str = "2024-04-01";
 
 /// Options of [`ArmClient`].
@@ -133,10 +134,19 @@ impl ArmClient {
         self.list(request, models::decode_workspace_page).await
     }
 
-    /// The computes of a workspace, across all pages (`nextLink` followed verbatim).
-    pub async fn list_computes(&self, workspace: &WorkspaceId) -> Result<Vec<Compute>, Error> {
+    /// The computes of a workspace, across all pages (`nextLink` followed verbatim). A compute the client cannot
+    /// address (see [`crate::Unhandled`]) is listed apart with the reason; only a failed request or an unreadable
+    /// page fails the listing.
+    pub async fn list_computes(&self, workspace: &WorkspaceId) -> Result<ComputeList, Error> {
         let request = self.inner.requests.list_computes(workspace);
-        self.list(request, models::decode_compute_page).await
+        let mut list = ComputeList::default();
+        for item in self.list(request, models::decode_compute_page).await? {
+            match item {
+                Ok(compute) => list.computes.push(compute),
+                Err(unhandled) => list.unhandled.push(unhandled),
+            }
+        }
+        Ok(list)
     }
 
     /// One compute.

@@ -1,9 +1,14 @@
-//! Typed ARM ids for subscriptions, Azure ML workspaces and computes, and the validation of their names (pure).
+//! Typed ARM ids for subscriptions, Azure ML workspaces and computes (pure); their names are checked by
+//! [`crate::names`].
 //!
 //! Ids parse case-insensitively (`resourcegroups` = `resourceGroups`) and compare case-insensitively, as ARM does;
 //! they print in ARM's canonical spelling with the names as given.
 
 use crate::error::{Error, ErrorKind};
+use crate::names::{
+    COMPUTE_RULE, RESOURCE_GROUP_RULE, SUBSCRIPTION_RULE, WORKSPACE_RULE, compute_name_ok, invalid, is_guid,
+    resource_group_ok, validate_compute_name, validate_resource_group, validate_workspace_name, workspace_name_ok,
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -28,15 +33,6 @@ impl SubscriptionId {
     }
 }
 
-fn is_guid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    let lengths = [8, 4, 4, 4, 12];
-    groups.len() == lengths.len()
-        && groups.iter().zip(lengths).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-const GUID_EXPECTED: &str = "a GUID like 00000000-0000-0000-0000-000000000000";
-
 impl FromStr for SubscriptionId {
     type Err = Error;
 
@@ -46,7 +42,7 @@ impl FromStr for SubscriptionId {
         if is_guid(bare) {
             Ok(SubscriptionId(bare.to_ascii_lowercase()))
         } else {
-            Err(invalid_input("subscription id", s, GUID_EXPECTED))
+            Err(invalid("subscription id", s, SUBSCRIPTION_RULE))
         }
     }
 }
@@ -55,49 +51,6 @@ impl fmt::Display for SubscriptionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-fn invalid_input(what: &'static str, input: &str, expected: &str) -> Error {
-    ErrorKind::InvalidInput { what, input: input.to_string(), expected: expected.to_string() }.into()
-}
-
-/// What a resource group name must look like.
-pub const RESOURCE_GROUP_RULE: &str =
-    "1-90 characters: letters, digits, '_', '-', '.', '(' or ')', not ending with '.'";
-/// What an Azure ML workspace name must look like.
-pub const WORKSPACE_RULE: &str = "3-33 characters: letters, digits, '-' or '_', starting with a letter or digit";
-/// What an Azure ML compute name must look like. Compute instances take 3-24 characters and clusters 2-16, so
-/// 2-24 is accepted.
-pub const COMPUTE_RULE: &str = "2-24 characters: letters, digits or '-', starting with a letter";
-
-/// Checks a resource group name against [`RESOURCE_GROUP_RULE`].
-pub fn validate_resource_group(name: &str) -> Result<(), Error> {
-    let ok = (1..=90).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
-        && !name.ends_with('.');
-    if ok { Ok(()) } else { Err(invalid_input("resource group name", name, RESOURCE_GROUP_RULE)) }
-}
-
-fn workspace_name_ok(name: &str) -> bool {
-    (3..=33).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-fn compute_name_ok(name: &str) -> bool {
-    (2..=24).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
-/// Checks a workspace name against [`WORKSPACE_RULE`].
-pub fn validate_workspace_name(name: &str) -> Result<(), Error> {
-    if workspace_name_ok(name) { Ok(()) } else { Err(invalid_input("workspace name", name, WORKSPACE_RULE)) }
-}
-
-/// Checks a compute name against [`COMPUTE_RULE`].
-pub fn validate_compute_name(name: &str) -> Result<(), Error> {
-    if compute_name_ok(name) { Ok(()) } else { Err(invalid_input("compute name", name, COMPUTE_RULE)) }
 }
 
 /// An Azure ML workspace: `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}`.
@@ -216,10 +169,9 @@ impl<'a> Segments<'a> {
 
     fn workspace(&mut self) -> Result<WorkspaceId, Error> {
         self.keyword("subscriptions")?;
-        let subscription = self.value("subscription id", is_guid, GUID_EXPECTED)?;
+        let subscription = self.value("subscription id", is_guid, SUBSCRIPTION_RULE)?;
         self.keyword("resourceGroups")?;
-        let resource_group =
-            self.value("resource group name", |s| validate_resource_group(s).is_ok(), RESOURCE_GROUP_RULE)?;
+        let resource_group = self.value("resource group name", resource_group_ok, RESOURCE_GROUP_RULE)?;
         self.keyword("providers")?;
         self.keyword(PROVIDER)?;
         self.keyword("workspaces")?;
@@ -382,21 +334,6 @@ mod tests {
         let relative = "subscriptions/x";
         let err = relative.parse::<WorkspaceId>().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.starts_with("invalid ARM id 'subscriptions/x': start"), "{err}");
-    }
-
-    #[test]
-    fn names_are_validated() {
-        assert!(validate_compute_name("ci-01").is_ok());
-        assert!(validate_compute_name("a").is_err());
-        assert!(validate_compute_name("a_b").is_err());
-        assert!(validate_compute_name(&"a".repeat(25)).is_err());
-        assert!(validate_workspace_name("ws_1-a").is_ok());
-        assert!(validate_workspace_name("-ws").is_err());
-        assert!(validate_resource_group("rg(1).x").is_ok());
-        assert!(validate_resource_group("rg.").is_err());
-        assert!(validate_resource_group("rg/x").is_err());
-        let err = validate_compute_name("bad name").err().map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(err, format!("invalid compute name 'bad name': expected {COMPUTE_RULE}"));
     }
 
     #[test]

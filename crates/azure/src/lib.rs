@@ -49,6 +49,7 @@ mod credential;
 mod error;
 mod ids;
 mod models;
+mod names;
 mod operation;
 mod policy;
 pub mod request;
@@ -63,11 +64,12 @@ pub use credential::{
     authority_host, credential, select,
 };
 pub use error::{Error, ErrorKind};
-pub use ids::{
-    COMPUTE_RULE, ComputeId, PROVIDER, RESOURCE_GROUP_RULE, SubscriptionId, WORKSPACE_RULE, WorkspaceId,
-    validate_compute_name, validate_resource_group, validate_workspace_name,
+pub use ids::{ComputeId, PROVIDER, SubscriptionId, WorkspaceId};
+pub use models::{Compute, ComputeList, ComputeState, ComputeType, LastOperation, Unhandled, Workspace};
+pub use names::{
+    COMPUTE_RULE, RESOURCE_GROUP_RULE, SUBSCRIPTION_RULE, WORKSPACE_RULE, validate_compute_name,
+    validate_resource_group, validate_subscription_id, validate_workspace_name,
 };
-pub use models::{Compute, ComputeState, ComputeType, LastOperation, Workspace};
 pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
 pub use policy::Stats;
 pub use request::ACTIONS;

@@ -160,6 +160,28 @@ pub struct Compute {
     pub last_operation: Option<LastOperation>,
 }
 
+/// A compute ARM listed that this client cannot address (its id does not parse, e.g. a name outside the rules
+/// in [`crate::COMPUTE_RULE`], or its body does not decode), kept as ARM sent it with the reason, so that one odd
+/// compute is reported instead of failing the listing of its whole workspace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unhandled {
+    /// The `id` ARM sent (empty when it sent none).
+    pub id: String,
+    /// The `name` ARM sent, else the last segment of the id.
+    pub name: String,
+    /// Why this client cannot handle it.
+    pub reason: String,
+}
+
+/// The computes of a workspace: those the client can act on, and those it cannot.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ComputeList {
+    /// Every compute decoded, in the order ARM listed them.
+    pub computes: Vec<Compute>,
+    /// Every compute listed that could not be decoded or addressed, with the reason.
+    pub unhandled: Vec<Unhandled>,
+}
+
 /// The last operation ARM reports on a compute instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -338,11 +360,25 @@ pub(crate) fn decode_compute(body: &[u8]) -> Result<Compute, DecodeError> {
     decode_json::<WireCompute>(body)?.try_into()
 }
 
-/// Decodes one page of computes.
-pub(crate) fn decode_compute_page(body: &[u8]) -> Result<Page<Compute>, DecodeError> {
-    let page: WirePage<WireCompute> = decode_json(body)?;
-    let items = page.value.into_iter().map(Compute::try_from).collect::<Result<_, _>>()?;
-    Ok((items, page.next_link))
+/// Decodes one page of computes. Only the envelope must decode; each item that does not (or whose id does not
+/// parse) becomes an [`Unhandled`] with the reason, and the others are kept.
+pub(crate) fn decode_compute_page(body: &[u8]) -> Result<Page<Result<Compute, Unhandled>>, DecodeError> {
+    let page: WirePage<serde_json::Value> = decode_json(body)?;
+    Ok((page.value.into_iter().map(decode_listed_compute).collect(), page.next_link))
+}
+
+/// Decodes one listed compute, or says why it cannot be handled.
+fn decode_listed_compute(item: serde_json::Value) -> Result<Compute, Unhandled> {
+    let text = |key: &str| item.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    let id = text("id");
+    let name = match text("name") {
+        name if name.is_empty() => id.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_owned(),
+        name => name,
+    };
+    let unhandled = |reason: String| Unhandled { id: id.clone(), name: name.clone(), reason };
+    let wire: WireCompute =
+        serde_json::from_value(item.clone()).map_err(|e| unhandled(format!("cannot decode the compute: {e}")))?;
+    Compute::try_from(wire).map_err(unhandled)
 }
 
 /// Decodes one page of workspaces.
@@ -390,11 +426,11 @@ mod tests {
 
     const RECORDINGS: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/azure-api/recordings/azure-powershell/src/MachineLearningServices/MachineLearningServices.Autorest/test/"
+        "/../../testdata/azure-api/recordings/azure-powershell/src/MachineLearningServices/MachineLearningServices.Autorest/test/"
     );
     const SPECS: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/azure-api/azure-rest-api-specs/specification/machinelearningservices/resource-manager/"
+        "/../../testdata/azure-api/azure-rest-api-specs/specification/machinelearningservices/resource-manager/"
     );
 
     fn read(path: &str) -> serde_json::Value {
@@ -431,6 +467,7 @@ mod tests {
         let list = find("/computes");
         let get = find("/computes/jiajicompute1");
         let (items, next) = decode_compute_page(list.2.as_bytes())?;
+        let items = items.into_iter().collect::<Result<Vec<_>, _>>().map_err(|u| u.reason)?;
         assert_eq!(next, None);
         assert_eq!(items.len(), 2);
         let cluster = &items[0];
@@ -478,6 +515,7 @@ mod tests {
         let list =
             read(&format!("{SPECS}Microsoft.MachineLearningServices/stable/2025-09-01/examples/Compute/list.json"));
         let (items, next) = decode_compute_page(list["responses"]["200"]["body"].to_string().as_bytes())?;
+        let items = items.into_iter().collect::<Result<Vec<_>, _>>().map_err(|u| u.reason)?;
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].compute_type, ComputeType::Aks);
         assert_eq!(next.as_deref(), Some("nextLink"));
@@ -507,6 +545,29 @@ mod tests {
         assert!(compute.tags.is_empty());
         assert_eq!(compute.vm_size, None);
         assert_eq!(ComputeState::parse("jobrunning"), ComputeState::JobRunning);
+        Ok(())
+    }
+
+    #[test]
+    fn an_odd_item_in_a_page_is_unhandled_and_the_others_are_kept() -> Result<(), DecodeError> {
+        let ws = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws1";
+        let body = format!(
+            r#"{{"value":[{{"id":"{ws}/computes/ci-1","name":"ci-1"}},{{"id":"{ws}/computes/résumé-ci","name":"résumé-ci"}},
+            {{"id":"{ws}/computes/ci-2","tags":{{"n":1}}}},{{"name":"no-id"}}],"nextLink":"next"}}"#
+        );
+        let (items, next) = decode_compute_page(body.as_bytes())?;
+        assert_eq!(next.as_deref(), Some("next"));
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[0].as_ref().map(|c| c.name.as_str()), Ok("ci-1"));
+        let odd = items[1].as_ref().err().cloned().unwrap_or_else(|| panic!("résumé-ci is unhandled"));
+        assert_eq!((odd.id.as_str(), odd.name.as_str()), (format!("{ws}/computes/résumé-ci").as_str(), "résumé-ci"));
+        assert!(odd.reason.contains("compute name: expected 2-24 characters"), "{}", odd.reason);
+        let undecodable = items[2].as_ref().err().cloned().unwrap_or_else(|| panic!("a numeric tag is unhandled"));
+        assert_eq!(undecodable.name, "ci-2", "the name comes from the id when ARM sends none");
+        assert!(undecodable.reason.starts_with("cannot decode the compute"), "{}", undecodable.reason);
+        let no_id = items[3].as_ref().err().cloned().unwrap_or_else(|| panic!("an item without id is unhandled"));
+        assert_eq!((no_id.id.as_str(), no_id.name.as_str()), ("", "no-id"));
+        assert!(decode_compute_page(b"{\"value\":5}").is_err(), "a broken envelope still fails the page");
         Ok(())
     }
 

@@ -61,7 +61,7 @@ async fn list_computes_follows_next_link_verbatim_across_pages() {
     });
     let credential = Arc::new(FixedToken::default());
     let arm = client(script.clone(), credential.clone());
-    let computes = within(arm.list_computes(&workspace())).await.unwrap_or_else(|e| panic!("{e}"));
+    let computes = within(arm.list_computes(&workspace())).await.unwrap_or_else(|e| panic!("{e}")).computes;
     let names: Vec<&str> = computes.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["ci-1", "ci-2", "ci-3", "ci-4"]);
     assert_eq!(computes[3].state, Some(ComputeState::Other("Hibernating".into())));

@@ -17,7 +17,7 @@ fn sub() -> SubscriptionId {
 async fn lists_across_pages_with_a_client_secret() {
     let rig = Rig::start(fleet(5), 2).await;
     let arm = rig.client_secret_arm();
-    let computes = within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    let computes = within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}")).computes;
     let names: Vec<&str> = computes.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["ci-0", "ci-1", "ci-2", "ci-3", "ci-4"]);
     assert!(computes.iter().all(|c| c.compute_type == ComputeType::ComputeInstance));
@@ -178,7 +178,7 @@ async fn workload_identity_reads_the_federated_token_file() {
     let env = rig.env(&[("AZURE_FEDERATED_TOKEN_FILE", &file_str)], &["AZURE_CLIENT_SECRET"]);
     let (kind, credential) = rig.credential(None, env).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(kind, CredentialKind::WorkloadIdentity);
-    let computes = within(rig.arm(credential).list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    let computes = within(rig.arm(credential).list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}")).computes;
     assert_eq!(computes.len(), 1);
     rig.emulator.shutdown().await;
 }
@@ -206,7 +206,7 @@ async fn azure_cli_runs_az_from_the_path_of_the_lookup() {
     let env = rig.env(&[("PATH", &path)], &["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"]);
     let (kind, credential) = rig.credential(None, env).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(kind, CredentialKind::AzureCli);
-    let computes = within(rig.arm(credential).list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    let computes = within(rig.arm(credential).list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}")).computes;
     assert_eq!(computes.len(), 1);
     let args = std::fs::read_to_string(&args_file).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(args.trim(), "account get-access-token -o json --scope https://management.azure.com/.default");
@@ -255,7 +255,7 @@ async fn imds_managed_identity_when_forced() {
     let env = rig.env(&[], &["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"]);
     let (kind, credential) = autostop_azure::credential(options, env).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(kind, CredentialKind::ManagedIdentity);
-    let computes = within(rig.arm(credential).list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    let computes = within(rig.arm(credential).list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}")).computes;
     assert_eq!(computes.len(), 1);
     let requests = rig.emulator.control().requests();
     assert!(requests.iter().any(|r| r.path.starts_with("/metadata/identity/oauth2/token") && r.status == 200));

@@ -26,7 +26,7 @@ async fn an_expired_token_is_replaced_by_a_fresh_one() {
     let arm = rig.client_secret_arm();
     within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
     rig.emulator.control().expire_tokens();
-    let computes = within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
+    let computes = within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}")).computes;
     assert_eq!(computes.len(), 1);
     let requests = rig.emulator.control().requests();
     let token_requests = requests.iter().filter(|r| r.path.contains("/oauth2/v2.0/token")).count();

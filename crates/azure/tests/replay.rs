@@ -1,4 +1,4 @@
-//! The client replays the real recorded sessions in `shared/azure-api` (list, get, stop with three polls): every
+//! The client replays the real recorded sessions in `testdata/azure-api` (list, get, stop with three polls): every
 //! request it makes must be one the real service answered, in the recorded order.
 
 use crate::fake::{FixedToken, Reply, Script, within};
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 const RECORDINGS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/azure-api/recordings/azure-powershell/src/MachineLearningServices/MachineLearningServices.Autorest/test/"
+    "/../../testdata/azure-api/recordings/azure-powershell/src/MachineLearningServices/MachineLearningServices.Autorest/test/"
 );
 
 /// The headers of a recorded response the client reads, by their lowercase names.
@@ -109,7 +109,7 @@ async fn the_client_replays_the_recorded_sessions() {
     let workspace = "/subscriptions/9e223dbe-3399-4e19-88eb-0975f02ac87f/resourceGroups/ml-test/providers/Microsoft.MachineLearningServices/workspaces/mlworkspace-test2"
         .parse()
         .unwrap_or_else(|e| panic!("{e}"));
-    let computes = within(arm.list_computes(&workspace)).await.unwrap_or_else(|e| panic!("{e}"));
+    let computes = within(arm.list_computes(&workspace)).await.unwrap_or_else(|e| panic!("{e}")).computes;
     assert_eq!(
         computes.iter().map(|c| &c.compute_type).collect::<Vec<_>>(),
         [&ComputeType::AmlCompute, &ComputeType::ComputeInstance]

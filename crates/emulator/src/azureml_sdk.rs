@@ -25,8 +25,12 @@ pub(crate) const CLOUD_NAME: &str = "AutostopEmulator";
 /// The prefix of the regional compute API that the discovery document's `api` URL leads to.
 const RP_PREFIX: &str = "/rp/workspaces";
 
-/// The earliest metadata `api-version` whose answer is a list of clouds (what azureml-core parses).
-const METADATA_MIN_API_VERSION: &str = "2019-05-01";
+/// Metadata `api-version`s answered with a list of clouds (what azureml-core and azure-ai-ml parse).
+const METADATA_LIST_VERSIONS: [&str; 2] = ["2019-05-01", "2020-06-01"];
+/// Metadata `api-version`s answered with the current cloud alone, one object (what the Azure CLI reads).
+const METADATA_OBJECT_VERSIONS: [&str; 1] = ["2022-09-01"];
+/// Metadata `api-version`s ARM answers with an older single-object shape the emulator does not serve.
+const METADATA_OLD_VERSIONS: [&str; 2] = ["2015-01-01", "1.0"];
 
 /// The routes: `GET /metadata/endpoints`, `GET /discovery/{location}`, `GET /rp/workspaces/...`.
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -36,12 +40,12 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/rp/workspaces/{*rest}", get(regional_compute))
 }
 
-/// The cloud metadata document (an array of one cloud), as ARM serves it at `/metadata/endpoints`.
+/// The emulated cloud as ARM describes one at `/metadata/endpoints`.
 ///
 /// Login and resource manager are the emulator; the audiences are ARM's real ones, so tokens keep their usual
 /// `aud`. Services the emulator does not serve keep the public cloud's values: using them fails loudly.
 fn cloud_metadata(base_url: &str) -> Value {
-    json!([{
+    json!({
         "name": CLOUD_NAME,
         "portal": "https://portal.azure.com",
         "resourceManager": format!("{base_url}/"),
@@ -69,7 +73,7 @@ fn cloud_metadata(base_url: &str) -> Value {
             "storage": "core.windows.net",
             "azureFrontDoorEndpointSuffix": "azurefd.net"
         }
-    }])
+    })
 }
 
 /// The workspace discovery document: every Azure ML service URL of the region, all pointing at the emulator.
@@ -89,22 +93,40 @@ fn discovery_document(base_url: &str) -> Value {
     Value::Object(services.iter().map(|service| (service.to_string(), json!(base_url))).collect())
 }
 
-/// `GET /metadata/endpoints?api-version=...` (anonymous, as on ARM).
+/// `GET /metadata/endpoints?api-version=...` (anonymous, as on ARM): 2019-05-01 and 2020-06-01 answer a list of
+/// clouds (here, one), 2022-09-01 the current cloud as one object, as ARM does.
 async fn metadata(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     let version = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
         .find(|(key, _)| key.eq_ignore_ascii_case("api-version"))
         .map(|(_, value)| value.into_owned());
-    match version {
+    let cloud = cloud_metadata(&shared.config.base_url);
+    match version.as_deref() {
         None => error_response(&ArmError::new(
             400,
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
         )),
-        // ISO dates compare as strings; older versions answer a single object of another shape.
-        Some(version) if version.as_str() < METADATA_MIN_API_VERSION => error_response(&ArmError::unsupported(
-            format!("cloud metadata api-version '{version}'; expected {METADATA_MIN_API_VERSION} or later"),
-        )),
-        Some(_) => (StatusCode::OK, axum::Json(cloud_metadata(&shared.config.base_url))).into_response(),
+        Some(version) if METADATA_LIST_VERSIONS.contains(&version) => {
+            (StatusCode::OK, axum::Json(Value::Array(vec![cloud]))).into_response()
+        }
+        Some(version) if METADATA_OBJECT_VERSIONS.contains(&version) => {
+            (StatusCode::OK, axum::Json(cloud)).into_response()
+        }
+        Some(version) if METADATA_OLD_VERSIONS.contains(&version) => error_response(&ArmError::unsupported(format!(
+            "cloud metadata api-version '{version}' (its older single-object shape)"
+        ))),
+        Some(version) => {
+            let supported: Vec<&str> =
+                [&METADATA_OBJECT_VERSIONS[..], &METADATA_LIST_VERSIONS[..], &METADATA_OLD_VERSIONS[..]].concat();
+            error_response(&ArmError::new(
+                400,
+                "InvalidApiVersionParameter",
+                format!(
+                    "The api-version '{version}' is invalid. The supported versions are '{}'.",
+                    supported.join(",")
+                ),
+            ))
+        }
     }
 }
 
@@ -124,7 +146,7 @@ async fn regional_compute(State(shared): State<Arc<Shared>>, method: Method, uri
         None => arm_path.to_owned(),
     };
     match arm_uri.parse::<Uri>() {
-        Ok(arm_uri) => arm::handle(State(shared), method, arm_uri, headers).await,
+        Ok(arm_uri) => arm::respond(&shared, arm::Front::Regional, &method, &arm_uri, &headers),
         Err(_) => error_response(&ArmError::unsupported(format!("the path {}", uri.path()))),
     }
 }
@@ -219,6 +241,22 @@ mod tests {
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("MissingApiVersionParameter")));
         let (status, body) = client.get("/metadata/endpoints?api-version=2015-01-01", None).await;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("UnsupportedByEmulator")));
+        let (status, body) = client.get("/metadata/endpoints?api-version=1999-01-01", None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("InvalidApiVersionParameter")));
+    }
+
+    #[tokio::test]
+    async fn metadata_2022_09_01_is_the_current_cloud_as_one_object() {
+        let client = Client::start().await;
+        let (status, list) = client.get("/metadata/endpoints?api-version=2020-06-01", None).await;
+        assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(1)), "{list}");
+        let (status, cloud) = client.get("/metadata/endpoints?api-version=2022-09-01", None).await;
+        assert_eq!(status, 200, "{cloud}");
+        assert!(cloud.is_object(), "{cloud}");
+        assert_eq!(cloud, list[0], "the same cloud, in the shape the Azure CLI reads");
+        let base = format!("{}/", client.emulator.base_url());
+        assert_eq!(cloud["authentication"]["loginEndpoint"], base.as_str());
+        assert_eq!(cloud["authentication"]["audiences"][0], "https://management.core.windows.net/");
     }
 
     #[tokio::test]
@@ -241,11 +279,11 @@ mod tests {
         let list = format!("{RP_PREFIX}{WS_PATH}/computes?api-version=2020-02-02");
         let (status, rp) = client.get(&list, Some(&token)).await;
         assert_eq!(status, 200, "{rp}");
-        let (_, arm) = client.get(&format!("{WS_PATH}/computes?api-version=2020-02-02"), Some(&token)).await;
+        let (_, arm) = client.get(&format!("{WS_PATH}/computes?api-version=2024-04-01"), Some(&token)).await;
         assert_eq!(rp["value"], arm["value"]);
 
         let alice = format!("{WS_PATH}/computes/alice-ci");
-        let stop = client.http.post(format!("{}{alice}/stop?api-version=2020-02-02", client.emulator.base_url()));
+        let stop = client.http.post(format!("{}{alice}/stop?api-version=2024-04-01", client.emulator.base_url()));
         let (status, _) = client.send(stop.bearer_auth(&token)).await;
         assert_eq!(status, 202);
         let (status, compute) = client.get(&format!("{RP_PREFIX}{alice}?api-version=2020-02-02"), Some(&token)).await;

@@ -31,8 +31,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/metadata/identity/oauth2/token", get(imds_token))
 }
 
-/// An Entra error: `{"error", "error_description": "AADSTSnnn: ...", "error_codes": [nnn], ...}`.
-fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
+/// An Entra error: `{"error", "error_description": "AADSTSnnn: ...\r\nTrace ID: ...", "error_codes": [nnn], ...}`.
+pub(crate) fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
     let trace_id = uuid::Uuid::new_v4().to_string();
     let correlation_id = uuid::Uuid::new_v4().to_string();
     let now = jiff::Timestamp::now();
@@ -40,7 +40,7 @@ fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) ->
     let body = json!({
         "error": error,
         "error_description": format!(
-            "AADSTS{code}: {description} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}"
+            "AADSTS{code}: {description}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}"
         ),
         "error_codes": [code],
         "timestamp": timestamp,

@@ -20,14 +20,17 @@
 
 #![deny(missing_docs)]
 
+mod api_versions;
 mod arm;
 mod arm_error;
 mod azureml_sdk;
 mod clock;
 mod control;
+mod entra_discovery;
 mod faults;
 mod fleet;
 mod identity;
+mod login_proxy;
 mod options;
 mod secret;
 mod server;

@@ -2,7 +2,10 @@
 //! plays the front door (latency, injected 5xx and dropped connections), records what it serves, and shuts down
 //! on request.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -14,6 +17,7 @@ use hyper::body::Incoming;
 use hyper::service::{Service as _, service_fn};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -27,7 +31,7 @@ use crate::secret::Secret;
 use crate::throttle::Throttle;
 use crate::tokens::{Claims, Issued, Tokens};
 use crate::world::World;
-use crate::{Error, arm, azureml_sdk, control, identity, tls};
+use crate::{Error, arm, azureml_sdk, control, entra_discovery, identity, login_proxy, tls};
 
 /// The settings handlers read (fixed for the run).
 #[derive(Debug)]
@@ -233,13 +237,17 @@ impl Emulator {
         self.shared.config.client_secret.expose()
     }
 
-    /// The environment a client needs: `AZURE_AUTHORITY_HOST`, `AUTOSTOP_ARM_ENDPOINT`, `SSL_CERT_FILE`,
+    /// The environment a client needs: `AZURE_AUTHORITY_HOST`, `AUTOSTOP_ARM_ENDPOINT`, the CA file for Rust
+    /// (`SSL_CERT_FILE`), Python requests (`REQUESTS_CA_BUNDLE`) and Node.js (`NODE_EXTRA_CA_CERTS`),
     /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
     pub fn env(&self) -> Vec<(String, String)> {
+        let ca = self.ca_path.display().to_string();
         [
             ("AZURE_AUTHORITY_HOST", self.authority_host()),
             ("AUTOSTOP_ARM_ENDPOINT", self.arm_endpoint()),
-            ("SSL_CERT_FILE", self.ca_path.display().to_string()),
+            ("SSL_CERT_FILE", ca.clone()),
+            ("REQUESTS_CA_BUNDLE", ca.clone()),
+            ("NODE_EXTRA_CA_CERTS", ca),
             ("AZURE_TENANT_ID", self.tenant_id().to_owned()),
             ("AZURE_CLIENT_ID", self.client_id().to_owned()),
             ("AZURE_CLIENT_SECRET", self.client_secret().to_owned()),
@@ -247,6 +255,20 @@ impl Emulator {
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
         .collect()
+    }
+
+    /// What a shell set up for the emulator needs (what `autostop emulator` prints): [`Emulator::env`],
+    /// `AZURE_SUBSCRIPTION_ID` (the fleet's first subscription, when it has one) so that commands need no scope, and
+    /// `HTTPS_PROXY` (the emulator) with `NO_PROXY=127.0.0.1,localhost`, so that MSAL's instance discovery, which
+    /// always goes to Entra's public login host, is answered by the emulator (see `login_proxy`) and nothing
+    /// else leaves the machine.
+    pub fn shell_env(&self) -> Vec<(String, String)> {
+        let first_subscription = self.shared.live().world.subscription_ids().into_iter().next();
+        let mut env = self.env();
+        env.extend(first_subscription.map(|id| ("AZURE_SUBSCRIPTION_ID".to_owned(), id)));
+        env.push(("HTTPS_PROXY".to_owned(), self.base_url()));
+        env.push(("NO_PROXY".to_owned(), "127.0.0.1,localhost".to_owned()));
+        env
     }
 
     /// A handle on the live state for tests, the CLI and benchmarks.
@@ -277,6 +299,7 @@ impl Drop for Emulator {
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(identity::routes())
+        .merge(entra_discovery::routes())
         .merge(azureml_sdk::routes())
         .nest("/_emulator", control::routes())
         .fallback(arm::handle)
@@ -315,7 +338,7 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
     response
 }
 
-/// Accepts TCP connections, does the TLS handshake per connection, and serves HTTP/1.1 until told to stop.
+/// Accepts TCP connections and serves each (TLS, HTTP/1.1) until told to stop.
 async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, router: Router, mut stopped: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
     loop {
@@ -331,36 +354,88 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, router: Route
                         continue;
                     }
                 };
-                let acceptor = acceptor.clone();
-                let hangup = Arc::new(Notify::new());
-                let service = {
-                    let (router, hangup) = (router.clone(), hangup.clone());
-                    service_fn(move |mut request: hyper::Request<Incoming>| {
-                        request.extensions_mut().insert(Hangup(hangup.clone()));
-                        TowerToHyperService::new(router.clone()).call(request)
-                    })
-                };
-                connections.spawn(async move {
-                    let tls = match acceptor.accept(tcp).await {
-                        Ok(tls) => tls,
-                        Err(err) => {
-                            tracing::debug!(%peer, error = %err, "tls handshake failed");
-                            return;
-                        }
-                    };
-                    let connection = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service);
-                    tokio::select! {
-                        served = connection => {
-                            if let Err(err) = served {
-                                tracing::debug!(%peer, error = %err, "connection ended with an error");
-                            }
-                        }
-                        _ = hangup.notified() => tracing::debug!(%peer, "connection dropped"),
-                    }
-                });
+                connections.spawn(serve_tls(tcp, acceptor.clone(), router.clone(), peer, stopped.clone()));
             }
         }
     }
     connections.abort_all();
+}
+
+/// Does the TLS handshake on one connection (a TCP connection, or a tunnel opened with `CONNECT`) and serves
+/// HTTP/1.1 on it until the peer closes it, the dropped-connection fault hangs up, or the emulator stops.
+fn serve_tls<IO>(
+    io: IO,
+    acceptor: TlsAcceptor,
+    router: Router,
+    peer: SocketAddr,
+    mut stopped: watch::Receiver<bool>,
+) -> Pin<Box<dyn Future<Output = ()> + Send>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    Box::pin(async move {
+        let tls = match acceptor.accept(io).await {
+            Ok(tls) => tls,
+            Err(err) => {
+                tracing::debug!(%peer, error = %err, "tls handshake failed");
+                return;
+            }
+        };
+        let hangup = Arc::new(Notify::new());
+        let service = {
+            let (hangup, stopped) = (hangup.clone(), stopped.clone());
+            service_fn(move |mut request: hyper::Request<Incoming>| {
+                let (router, hangup, acceptor, stopped) =
+                    (router.clone(), hangup.clone(), acceptor.clone(), stopped.clone());
+                async move {
+                    if request.method() == hyper::Method::CONNECT {
+                        return Ok(tunnel(request, acceptor, router, peer, stopped));
+                    }
+                    request.extensions_mut().insert(Hangup(hangup));
+                    TowerToHyperService::new(router).call(request).await
+                }
+            })
+        };
+        let connection =
+            hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).with_upgrades();
+        tokio::select! {
+            served = connection => {
+                if let Err(err) = served {
+                    tracing::debug!(%peer, error = %err, "connection ended with an error");
+                }
+            }
+            _ = hangup.notified() => tracing::debug!(%peer, "connection dropped"),
+            _ = stopped.changed() => {}
+        }
+    })
+}
+
+/// Answers `CONNECT` (the emulator as `HTTPS_PROXY`, see [`login_proxy`]): 403 for any host but Entra's login
+/// host; for that one, 200 and the tunnel is served by the emulator as a new TLS connection.
+fn tunnel(
+    request: hyper::Request<Incoming>,
+    acceptor: TlsAcceptor,
+    router: Router,
+    peer: SocketAddr,
+    stopped: watch::Receiver<bool>,
+) -> Response {
+    let authority = request.uri().authority().map(|a| a.as_str().to_owned()).unwrap_or_default();
+    match login_proxy::connect(&authority) {
+        login_proxy::Verdict::Refuse(message) => {
+            tracing::debug!(%peer, %authority, "CONNECT refused");
+            let mut response = Response::new(axum::body::Body::from(message));
+            *response.status_mut() = axum::http::StatusCode::FORBIDDEN;
+            response
+        }
+        login_proxy::Verdict::Serve => {
+            tracing::debug!(%peer, %authority, "CONNECT served by the emulator");
+            tokio::spawn(async move {
+                match hyper::upgrade::on(request).await {
+                    Ok(upgraded) => serve_tls(TokioIo::new(upgraded), acceptor, router, peer, stopped).await,
+                    Err(err) => tracing::debug!(%peer, error = %err, "CONNECT upgrade failed"),
+                }
+            });
+            Response::new(axum::body::Body::empty())
+        }
+    }
 }

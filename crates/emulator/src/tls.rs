@@ -1,4 +1,5 @@
-//! The emulator's certificates: a fresh CA and a server certificate it signs for `127.0.0.1` and `localhost`.
+//! The emulator's certificates: a fresh CA and a server certificate it signs for `127.0.0.1`, `localhost` and
+//! Entra's login host (served only through the emulator's own proxy tunnel, see `login_proxy`).
 //!
 //! rustls clients reject a self-signed certificate used directly as a server certificate, so the CA is separate
 //! and is what clients trust (its PEM is written to a file for `SSL_CERT_FILE`). No network here.
@@ -19,7 +20,7 @@ pub(crate) struct Certificates {
     pub server_config: Arc<ServerConfig>,
 }
 
-/// Generates a CA and a leaf certificate for `127.0.0.1` and `localhost`.
+/// Generates a CA and a leaf certificate for `127.0.0.1`, `localhost` and the login host.
 pub(crate) fn generate() -> Result<Certificates, Error> {
     let tls = |what: &str, err: &dyn std::fmt::Display| Error::Tls { reason: format!("{what}: {err}") };
 
@@ -33,8 +34,8 @@ pub(crate) fn generate() -> Result<Certificates, Error> {
     let issuer = Issuer::new(ca_params, ca_key);
 
     let leaf_key = KeyPair::generate().map_err(|e| tls("generating the server key", &e))?;
-    let mut leaf_params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .map_err(|e| tls("server certificate parameters", &e))?;
+    let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned(), crate::login_proxy::LOGIN_HOST.to_owned()];
+    let mut leaf_params = CertificateParams::new(names).map_err(|e| tls("server certificate parameters", &e))?;
     leaf_params.distinguished_name.push(DnType::CommonName, "autostop emulator");
     leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     leaf_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];

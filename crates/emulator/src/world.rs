@@ -158,6 +158,8 @@ struct Operation {
     failure: Option<ArmError>,
     subscription: String,
     start_time: String,
+    /// When the operation was first seen finished (ARM timestamp); fixed from then on.
+    end_time: Option<String>,
 }
 
 /// What an operation-status poll sees.
@@ -171,6 +173,8 @@ pub(crate) struct OperationStatus {
     pub percent_complete: f64,
     /// When it started (ARM timestamp).
     pub start_time: String,
+    /// When it finished (ARM timestamp), once it has.
+    pub end_time: Option<String>,
     /// The error of a failed operation.
     pub error: Option<ArmError>,
 }
@@ -315,6 +319,24 @@ impl World {
             })
     }
 
+    /// Every location of the fleet's workspaces, sorted, each once.
+    pub fn locations(&self) -> Vec<String> {
+        let mut locations: Vec<String> = self.workspaces.iter().map(|ws| ws.location.to_ascii_lowercase()).collect();
+        locations.sort();
+        locations.dedup();
+        locations
+    }
+
+    /// Where ARM routes a request about a resource group (its first workspace's location) or one of its
+    /// workspaces; `None` when the emulator has no such place.
+    pub fn location_of(&self, subscription: &str, group: &str, workspace: Option<&str>) -> Option<&str> {
+        let index = match workspace {
+            Some(name) => self.workspace(subscription, group, name).ok()?,
+            None => *self.group(subscription, group).ok()?.workspaces.first()?,
+        };
+        Some(&self.workspaces[index].location)
+    }
+
     /// The workspace at an index returned by [`World::workspace`].
     pub fn workspace_entry(&self, index: usize) -> &WorkspaceEntry {
         &self.workspaces[index]
@@ -360,13 +382,14 @@ impl World {
     pub fn settle(&mut self, index: usize, now: Duration, wall: &str) {
         let compute = &mut self.computes[index];
         let Some(op_id) = compute.pending.clone() else { return };
-        let Some(op) = self.operations.get(&op_id) else {
+        let Some(op) = self.operations.get_mut(&op_id) else {
             compute.pending = None;
             return;
         };
         if op.ends_at > now {
             return;
         }
+        op.end_time.get_or_insert_with(|| wall.to_owned());
         compute.pending = None;
         compute.rendered = None;
         compute.modified_on = wall.to_owned();
@@ -467,6 +490,7 @@ impl World {
                 failure,
                 subscription: accepted.subscription.clone(),
                 start_time: wall.to_owned(),
+                end_time: None,
             },
         );
         compute.pending = Some(accepted.operation_id.clone());
@@ -500,7 +524,10 @@ impl World {
         }
         let compute = op.compute;
         self.settle(compute, now, wall);
-        let op = self.operations.get(operation_id).ok_or_else(not_found)?;
+        let op = self.operations.get_mut(operation_id).ok_or_else(not_found)?;
+        if now >= op.ends_at {
+            op.end_time.get_or_insert_with(|| wall.to_owned());
+        }
         let total = op.ends_at.saturating_sub(op.started).as_secs_f64();
         let done = now.saturating_sub(op.started).as_secs_f64();
         let (status, percent, error) = if now < op.ends_at {
@@ -516,6 +543,7 @@ impl World {
             status,
             percent_complete: percent,
             start_time: op.start_time.clone(),
+            end_time: op.end_time.clone().filter(|_| status != "InProgress"),
             error,
         })
     }
@@ -584,6 +612,20 @@ mod tests {
         let status = w.operation_status(&accepted.subscription, &accepted.operation_id, 10 * SECOND, WALL).unwrap();
         assert_eq!(status.status, "Succeeded");
         assert_eq!(at(&mut w, i, 10 * SECOND).last_operation.status, "Succeeded");
+    }
+
+    #[test]
+    fn end_time_is_fixed_when_the_operation_finishes() {
+        let mut w = world();
+        let i = index(&w, "alice-ci");
+        let accepted = w.begin(i, Action::Stop, Duration::ZERO, SECOND, false, WALL).expect("accepted");
+        let poll =
+            |w: &mut World, now, wall| w.operation_status(&accepted.subscription, &accepted.operation_id, now, wall);
+        assert_eq!(poll(&mut w, Duration::ZERO, WALL).unwrap().end_time, None, "no end time while in progress");
+        let first = "2024-07-24T08:42:30.0000000+00:00";
+        assert_eq!(poll(&mut w, SECOND, first).unwrap().end_time.as_deref(), Some(first));
+        let later = "2024-07-24T08:50:00.0000000+00:00";
+        assert_eq!(poll(&mut w, 60 * SECOND, later).unwrap().end_time.as_deref(), Some(first), "fixed at completion");
     }
 
     #[test]

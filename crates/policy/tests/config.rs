@@ -342,3 +342,23 @@ catch_up = "3h"
     assert_eq!(rule.name, "tokyo-evening");
     assert_eq!(config.longest_catch_up(), SignedDuration::from_hours(3));
 }
+
+#[test]
+fn scope_names_follow_azures_rules_for_their_kind() {
+    // A period or a parenthesis is valid in a resource group but not in an Azure ML workspace name.
+    let text = "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000000\"\nresource_group = \"ml(1).rg\"\n\
+                workspace = \"ws.1\"\n\n[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000000\"\n\
+                workspace = \"ws(2)\"\n";
+    let got = errors(text);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!((got[0].0, got[0].1), (4, 13), "{got:#?}");
+    assert!(got[0].2.starts_with("scopes.workspace: invalid workspace name 'ws.1': expected 3-33"), "{got:#?}");
+    assert_eq!((got[1].0, got[1].1), (8, 13), "{got:#?}");
+    assert!(got[1].2.contains("'ws(2)'") && got[1].2.contains(autostop_azure::WORKSPACE_RULE), "{got:#?}");
+
+    let valid = "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000000\"\nresource_group = \"ml(1).rg-é\"\n\
+                 workspace = \"ws_1-a\"\n";
+    let config = parse(valid).unwrap_or_else(|errors| panic!("{errors:#?}"));
+    assert_eq!(config.scopes[0].resource_group.as_deref(), Some("ml(1).rg-é"));
+    assert_eq!(config.scopes[0].workspace.as_deref(), Some("ws_1-a"));
+}

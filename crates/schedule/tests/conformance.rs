@@ -1,5 +1,5 @@
-//! NCrontab's own test vectors, read at run time from `../shared/conformance/ncrontab/` (never copied into the
-//! repository): next occurrences, must-fail expressions, bounded searches, canonical formatting, merged schedules
+//! NCrontab's own test vectors, read at run time from `testdata/ncrontab/` (copied there with their provenance and
+//! licence notice): next occurrences, must-fail expressions, bounded searches, canonical formatting, merged schedules
 //! and the last occurrence before year 10000. Naive times in the vectors are read in UTC.
 
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use serde_json::Value;
 
 fn vectors(name: &str) -> Vec<Value> {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance/ncrontab")).join(name);
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/ncrontab")).join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read the conformance vectors at {}: {e}", path.display()));
     match serde_json::from_str(&text) {

@@ -478,3 +478,32 @@ fn many_processes_creating_one_new_database_at_once_all_succeed() {
         });
     }
 }
+
+#[tokio::test]
+async fn concurrent_changes_share_commits_and_a_failing_one_undoes_only_itself() {
+    use autostop_state::StateStore;
+    let dir = common::fresh_dir("group_commit");
+    let store = std::sync::Arc::new(SqliteStore::open(&dir.join("audit.db")).expect("open"));
+    let run = new_run(&store, "2026-03-02T19:00:00Z");
+    let occurrence = "2026-03-02T20:00:00+01:00[Europe/Berlin]";
+    let tasks = (0..50)
+        .map(|n| {
+            let store = store.clone();
+            let mut event =
+                stop_event("2026-03-02T19:00:00Z", EventKind::Skipped, "stop", occurrence, &format!("t{n}"));
+            // One event names a run this database never issued: its insert fails inside the shared batch.
+            event.run = Some(if n == 25 { autostop_state::RunId("not-a-run".into()) } else { run.clone() });
+            tokio::spawn(async move { StateStore::record(store.as_ref(), &event).await })
+        })
+        .collect::<Vec<_>>();
+    let mut failed = 0;
+    for task in tasks {
+        if task.await.expect("task").is_err() {
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 1);
+    let history = StateStore::history(store.as_ref(), &HistoryQuery::default()).await.expect("history");
+    assert_eq!(history.len(), 49, "every other change of the batch was committed");
+    assert!(history.iter().all(|record| record.event.target_name.as_deref() != Some("t25")));
+}

@@ -4,17 +4,20 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
 use autostop_azure::{ArmClient, ComputeId};
-use autostop_policy::Action;
+use autostop_policy::{Action, PlannedAction};
+use autostop_state::{EventKind, StateStore};
 use clap::Args;
 use futures::stream::{self, StreamExt};
+use std::sync::Arc;
 
 use crate::Outcome;
-use crate::apply::{ActionRequest, ApplyArgs, ApplyOptions, Verdict, apply};
+use crate::apply::{ApplyArgs, ApplyOptions, Verdict};
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
 use crate::discover::{Inventory, Scope, describe, discover, named_workspaces};
-use crate::output::{ActionRow, print_actions};
-use crate::targets::{Selection, decide};
+use crate::engine::{AD_HOC_RULE, Actor, EngineOptions};
+use crate::output::{ActionRow, print_actions, unhandled_reason};
+use crate::targets::{Selection, decide, unhandled_selected};
 
 /// `autostop stop|start (NAME... | --all) [SCOPE] [--wait] [--force] [--yes]`
 #[derive(Debug, Args)]
@@ -31,7 +34,7 @@ pub struct ActArgs {
     /// Stop instances that are running a job (JobRunning) too.
     #[arg(long)]
     force: bool,
-    /// Do not ask for confirmation with --all.
+    /// Confirm --all without being asked. Without a terminal, --all is refused unless --yes is given.
     #[arg(long, short = 'y')]
     yes: bool,
     #[command(flatten)]
@@ -40,6 +43,10 @@ pub struct ActArgs {
     scope: ScopeArgs,
     #[command(flatten)]
     azure: AzureArgs,
+    /// State where each action is claimed and recorded, for later runs to confirm (default: the platform state
+    /// directory, as for `run`).
+    #[arg(long, value_name = "PATH")]
+    state: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t)]
     output: OutputFormat,
@@ -54,7 +61,7 @@ pub struct Request {
     pub selection: Selection,
     /// Stop JobRunning instances too.
     pub force: bool,
-    /// Ask before acting on a whole scope (only on a terminal).
+    /// Ask on the terminal before acting on a whole scope.
     pub confirm: bool,
     /// How actions are applied.
     pub apply: ApplyOptions,
@@ -66,21 +73,19 @@ pub async fn run(action: Action, args: ActArgs) -> anyhow::Result<Outcome> {
     for name in &args.names {
         autostop_azure::validate_compute_name(name).map_err(|err| crate::UsageError(err.to_string()))?;
     }
+    let confirm = Confirmation { all: args.all, yes: args.yes, stdin_is_terminal: std::io::stdin().is_terminal() }
+        .needed(action)?;
     let (_, client) = Connection::from_args(&args.azure).client(process_env)?;
     let selection = if args.all { Selection::All } else { Selection::Names(args.names) };
-    let request = Request {
-        action,
-        confirm: args.all && !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-        selection,
-        force: args.force,
-        apply: args.apply.options(args.wait),
-    };
-    execute(&client, &scope, &request, args.output, &mut std::io::stdout().lock()).await
+    let request = Request { action, confirm, selection, force: args.force, apply: args.apply.options(args.wait) };
+    let store = crate::store::StateLocation::resolve(args.state.as_deref())?.open()?;
+    execute(&client, store, &scope, &request, args.output, &mut std::io::stdout().lock()).await
 }
 
 /// Decides and applies `request` over `scope`, printing one row per compute considered.
 pub async fn execute(
     client: &ArmClient,
+    store: Arc<dyn StateStore>,
     scope: &Scope,
     request: &Request,
     format: OutputFormat,
@@ -91,16 +96,29 @@ pub async fn execute(
         _ => (discover(client, scope).await, Vec::new()),
     };
     let targets = decide(&inventory.computes, &request.selection, request.action, request.force);
-    let requests = targets
+    // Claimed and recorded like a scheduled action (rule "(ad-hoc)", occurrence now), so that an action not
+    // followed to its end is confirmed by a later run, and the audit log says who stopped what.
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let planned = targets
         .considered
         .iter()
         .filter(|considered| considered.decision.is_ok())
-        .map(|considered| ActionRequest { id: considered.compute.id.clone(), action: request.action })
+        .map(|considered| PlannedAction {
+            rule: AD_HOC_RULE.to_owned(),
+            occurrence: now.clone(),
+            target: crate::discover::instance(considered.compute),
+            action: request.action,
+            force: request.force,
+        })
         .collect::<Vec<_>>();
-    if request.confirm && !requests.is_empty() && !confirm(request.action, requests.len(), scope)? {
+    if request.confirm && !planned.is_empty() && !confirm(request.action, planned.len(), scope)? {
         anyhow::bail!(crate::UsageError("cancelled: nothing was changed".into()));
     }
-    let mut applied = apply(client, &requests, &request.apply).await.into_iter();
+    let options = EngineOptions { apply: request.apply.clone(), ..EngineOptions::default() };
+    let actor = Actor::new(client.clone(), store, options);
+    let interrupt = crate::signals::interrupt_on_signals(SHUTDOWN_GRACE).context("listening for SIGTERM and SIGINT")?;
+    let report = actor.act_now(&planned, Some(&interrupt)).await?;
+    let mut applied = report.outcomes.iter();
     let action = request.action.as_str().to_owned();
     let mut rows = Vec::new();
     for considered in &targets.considered {
@@ -117,15 +135,42 @@ pub async fn execute(
         match &considered.decision {
             Err(reason) => row.reason = Some(reason.to_string()),
             Ok(()) => {
-                let done = applied.next().context("apply returned fewer results than requests")?;
-                row.result = done.verdict;
-                row.error = done.error;
-                row.state = done.state.or(row.state);
+                let done = applied.next().context("fewer outcomes than actions")?;
+                let (result, state) = match done.result {
+                    EventKind::Succeeded => (Verdict::Succeeded, Some(target_state(request.action))),
+                    EventKind::Accepted => (Verdict::Accepted, None),
+                    EventKind::Skipped => (Verdict::Skipped, row.state.clone()),
+                    _ => (Verdict::Failed, None),
+                };
+                row.result = result;
+                row.state = state;
+                row.reason = done.reason.clone().filter(|_| result == Verdict::Skipped);
+                row.error = match (result, &done.error, &done.reason) {
+                    (Verdict::Failed, Some(error), _) => Some(error.clone()),
+                    (Verdict::Failed, None, reason) => {
+                        Some(format!("{}: {}", done.result, reason.as_deref().unwrap_or("-")))
+                    }
+                    (_, error, _) => error.clone(),
+                };
             }
         }
         rows.push(row);
     }
-    for name in &targets.unknown_names {
+    let unhandled = unhandled_selected(&inventory.unhandled, &request.selection);
+    for skipped in &unhandled {
+        rows.push(ActionRow {
+            id: skipped.id.clone(),
+            name: skipped.name.clone(),
+            action: action.clone(),
+            result: Verdict::Skipped,
+            reason: Some(unhandled_reason(skipped)),
+            error: None,
+            state: None,
+        });
+    }
+    let unknown =
+        targets.unknown_names.iter().filter(|name| !unhandled.iter().any(|u| u.name.eq_ignore_ascii_case(name)));
+    for name in unknown {
         rows.push(ActionRow {
             id: name.clone(),
             name: name.clone(),
@@ -143,7 +188,10 @@ pub async fn execute(
         });
     }
     print_actions(out, format, &rows)?;
-    let failed = rows.iter().any(|row| row.result == Verdict::Failed);
+    for error in &report.errors {
+        eprintln!("autostop: {error}");
+    }
+    let failed = rows.iter().any(|row| row.result == Verdict::Failed) || !report.errors.is_empty();
     Ok(match crate::report_errors(&inventory.errors) {
         Outcome::Success if !failed => Outcome::Success,
         _ => Outcome::SomeFailed,
@@ -183,6 +231,47 @@ async fn get_named(
     (inventory, errors)
 }
 
+/// How long SIGTERM / SIGINT lets the operations in flight finish (a later run confirms the rest).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The state an action leaves a compute instance in, once read back.
+fn target_state(action: Action) -> String {
+    match action {
+        Action::Stop => "Stopped".to_owned(),
+        Action::Start => "Running".to_owned(),
+    }
+}
+
+/// What decides whether a person must confirm: following the Azure CLI's convention for destructive commands,
+/// `--yes` confirms in advance; otherwise a terminal on stdin is asked (on stderr), and without one `--all` is
+/// refused before anything is sent to Azure, since nobody can answer.
+#[derive(Debug, Clone, Copy)]
+struct Confirmation {
+    /// `--all` was given (named instances are never asked about).
+    all: bool,
+    /// `--yes` was given.
+    yes: bool,
+    /// stdin is a terminal, so a person can answer.
+    stdin_is_terminal: bool,
+}
+
+impl Confirmation {
+    /// Whether to ask before acting; an error when asking is needed but impossible.
+    fn needed(self, action: Action) -> Result<bool, crate::UsageError> {
+        match (self.all && !self.yes, self.stdin_is_terminal) {
+            (false, _) => Ok(false),
+            (true, true) => Ok(true),
+            (true, false) => Err(crate::UsageError(format!(
+                "{} --all acts on every compute instance of the scope and needs confirmation, but stdin is not a \
+                 terminal to ask on: pass --yes to confirm (nothing was changed)",
+                action.as_str()
+            ))),
+        }
+    }
+}
+
+/// Asks on stderr (even when stdout or stderr is redirected: the person is at the terminal on stdin) and reads
+/// the answer from stdin.
 fn confirm(action: Action, count: usize, scope: &Scope) -> anyhow::Result<bool> {
     let mut stderr = std::io::stderr().lock();
     write!(stderr, "{} {count} compute instance(s) in {}? [y/N] ", action.as_str(), describe(scope))?;
@@ -190,4 +279,20 @@ fn confirm(action: Action, count: usize, scope: &Scope) -> anyhow::Result<bool> 
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_needs_yes_or_a_terminal() {
+        let case = |all, yes, stdin_is_terminal| Confirmation { all, yes, stdin_is_terminal };
+        assert!(!case(false, false, false).needed(Action::Stop).expect("named instances are not confirmed"));
+        assert!(!case(true, true, false).needed(Action::Stop).expect("--yes confirms in advance"));
+        assert!(!case(true, true, true).needed(Action::Start).expect("--yes does not ask"));
+        assert!(case(true, false, true).needed(Action::Stop).expect("a terminal is asked"));
+        let refused = case(true, false, false).needed(Action::Start).expect_err("no terminal, no --yes");
+        assert!(refused.to_string().contains("start --all") && refused.to_string().contains("--yes"), "{refused}");
+    }
 }

@@ -1,27 +1,9 @@
 //! Arguments several verbs share: how to reach Azure, which part of it to look at, and how to print.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-/// How to reach Azure: endpoints, credential and API version.
-#[derive(Debug, Clone, Args)]
-pub struct AzureArgs {
-    /// Credential to use instead of the first one available (client-secret, workload-identity,
-    /// managed-identity, azure-cli).
-    #[arg(long, env = "AUTOSTOP_CREDENTIAL", global = true)]
-    pub credential: Option<autostop_azure::CredentialKind>,
-
-    /// Azure cloud: public (the default), china or usgov.
-    #[arg(long, env = "AUTOSTOP_CLOUD", global = true)]
-    pub cloud: Option<autostop_azure::Cloud>,
-
-    /// ARM endpoint to use instead of the cloud's (HTTPS only), e.g. a local emulator.
-    #[arg(long, env = "AUTOSTOP_ARM_ENDPOINT", global = true)]
-    pub arm_endpoint: Option<String>,
-
-    /// Machine Learning Services API version [default: 2024-04-01].
-    #[arg(long, env = "AUTOSTOP_API_VERSION", global = true)]
-    pub api_version: Option<String>,
-}
+pub use crate::connect::AzureArgs;
+pub use crate::output::OutputFormat;
 
 /// Where to look for compute instances.
 #[derive(Debug, Clone, Args)]
@@ -37,16 +19,6 @@ pub struct ScopeArgs {
     /// Workspace to look in (all workspaces of the scope when absent).
     #[arg(long, short = 'w')]
     pub workspace: Option<String>,
-}
-
-/// How results are printed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// A table for people.
-    #[default]
-    Table,
-    /// JSON for scripts.
-    Json,
 }
 
 impl ScopeArgs {

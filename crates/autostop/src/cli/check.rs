@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use autostop_policy::Config;
 use autostop_policy::config::config_path;
 
-use crate::{Outcome, UsageError};
+use crate::Outcome;
 
 /// Arguments of `autostop check`.
 #[derive(Debug, Clone, clap::Args)]
@@ -21,31 +21,9 @@ pub struct CheckArgs {
 /// when it is not.
 pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let path = config_path(args.config.as_deref(), |name| std::env::var_os(name));
-    let config = load(&path)?;
+    let config = crate::config::load(&path)?;
     print!("{}", summary(&path, &config));
     Ok(Outcome::Success)
-}
-
-/// Reads and validates the config at `path`, with the calendar files it names. Every validation error goes to
-/// stderr, one per line (`path:line:column: message`, or `path:line: message` for a line of a calendar file); the
-/// returned error (a [`UsageError`], exit status 2) counts them.
-pub fn load(path: &Path) -> anyhow::Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        let hint =
-            if err.kind() == std::io::ErrorKind::NotFound { " (autostop init writes a starter file)" } else { "" };
-        UsageError(format!("cannot read the config file {}: {err}{hint}", path.display()))
-    })?;
-    Config::parse_with(&text, path, &|file: &Path| std::fs::read_to_string(file)).map_err(|errors| {
-        for error in &errors.errors {
-            eprintln!("{error}");
-        }
-        let count = errors.errors.len();
-        anyhow::Error::new(UsageError(format!(
-            "{count} error{} in {}",
-            if count == 1 { "" } else { "s" },
-            path.display()
-        )))
-    })
 }
 
 /// What a valid config holds, in a few lines.
@@ -92,7 +70,7 @@ mod tests {
     #[test]
     fn the_starter_file_checks_clean_and_is_summarised() {
         let path = write_temp("starter", autostop_policy::config::starter());
-        let config = load(&path).expect("the starter is valid");
+        let config = crate::config::load(&path).expect("the starter is valid");
         let text = summary(&path, &config);
         assert!(text.contains("valid: 1 scope, 2 rules"), "{text}");
         assert!(text.contains("evening-stop: stop"), "{text}");
@@ -104,16 +82,16 @@ mod tests {
             "bad",
             "[[scopes]]\nsubscription = \"x\"\n[[rules]]\nname = \"a\"\naction = \"halt\"\nschedule = \"0 0 20 * * *\"\n",
         );
-        let err = load(&path).expect_err("refused");
-        assert!(err.chain().any(|cause| cause.is::<UsageError>()), "{err:#}");
+        let err = crate::config::load(&path).expect_err("refused");
+        assert!(err.chain().any(|cause| cause.is::<crate::UsageError>()), "{err:#}");
         assert!(format!("{err:#}").starts_with("2 errors in "), "{err:#}");
     }
 
     #[test]
     fn a_missing_file_is_a_usage_error_naming_it() {
         let path = std::env::temp_dir().join("autostop-check-missing").join("nope.toml");
-        let err = load(&path).expect_err("missing");
-        assert!(err.chain().any(|cause| cause.is::<UsageError>()));
+        let err = crate::config::load(&path).expect_err("missing");
+        assert!(err.chain().any(|cause| cause.is::<crate::UsageError>()));
         assert!(format!("{err:#}").contains("nope.toml"), "{err:#}");
     }
 }

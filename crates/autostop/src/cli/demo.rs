@@ -79,7 +79,12 @@ async fn walk_through(
         confirm: false,
         apply: ApplyOptions { wait: true, poll, ..Default::default() },
     };
-    outcome = outcome.and(act(&client, &scope, &request, format, &mut out).await?);
+    // The demo's actions are recorded in a state of its own, removed at the end: never in the user's.
+    let state = std::env::temp_dir().join(format!("autostop-demo-{}", std::process::id()));
+    let store = crate::store::StateLocation::Sqlite(state.join("state.db")).open()?;
+    let acted = act(&client, store, &scope, &request, format, &mut out).await;
+    let _ = std::fs::remove_dir_all(&state);
+    outcome = outcome.and(acted?);
     step(&mut out, "list")?;
     outcome = outcome.and(list(&client, &scope, format, &mut out).await?);
     Ok(outcome)

@@ -1,11 +1,16 @@
-//! `autostop emulator`: runs the local Azure emulator in the foreground until Ctrl-C.
+//! `autostop emulator`: runs the local Azure emulator in the foreground until Ctrl-C or SIGTERM, or, with
+//! `--print-env`, in the background.
 //!
 //! Thin on purpose: it turns flags into `autostop_emulator::Options`, prints one JSON "ready" line and the
-//! `export NAME=value` lines a shell needs on stdout (logs go to stderr), and waits. The crate does the work.
+//! `export NAME=value` lines a shell needs on stdout (logs go to stderr), and waits; on Ctrl-C or SIGTERM it shuts
+//! down as the crate does (its own CA folder removed). With `--print-env` it starts itself again as a background
+//! process and prints only the `export` lines (plus `AUTOSTOP_EMULATOR_PID`), so that
+//! `eval "$(autostop emulator --print-env)"` sets up a shell. The crate does the work.
 
-use std::io::Write;
+use std::io::{BufRead as _, BufReader, Read as _, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -14,10 +19,14 @@ use clap::Args;
 
 use crate::{Outcome, UsageError};
 
-/// `autostop emulator [--fleet FILE] [--port N] [--page-size N] [--transition DURATION] [--ca-dir DIR]
+/// `autostop emulator [--print-env] [--fleet FILE] [--port N] [--page-size N] [--transition DURATION] [--ca-dir DIR]
 /// [--throttle] [--latency DURATION] [--time-scale X] [--fault-* RATE] [--token-early-expiry DURATION]`
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
+    /// Start the emulator in the background and print only `export NAME=value` lines (for
+    /// `eval "$(autostop emulator --print-env)"`), including `AUTOSTOP_EMULATOR_PID` to stop it with `kill`.
+    #[arg(long)]
+    print_env: bool,
     /// Fleet to serve (JSON: subscriptions, resource groups, workspaces, computes); the sample fleet when absent.
     #[arg(long, value_name = "FILE")]
     fleet: Option<PathBuf>,
@@ -83,8 +92,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from(signed).map_err(|_| format!("expected a non-negative duration, found '{text}'"))
 }
 
-/// Runs the emulator until interrupted.
+/// Runs the emulator until interrupted, or starts it in the background with `--print-env`.
 pub fn run(args: EmulatorArgs) -> anyhow::Result<Outcome> {
+    if args.print_env {
+        return start_in_background();
+    }
     let fleet = match &args.fleet {
         Some(path) => Fleet::load(path).map_err(|err| UsageError(err.to_string()))?,
         None => Fleet::sample(),
@@ -110,13 +122,89 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<Outcome> {
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // Listen before announcing: a signal sent as soon as the ready line is read must not kill the process.
+        let signals = Signals::listen()?;
         let emulator = Emulator::start(options).await.context("cannot start the emulator")?;
         announce(&emulator).context("cannot write to stdout")?;
-        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
-        tracing::info!("interrupted; shutting the emulator down");
+        let signal = signals.first().await;
+        tracing::info!(signal, "shutting the emulator down");
         emulator.shutdown().await;
         Ok(Outcome::Success)
     })
+}
+
+/// The signals that shut the emulator down: Ctrl-C (SIGINT) and SIGTERM.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Starts listening (from then on these signals no longer end the process at once).
+    fn listen() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+        })
+    }
+
+    /// Waits for the first of them and names it.
+    async fn first(mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
+
+/// `--print-env`: runs this same command without `--print-env` as a background process in its own process group
+/// (stdin closed), reads its ready line and `export` lines, prints the `export` lines and `AUTOSTOP_EMULATOR_PID`,
+/// and returns, leaving it running. Its later logs are discarded; if it stops before it is ready, its stderr is
+/// shown and the run fails.
+fn start_in_background() -> anyhow::Result<Outcome> {
+    use std::os::unix::process::CommandExt as _;
+    let program = std::env::current_exe().context("cannot find the autostop executable to start the emulator")?;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|arg| arg != "--print-env").collect();
+    let mut child = Command::new(&program)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("cannot start {}", program.display()))?;
+    let stdout = child.stdout.take().context("the emulator's stdout is not piped")?;
+    let mut exports = Vec::new();
+    let mut ready = false;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("cannot read the emulator's output")?;
+        if line.is_empty() && ready {
+            break; // the blank line that ends the announcement
+        }
+        if line.starts_with("export ") {
+            exports.push(line);
+        } else if line.starts_with('{') {
+            ready = true;
+        }
+    }
+    if !ready || exports.is_empty() {
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        let status = child.wait().context("cannot wait for the emulator")?;
+        eprint!("{stderr}");
+        anyhow::bail!("the emulator stopped before it was ready ({status})");
+    }
+    let mut out = std::io::stdout().lock();
+    for line in exports {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out, "export AUTOSTOP_EMULATOR_PID={}", child.id())?;
+    out.flush()?;
+    tracing::info!(pid = child.id(), "emulator running in the background; stop it with kill $AUTOSTOP_EMULATOR_PID");
+    Ok(Outcome::Success)
 }
 
 /// Prints the ready line (no secrets in it) and the environment lines.
@@ -145,9 +233,11 @@ fn announce(emulator: &Emulator) -> std::io::Result<()> {
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{ready}")?;
-    for (name, value) in emulator.env() {
+    for (name, value) in emulator.shell_env() {
         writeln!(out, "export {name}={}", shell_quote(&value))?;
     }
+    // A blank line ends the announcement (what `--print-env` waits for).
+    writeln!(out)?;
     out.flush()
 }
 

@@ -9,7 +9,7 @@ use crate::Outcome;
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
 use crate::discover::{Scope, discover};
-use crate::output::{ComputeRow, print_computes};
+use crate::output::{ComputeRow, SkippedRow, print_computes};
 
 /// `autostop list [SCOPE] [--output table|json]`
 #[derive(Debug, Args)]
@@ -30,7 +30,8 @@ pub async fn run(args: ListArgs) -> anyhow::Result<Outcome> {
     execute(&client, &scope, args.output, &mut std::io::stdout().lock()).await
 }
 
-/// Lists the computes of `scope` to `out`; listing errors go to stderr and make the outcome a failure.
+/// Lists the computes of `scope` to `out`, and those it cannot handle as skipped; listing errors go to stderr
+/// and make the outcome a failure (a skipped compute does not).
 pub async fn execute(
     client: &ArmClient,
     scope: &Scope,
@@ -39,6 +40,7 @@ pub async fn execute(
 ) -> anyhow::Result<Outcome> {
     let inventory = discover(client, scope).await;
     let rows = inventory.computes.iter().map(ComputeRow::from).collect::<Vec<_>>();
-    print_computes(out, format, &rows)?;
+    let skipped = inventory.unhandled.iter().map(SkippedRow::from).collect::<Vec<_>>();
+    print_computes(out, format, &rows, &skipped)?;
     Ok(crate::report_errors(&inventory.errors))
 }

@@ -2,7 +2,7 @@
 
 mod act;
 mod args;
-pub mod check;
+mod check;
 mod demo;
 mod emulator;
 mod functions;
@@ -10,7 +10,7 @@ mod history;
 mod init;
 mod list;
 mod plan;
-pub mod run;
+mod run;
 mod schedule;
 mod serve;
 mod state;
@@ -112,7 +112,7 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         let store = policy.state()?.open()?;
         let engine_store = store.clone();
         let loader = move || {
-            let (config, client) = run::connect(&policy.config_path(), &policy)?;
+            let (config, client) = crate::config::connect(&policy.config_path(), &policy.azure)?;
             let options = crate::engine::EngineOptions { apply: apply.clone(), ..Default::default() };
             Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options))
         };

@@ -54,14 +54,17 @@ pub struct PlanRow {
 pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let window =
         autostop_policy::parse_duration(&args.window).map_err(|err| crate::UsageError(format!("--window: {err}")))?;
-    let (config, client) = crate::cli::run::connect(&args.policy.config_path(), &args.policy)?;
+    let (config, client) = crate::config::connect(&args.policy.config_path(), &args.policy.azure)?;
     let at = match &args.at {
         Some(text) => parse_instant(text, config.defaults.timezone.time_zone(), "--at")?,
         None => Timestamp::now(),
     };
     let until =
         at.checked_add(window).map_err(|_| crate::UsageError(format!("--window: {} is too long", args.window)))?;
-    let crate::engine::Found { instances, errors } = crate::engine::inventory(&client, &config).await;
+    let crate::engine::Found { instances, errors, unhandled } = crate::engine::inventory(&client, &config).await;
+    for odd in &unhandled {
+        eprintln!("autostop: {} ({}) is left alone: cannot be handled: {}", odd.name, odd.id, odd.reason);
+    }
     let plan = autostop_policy::plan(&instances, &config, autostop_policy::Window { after: at, until }, at);
     let rows = rows(&plan);
     for rule in &plan.idle_rules {

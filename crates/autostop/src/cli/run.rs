@@ -51,20 +51,9 @@ fn parse_positive(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("expected a positive duration, found {text:?}"))
 }
 
-/// Reads the config file and connects to Azure as it (and the command line) says.
-pub fn connect(
-    config_path: &std::path::Path,
-    policy: &PolicyArgs,
-) -> anyhow::Result<(autostop_policy::Config, autostop_azure::ArmClient)> {
-    let config = crate::cli::check::load(config_path)?;
-    let connection = crate::connect::Connection::from_args_and_config(&policy.azure, &config.azure)?;
-    let (_, client) = connection.client(crate::connect::process_env)?;
-    Ok((config, client))
-}
-
 /// Runs `autostop run`.
 pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
-    let (config, client) = connect(&args.policy.config_path(), &args.policy)?;
+    let (config, client) = crate::config::connect(&args.policy.config_path(), &args.policy.azure)?;
     let wall = Timestamp::now();
     let now = match &args.now {
         None => wall,

@@ -14,7 +14,9 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use crate::logging::{LogStream, LoggingOptions, init_logging};
-use crate::serve::{DaemonOptions, FunctionsOptions, LastStore, Load, forward_signals, run_daemon, run_functions};
+use crate::serve::{
+    DaemonOptions, FunctionsOptions, LastStore, Load, ServerLimits, forward_signals, run_daemon, run_functions,
+};
 use crate::{Outcome, UsageError};
 
 /// `autostop serve [OPTIONS]`
@@ -39,6 +41,13 @@ pub struct ServeArgs {
     /// again this much later even if no occurrence is due (e.g. 60s, 5m).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_grace)]
     recheck_interval: Duration,
+    /// How long an HTTP client has to send a request's headers; also the longest a kept-alive connection may
+    /// wait idle for its next request. Applies to /healthz, /metrics and the Functions handler.
+    #[arg(long, value_name = "DURATION", env = "AUTOSTOP_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    http_header_timeout: Duration,
+    /// The most HTTP connections served at once; connections beyond it are closed as soon as they are accepted.
+    #[arg(long, value_name = "N", env = "AUTOSTOP_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    http_max_connections: u32,
 }
 
 /// What `serve` runs as.
@@ -52,6 +61,14 @@ fn parse_grace(text: &str) -> Result<Duration, String> {
     let duration: jiff::SignedDuration =
         text.parse().map_err(|err| format!("expected a duration such as 60s or 2m, found {text:?}: {err}"))?;
     Duration::try_from(duration).map_err(|_| format!("expected a positive duration, found {text:?}"))
+}
+
+/// A duration that must not be zero (a zero timeout would close every connection at once).
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match parse_grace(text)? {
+        duration if duration.is_zero() => Err(format!("expected a duration above zero, found {text:?}")),
+        duration => Ok(duration),
+    }
 }
 
 impl ServeArgs {
@@ -81,6 +98,10 @@ pub fn run<L: Load, S: LastStore>(
     parts: impl FnOnce(&Path) -> anyhow::Result<(L, S)>,
 ) -> anyhow::Result<Outcome> {
     let mode = args.mode()?;
+    let http = ServerLimits {
+        header_timeout: args.http_header_timeout,
+        max_connections: usize::try_from(args.http_max_connections).context("--http-max-connections")?,
+    };
     init_logging(LoggingOptions { stream: LogStream::Stdout });
     let (loader, store) = parts(&args.config_path())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
@@ -89,12 +110,13 @@ pub fn run<L: Load, S: LastStore>(
         forward_signals(controls_tx).context("listening for SIGTERM, SIGINT and SIGHUP")?;
         match mode {
             Mode::Functions { port } => {
-                let options = FunctionsOptions { port, shutdown_grace: args.shutdown_grace };
+                let options = FunctionsOptions { port, shutdown_grace: args.shutdown_grace, http };
                 run_functions(loader, options, controls).await
             }
             Mode::Daemon => {
                 let options = DaemonOptions {
                     listen: args.listen,
+                    http,
                     shutdown_grace: args.shutdown_grace,
                     retry_after_error: args.recheck_interval,
                     ..DaemonOptions::default()
@@ -144,5 +166,17 @@ mod tests {
         assert_eq!(parse(&[]).expect("valid").shutdown_grace, Duration::from_secs(60));
         assert!(parse(&["--shutdown-grace", "-5s"]).is_err());
         assert!(parse(&["--shutdown-grace", "soon"]).is_err());
+    }
+
+    #[test]
+    fn the_http_limits_have_documented_defaults_and_refuse_zero() {
+        let args = parse(&[]).expect("valid");
+        let defaults = ServerLimits::default();
+        assert_eq!(args.http_header_timeout, defaults.header_timeout);
+        assert_eq!(usize::try_from(args.http_max_connections).ok(), Some(defaults.max_connections));
+        let args = parse(&["--http-header-timeout", "2s", "--http-max-connections", "8"]).expect("valid");
+        assert_eq!((args.http_header_timeout, args.http_max_connections), (Duration::from_secs(2), 8));
+        assert!(parse(&["--http-header-timeout", "0s"]).is_err());
+        assert!(parse(&["--http-max-connections", "0"]).is_err());
     }
 }

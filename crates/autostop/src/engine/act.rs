@@ -13,7 +13,7 @@ use autostop_state::{
 use futures::stream::{self, StreamExt};
 use jiff::Timestamp;
 
-use super::Engine;
+use super::Actor;
 use super::confirm::{Decision, Seen, after_reading};
 use super::report::RunOutcome;
 use crate::apply::{ActionRequest, MAX_FOLLOWED, Permits};
@@ -22,7 +22,7 @@ use crate::signals::Interrupt;
 /// Acts on every planned action concurrently and returns one outcome per action, plus the state errors that
 /// stopped some of them (each named).
 pub async fn act(
-    engine: &Engine,
+    actor: &Actor,
     run: &RunId,
     actions: &[PlannedAction],
     interrupt: Option<&Interrupt>,
@@ -31,10 +31,10 @@ pub async fn act(
         .iter()
         .map(|planned| planned.target.id.parse().ok().map(|id| ActionRequest { id, action: planned.action }))
         .collect();
-    let permits = Permits::new(requests.iter().flatten(), &engine.options.apply);
+    let permits = Permits::new(requests.iter().flatten(), &actor.options.apply);
     let store_broken = AtomicBool::new(false);
     let progress = crate::progress::bar(actions.len(), "operations");
-    let context = Context { engine, run, interrupt, permits: &permits, store_broken: &store_broken };
+    let context = Context { actor, run, interrupt, permits: &permits, store_broken: &store_broken };
     let context = &context;
     let requests = &requests;
     let results: Vec<Result<RunOutcome, String>> = stream::iter(0..actions.len())
@@ -56,7 +56,7 @@ pub async fn act(
 }
 
 struct Context<'a> {
-    engine: &'a Engine,
+    actor: &'a Actor,
     run: &'a RunId,
     interrupt: Option<&'a Interrupt>,
     permits: &'a Permits,
@@ -96,7 +96,7 @@ impl Context<'_> {
             error_message: error,
             ..Event::new(Timestamp::now(), kind)
         };
-        let store = &self.engine.store;
+        let store = &self.actor.store;
         let broken = |err: &dyn std::fmt::Display| {
             self.store_broken.store(true, Ordering::SeqCst);
             format!("{} {}: nothing sent: the state store failed: {err}", planned.action, planned.target.name)
@@ -158,7 +158,7 @@ impl Context<'_> {
             Action::Start => PowerAction::Start,
             Action::Stop => PowerAction::Stop,
         };
-        let begun = self.engine.client.begin(&request.id, power).await;
+        let begun = self.actor.client.begin(&request.id, power).await;
         drop(permit);
         let operation = match begun {
             Ok(operation) => operation,
@@ -172,10 +172,10 @@ impl Context<'_> {
         let accepted = event(EventKind::Accepted, None, None);
         // A process that judged this run dead may have moved the claim meanwhile: Azure's answer still counts.
         move_to(&[ClaimStatus::Sent, ClaimStatus::Interrupted], ClaimStatus::Accepted, Some(accepted)).await?;
-        if !self.engine.options.apply.wait {
+        if !self.actor.options.apply.wait {
             return Ok(outcome(EventKind::Accepted, Some("to be confirmed by a later evaluation".to_owned()), None));
         }
-        let followed = self.engine.client.wait(&operation, &self.engine.options.apply.poll);
+        let followed = self.actor.client.wait(&operation, &self.actor.options.apply.poll);
         let followed = match self.interrupt {
             Some(interrupt) => tokio::select! {
                 followed = followed => Some(followed),
@@ -203,7 +203,7 @@ impl Context<'_> {
                 planned.action,
                 &Seen::of(&compute),
                 Timestamp::now(),
-                self.engine.options.confirm_deadline,
+                self.actor.options.confirm_deadline,
             ),
             Err(err) if matches!(err.kind(), autostop_azure::ErrorKind::Operation { .. }) => {
                 Decision::Move { to: ClaimStatus::Failed, detail: err.to_string() }

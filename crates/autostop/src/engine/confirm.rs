@@ -12,7 +12,7 @@ use autostop_state::{Claim, ClaimStatus, Event, EventKind, RunId, RunRecord, Tra
 use futures::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 
-use super::Engine;
+use super::Actor;
 use super::report::{RunOutcome, RunReport};
 
 /// How many targets are read back at once.
@@ -161,8 +161,8 @@ fn friendly(duration: SignedDuration) -> String {
 
 /// Reads back the targets of every open claim (except those a live run is still working on) and records what
 /// can be decided. Adds one outcome per claim that reached a final status, and counts those still open.
-pub async fn confirm_open(engine: &Engine, run: &RunId, now: Timestamp, report: &mut RunReport) -> anyhow::Result<()> {
-    let store = &engine.store;
+pub async fn confirm_open(actor: &Actor, run: &RunId, now: Timestamp, report: &mut RunReport) -> anyhow::Result<()> {
+    let store = &actor.store;
     let open = store.open_claims().await?;
     if open.is_empty() {
         return Ok(());
@@ -174,7 +174,7 @@ pub async fn confirm_open(engine: &Engine, run: &RunId, now: Timestamp, report: 
             runs.insert(claim.run.clone(), record);
         }
     }
-    let options = &engine.options;
+    let options = &actor.options;
     let (open, runs) = (&open, &runs);
     let decided = stream::iter(0..open.len())
         .map(|index| {
@@ -189,7 +189,7 @@ pub async fn confirm_open(engine: &Engine, run: &RunId, now: Timestamp, report: 
                     return (claim, Decision::Move { to: ClaimStatus::Failed, detail });
                 };
                 match decide(claim, record, now, options.stale_after) {
-                    Decision::Read => (claim, read(&engine.client, claim, action, now, options.confirm_deadline).await),
+                    Decision::Read => (claim, read(&actor.client, claim, action, now, options.confirm_deadline).await),
                     decision => (claim, decision),
                 }
             }
@@ -209,7 +209,7 @@ pub async fn confirm_open(engine: &Engine, run: &RunId, now: Timestamp, report: 
                 report.unconfirmed_open += 1;
             }
             Decision::Move { to, detail } => {
-                let outcome = settle(engine, run, claim, to, detail).await?;
+                let outcome = settle(actor, run, claim, to, detail).await?;
                 // A claim its dead run never sent is history, not a loss: nothing was done, and it may be taken
                 // again by whichever evaluation covers its occurrence (the window did not move past it).
                 if let Some(outcome) = outcome.filter(|_| claim.status != ClaimStatus::Claimed) {
@@ -253,7 +253,7 @@ async fn read(client: &ArmClient, claim: &Claim, action: Action, now: Timestamp,
 /// Moves `claim` to `to` with its event (as one compare-and-set) and returns the outcome to report; `None` when
 /// another process settled it first.
 pub(super) async fn settle(
-    engine: &Engine,
+    actor: &Actor,
     run: &RunId,
     claim: &Claim,
     to: ClaimStatus,
@@ -274,7 +274,7 @@ pub(super) async fn settle(
         error_message: error.clone(),
         ..Event::new(Timestamp::now(), kind)
     };
-    let moved = engine
+    let moved = actor
         .store
         .transition(&Transition { key: &claim.key, from: &ClaimStatus::OPEN, to, at: event.time, event: Some(&event) })
         .await?;

@@ -19,6 +19,8 @@ pub struct Found {
     pub instances: Vec<Instance>,
     /// Listings that failed, each with the part of the scope it concerns.
     pub errors: Vec<String>,
+    /// Computes Azure listed that this client cannot act on (e.g. a name it cannot address), with why.
+    pub unhandled: Vec<autostop_azure::Unhandled>,
 }
 
 /// Discovers the configured scopes.
@@ -43,6 +45,7 @@ pub async fn inventory(client: &ArmClient, config: &Config) -> Found {
     let mut seen = BTreeSet::new();
     for inventory in inventories {
         found.errors.extend(inventory.errors.iter().map(|err| format!("{err:#}")));
+        found.unhandled.extend(inventory.unhandled.iter().cloned());
         for compute in &inventory.computes {
             if seen.insert(compute.id.to_string().to_lowercase()) {
                 found.instances.push(instance(compute));

@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use autostop_azure::ArmClient;
-use autostop_policy::{Config, Occurrences, Window};
+use autostop_policy::{Config, Occurrences, PlannedAction, Window};
 use autostop_state::{Event, EventKind, NewRun, Owner, Pending, RunId, RunStatus, StateStore, rfc3339};
+use futures::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::apply::ApplyOptions;
@@ -30,6 +31,9 @@ pub use report::{RunOutcome, RunReport};
 
 /// The key under which `run`, the daemon and the Functions handler remember the end of the last evaluated window.
 pub const LAST_EVALUATED_KEY: &str = "run";
+
+/// How many audit events are written at once (the SQLite backend commits them together).
+const RECORD_CONCURRENCY: usize = 256;
 
 /// How far before the catch-up limit a window may reach: older missed occurrences are not enumerated one by one.
 const MISSED_HORIZON: SignedDuration = SignedDuration::from_hours(24);
@@ -58,18 +62,80 @@ impl Default for EngineOptions {
     }
 }
 
-/// Configuration, client, state and options: everything an evaluation needs.
-pub struct Engine {
-    config: Config,
+/// What claiming, acting and confirming need: the client, the state and the options. The engine has one; the
+/// ad-hoc verbs build one to act through the same claims.
+pub struct Actor {
     client: ArmClient,
     store: Arc<dyn StateStore>,
     options: EngineOptions,
 }
 
+impl Actor {
+    /// An actor over a client and a state.
+    pub fn new(client: ArmClient, store: Arc<dyn StateStore>, options: EngineOptions) -> Actor {
+        Actor { client, store, options }
+    }
+
+    /// Acts on `actions` now, outside any schedule (the ad-hoc verbs): one run, each action claimed (under the
+    /// rule name [`AD_HOC_RULE`] and the given occurrence) and recorded like a scheduled one, so that later
+    /// evaluations confirm what is not followed to its end. Returns one outcome per action, in their order.
+    pub async fn act_now(&self, actions: &[PlannedAction], interrupt: Option<&Interrupt>) -> anyhow::Result<RunReport> {
+        let location = self.store.location();
+        let run = self
+            .store
+            .begin_run(&NewRun {
+                started: Timestamp::now(),
+                window_after: None,
+                window_until: None,
+                owner: Owner::this_process(),
+            })
+            .await
+            .with_context(|| format!("cannot record the start of a run in {location}: nothing was sent"))?;
+        let heartbeat = self.heartbeat(run.clone());
+        let (mut outcomes, errors) = act::act(self, &run, actions, interrupt).await;
+        heartbeat.abort();
+        let order = |outcome: &RunOutcome| {
+            actions.iter().position(|action| outcome.id.as_deref() == Some(action.target.id.as_str()))
+        };
+        outcomes.sort_by_key(order);
+        let mut report = RunReport { outcomes, unsent: errors.len(), errors, ..RunReport::default() };
+        report.interrupted = interrupt.is_some_and(Interrupt::is_requested);
+        let status = if report.any_problem() { RunStatus::SomeFailed } else { RunStatus::Succeeded };
+        if let Err(err) = self.store.finish_run(&run, Timestamp::now(), status).await {
+            report.errors.push(format!("cannot record the end of run {run} in {location}: {err:#}"));
+        }
+        Ok(report)
+    }
+
+    /// Says every few seconds that `run` is alive, until aborted.
+    fn heartbeat(&self, run: RunId) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let every = self.options.heartbeat;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(err) = store.heartbeat(&run, Timestamp::now()).await {
+                    tracing::warn!(error = %err, %run, "cannot record the run's heartbeat");
+                }
+            }
+        })
+    }
+}
+
+/// The rule name under which the ad-hoc verbs (`stop`, `start`) claim and record their actions. Parentheses
+/// cannot appear in a configured rule's name, so it never meets a scheduled rule.
+pub const AD_HOC_RULE: &str = "(ad-hoc)";
+
+/// Configuration and an actor: everything an evaluation needs.
+pub struct Engine {
+    config: Config,
+    actor: Actor,
+}
+
 impl Engine {
     /// An engine over a validated configuration.
     pub fn new(config: Config, client: ArmClient, store: Arc<dyn StateStore>, options: EngineOptions) -> Engine {
-        Engine { config, client, store, options }
+        Engine { config, actor: Actor::new(client, store, options) }
     }
 
     /// The configuration in force.
@@ -79,7 +145,7 @@ impl Engine {
 
     /// The ARM client (for its traffic counters).
     pub fn client(&self) -> &ArmClient {
-        &self.client
+        &self.actor.client
     }
 
     /// The window `(last, now]` an evaluation covers: with no `last`, the longest catch-up limit back from `now`;
@@ -103,7 +169,7 @@ impl Engine {
         last_hint: Option<Timestamp>,
         interrupt: Option<&Interrupt>,
     ) -> anyhow::Result<RunReport> {
-        let store = &self.store;
+        let store = &self.actor.store;
         let location = store.location();
         let stored = store
             .last_evaluated(LAST_EVALUATED_KEY)
@@ -119,7 +185,7 @@ impl Engine {
             })
             .await
             .with_context(|| format!("cannot record the start of a run in {location}: nothing was sent"))?;
-        let heartbeat = self.heartbeat(run.clone());
+        let heartbeat = self.actor.heartbeat(run.clone());
         let result = self.evaluate_window(&run, window, now, interrupt).await;
         heartbeat.abort();
         let mut report = match result {
@@ -155,20 +221,6 @@ impl Engine {
         Ok(report)
     }
 
-    /// Says every few seconds that `run` is alive, until aborted.
-    fn heartbeat(&self, run: RunId) -> tokio::task::JoinHandle<()> {
-        let store = self.store.clone();
-        let every = self.options.heartbeat;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if let Err(err) = store.heartbeat(&run, Timestamp::now()).await {
-                    tracing::warn!(error = %err, %run, "cannot record the run's heartbeat");
-                }
-            }
-        })
-    }
-
     async fn evaluate_window(
         &self,
         run: &RunId,
@@ -178,19 +230,22 @@ impl Engine {
     ) -> anyhow::Result<RunReport> {
         let mut report = RunReport::default();
         // Confirmation is about Azure's real time, whatever instant the window is evaluated at.
-        confirm::confirm_open(self, run, Timestamp::now(), &mut report).await?;
+        confirm::confirm_open(&self.actor, run, Timestamp::now(), &mut report).await?;
 
         let mut occurrences = autostop_policy::occurrences(&self.config, window, now);
-        let pending = self.store.pending().await?;
+        let pending = self.actor.store.pending().await?;
         let (on_time, late_pending) = self.add_pending(&mut occurrences, &pending, now);
         if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() {
             return Ok(report);
         }
+        let due_now = occurrences.due.clone();
+        let mut unhandled = Vec::new();
         let instances = if occurrences.due.is_empty() {
             Vec::new()
         } else {
-            let found = inventory(&self.client, &self.config).await;
+            let found = inventory(&self.actor.client, &self.config).await;
             report.discovery_errors = found.errors;
+            unhandled = found.unhandled;
             for instance in &found.instances {
                 let state = instance.state.clone().unwrap_or_else(|| "Unknown".into());
                 *report.instances_by_state.entry(state).or_default() += 1;
@@ -206,7 +261,7 @@ impl Engine {
                 late.since, late.cause
             );
             self.record_missed(run, &late.rule, &late.occurrence, Some(reason), &mut report).await?;
-            self.store.clear_pending(&late.rule, late.occurrence.timestamp()).await?;
+            self.actor.store.clear_pending(&late.rule, late.occurrence.timestamp()).await?;
         }
         let due = !occurrences.due.is_empty();
         let plan = autostop_policy::plan_due(&instances, &self.config, occurrences, now);
@@ -223,29 +278,63 @@ impl Engine {
             plan.skips.iter().map(|skip| (skip.rule.as_str(), skip.occurrence.timestamp())).collect();
         let mut claimed = std::collections::HashSet::new();
         for (rule, at) in occurrences {
-            for claim in self.store.claims_of(rule, at).await? {
+            for claim in self.actor.store.claims_of(rule, at).await? {
                 claimed.insert((rule.to_owned(), at, claim.key.target_key()));
             }
         }
-        for skip in &plan.skips {
-            let key = (skip.rule.clone(), skip.occurrence.timestamp(), skip.target.id.to_ascii_lowercase());
-            if claimed.contains(&key) {
-                continue;
-            }
-            let outcome = RunOutcome {
-                rule: skip.rule.clone(),
-                occurrence: rfc3339(&skip.occurrence),
-                id: Some(skip.target.id.clone()),
-                name: Some(skip.target.name.clone()),
-                action: skip.action.to_string(),
-                result: EventKind::Skipped,
-                reason: Some(skip.reason.to_string()),
-                error: None,
-            };
-            self.record(run, &outcome, &skip.occurrence).await?;
-            report.outcomes.push(outcome);
+        let skips = plan
+            .skips
+            .iter()
+            .filter(|skip| {
+                !claimed.contains(&(
+                    skip.rule.clone(),
+                    skip.occurrence.timestamp(),
+                    skip.target.id.to_ascii_lowercase(),
+                ))
+            })
+            .map(|skip| {
+                let outcome = RunOutcome {
+                    rule: skip.rule.clone(),
+                    occurrence: rfc3339(&skip.occurrence),
+                    id: Some(skip.target.id.clone()),
+                    name: Some(skip.target.name.clone()),
+                    action: skip.action.to_string(),
+                    result: EventKind::Skipped,
+                    reason: Some(skip.reason.to_string()),
+                    error: None,
+                };
+                (outcome, skip.occurrence.clone())
+            })
+            .collect::<Vec<_>>();
+        // A compute this client cannot act on is left alone by every due rule, and said so (never silently).
+        let skips = skips
+            .into_iter()
+            .chain(due_now.iter().flat_map(|due| {
+                unhandled.iter().map(move |odd| {
+                    let outcome = RunOutcome {
+                        rule: due.rule.clone(),
+                        occurrence: rfc3339(&due.occurrence),
+                        id: Some(odd.id.clone()),
+                        name: Some(odd.name.clone()),
+                        action: self.config.rule(&due.rule).map_or_else(String::new, |rule| rule.action.to_string()),
+                        result: EventKind::Skipped,
+                        reason: Some(format!("cannot be handled: {}", odd.reason)),
+                        error: None,
+                    };
+                    (outcome, due.occurrence.clone())
+                })
+            }))
+            .collect::<Vec<_>>();
+        // Recorded concurrently, so that the state store can commit many in one transaction; reported in order.
+        let recorded = futures::stream::iter(skips)
+            .map(|(outcome, occurrence)| async move { self.record(run, &outcome, &occurrence).await.map(|()| outcome) })
+            .buffered(RECORD_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        for outcome in recorded {
+            report.outcomes.push(outcome?);
         }
-        let (outcomes, errors) = act::act(self, run, &plan.actions, interrupt).await;
+        let (outcomes, errors) = act::act(&self.actor, run, &plan.actions, interrupt).await;
         report.unconfirmed_open += outcomes.iter().filter(|outcome| outcome.result == EventKind::Accepted).count();
         report.outcomes.extend(outcomes);
         report.unsent = errors.len();
@@ -287,7 +376,7 @@ impl Engine {
         };
         for entry in on_time {
             if errors.is_empty() || !is_due(entry) {
-                self.store.clear_pending(&entry.rule, entry.occurrence.timestamp()).await?;
+                self.actor.store.clear_pending(&entry.rule, entry.occurrence.timestamp()).await?;
             }
         }
         if errors.is_empty() {
@@ -301,7 +390,7 @@ impl Engine {
                 .map_or(now, |entry| entry.since);
             let entry =
                 Pending { rule: due.rule.clone(), occurrence: due.occurrence.clone(), since, cause: cause.clone() };
-            self.store.keep_pending(&entry).await?;
+            self.actor.store.keep_pending(&entry).await?;
         }
         Ok(occurrences.due.len())
     }
@@ -342,10 +431,11 @@ impl Engine {
             error_message: outcome.error.clone(),
             ..Event::new(Timestamp::now(), outcome.result)
         };
-        self.store
+        self.actor
+            .store
             .record(&event)
             .await
-            .with_context(|| format!("cannot write to the audit log in {}", self.store.location()))?;
+            .with_context(|| format!("cannot write to the audit log in {}", self.actor.store.location()))?;
         Ok(())
     }
 }

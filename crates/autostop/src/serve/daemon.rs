@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::metrics::Metrics;
+use super::server::{ServerLimits, serve};
 use super::{Evaluate, LastStore, Load, Window, http};
 use crate::signals::{Control, Interrupt, Stage};
 
@@ -30,6 +31,8 @@ pub(super) const RECORD_WAIT: Duration = Duration::from_secs(10);
 pub struct DaemonOptions {
     /// Where `/healthz` and `/metrics` are served (port 0: any free port, announced in the log).
     pub listen: SocketAddr,
+    /// Limits on the HTTP connections.
+    pub http: ServerLimits,
     /// How long shutdown waits for the run in flight before abandoning it.
     pub shutdown_grace: Duration,
     /// The longest single sleep: the wall clock is read again at least this often (it may jump, e.g. on resume).
@@ -43,6 +46,7 @@ impl Default for DaemonOptions {
     fn default() -> Self {
         DaemonOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            http: ServerLimits::default(),
             shutdown_grace: Duration::from_secs(60),
             max_sleep: Duration::from_secs(300),
             retry_after_error: Duration::from_secs(60),
@@ -81,17 +85,14 @@ pub async fn run_daemon<L: Load, S: LastStore>(
     let addr = listener.local_addr().context("reading the bound HTTP address")?;
     tracing::info!(%addr, "listening");
     let (stop_http, http_stopped) = oneshot::channel::<()>();
-    let server = axum::serve(listener, http::router(metrics.clone())).with_graceful_shutdown(async {
+    let server = tokio::spawn(serve(listener, http::router(metrics.clone()), options.http, async {
         let _ = http_stopped.await;
-    });
-    let server = tokio::spawn(server.into_future());
+    }));
     let scheduler = Scheduler { loader, store, engine: Arc::new(engine), metrics, clock: SystemClock, options };
     let result = scheduler.run(controls).await;
     let _ = stop_http.send(());
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::warn!(error = %err, "the HTTP server stopped with an error"),
-        Err(err) => tracing::warn!(error = %err, "the HTTP server task failed"),
+    if let Err(err) = server.await {
+        tracing::warn!(error = %err, "the HTTP server task failed");
     }
     result
 }
@@ -450,6 +451,21 @@ mod tests {
         running.controls.send(Control::Shutdown).await.expect("daemon alive");
         stop(running).await;
         assert!(started.elapsed() < options().shutdown_grace, "waited for the grace period");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_evaluation_with_problems_is_followed_by_another_without_waiting_for_an_occurrence() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        // One occurrence only: without the recheck, the daemon would sleep for ever after it.
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::UnreadableScope);
+        let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+        let first = next(&mut windows).await;
+        let second = next(&mut windows).await;
+        assert!(second.now.duration_since(first.now) >= jiff::SignedDuration::from_secs(60), "{second:?}");
+        let health = running.metrics.health();
+        assert_eq!(health.problems.len(), 1, "{health:?}");
+        assert_eq!(health.last_success, None, "a window with problems is no success");
+        stop(running).await;
     }
 
     #[tokio::test(start_paused = true)]

@@ -16,6 +16,8 @@ pub enum Behaviour {
     FailActions,
     /// Returns an error.
     Error,
+    /// Returns at once, having attempted nothing, with a problem (a scope that could not be read).
+    UnreadableScope,
     /// Waits for the interrupt, then returns with every action interrupted.
     WaitForInterrupt,
     /// Follows its operations until told to abandon them, then returns with every action interrupted.
@@ -55,7 +57,11 @@ impl Evaluate for FakeEngine {
         let result = match self.behaviour {
             Behaviour::Succeed => ActionResult::Succeeded,
             Behaviour::FailActions => ActionResult::Failed,
-            Behaviour::Error => anyhow::bail!("discovery failed: 503 from ARM"),
+            Behaviour::Error => anyhow::bail!("the state store failed: disk full"),
+            Behaviour::UnreadableScope => {
+                let problem = "discovery: cannot list the workspaces of subscription s: 503".to_owned();
+                return Ok(Evaluation { problems: vec![problem], ..Evaluation::default() });
+            }
             Behaviour::WaitForInterrupt => {
                 while !interrupt.is_requested() {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;

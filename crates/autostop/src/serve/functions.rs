@@ -24,6 +24,7 @@ use jiff::Timestamp;
 use tokio::sync::{Mutex, mpsc};
 
 use super::daemon::RECORD_WAIT;
+use super::server::ServerLimits;
 use super::timer::{InvokeResponse, parse_invocation};
 use super::{Evaluate, Load, Window};
 use crate::signals::{Control, Interrupt, Stage};
@@ -35,6 +36,8 @@ pub struct FunctionsOptions {
     pub port: u16,
     /// How long shutdown waits for the invocation in flight.
     pub shutdown_grace: Duration,
+    /// Limits on the HTTP connections.
+    pub http: ServerLimits,
 }
 
 struct Handler<E> {
@@ -55,7 +58,7 @@ pub async fn run_functions<L: Load>(
         .await
         .with_context(|| format!("binding FUNCTIONS_CUSTOMHANDLER_PORT {}", options.port))?;
     tracing::info!(%addr, "custom handler listening");
-    serve(listener, loader, engine, options.shutdown_grace, controls).await
+    serve(listener, loader, engine, options, controls).await
 }
 
 /// Serves the host on a bound listener with a loaded engine.
@@ -63,17 +66,17 @@ async fn serve<L: Load>(
     listener: tokio::net::TcpListener,
     loader: L,
     engine: L::Engine,
-    shutdown_grace: Duration,
+    options: FunctionsOptions,
     mut controls: mpsc::Receiver<Control>,
 ) -> anyhow::Result<()> {
+    let shutdown_grace = options.shutdown_grace;
     let (interrupt_tx, interrupt) = Interrupt::pair();
     let handler = Arc::new(Handler { engine: RwLock::new(Arc::new(engine)), run: Mutex::new(()), interrupt });
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router(handler.clone())).with_graceful_shutdown(async {
+    let mut server = tokio::spawn(super::server::serve(listener, router(handler.clone()), options.http, async {
         let _ = shutdown_rx.await;
-    });
-    let mut server = tokio::spawn(server.into_future());
+    }));
     let finished = loop {
         tokio::select! {
             finished = &mut server => break Some(finished),
@@ -106,7 +109,7 @@ async fn serve<L: Load>(
             }
         }
     };
-    finished.context("the custom handler task failed")?.context("serving the Functions host")
+    finished.context("the custom handler task failed")
 }
 
 fn reload<L: Load>(loader: &L, handler: &Handler<L::Engine>) {
@@ -196,7 +199,8 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let (controls, rx) = mpsc::channel(8);
-        let task = tokio::spawn(serve(listener, loader, engine, LIMIT, rx));
+        let options = FunctionsOptions { port: 0, shutdown_grace: LIMIT, http: ServerLimits::default() };
+        let task = tokio::spawn(serve(listener, loader, engine, options, rx));
         Host { url, client: reqwest::Client::new(), controls, task }
     }
 
@@ -259,9 +263,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_attempt_failing_or_an_evaluation_error_is_a_500() {
+    async fn any_problem_or_an_evaluation_error_is_a_500() {
         let status = r#"{"Last":"2026-01-05T21:55:00+00:00"}"#;
-        for behaviour in [Behaviour::FailActions, Behaviour::Error] {
+        // An unreadable scope attempts nothing, and is still a failure the host must record.
+        for behaviour in [Behaviour::FailActions, Behaviour::Error, Behaviour::UnreadableScope] {
             let (mut engine, _windows) = FakeEngine::new(&[], behaviour);
             // An occurrence inside any window up to now, so that the failing engine attempts something.
             engine.occurrences = vec![ts("2026-01-05T22:00:00Z")];

@@ -16,6 +16,7 @@ mod fakes;
 mod functions;
 mod http;
 mod metrics;
+mod server;
 mod timer;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use jiff::Timestamp;
 pub use crate::signals::{Interrupt, forward_signals};
 pub use daemon::{DaemonOptions, run_daemon};
 pub use functions::{FunctionsOptions, run_functions};
+pub use server::ServerLimits;
 
 /// The window one evaluation covers: the occurrences in `(last, now]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

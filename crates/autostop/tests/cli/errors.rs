@@ -78,7 +78,7 @@ async fn a_wrong_client_secret_shows_the_aadsts_message_but_never_the_secret() {
 #[tokio::test]
 async fn secrets_and_tokens_never_reach_the_output_even_with_trace_logs() {
     let emulator = emulator(mixed_fleet()).await;
-    let run = Cli::against(&emulator, &["stop", "--all", "--wait", "-s", SUB, "-o", "json"])
+    let run = Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", SUB, "-o", "json"])
         .env("AUTOSTOP_LOG", "trace")
         .run()
         .await;

@@ -46,7 +46,7 @@ async fn throttling_5xx_bursts_and_dropped_connections_do_not_lose_an_instance()
     // Bursts within the client's retry budget (five retries), even if they all hit the first request.
     control.fail_next_requests(2);
     control.drop_next_connections(2);
-    let run = Cli::against(&emulator, &["stop", "--all", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    let run = Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", SUB, "-o", "json"]).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
     assert_eq!(rows.as_array().unwrap().len(), 20, "{rows:#}");
@@ -61,7 +61,7 @@ async fn throttling_5xx_bursts_and_dropped_connections_do_not_lose_an_instance()
 async fn failed_operations_are_reported_as_failed_and_exit_1() {
     let emulator = emulator(running_fleet(12)).await;
     emulator.control().set_faults(Faults { failed_operation_rate: 0.5, seed: 7, ..Faults::default() });
-    let run = Cli::against(&emulator, &["stop", "--all", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    let run = Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", SUB, "-o", "json"]).run().await;
     let rows = run.json();
     let (succeeded, failed) = reported_results_match_the_fleet(&emulator, &rows);
     assert_eq!(succeeded + failed, 12, "every instance attempted: {rows:#}");
@@ -107,7 +107,7 @@ async fn an_unreachable_token_endpoint_is_named_and_nothing_is_reported_done() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
     drop(listener);
-    let run = Cli::against(&emulator, &["stop", "--all", "--wait", "-s", SUB, "-o", "json"])
+    let run = Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", SUB, "-o", "json"])
         .env("AZURE_AUTHORITY_HOST", &closed)
         .run()
         .await;

@@ -62,3 +62,59 @@ async fn demo_runs_the_whole_job() {
         assert_eq!(after["state"], "Stopped", "{after:#}");
     }
 }
+
+/// The mixed fleet plus a Running instance whose name the client does not accept, read from a fleet file as
+/// `autostop emulator --fleet` would.
+async fn fleet_with_an_odd_name() -> (autostop_emulator::Emulator, tempfile::TempDir) {
+    let mut fleet = mixed_fleet();
+    fleet.subscriptions[0].resource_groups[0].workspaces[0].computes.push(compute(
+        "résumé-ci",
+        "ComputeInstance",
+        "Running",
+    ));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("fleet.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&fleet).expect("fleet serialises")).expect("fleet written");
+    let loaded = autostop_emulator::Fleet::load(&path).unwrap_or_else(|err| panic!("the fleet file loads: {err}"));
+    (emulator(loaded).await, dir)
+}
+
+#[tokio::test]
+async fn a_compute_with_an_odd_name_is_listed_as_skipped_and_the_rest_of_its_workspace_is_listed() {
+    let (emulator, _dir) = fleet_with_an_odd_name().await;
+    let run = Cli::against(&emulator, &["list", "-s", SUB, "-o", "json"]).run().await;
+    assert_eq!(run.code, 0, "a compute autostop cannot handle does not fail the listing: {run:#?}");
+    let rows = run.json();
+    assert_eq!(rows.as_array().unwrap().len(), 7, "six computes and the skipped one: {rows:#}");
+    assert_eq!(row(&rows, "run-1")["state"], "Running");
+    let odd = row(&rows, "résumé-ci");
+    assert_eq!(odd["id"], id("résumé-ci"), "{odd:#}");
+    assert_eq!(odd["result"], "skipped", "{odd:#}");
+    assert!(odd["reason"].as_str().unwrap().contains("compute name: expected 2-24 characters"), "{odd:#}");
+
+    let run = Cli::against(&emulator, &["list", "-s", SUB]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("run-1"), "{}", run.stdout);
+    let line = run.stdout.lines().find(|line| line.starts_with("skipped résumé-ci")).unwrap_or_default();
+    assert!(line.contains("compute name: expected"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn stop_all_acts_on_the_rest_of_a_workspace_that_holds_an_odd_name() {
+    let (emulator, _dir) = fleet_with_an_odd_name().await;
+    let run = Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let rows = run.json();
+    for name in ["run-1", "run-2"] {
+        assert_eq!(row(&rows, name)["result"], "succeeded", "{rows:#}");
+        assert_eq!(emulator.control().state(&id(name)).as_deref(), Some("Stopped"));
+    }
+    let odd = row(&rows, "résumé-ci");
+    assert_eq!((odd["result"].as_str(), odd["action"].as_str()), (Some("skipped"), Some("stop")), "{odd:#}");
+    assert!(odd["reason"].as_str().unwrap().contains("compute name"), "{odd:#}");
+    assert_eq!(emulator.control().state(&id("résumé-ci")).as_deref(), Some("Running"), "never acted on");
+
+    let run = Cli::against(&emulator, &["start", "--all", "--yes", "-s", SUB]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.lines().any(|l| l.contains("résumé-ci") && l.contains("skipped")), "{}", run.stdout);
+}

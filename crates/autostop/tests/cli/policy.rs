@@ -2,7 +2,7 @@
 //! kill -9 in the middle of a run, and bad config files.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use autostop_emulator::{Compute, Emulator};
 
@@ -44,20 +44,6 @@ action = "start"
 schedule = "0 0 8 * * Mon-Fri"
 select = { tags = { autostart = "yes" } }
 "#;
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-    state: PathBuf,
-}
-
-fn setup(config: &str) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("autostop.toml");
-    std::fs::write(&path, config).unwrap();
-    let state = dir.path().join("state").join("audit.db");
-    Setup { config: path, state, _dir: dir }
-}
 
 async fn run_at(emulator: &Emulator, setup: &Setup, now: &str) -> Run {
     let args = ["run", "--now", now, "-o", "json"];
@@ -307,4 +293,18 @@ async fn check_reports_every_error_with_line_and_column() {
             run.stderr
         );
     }
+}
+
+#[tokio::test]
+async fn check_applies_azures_workspace_name_rule_with_the_position() {
+    // '.' and '(' are valid in a resource group but not in an Azure ML workspace name: the client could never
+    // address such a workspace, so the configuration refuses it where it is written.
+    let setup = setup(
+        "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-00000000a001\"\nresource_group = \"ml(1).rg\"\nworkspace = \"ws.a\"\n\n[[rules]]\nname = \"x\"\naction = \"stop\"\nschedule = \"0 0 20 * * *\"\n",
+    );
+    let run = Cli::bare(&["check", "--config", setup.config.to_str().unwrap()]).run().await;
+    assert_eq!(run.code, 2, "{run:#?}");
+    let expected = format!("{}:4:13: scopes.workspace: invalid workspace name 'ws.a'", setup.config.display());
+    assert!(run.stderr.lines().any(|line| line.starts_with(&expected)), "{expected}\n{}", run.stderr);
+    assert!(!run.stderr.contains("resource_group"), "the resource group is valid: {}", run.stderr);
 }

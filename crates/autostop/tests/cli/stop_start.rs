@@ -5,7 +5,7 @@ use crate::util::*;
 #[tokio::test]
 async fn stop_all_wait_stops_only_running_instances_and_says_why_for_the_rest() {
     let emulator = emulator(mixed_fleet()).await;
-    let run = Cli::against(&emulator, &["stop", "--all", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    let run = Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", SUB, "-o", "json"]).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
     assert_eq!(rows.as_array().unwrap().len(), 6, "one row per compute considered: {rows:#}");
@@ -62,7 +62,7 @@ async fn force_stops_an_instance_running_a_job() {
 #[tokio::test]
 async fn start_all_wait_starts_only_stopped_instances() {
     let emulator = emulator(mixed_fleet()).await;
-    let run = Cli::against(&emulator, &["start", "--all", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    let run = Cli::against(&emulator, &["start", "--all", "--yes", "--wait", "-s", SUB, "-o", "json"]).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
     assert_eq!(row(&rows, "stopped-1")["result"], "succeeded");
@@ -76,7 +76,7 @@ async fn start_all_wait_starts_only_stopped_instances() {
 async fn one_failed_operation_does_not_stop_the_others_and_exits_1() {
     let emulator = emulator(mixed_fleet()).await;
     emulator.control().fail_operations_for("run-2");
-    let run = Cli::against(&emulator, &["stop", "--all", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    let run = Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", SUB, "-o", "json"]).run().await;
     assert_eq!(run.code, 1, "{run:#?}");
     let rows = run.json();
     assert_eq!(row(&rows, "run-1")["result"], "succeeded");
@@ -121,4 +121,37 @@ async fn all_asks_before_acting_on_a_terminal() {
     let run = Cli::in_terminal(&emulator, &["start", "--all", "--yes", "--wait", "-s", SUB], "").run().await;
     assert!(!run.stdout.contains("[y/N]"), "--yes does not ask: {run:#?}");
     assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"), "{run:#?}");
+}
+
+#[tokio::test]
+async fn all_without_a_terminal_is_refused_unless_yes_and_nothing_reaches_arm() {
+    let emulator = emulator(mixed_fleet()).await;
+    for verb in ["stop", "start"] {
+        let run = Cli::against(&emulator, &[verb, "--all", "--wait", "-s", SUB, "-o", "json"]).run().await;
+        assert_eq!(run.code, 2, "{run:#?}");
+        assert!(run.stderr.contains(&format!("{verb} --all")) && run.stderr.contains("--yes"), "{run:#?}");
+        assert!(run.stdout.is_empty(), "{run:#?}");
+    }
+    let arm = emulator.control().requests().into_iter().filter(|r| r.path.contains("/subscriptions/")).count();
+    assert_eq!(arm, 0, "nothing is sent to ARM: {:#?}", emulator.control().requests());
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"));
+    assert_eq!(emulator.control().state(&id("stopped-1")).as_deref(), Some("Stopped"));
+
+    let run = Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Stopped"), "--yes acts");
+}
+
+#[tokio::test]
+async fn all_asks_on_a_terminal_even_when_stdout_and_stderr_are_redirected() {
+    let emulator = emulator(mixed_fleet()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let redirect = format!("> '{}' 2> '{}'", out.display(), err.display());
+    let run = Cli::in_terminal_redirected(&emulator, &["stop", "--all", "-s", SUB], &redirect, "n\n").run().await;
+    let asked = std::fs::read_to_string(&err).expect("stderr file");
+    assert!(asked.contains("stop 2 compute instance(s)") && asked.contains("[y/N]"), "{asked}\n{run:#?}");
+    assert!(asked.contains("cancelled"), "{asked}");
+    assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"), "nothing changed");
+    assert_eq!(emulator.control().state(&id("run-2")).as_deref(), Some("Running"), "nothing changed");
 }

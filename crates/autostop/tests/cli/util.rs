@@ -113,11 +113,18 @@ impl Cli {
     /// The binary with `args` run on a pseudo-terminal (through util-linux `script`), as a person would, with the
     /// emulator's environment; `input` is what the person types.
     pub fn in_terminal(emulator: &Emulator, args: &[&str], input: &str) -> Cli {
-        let line = std::iter::once(env!("CARGO_BIN_EXE_autostop"))
+        Cli::in_terminal_redirected(emulator, args, "", input)
+    }
+
+    /// As [`Cli::in_terminal`], with `redirect` (shell redirections such as `2>FILE`) after the command line.
+    pub fn in_terminal_redirected(emulator: &Emulator, args: &[&str], redirect: &str, input: &str) -> Cli {
+        let mut line = std::iter::once(env!("CARGO_BIN_EXE_autostop"))
             .chain(args.iter().copied())
             .map(|word| format!("'{word}'"))
             .collect::<Vec<_>>()
             .join(" ");
+        line.push(' ');
+        line.push_str(redirect);
         let mut cli = Cli::with_program("script", &["-qec", &line, "/dev/null"]);
         for (key, value) in emulator.env() {
             cli.command.env(key, value);
@@ -144,6 +151,13 @@ impl Cli {
         let mut command = tokio::process::Command::new(program);
         command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
         command.env("HOME", std::env::temp_dir()).env("NO_COLOR", "1").env("AUTOSTOP_POLL_INTERVAL", "100ms");
+        // A default state of its own for every command, so that concurrent tests never share one by accident
+        // (a test that wants a state across commands passes --state).
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let state =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-state").join(format!("{}-{n}", std::process::id()));
+        command.env("XDG_STATE_HOME", state);
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         Cli { command, input: None }
     }
@@ -208,4 +222,20 @@ pub fn row<'a>(rows: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
         .iter()
         .find(|row| row["name"] == name)
         .unwrap_or_else(|| panic!("no row named {name} in {rows:#}"))
+}
+
+/// A temporary folder with a config file (`autostop.toml`) and the path of a state in it (not yet created).
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub config: std::path::PathBuf,
+    pub state: std::path::PathBuf,
+}
+
+/// A [`Setup`] whose config file holds `config`.
+pub fn setup(config: &str) -> Setup {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("autostop.toml");
+    std::fs::write(&path, config).expect("config written");
+    let state = dir.path().join("state").join("audit.db");
+    Setup { config: path, state, dir }
 }

@@ -182,3 +182,26 @@ impl Process {
 fn json_line(line: &str) -> serde_json::Value {
     serde_json::from_str(line).unwrap_or_else(|err| panic!("stdout line is not a JSON log line ({err}): {line}"))
 }
+
+/// Opens a TCP connection to `addr` (`host:port`) that sends nothing.
+pub async fn idle_connection(addr: &str) -> tokio::net::TcpStream {
+    tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(addr))
+        .await
+        .expect("connected in time")
+        .unwrap_or_else(|err| panic!("connecting to {addr}: {err}"))
+}
+
+/// Whether the server closes `stream` within `limit`: reading gives end of file or a reset. Bytes received first
+/// (a response) are skipped.
+pub async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buffer = [0_u8; 1024];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! The JSON bodies ARM sends for subscriptions, workspaces, computes and operation status.
 //!
-//! Built to carry the same keys and value types as the real recordings under `shared/azure-api/recordings`
+//! Built to carry the same keys and value types as the real recordings under `testdata/azure-api/recordings`
 //! (nulls where Azure sends nulls), so a client that reads these reads Azure. Pure: no I/O.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -201,15 +201,15 @@ pub(crate) fn compute(entry: &ComputeEntry, ws: &WorkspaceEntry, tenant_id: &str
 
 /// An operation status body: the recording's `status` (and `percentComplete`), plus ARM's usual `name`,
 /// `startTime`, `endTime` and, on failure, `error`.
-pub(crate) fn operation_status(status: &OperationStatus, now: &str) -> Value {
+pub(crate) fn operation_status(status: &OperationStatus) -> Value {
     let mut body = json!({
         "name": status.id,
         "status": status.status,
         "startTime": status.start_time,
         "percentComplete": status.percent_complete
     });
-    if status.status != "InProgress" {
-        body["endTime"] = json!(now);
+    if let Some(end_time) = &status.end_time {
+        body["endTime"] = json!(end_time);
     }
     if let Some(error) = &status.error {
         body["error"] = json!({"code": error.code, "message": error.message});

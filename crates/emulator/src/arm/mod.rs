@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, he
 use axum::response::Response;
 use serde_json::Value;
 
+use crate::api_versions::{self, Service};
 use crate::arm_error::ArmError;
 use crate::server::{Config, Shared};
 use crate::throttle::{Admission, Budget};
@@ -48,18 +49,43 @@ pub(crate) fn is_arm_path(path: &str) -> bool {
     lower == "/subscriptions" || lower.starts_with("/subscriptions/") || lower.starts_with("/rp/workspaces/")
 }
 
-/// The ARM entry point (the router's fallback: every path not otherwise served).
+/// Which front end a request came through: it decides which `api-version`s are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Front {
+    /// ARM itself: each service's own list of versions.
+    Arm,
+    /// Azure ML's regional API (`/rp/workspaces/...`), not ARM: any date-shaped version.
+    Regional,
+}
+
+/// The ARM entry point (the router's fallback: every path not otherwise served). Paths that are neither ARM's nor
+/// the emulator's get `400 UnsupportedByEmulator` at once, without asking for a token.
 pub(crate) async fn handle(
     State(shared): State<Arc<Shared>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    if !is_arm_scope(uri.path()) {
+        let error = ArmError::unsupported(format!("{method} {}", uri.path()));
+        return finish(Err(error), false, None, &headers);
+    }
+    respond(&shared, Front::Arm, &method, &uri, &headers)
+}
+
+/// Serves one ARM request that came through `front`.
+pub(crate) fn respond(shared: &Shared, front: Front, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
     let route = route::parse(method.as_str(), uri.path());
     let is_write = route.as_ref().is_some_and(Route::is_write);
     let mut remaining = None;
-    let result = serve(&shared, &method, &uri, &headers, route, &mut remaining);
-    finish(result, is_write, remaining, &headers)
+    let result = serve(shared, front, method, uri, headers, route, &mut remaining);
+    finish(result, is_write, remaining, headers)
+}
+
+/// True for the paths ARM answers itself (with a token check first): subscriptions, tenants, providers.
+fn is_arm_scope(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    ["subscriptions", "tenants", "providers"].iter().any(|scope| first.eq_ignore_ascii_case(scope))
 }
 
 /// A 500 from ARM's front door (the injected server-error fault), with ARM's headers.
@@ -137,6 +163,7 @@ fn finish(result: Result<Reply, ArmError>, is_write: bool, remaining: Option<u64
 /// Everything between the request and the reply.
 fn serve(
     shared: &Shared,
+    front: Front,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -148,10 +175,16 @@ fn serve(
     let principal = authenticate(shared, headers)?;
     if let Some(subscription) = route.as_ref().and_then(Route::subscription) {
         let budget = if route.as_ref().is_some_and(Route::is_write) { Budget::Write } else { Budget::Read };
-        *remaining = admit(shared, subscription, budget, &principal)?;
+        // A throttled answer has spent nothing and has nothing left: it says 0, as ARM's does.
+        *remaining = admit(shared, subscription, budget, &principal).inspect_err(|_| *remaining = Some(0))?;
     }
     let api_version = api_version(&query)?;
     let route = route.ok_or_else(|| ArmError::unsupported(format!("{method} {}", uri.path())))?;
+    if front == Front::Arm {
+        let world = &shared.live().world;
+        let locations = world.locations();
+        api_versions::check(&service(&route, world, &locations), api_version)?;
+    }
     let (scope, action) = permission(&route, uri.path());
     if shared.live().control.is_denied(&scope, &action) {
         return Err(ArmError::new(
@@ -227,7 +260,35 @@ fn serve(
         }
         Route::OperationStatus { subscription, location: _, operation_id } => {
             let status = world.operation_status(&subscription, &operation_id, now, &wall)?;
-            Ok(Reply::ok(json::operation_status(&status, &wall)))
+            Ok(Reply::ok(json::operation_status(&status)))
+        }
+    }
+}
+
+/// The service that answers a route, with the resource type and location ARM names in its errors.
+fn service<'a>(route: &'a Route, world: &'a World, locations: &'a [String]) -> Service<'a> {
+    let machine_learning = |resource_type, location: Option<&'a str>| Service::MachineLearning {
+        resource_type,
+        // ARM names no single location for a subscription-wide list ('*', as seen in a public report).
+        location: location.unwrap_or("*"),
+        locations,
+    };
+    match route {
+        Route::Subscriptions | Route::Subscription { .. } => Service::Resources,
+        Route::WorkspacesBySubscription { .. } => machine_learning("workspaces", None),
+        Route::WorkspacesByGroup { subscription, group } => {
+            machine_learning("workspaces", world.location_of(subscription, group, None))
+        }
+        Route::Workspace { subscription, group, workspace } => {
+            machine_learning("workspaces", world.location_of(subscription, group, Some(workspace)))
+        }
+        Route::Computes { subscription, group, workspace }
+        | Route::Compute { subscription, group, workspace, .. }
+        | Route::ComputeAction { subscription, group, workspace, .. } => {
+            machine_learning("workspaces/computes", world.location_of(subscription, group, Some(workspace)))
+        }
+        Route::OperationStatus { location, .. } => {
+            machine_learning("locations/computeOperationsStatus", Some(location.as_str()))
         }
     }
 }

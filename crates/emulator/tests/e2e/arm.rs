@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use autostop_emulator::{Fleet, Options, actions};
 use reqwest::{Method, StatusCode};
 
-use crate::util::{API, Harness, RESEARCH_WS, SUB1};
+use crate::util::{API, Harness, RESEARCH_WS, SUB1, SUBSCRIPTIONS_API};
 
 #[tokio::test]
 async fn arm_requires_a_valid_unexpired_bearer_token() {
@@ -48,7 +48,7 @@ async fn token_for_another_audience_is_refused() {
         )
         .await;
     let token = answer.body["access_token"].as_str().expect("token").to_owned();
-    let refused = h.send(Method::GET, &format!("/subscriptions/{SUB1}?{API}"), Some(&token)).await;
+    let refused = h.send(Method::GET, &format!("/subscriptions/{SUB1}?{SUBSCRIPTIONS_API}"), Some(&token)).await;
     assert_eq!((refused.status, refused.code()), (StatusCode::UNAUTHORIZED, "InvalidAuthenticationTokenAudience"));
 }
 
@@ -58,6 +58,44 @@ async fn api_version_is_required() {
     let answer = h.get(&format!("{RESEARCH_WS}/computes")).await;
     assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "MissingApiVersionParameter"));
     assert!(answer.headers.contains_key("x-ms-request-id"));
+}
+
+#[tokio::test]
+async fn api_versions_are_the_ones_each_service_defines() {
+    let h = Harness::sample().await;
+    let token = h.token().await;
+    let get = |path: String| {
+        let (h, token) = (&h, &token);
+        async move { h.send(Method::GET, &path, Some(token)).await }
+    };
+    assert_eq!(get(format!("/subscriptions/{SUB1}?{SUBSCRIPTIONS_API}")).await.status, StatusCode::OK);
+    let old = get(format!("/subscriptions/{SUB1}?api-version=1999-01-01")).await;
+    assert_eq!((old.status, old.code()), (StatusCode::BAD_REQUEST, "InvalidApiVersionParameter"));
+    let message = old.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("'1999-01-01' is invalid. The supported versions are '2024-08-01,"), "{message}");
+
+    assert_eq!(get(format!("{RESEARCH_WS}/computes?api-version=2025-12-01")).await.status, StatusCode::OK);
+    let old = get(format!("{RESEARCH_WS}/computes?api-version=1999-01-01")).await;
+    assert_eq!((old.status, old.code()), (StatusCode::BAD_REQUEST, "NoRegisteredProviderFound"));
+    let message = old.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(
+            "No registered resource provider found for location 'eastus' and API version '1999-01-01' for type \
+             'workspaces/computes'. The supported api-versions are '"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("2024-04-01, ") && message.contains("The supported locations are '"), "{message}");
+}
+
+#[tokio::test]
+async fn paths_outside_arm_are_unsupported_without_asking_for_a_token() {
+    let h = Harness::sample().await;
+    for path in ["/nothing/here", "/common/oauth2/v2.0/devicecode", "/metadata/instance?api-version=2021-02-01"] {
+        let answer = h.send(Method::GET, path, None).await;
+        assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "UnsupportedByEmulator"), "{path}");
+        assert!(!answer.headers.contains_key("www-authenticate"), "{path}");
+    }
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Holds the emulator's responses against the real Azure sessions recorded under `shared/azure-api`: every key
+//! Holds the emulator's responses against the real Azure sessions recorded under `testdata/azure-api`: every key
 //! the recording has must be present with the same JSON type (extra keys are fine; a recorded `null` matches
 //! anything), and the 202 must carry the same headers (minus Azure's front-door plumbing) and no `Location`.
 
@@ -12,7 +12,7 @@ use crate::util::{API, Harness, RESEARCH_WS};
 
 const RECORDINGS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/azure-api/recordings/azure-powershell/src/MachineLearningServices/MachineLearningServices.Autorest/test/"
+    "/../../testdata/azure-api/recordings/azure-powershell/src/MachineLearningServices/MachineLearningServices.Autorest/test/"
 );
 
 /// Headers of Azure's front door and tracing that a client has no use for.
@@ -157,7 +157,7 @@ async fn stop_202_and_operation_status_match_the_recording() {
 
 const SPECS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/azure-api/azure-rest-api-specs/specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/"
+    "/../../testdata/azure-api/azure-rest-api-specs/specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/"
 );
 
 /// The 200 body of a spec example (for workspaces there is no recording; the examples give the shape).

@@ -36,6 +36,11 @@ async fn throttling_spends_per_subscription_buckets_and_answers_429() {
     assert_eq!((throttled.status, throttled.code()), (StatusCode::TOO_MANY_REQUESTS, "SubscriptionRequestsThrottled"));
     let retry_after: u64 = header(&throttled, "retry-after").expect("Retry-After").parse().expect("whole seconds");
     assert!(retry_after >= 1);
+    assert_eq!(
+        header(&throttled, "x-ms-ratelimit-remaining-subscription-reads").as_deref(),
+        Some("0"),
+        "a throttled answer says what is left, not ARM's nominal budget"
+    );
     let other = h.send(Method::GET, &format!("{SUB2_WORKSPACES}?{API}"), Some(&token)).await;
     assert_eq!(other.status, StatusCode::OK, "another subscription has its own bucket");
 
@@ -44,6 +49,7 @@ async fn throttling_spends_per_subscription_buckets_and_answers_429() {
     assert_eq!(header(&write, "x-ms-ratelimit-remaining-subscription-writes").as_deref(), Some("0"));
     let second = h.send(Method::POST, &format!("{RESEARCH_WS}/computes/dave-ci/stop?{API}"), Some(&token)).await;
     assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&second, "x-ms-ratelimit-remaining-subscription-writes").as_deref(), Some("0"));
 
     h.emulator.control().set_throttle(None);
     assert_eq!(h.send(Method::GET, &path, Some(&token)).await.status, StatusCode::OK);

@@ -20,9 +20,21 @@ async fn env_names_everything_a_client_needs_and_the_ca_file_is_written() {
             "AZURE_CLIENT_ID",
             "AZURE_CLIENT_SECRET",
             "AZURE_TENANT_ID",
+            "NODE_EXTRA_CA_CERTS",
+            "REQUESTS_CA_BUNDLE",
             "SSL_CERT_FILE"
         ]
     );
+    let shell: BTreeMap<String, String> = e.shell_env().into_iter().collect();
+    assert_eq!(
+        shell["AZURE_SUBSCRIPTION_ID"], "00000000-0000-4000-8000-000000000001",
+        "the fleet's first subscription"
+    );
+    assert_eq!(shell["HTTPS_PROXY"], e.base_url(), "MSAL's instance discovery goes through the emulator");
+    assert_eq!(shell["NO_PROXY"], "127.0.0.1,localhost");
+    assert_eq!(shell.len(), env.len() + 3, "the shell gets the client environment, the subscription, the proxy");
+    assert_eq!(env["REQUESTS_CA_BUNDLE"], env["SSL_CERT_FILE"]);
+    assert_eq!(env["NODE_EXTRA_CA_CERTS"], env["SSL_CERT_FILE"]);
     assert_eq!(env["AUTOSTOP_ARM_ENDPOINT"], e.base_url());
     assert_eq!(env["AZURE_AUTHORITY_HOST"], e.base_url());
     assert!(e.base_url().starts_with("https://127.0.0.1:") && !e.base_url().ends_with(":0"), "{}", e.base_url());
@@ -36,7 +48,7 @@ async fn env_names_everything_a_client_needs_and_the_ca_file_is_written() {
 #[tokio::test]
 async fn shutdown_closes_the_port_and_removes_its_own_ca_dir() {
     let h = Harness::sample().await;
-    let url = h.url("/subscriptions?api-version=2024-04-01");
+    let url = h.url("/subscriptions?api-version=2022-12-01");
     let ca_path = h.emulator.ca_path().to_owned();
     within(h.emulator.shutdown()).await;
     assert!(within(h.http.get(&url).send()).await.is_err(), "nothing listens after shutdown");

@@ -1,8 +1,9 @@
 //! End-to-end tests of the emulator over real HTTPS: tokens, ARM reads and errors, operations, and conformance
-//! with the recorded Azure sessions under `shared/azure-api`.
+//! with the recorded Azure sessions under `testdata/azure-api`.
 
 mod arm;
 mod conformance;
+mod discovery;
 mod faults;
 mod lifecycle;
 mod operations;

@@ -13,7 +13,7 @@ use azure_identity::{
 use base64::Engine;
 use reqwest::StatusCode;
 
-use crate::util::{API, Harness, SUB1, client_for, within};
+use crate::util::{Harness, SUB1, SUBSCRIPTIONS_API, client_for, within};
 
 const ARM_SCOPE: &str = "https://management.azure.com/.default";
 
@@ -70,7 +70,7 @@ async fn client_secret_token_is_jwt_shaped_and_opens_arm() {
     for claim in ["iat", "nbf", "exp"] {
         assert!(claims[claim].is_i64(), "{claim}: {claims}");
     }
-    let answer = h.send(reqwest::Method::GET, &format!("/subscriptions/{SUB1}?{API}"), Some(token)).await;
+    let answer = h.send(reqwest::Method::GET, &format!("/subscriptions/{SUB1}?{SUBSCRIPTIONS_API}"), Some(token)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
 
@@ -152,8 +152,9 @@ async fn azure_identity_client_secret_credential_works_and_reports_aadsts() {
     )
     .expect("credential builds");
     let token = within(credential.get_token(&[ARM_SCOPE], None)).await.expect("token");
-    let answer =
-        h.send(reqwest::Method::GET, &format!("/subscriptions/{SUB1}?{API}"), Some(token.token.secret())).await;
+    let answer = h
+        .send(reqwest::Method::GET, &format!("/subscriptions/{SUB1}?{SUBSCRIPTIONS_API}"), Some(token.token.secret()))
+        .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 
     let wrong = ClientSecretCredential::new(
@@ -185,8 +186,9 @@ async fn azure_identity_workload_identity_credential_reads_the_token_file() {
     let token = within(credential.get_token(&[ARM_SCOPE], None)).await;
     let _ = std::fs::remove_file(&file);
     let token = token.expect("token");
-    let answer =
-        h.send(reqwest::Method::GET, &format!("/subscriptions/{SUB1}?{API}"), Some(token.token.secret())).await;
+    let answer = h
+        .send(reqwest::Method::GET, &format!("/subscriptions/{SUB1}?{SUBSCRIPTIONS_API}"), Some(token.token.secret()))
+        .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
 
@@ -209,7 +211,7 @@ async fn app_service_managed_identity_checks_the_secret_header() {
     assert!(expires_on.parse::<i64>().is_ok(), "{expires_on}");
     assert_eq!(body["token_type"], "Bearer");
     let token = body["access_token"].as_str().expect("token");
-    let answer = h.send(reqwest::Method::GET, &format!("/subscriptions/{SUB1}?{API}"), Some(token)).await;
+    let answer = h.send(reqwest::Method::GET, &format!("/subscriptions/{SUB1}?{SUBSCRIPTIONS_API}"), Some(token)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(get(Some("wrong")).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(get(None).await.status(), StatusCode::UNAUTHORIZED);

@@ -18,6 +18,8 @@ pub const SUB1: &str = "00000000-0000-4000-8000-000000000001";
 pub const RESEARCH_WS: &str = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/ml-research/providers/Microsoft.MachineLearningServices/workspaces/research-ws";
 /// The api-version the recordings use.
 pub const API: &str = "api-version=2024-04-01";
+/// An api-version of ARM's own endpoints (subscriptions), the one the Azure CLI sends.
+pub const SUBSCRIPTIONS_API: &str = "api-version=2022-12-01";
 
 /// Awaits `future`, failing the test if it takes longer than [`STEP`].
 pub async fn within<F: Future>(future: F) -> F::Output {

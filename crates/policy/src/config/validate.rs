@@ -229,7 +229,7 @@ fn scopes(raw: Option<Vec<Spanned<RawScope>>>, root: Range<usize>, errors: &mut 
         .filter_map(|scope| {
             let scope = scope.into_inner();
             let subscription = scope.subscription.get_ref();
-            if !is_guid(subscription) {
+            if autostop_azure::validate_subscription_id(subscription).is_err() {
                 errors.at(
                     &scope.subscription.span(),
                     format!(
@@ -238,31 +238,32 @@ fn scopes(raw: Option<Vec<Spanned<RawScope>>>, root: Range<usize>, errors: &mut 
                 );
                 return None;
             }
-            let resource_group = scope.resource_group.and_then(|rg| azure_name(rg, "scopes.resource_group", errors));
-            let workspace = scope.workspace.and_then(|ws| azure_name(ws, "scopes.workspace", errors));
+            let resource_group = scope
+                .resource_group
+                .and_then(|rg| azure_name(rg, "scopes.resource_group", autostop_azure::validate_resource_group, errors));
+            let workspace = scope
+                .workspace
+                .and_then(|ws| azure_name(ws, "scopes.workspace", autostop_azure::validate_workspace_name, errors));
             Some(Scope { subscription: subscription.clone(), resource_group, workspace })
         })
         .collect()
 }
 
-fn is_guid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.iter().map(|group| group.len()).eq([8, 4, 4, 4, 12])
-        && groups.iter().all(|group| group.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-/// Resource group and workspace names: non-empty, letters, digits and `-_.()`.
-fn azure_name(name: Spanned<String>, key: &str, errors: &mut Collector<'_>) -> Option<String> {
-    let text = name.get_ref();
-    let ok = !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'));
-    if !ok {
-        errors.at(
-            &name.span(),
-            format!("{key}: expected a name of letters, digits, '-', '_', '.', '(' or ')', found {text:?}"),
-        );
-        return None;
+/// A resource group or workspace name, checked by the Azure crate's validator for its kind (Azure's own naming
+/// rule), so that the configuration accepts exactly the names the client can address.
+fn azure_name(
+    name: Spanned<String>,
+    key: &str,
+    validate: fn(&str) -> Result<(), autostop_azure::Error>,
+    errors: &mut Collector<'_>,
+) -> Option<String> {
+    match validate(name.get_ref()) {
+        Ok(()) => Some(name.into_inner()),
+        Err(err) => {
+            errors.at(&name.span(), format!("{key}: {err}"));
+            None
+        }
     }
-    Some(name.into_inner())
 }
 
 fn rules(raw: Vec<Spanned<RawRule>>, defaults: &Fallbacks<'_>, errors: &mut Collector<'_>) -> Vec<Rule> {

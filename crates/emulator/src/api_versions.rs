@@ -1,0 +1,224 @@
+//! Which `api-version`s ARM accepts for each kind of request the emulator serves, and what ARM answers for the
+//! others. Pure: a route kind and a version string in, a verdict out.
+//!
+//! Sources (the lists are data, newest first, as ARM prints them):
+//! - Microsoft.Resources (subscriptions, tenants): the list ARM itself prints in its
+//!   `InvalidApiVersionParameter` answer (seen in public issue reports from 2024, e.g. Azure/azure-cli#28038 and
+//!   ansible-collections/azure#1739), with the same odd tail (`2014-02-26,2014-04`).
+//! - Microsoft.MachineLearningServices: the version folders of `specification/machinelearningservices/
+//!   resource-manager/Microsoft.MachineLearningServices/{stable,preview}/` in github.com/Azure/azure-rest-api-specs
+//!   (MIT), plus the versions the recorded sessions use (2024-04-01, 2021-07-01) and the 2018–2021 versions ARM's
+//!   template schema lists for `workspaces/computes`.
+//!
+//! ARM's answers for a version it does not know (shapes from the same public reports):
+//! - its own endpoints: 400 `InvalidApiVersionParameter`, "The api-version '{v}' is invalid. The supported versions
+//!   are '{comma-separated list}'."
+//! - a resource provider's: 400 `NoRegisteredProviderFound`, "No registered resource provider found for location
+//!   '{location}' and API version '{v}' for type '{type}'. The supported api-versions are '{list, comma and space}'.
+//!   The supported locations are '{locations}'."
+
+use crate::arm_error::ArmError;
+
+/// Versions of ARM's own endpoints (`/subscriptions`, `/subscriptions/{s}`, `/tenants`).
+pub(crate) const RESOURCES: &[&str] = &[
+    "2024-08-01",
+    "2024-06-01-preview",
+    "2024-03-01",
+    "2023-07-01",
+    "2023-07-01-preview",
+    "2023-03-01-preview",
+    "2022-12-01",
+    "2022-11-01-preview",
+    "2022-09-01",
+    "2022-06-01",
+    "2022-05-01",
+    "2022-03-01-preview",
+    "2022-01-01",
+    "2021-04-01",
+    "2021-01-01",
+    "2020-10-01",
+    "2020-09-01",
+    "2020-08-01",
+    "2020-07-01",
+    "2020-06-01",
+    "2020-05-01",
+    "2020-01-01",
+    "2019-11-01",
+    "2019-10-01",
+    "2019-09-01",
+    "2019-08-01",
+    "2019-07-01",
+    "2019-06-01",
+    "2019-05-10",
+    "2019-05-01",
+    "2019-03-01",
+    "2018-11-01",
+    "2018-09-01",
+    "2018-08-01",
+    "2018-07-01",
+    "2018-06-01",
+    "2018-05-01",
+    "2018-02-01",
+    "2018-01-01",
+    "2017-12-01",
+    "2017-08-01",
+    "2017-06-01",
+    "2017-05-10",
+    "2017-05-01",
+    "2017-03-01",
+    "2016-09-01",
+    "2016-07-01",
+    "2016-06-01",
+    "2016-02-01",
+    "2015-11-01",
+    "2015-01-01",
+    "2014-04-01-preview",
+    "2014-04-01",
+    "2014-01-01",
+    "2013-03-01",
+    "2014-02-26",
+    "2014-04",
+];
+
+/// Versions of Microsoft.MachineLearningServices (workspaces, computes, operation status).
+pub(crate) const MACHINE_LEARNING: &[&str] = &[
+    "2026-07-15-preview",
+    "2026-07-01",
+    "2026-01-15-preview",
+    "2025-12-01",
+    "2025-10-01-preview",
+    "2025-09-01",
+    "2025-07-01-preview",
+    "2025-06-01",
+    "2025-04-01",
+    "2025-04-01-preview",
+    "2025-01-01-preview",
+    "2024-10-01",
+    "2024-10-01-preview",
+    "2024-07-01-preview",
+    "2024-04-01",
+    "2024-04-01-preview",
+    "2024-01-01-preview",
+    "2023-10-01",
+    "2023-08-01-preview",
+    "2023-06-01-preview",
+    "2023-04-01",
+    "2023-04-01-preview",
+    "2023-02-01-preview",
+    "2022-12-01-preview",
+    "2022-10-01",
+    "2022-10-01-preview",
+    "2022-06-01-preview",
+    "2022-05-01",
+    "2022-02-01-preview",
+    "2021-07-01",
+    "2021-04-01",
+    "2021-03-01-preview",
+    "2021-01-01",
+    "2020-09-01-preview",
+    "2020-08-01",
+    "2020-06-01",
+    "2020-05-15-preview",
+    "2020-05-01-preview",
+    "2020-04-01",
+    "2020-03-01",
+    "2020-02-18-preview",
+    "2020-01-01",
+    "2019-11-01",
+    "2019-06-01",
+    "2019-05-01",
+    "2018-11-19",
+    "2018-03-01-preview",
+];
+
+/// Who answers a request, which decides the accepted versions and the error's shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Service<'a> {
+    /// ARM's own endpoints (Microsoft.Resources).
+    Resources,
+    /// Azure ML's resource provider, for a resource type at a location.
+    MachineLearning {
+        /// The resource type under the provider, e.g. `workspaces/computes`.
+        resource_type: &'static str,
+        /// The location ARM routes to (the workspace's, or the one in the path).
+        location: &'a str,
+        /// Every location the provider is in (the fleet's).
+        locations: &'a [String],
+    },
+}
+
+/// Accepts `version` when the service knows it; otherwise ARM's 400 for that service.
+pub(crate) fn check(service: &Service<'_>, version: &str) -> Result<(), ArmError> {
+    match service {
+        Service::Resources if RESOURCES.contains(&version) => Ok(()),
+        Service::Resources => Err(ArmError::new(
+            400,
+            "InvalidApiVersionParameter",
+            format!("The api-version '{version}' is invalid. The supported versions are '{}'.", RESOURCES.join(",")),
+        )),
+        Service::MachineLearning { .. } if MACHINE_LEARNING.contains(&version) => Ok(()),
+        Service::MachineLearning { resource_type, location, locations } => Err(ArmError::new(
+            400,
+            "NoRegisteredProviderFound",
+            format!(
+                "No registered resource provider found for location '{location}' and API version '{version}' for \
+                 type '{resource_type}'. The supported api-versions are '{}'. The supported locations are '{}'.",
+                MACHINE_LEARNING.join(", "),
+                locations.join(", ")
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_newest_first_without_duplicates() {
+        for list in [RESOURCES, MACHINE_LEARNING] {
+            let mut seen = std::collections::HashSet::new();
+            assert!(list.iter().all(|v| seen.insert(*v)), "duplicates in {list:?}");
+        }
+        let dates: Vec<&str> = MACHINE_LEARNING.iter().map(|v| &v[..10]).collect();
+        assert!(dates.windows(2).all(|pair| pair[0] >= pair[1]), "{dates:?}");
+    }
+
+    #[test]
+    fn arm_versions_are_checked_with_arms_message() {
+        assert!(check(&Service::Resources, "2022-12-01").is_ok());
+        let error = check(&Service::Resources, "1999-01-01").unwrap_err();
+        assert_eq!((error.status, error.code.as_str()), (400, "InvalidApiVersionParameter"));
+        assert!(
+            error
+                .message
+                .starts_with("The api-version '1999-01-01' is invalid. The supported versions are '2024-08-01,"),
+            "{}",
+            error.message
+        );
+        assert!(error.message.ends_with(",2014-02-26,2014-04'."), "{}", error.message);
+    }
+
+    #[test]
+    fn provider_versions_are_checked_with_the_providers_message() {
+        let locations = vec!["eastus".to_owned(), "westeurope".to_owned()];
+        let service = Service::MachineLearning {
+            resource_type: "workspaces/computes",
+            location: "eastus",
+            locations: &locations,
+        };
+        assert!(check(&service, "2024-04-01").is_ok());
+        assert!(check(&service, "2025-12-01").is_ok());
+        let error = check(&service, "2024-04-02").unwrap_err();
+        assert_eq!((error.status, error.code.as_str()), (400, "NoRegisteredProviderFound"));
+        assert_eq!(
+            error.message,
+            format!(
+                "No registered resource provider found for location 'eastus' and API version '2024-04-02' for type \
+                 'workspaces/computes'. The supported api-versions are '{}'. The supported locations are 'eastus, \
+                 westeurope'.",
+                MACHINE_LEARNING.join(", ")
+            )
+        );
+    }
+}
