@@ -382,6 +382,44 @@ async fn runs_with_heartbeats(open: Opener) {
     assert_eq!(store.run(&RunId("12345".to_owned())).await.expect("read unknown run"), None);
 }
 
+/// Retention deletes old events only: claims and pending occurrences stay, the history says from when it is
+/// complete, and it never moves back.
+async fn retention_prunes_old_events_only(open: Opener) {
+    let store = open();
+    let run = begin(&*store, "2026-03-01T10:00:00Z").await;
+    let old = event(EventKind::Succeeded, "2026-03-01T10:00:00Z", "ci-1");
+    let recent = event(EventKind::Succeeded, "2026-03-03T10:00:00Z", "ci-2");
+    store.record(&old).await.expect("record");
+    store.record(&recent).await.expect("record");
+    let key = key("ci-1");
+    assert_eq!(store.claim(&new_claim(&key, &run, "2026-03-01T10:00:00Z")).await.expect("claim"), ClaimOutcome::Won);
+    let pending = Pending {
+        rule: "evening stop".to_owned(),
+        occurrence: zoned("2026-03-01T20:00:00+09:00[Asia/Tokyo]"),
+        since: ts("2026-03-01T11:00:00Z"),
+        cause: "503".to_owned(),
+    };
+    store.keep_pending(&pending).await.expect("keep");
+    assert_eq!(store.pruned_before().await.expect("pruned_before"), None);
+    assert!(store.prune_events(ts("2026-03-02T12:00:00Z")).await.expect("prune") >= 1);
+    let left: Vec<Event> =
+        open().history(&HistoryQuery::default()).await.expect("history").into_iter().map(|r| r.event).collect();
+    assert_eq!(left, [recent], "only the old event is gone");
+    let complete_from = store.pruned_before().await.expect("pruned_before").expect("pruned");
+    assert!(
+        complete_from > ts("2026-03-01T10:00:00Z") && complete_from <= ts("2026-03-02T12:00:00Z"),
+        "{complete_from}"
+    );
+    assert_eq!(
+        store.claims_of(&key.rule, key.occurrence.timestamp()).await.expect("claims").len(),
+        1,
+        "claims are kept"
+    );
+    assert_eq!(store.pending().await.expect("pending"), [pending], "pending occurrences are kept");
+    store.prune_events(ts("2026-02-01T00:00:00Z")).await.expect("prune less");
+    assert_eq!(store.pruned_before().await.expect("pruned_before"), Some(complete_from), "never moves back");
+}
+
 macro_rules! conformance {
     ($backend:ident: $($case:ident),* $(,)?) => {
         mod $backend {
@@ -395,5 +433,5 @@ macro_rules! conformance {
     };
 }
 
-conformance!(sqlite: claims_are_won_once, transitions_are_compare_and_set, open_claims_until_final, events_round_trip, window_never_moves_back, pending_occurrences, runs_with_heartbeats);
-conformance!(blob: claims_are_won_once, transitions_are_compare_and_set, open_claims_until_final, events_round_trip, window_never_moves_back, pending_occurrences, runs_with_heartbeats);
+conformance!(sqlite: claims_are_won_once, transitions_are_compare_and_set, open_claims_until_final, events_round_trip, window_never_moves_back, pending_occurrences, runs_with_heartbeats, retention_prunes_old_events_only);
+conformance!(blob: claims_are_won_once, transitions_are_compare_and_set, open_claims_until_final, events_round_trip, window_never_moves_back, pending_occurrences, runs_with_heartbeats, retention_prunes_old_events_only);

@@ -493,4 +493,20 @@ impl StateStore for BlobStore {
         self.container.delete(&self.layout.pending(rule, occurrence), None, "clear a pending occurrence").await?;
         Ok(())
     }
+
+    async fn prune_events(&self, before: Timestamp) -> Result<u64, Error> {
+        // Whole days only: the day of `before` is kept, so the history is complete from its start.
+        let first_kept = before.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let complete_from =
+            first_kept.to_zoned(jiff::tz::TimeZone::UTC).map(|start| start.timestamp()).unwrap_or(before);
+        let mut deleted = 0;
+        for name in self.container.list(&self.layout.events(), "list the audit log").await? {
+            if self.layout.day_of_events(&name).is_some_and(|day| day < first_kept) {
+                self.container.delete(&name, None, "prune a day of old events").await?;
+                deleted += 1;
+            }
+        }
+        self.advance_last_evaluated(crate::store::PRUNED_EVENTS_KEY, complete_from).await?;
+        Ok(deleted)
+    }
 }
