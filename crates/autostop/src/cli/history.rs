@@ -38,6 +38,14 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
     let location = crate::store::StateLocation::resolve(args.state.as_deref())?;
     let records = if location.exists() {
         let store = location.open()?;
+        if let Some(pruned) = store.pruned_before().await?
+            && since.is_none_or(|since| since < pruned)
+        {
+            eprintln!(
+                "autostop: events before {pruned} were pruned ([state] keep): the history of the period asked for \
+                 starts there"
+            );
+        }
         store.history(&HistoryQuery { since, target: args.target, limit: args.limit }).await?
     } else {
         eprintln!("autostop: no state at {location} yet: nothing has been recorded");

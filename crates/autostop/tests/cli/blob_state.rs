@@ -286,3 +286,55 @@ async fn state_migrate_moves_every_event_and_claim_to_blob_and_back() {
     assert_eq!(returned.code, 0, "{returned:#?}");
     assert_eq!(history_without_ids(&emulator, &setup, &back).await, original, "and back to SQLite");
 }
+
+#[tokio::test]
+async fn state_keep_prunes_old_events_after_a_run_and_history_says_where_it_starts() {
+    let azurite = Azurite::start(&azurite_dir("retention"));
+    let emulator = emulator(running(2)).await;
+    let setup = setup(&emulator, &azurite);
+    std::fs::write(&setup.config, format!("{CONFIG}\n[state]\nkeep = \"30d\"\n")).unwrap();
+    let url = azurite.url("retention", "");
+    let store = blob_store(&emulator, &setup, &url);
+    let old_time = jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(24 * 40)).unwrap();
+    let old = autostop_state::Event {
+        target_name: Some("inst-001".to_owned()),
+        reason: Some("old enough to go".to_owned()),
+        ..autostop_state::Event::new(old_time, autostop_state::EventKind::Skipped)
+    };
+    let recent = autostop_state::Event {
+        reason: Some("recent".to_owned()),
+        ..autostop_state::Event::new(jiff::Timestamp::now(), autostop_state::EventKind::Skipped)
+    };
+    for event in [&old, &recent] {
+        tokio::time::timeout(TIMEOUT, store.record(event)).await.unwrap().unwrap();
+    }
+    let run = Cli::against(&emulator, &["run", "-o", "json"])
+        .env("AUTOSTOP_CONFIG", &setup.config)
+        .env("SSL_CERT_FILE", &setup.roots)
+        .args_state(Path::new(&url))
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let history = Cli::against(&emulator, &["history", "--since", "60d", "-o", "json"])
+        .env("SSL_CERT_FILE", &setup.roots)
+        .args_state(Path::new(&url))
+        .run()
+        .await;
+    assert_eq!(history.code, 0, "{history:#?}");
+    let reasons: Vec<String> =
+        history.json().as_array().unwrap().iter().filter_map(|row| row["reason"].as_str().map(str::to_owned)).collect();
+    assert!(
+        reasons.contains(&"recent".to_owned()) && !reasons.contains(&"old enough to go".to_owned()),
+        "{history:#?}"
+    );
+    assert!(
+        history.stderr.contains("were pruned ([state] keep)"),
+        "history says the period reaches past what is kept: {history:#?}"
+    );
+    let recent_only = Cli::against(&emulator, &["history", "--since", "1d", "-o", "json"])
+        .env("SSL_CERT_FILE", &setup.roots)
+        .args_state(Path::new(&url))
+        .run()
+        .await;
+    assert!(!recent_only.stderr.contains("pruned"), "a period within what is kept says nothing: {recent_only:#?}");
+}
