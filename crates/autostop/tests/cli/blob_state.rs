@@ -13,65 +13,38 @@ use autostop_state::{BlobAddress, BlobStore, ClaimStatus, StateStore};
 use crate::azurite::Azurite;
 use crate::util::*;
 
-const CONFIG: &str = r#"
-[defaults]
-timezone = "UTC"
-catch_up = "1h"
-
-[[scopes]]
-subscription = "00000000-0000-0000-0000-00000000a001"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-"#;
-
-struct Setup {
+struct BlobSetup {
     dir: tempfile::TempDir,
     config: PathBuf,
     /// The emulator's CA and Azurite's, for `SSL_CERT_FILE`.
     roots: PathBuf,
 }
 
-fn setup(emulator: &Emulator, azurite: &Azurite) -> Setup {
+fn blob_setup(emulator: &Emulator, azurite: &Azurite) -> BlobSetup {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("autostop.toml");
-    std::fs::write(&config, CONFIG).unwrap();
+    std::fs::write(&config, EVENING_STOP).unwrap();
     let env: BTreeMap<String, String> = emulator.env().into_iter().collect();
     let emulator_ca = std::fs::read_to_string(&env["SSL_CERT_FILE"]).unwrap();
     let azurite_ca = std::fs::read_to_string(&azurite.ca_pem).unwrap();
     let roots = dir.path().join("roots.pem");
     std::fs::write(&roots, format!("{emulator_ca}\n{azurite_ca}")).unwrap();
-    Setup { dir, config, roots }
+    BlobSetup { dir, config, roots }
 }
 
 fn running(count: usize) -> autostop_emulator::Fleet {
     fleet((1..=count).map(|i| compute(&format!("inst-{i:03}"), "ComputeInstance", "Running")).collect())
 }
 
-fn run_cli(emulator: &Emulator, setup: &Setup, state: &str, now: &str) -> Cli {
+fn run_cli(emulator: &Emulator, setup: &BlobSetup, state: &str, now: &str) -> Cli {
     Cli::against(emulator, &["run", "--now", now, "--no-wait", "-o", "json"])
         .env("AUTOSTOP_CONFIG", &setup.config)
         .env("SSL_CERT_FILE", &setup.roots)
         .args_state(Path::new(state))
 }
 
-/// How many stop POSTs each compute received, by name.
-fn stop_posts(emulator: &Emulator) -> BTreeMap<String, usize> {
-    let mut posts = BTreeMap::new();
-    for request in emulator.control().requests() {
-        let path = request.path.split('?').next().unwrap_or_default();
-        if request.method == "POST" && path.ends_with("/stop") {
-            let name = path.trim_end_matches("/stop").rsplit('/').next().unwrap_or_default().to_owned();
-            *posts.entry(name).or_default() += 1;
-        }
-    }
-    posts
-}
-
 /// The Blob state at `url`, opened as the binary opens it: the emulator's client-secret credential.
-fn blob_store(emulator: &Emulator, setup: &Setup, url: &str) -> Arc<dyn StateStore> {
+fn blob_store(emulator: &Emulator, setup: &BlobSetup, url: &str) -> Arc<dyn StateStore> {
     let env: BTreeMap<String, String> = emulator.env().into_iter().collect();
     let client = autostop_azure::http_client(Some(&setup.roots)).unwrap();
     let options = autostop_azure::client_options(client);
@@ -90,7 +63,7 @@ async fn concurrent_runs_on_one_blob_state_send_each_stop_exactly_once() {
     let azurite = Azurite::start(&azurite_dir("race"));
     for (processes, instances) in [(2, 30), (10, 12)] {
         let emulator = emulator(running(instances)).await;
-        let setup = setup(&emulator, &azurite);
+        let setup = blob_setup(&emulator, &azurite);
         // A fresh container each round: the processes also race to create it.
         let url = azurite.url(&format!("race-{processes}"), "autostop");
         let children = (0..processes)
@@ -177,7 +150,7 @@ async fn a_blob_state_that_goes_away_mid_run_fails_the_run_and_never_lets_a_stop
     let mut saw_a_mid_run_failure = false;
     for round in 0..3 {
         let emulator = emulator(running(120)).await;
-        let setup = setup(&emulator, &azurite);
+        let setup = blob_setup(&emulator, &azurite);
         let relay = Relay::start(azurite.port).await;
         let container = format!("outage-{round}");
         let through_relay = format!("https://127.0.0.1:{}/{}/{container}", relay.port, crate::azurite::ACCOUNT);
@@ -219,7 +192,7 @@ async fn a_blob_state_that_goes_away_mid_run_fails_the_run_and_never_lets_a_stop
 
 /// `history -o json` of a state, without the event and run ids (each backend issues its own), and how many
 /// distinct runs the events name.
-async fn history_without_ids(emulator: &Emulator, setup: &Setup, state: &str) -> (Vec<serde_json::Value>, usize) {
+async fn history_without_ids(emulator: &Emulator, setup: &BlobSetup, state: &str) -> (Vec<serde_json::Value>, usize) {
     let run = Cli::against(emulator, &["history", "-o", "json"])
         .env("SSL_CERT_FILE", &setup.roots)
         .args_state(Path::new(state))
@@ -240,7 +213,7 @@ async fn history_without_ids(emulator: &Emulator, setup: &Setup, state: &str) ->
 async fn state_migrate_moves_every_event_and_claim_to_blob_and_back() {
     let azurite = Azurite::start(&azurite_dir("migrate"));
     let emulator = emulator(running(8)).await;
-    let setup = setup(&emulator, &azurite);
+    let setup = blob_setup(&emulator, &azurite);
     let sqlite = setup.dir.path().join("audit.db").display().to_string();
     let first = run_cli(&emulator, &setup, &sqlite, "2026-03-02T20:00:30Z").run().await;
     assert_eq!(first.code, 0, "{first:#?}");
@@ -291,8 +264,8 @@ async fn state_migrate_moves_every_event_and_claim_to_blob_and_back() {
 async fn state_keep_prunes_old_events_after_a_run_and_history_says_where_it_starts() {
     let azurite = Azurite::start(&azurite_dir("retention"));
     let emulator = emulator(running(2)).await;
-    let setup = setup(&emulator, &azurite);
-    std::fs::write(&setup.config, format!("{CONFIG}\n[state]\nkeep = \"30d\"\n")).unwrap();
+    let setup = blob_setup(&emulator, &azurite);
+    std::fs::write(&setup.config, format!("{EVENING_STOP}\n[state]\nkeep = \"30d\"\n")).unwrap();
     let url = azurite.url("retention", "");
     let store = blob_store(&emulator, &setup, &url);
     let old_time = jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(24 * 40)).unwrap();
