@@ -119,7 +119,7 @@ impl Container {
     }
 
     /// Fails at once while the service was found unreachable less than [`UNREACHABLE_FOR`] ago; then creates
-    /// the container unless it exists (once per process).
+    /// the container unless it exists (once per process; not with a SAS, which names an existing container).
     async fn ready(&self, operation: &'static str) -> Result<(), Error> {
         let down = self.unreachable.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         if let Some((since, message)) = down.filter(|(since, _)| since.elapsed() < UNREACHABLE_FOR) {
@@ -134,6 +134,10 @@ impl Container {
         }
         self.created
             .get_or_try_init(|| async {
+                // A container SAS cannot create its container (that takes an account SAS or a role): it must exist.
+                if self.sas.is_some() {
+                    return Ok(());
+                }
                 match self.client.create(None).await {
                     Ok(_) => Ok(()),
                     Err(err) if err.http_status() == Some(StatusCode::Conflict) => Ok(()),
