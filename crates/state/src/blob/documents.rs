@@ -47,7 +47,7 @@ pub(crate) struct ClaimDoc {
     pub sent_ms: Option<i64>,
     pub status: String,
     pub updated_ms: i64,
-    /// The transactions whose events belong to this claim's history (see the event line's `txn`).
+    /// The transactions of the moves this claim made: an event line whose `txn` is listed belongs to the history.
     #[serde(default)]
     pub txns: Vec<String>,
 }

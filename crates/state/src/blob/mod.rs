@@ -298,21 +298,28 @@ impl StateStore for BlobStore {
 
     async fn transition(&self, transition: &Transition<'_>) -> Result<bool, Error> {
         let name = self.layout.claim(transition.key);
+        // Every attempt's transaction id goes into the claim with the move: a move whose answer was lost (and
+        // whose retry then found the ETag changed) is recognised as ours.
+        let mut attempts: Vec<String> = Vec::new();
         for _ in 0..CAS_ATTEMPTS {
             let Some((mut doc, etag)) = self.read::<ClaimDoc>(&name, "claim", "read a claim").await? else {
                 return Ok(false);
             };
+            if doc.txns.iter().any(|txn| attempts.contains(txn)) {
+                return Ok(true);
+            }
             let status = doc.status().map_err(|unreadable| self.corrupt(&name, unreadable))?;
             if !transition.from.contains(&status) {
                 return Ok(false);
             }
+            let txn = uuid::Uuid::new_v4().simple().to_string();
             if let Some(event) = transition.event {
-                let txn = uuid::Uuid::new_v4().simple().to_string();
                 let line = EventLine::new(event, Some((&txn, &name)));
                 let day = self.layout.events_of_day(event.time);
                 self.container.append(&day, line.to_bytes(), "record an event").await?;
-                doc.txns.push(txn);
             }
+            doc.txns.push(txn.clone());
+            attempts.push(txn);
             let at = transition.at.as_millisecond();
             if transition.to == ClaimStatus::Sent {
                 doc.sent_ms = Some(at);
