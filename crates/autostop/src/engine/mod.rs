@@ -11,6 +11,7 @@
 
 mod act;
 pub mod confirm;
+mod idle;
 mod inventory;
 mod report;
 
@@ -235,12 +236,13 @@ impl Engine {
         let mut occurrences = autostop_policy::occurrences(&self.config, window, now);
         let pending = self.actor.store.pending().await?;
         let (on_time, late_pending) = self.add_pending(&mut occurrences, &pending, now);
-        if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() {
+        let idle_shutdown = self.config.idle_shutdown.is_some();
+        if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() && !idle_shutdown {
             return Ok(report);
         }
         let due_now = occurrences.due.clone();
         let mut unhandled = Vec::new();
-        let instances = if occurrences.due.is_empty() {
+        let instances = if occurrences.due.is_empty() && !idle_shutdown {
             Vec::new()
         } else {
             let found = inventory(&self.actor.client, &self.config).await;
@@ -296,6 +298,7 @@ impl Engine {
                 let outcome = RunOutcome {
                     rule: skip.rule.clone(),
                     occurrence: rfc3339(&skip.occurrence),
+                    kind: Some(skip.target.kind.as_str().to_owned()),
                     id: Some(skip.target.id.clone()),
                     name: Some(skip.target.name.clone()),
                     action: skip.action.to_string(),
@@ -314,6 +317,7 @@ impl Engine {
                     let outcome = RunOutcome {
                         rule: due.rule.clone(),
                         occurrence: rfc3339(&due.occurrence),
+                        kind: crate::discover::kind_of_id(&odd.id).map(|kind| kind.as_str().to_owned()),
                         id: Some(odd.id.clone()),
                         name: Some(odd.name.clone()),
                         action: self.config.rule(&due.rule).map_or_else(String::new, |rule| rule.action.to_string()),
@@ -335,6 +339,9 @@ impl Engine {
             report.outcomes.push(outcome?);
         }
         let (outcomes, errors) = act::act(&self.actor, run, &plan.actions, interrupt).await;
+        if errors.is_empty() && !interrupt.is_some_and(Interrupt::is_requested) {
+            self.enforce_idle_shutdown(run, &instances, now, &mut report).await?;
+        }
         report.unconfirmed_open += outcomes.iter().filter(|outcome| outcome.result == EventKind::Accepted).count();
         report.outcomes.extend(outcomes);
         report.unsent = errors.len();
@@ -407,6 +414,7 @@ impl Engine {
         let outcome = RunOutcome {
             rule: rule.to_owned(),
             occurrence: rfc3339(occurrence),
+            kind: None,
             id: None,
             name: None,
             action,
