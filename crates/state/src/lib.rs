@@ -5,9 +5,9 @@
 //!
 //! [`StateStore`] is the one interface the engine uses. [`SqliteStore`] is the embedded backend (a file, WAL,
 //! `synchronous=FULL`, one committed and checked transaction per change); [`BlobStore`] keeps the state in an
-//! Azure Blob Storage container, shared by processes on any number of machines (`docs/adr/0005-blob-state.md`). The model — claim, then act, then
-//! confirm, each step durable before the next — is written down in `docs/adr/0004-state-model.md`. Decides
-//! nothing: it only stores, compares-and-sets and answers.
+//! Azure Blob Storage container, shared by processes on any number of machines (`docs/adr/0007-blob-state.md`).
+//! The model — claim, then act, then confirm, each step durable before the next — is written down in
+//! `docs/adr/0004-state-model.md`. Decides nothing: it only stores, compares-and-sets and answers.
 
 mod blob;
 mod claim;

@@ -1,6 +1,6 @@
 //! The Azure Blob Storage backend of [`StateStore`], for state shared by processes on several machines (Azure
 //! Functions instances, Kubernetes pods, `serve --ha` replicas). The design, and why, is in
-//! `docs/adr/0005-blob-state.md`; the blob names are in [`layout`], the documents in [`documents`].
+//! `docs/adr/0007-blob-state.md`; the blob names are in [`layout`], the documents in [`documents`].
 //!
 //! - A claim is a small JSON blob created with `If-None-Match: *`: the service lets exactly one creation win
 //!   (the others get 409) — [`StateStore::claim`]'s atomicity across processes and machines.
