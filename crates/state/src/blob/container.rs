@@ -111,7 +111,7 @@ impl Container {
         if let Some(sas) = self.sas.as_deref().filter(|sas| !sas.is_empty()) {
             message = message.replace(sas, "[SAS]");
         }
-        if !matches!(err.kind(), azure_core::error::ErrorKind::HttpResponse { .. }) {
+        if matches!(err.kind(), azure_core::error::ErrorKind::Connection | azure_core::error::ErrorKind::Io) {
             let mut unreachable = self.unreachable.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             *unreachable = Some((std::time::Instant::now(), message.clone()));
         }
