@@ -17,6 +17,7 @@ mod run;
 mod savings;
 mod schedule;
 mod serve;
+mod state;
 
 use clap::{Parser, Subcommand};
 
@@ -59,6 +60,9 @@ enum Command {
     History(history::HistoryArgs),
     /// The hours autostop kept instances stopped, and what they would have cost (Retail Prices API).
     Savings(savings::SavingsArgs),
+    /// Manage the state itself: `state migrate` copies it between an SQLite file and Blob Storage.
+    #[command(subcommand)]
+    State(state::StateCommand),
     /// Validate a config file; every error with its line and column.
     Check(check::CheckArgs),
     /// Write a commented starter config file.
@@ -91,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Functions(args) => functions::run(args),
         Command::History(args) => runtime()?.block_on(history::run(args)),
         Command::Savings(args) => runtime()?.block_on(savings::run(args)),
+        Command::State(command) => runtime()?.block_on(state::run(command)),
         Command::Check(args) => check::run(args),
         Command::Init(args) => init::run(args),
         Command::Schedule(cmd) => schedule::run(cmd),
@@ -106,8 +111,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 struct ServeCommand {
     #[command(flatten)]
     serve: serve::ServeArgs,
-    /// State: audit log, claims, last evaluated instant (default: the platform state directory).
-    #[arg(long, value_name = "PATH")]
+    /// State: audit log, claims, last evaluated instant: an SQLite file (default: the platform state directory)
+    /// or a Blob Storage URL (https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]).
+    #[arg(long, env = "AUTOSTOP_STATE", value_name = "PATH|URL")]
     state: Option<std::path::PathBuf>,
     #[command(flatten)]
     azure: AzureArgs,
