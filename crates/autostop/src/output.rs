@@ -39,8 +39,18 @@ pub struct ComputeRow {
 
 impl From<&Compute> for ComputeRow {
     fn from(compute: &Compute) -> Self {
-        let Instance { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, tags } =
-            instance(compute);
+        let Instance {
+            id,
+            name,
+            subscription,
+            resource_group,
+            workspace,
+            compute_type,
+            state,
+            vm_size,
+            tags,
+            last_operation: _,
+        } = instance(compute);
         let owner = compute.owner.clone();
         ComputeRow { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, owner, tags }
     }

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
+
 /// One compute of the inventory, as discovery reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
@@ -24,6 +26,19 @@ pub struct Instance {
     pub vm_size: Option<String>,
     /// The resource's tags.
     pub tags: BTreeMap<String, String>,
+    /// The last operation Azure reports on it (`lastOperation`), when it reports one.
+    pub last_operation: Option<LastOperation>,
+}
+
+/// The last operation Azure reports on a compute instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastOperation {
+    /// `Start`, `Stop`, `Create`...
+    pub name: String,
+    /// When it was made; `None` when Azure gave no time or one that does not read as an instant.
+    pub time: Option<Timestamp>,
+    /// `Succeeded`, `InProgress`, `StopFailed`...
+    pub status: String,
 }
 
 impl Instance {
@@ -71,6 +86,7 @@ mod tests {
             state: Some("Running".to_owned()),
             vm_size: None,
             tags: BTreeMap::from([("AutoStop".to_owned(), "off".to_owned())]),
+            last_operation: None,
         }
     }
 

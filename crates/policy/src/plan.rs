@@ -25,9 +25,14 @@
 //!    ([`PlanSkipReason::UnreadableTag`]), never silently ignored.
 //! 7. **State.** Stop only `Running` (`JobRunning` only with `force`), start only `Stopped`, never a compute that
 //!    is not an instance ([`crate::eligibility`]).
+//! 8. **An owner's own stop.** A start rule does not start an instance that someone other than autostop stopped
+//!    after the rule's previous occurrence ([`PlanSkipReason::OwnerStopped`], [`crate::owner_stop`]), unless the
+//!    rule says `restart_owner_stopped = true`. What autostop itself stopped comes from the state, as
+//!    [`StateFacts`].
 //!
 //! Rules that select no in-scope instance at all (whether due or not) are listed in [`Plan::idle_rules`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use jiff::{Timestamp, Zoned};
@@ -35,6 +40,7 @@ use jiff::{Timestamp, Zoned};
 use crate::config::{Config, Rule};
 use crate::eligibility::{Action, SkipReason, eligibility};
 use crate::instance::Instance;
+use crate::owner_stop::{StateFacts, stopped_by_owner};
 use crate::tags::TagError;
 
 /// The evaluated time window `(after, until]`: occurrences at `after` are excluded, at `until` included.
@@ -151,6 +157,11 @@ pub enum PlanSkipReason {
         /// The holiday's name (the event's `SUMMARY`); `None` for a listed date.
         summary: Option<String>,
     },
+    /// Someone other than autostop stopped the instance after the start rule's previous occurrence.
+    OwnerStopped {
+        /// When Azure says it was stopped, in the rule's zone.
+        at: Zoned,
+    },
     /// Another rule asks for the opposite action at the same instant, so neither acts.
     Conflict {
         /// The other rule.
@@ -179,6 +190,7 @@ impl PlanSkipReason {
             PlanSkipReason::Superseded { .. } => "superseded",
             PlanSkipReason::Conflict { .. } => "conflict",
             PlanSkipReason::Holiday { .. } => "holiday",
+            PlanSkipReason::OwnerStopped { .. } => "owner-stopped",
         }
     }
 }
@@ -204,6 +216,9 @@ impl fmt::Display for PlanSkipReason {
                 write!(f, "holiday ({calendar}: {summary})")
             }
             PlanSkipReason::Holiday { calendar, summary: None } => write!(f, "holiday ({calendar})"),
+            PlanSkipReason::OwnerStopped { at } => {
+                write!(f, "stopped by its owner at {}; not restarted", at.strftime("%Y-%m-%d %H:%M %Z"))
+            }
         }
     }
 }
@@ -284,16 +299,31 @@ pub fn occurrences(config: &Config, window: Window, now: Timestamp) -> Occurrenc
 }
 
 /// Plans the window: see the module docs for every decision.
-pub fn plan(inventory: &[Instance], config: &Config, window: Window, now: Timestamp) -> Plan {
-    plan_due(inventory, config, occurrences(config, window, now), now)
+pub fn plan(inventory: &[Instance], config: &Config, facts: &StateFacts, window: Window, now: Timestamp) -> Plan {
+    plan_due(inventory, config, facts, occurrences(config, window, now), now)
 }
 
 /// Plans given occurrences (from [`occurrences`], perhaps with pending ones [added](Occurrences::add)).
-pub fn plan_due(inventory: &[Instance], config: &Config, occurrences: Occurrences, now: Timestamp) -> Plan {
+pub fn plan_due(
+    inventory: &[Instance],
+    config: &Config,
+    facts: &StateFacts,
+    occurrences: Occurrences,
+    now: Timestamp,
+) -> Plan {
     let mut plan = Plan { missed: occurrences.missed, ..Plan::default() };
     let due: Vec<(&Rule, Zoned)> =
         occurrences.due.into_iter().filter_map(|due| Some((config.rule(&due.rule)?, due.occurrence))).collect();
 
+    // Each due start rule's previous occurrence: an owner's stop after it is not undone (step 8).
+    let previous: BTreeMap<&str, Timestamp> = due
+        .iter()
+        .filter(|(rule, _)| rule.action == Action::Start)
+        .map(|(rule, occurrence)| {
+            let since = rule.previous_occurrence(occurrence).map_or(Timestamp::MIN, |previous| previous.timestamp());
+            (rule.name.as_str(), since)
+        })
+        .collect();
     let in_scope = |instance: &Instance| config.scopes.iter().any(|scope| scope.covers(instance));
     plan.idle_rules = config
         .rules
@@ -325,7 +355,7 @@ pub fn plan_due(inventory: &[Instance], config: &Config, occurrences: Occurrence
                 Relation::Applies => candidates.push(entry),
             }
         }
-        decide(instance, &candidates, config, now, &mut plan);
+        decide(instance, &candidates, config, (facts, &previous), now, &mut plan);
     }
     plan
 }
@@ -352,7 +382,14 @@ fn relation(rule: &Rule, instance: &Instance, config: &Config) -> Relation {
 
 /// Picks the one rule that acts on `instance` among `candidates` (in file order), then applies owner tags and
 /// state; records the action or the skips.
-fn decide(instance: &Instance, candidates: &[&(&Rule, Zoned)], config: &Config, now: Timestamp, plan: &mut Plan) {
+fn decide(
+    instance: &Instance,
+    candidates: &[&(&Rule, Zoned)],
+    config: &Config,
+    (facts, previous): (&StateFacts, &BTreeMap<&str, Timestamp>),
+    now: Timestamp,
+    plan: &mut Plan,
+) {
     let Some(latest) = candidates.iter().map(|(_, occurrence)| occurrence.timestamp()).max() else {
         return;
     };
@@ -398,6 +435,16 @@ fn decide(instance: &Instance, candidates: &[&(&Rule, Zoned)], config: &Config, 
                 .map_err(PlanSkipReason::Ineligible)
         }
     };
+    let verdict = verdict.and_then(|()| match winner.action {
+        Action::Start if !winner.restart_owner_stopped => {
+            let since = previous.get(winner.name.as_str()).copied().unwrap_or(Timestamp::MIN);
+            match stopped_by_owner(instance, since, facts) {
+                Some(at) => Err(PlanSkipReason::OwnerStopped { at: at.to_zoned(occurrence.time_zone().clone()) }),
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    });
     // A holiday comes before the owner tags (step 5 of the module docs).
     let verdict = match winner.holiday(occurrence) {
         Some((calendar, holiday)) => {

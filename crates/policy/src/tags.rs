@@ -95,6 +95,7 @@ mod tests {
             state: Some("Running".to_owned()),
             vm_size: None,
             tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
+            last_operation: None,
         }
     }
 

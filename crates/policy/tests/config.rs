@@ -50,6 +50,7 @@ fn instance(name: &str, tags: &[(&str, &str)]) -> Instance {
         state: Some("Running".to_owned()),
         vm_size: None,
         tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        last_operation: None,
     }
 }
 

@@ -8,6 +8,8 @@
 //!   the event recorded with the move lands with it or not at all;
 //! - [`StateStore::advance_last_evaluated`] never moves a window back.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use jiff::Timestamp;
 
@@ -45,6 +47,11 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
 
     /// Every claim on one occurrence of one rule, whatever its status.
     async fn claims_of(&self, rule: &str, occurrence: Timestamp) -> Result<Vec<Claim>, Error>;
+
+    /// For each target (its ARM id in lowercase), when autostop last sent it a stop that Azure may have acted on:
+    /// the latest `sent_at` of its stop claims whose outcome is not `failed`. The engine uses it to tell
+    /// autostop's own stops from its owners' (`docs/adr/0006-owners-in-the-loop.md`).
+    async fn last_stops_sent(&self) -> Result<BTreeMap<String, Timestamp>, Error>;
 
     /// Every claim whose outcome is not final yet ([`crate::ClaimStatus::OPEN`]), oldest first.
     async fn open_claims(&self) -> Result<Vec<Claim>, Error>;

@@ -65,7 +65,15 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     for odd in &unhandled {
         eprintln!("autostop: {} ({}) is left alone: cannot be handled: {}", odd.name, odd.id, odd.reason);
     }
-    let plan = autostop_policy::plan(&instances, &config, autostop_policy::Window { after: at, until }, at);
+    // What autostop itself stopped, from the state (a state that does not exist yet knows of no stop).
+    let location = args.policy.state()?;
+    let facts = if location.exists() {
+        crate::engine::state_facts(location.open()?.as_ref()).await?
+    } else {
+        autostop_policy::StateFacts::default()
+    };
+    let window = autostop_policy::Window { after: at, until };
+    let plan = autostop_policy::plan(&instances, &config, &facts, window, at);
     let rows = rows(&plan);
     for rule in &plan.idle_rules {
         eprintln!("autostop: rule {rule} selects no instance in scope");

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use autostop_azure::ArmClient;
-use autostop_policy::{Config, Occurrences, PlannedAction, Window};
+use autostop_policy::{Config, Occurrences, PlannedAction, StateFacts, Window};
 use autostop_state::{Event, EventKind, NewRun, Owner, Pending, RunId, RunStatus, StateStore, rfc3339};
 use futures::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
@@ -104,6 +104,16 @@ impl Actor {
         }
         Ok(report)
     }
+}
+
+/// What the plan needs from the state: when autostop last sent each target a stop (so that a start rule can tell
+/// autostop's own stops from its owners').
+pub async fn state_facts(store: &dyn StateStore) -> anyhow::Result<StateFacts> {
+    let autostop_stops = store
+        .last_stops_sent()
+        .await
+        .with_context(|| format!("cannot read the stops autostop sent from {}", store.location()))?;
+    Ok(StateFacts { autostop_stops })
 }
 
 /// The rule name under which the ad-hoc verbs (`stop`, `start`) claim and record their actions. Parentheses
@@ -262,7 +272,8 @@ impl Engine {
             self.actor.store.clear_pending(&late.rule, late.occurrence.timestamp()).await?;
         }
         let due = !occurrences.due.is_empty();
-        let plan = autostop_policy::plan_due(&instances, &self.config, occurrences, now);
+        let facts = state_facts(self.actor.store.as_ref()).await?;
+        let plan = autostop_policy::plan_due(&instances, &self.config, &facts, occurrences, now);
         if due {
             report.idle_rules = plan.idle_rules.clone();
         }

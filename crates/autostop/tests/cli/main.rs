@@ -6,6 +6,7 @@ mod credentials;
 mod errors;
 mod faults;
 mod list;
+mod owners;
 mod policy;
 mod stop_start;
 mod trust;

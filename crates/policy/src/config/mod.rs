@@ -13,7 +13,7 @@
 //! [`Config::parse_with`], and each bad line of one is reported as `path:line: message`.
 //!
 //! Defaults when a key is absent: `defaults.timezone` = UTC, `defaults.catch_up` = [`DEFAULT_CATCH_UP`],
-//! `force` = false, `select` = everything in scope, the owner tag names of [`TagNames::default`].
+//! `force` = false, `restart_owner_stopped` = false, `select` = everything in scope, the owner tag names of [`TagNames::default`].
 
 mod error;
 mod raw;
@@ -118,6 +118,9 @@ pub struct Rule {
     pub force: bool,
     /// The calendars whose dates the rule rests on (`skip_on`), in the order written.
     pub skip_on: Vec<NamedCalendar>,
+    /// Whether a start rule also starts instances their owner stopped since its previous occurrence
+    /// (`restart_owner_stopped`; by default an owner's own stop is never undone).
+    pub restart_owner_stopped: bool,
 }
 
 /// A holiday calendar and the name rules call it by.
@@ -136,6 +139,16 @@ impl Rule {
     /// rule's zone, which is the occurrence's), with that holiday.
     pub fn holiday(&self, occurrence: &Zoned) -> Option<(&str, Holiday)> {
         self.skip_on.iter().find_map(|named| Some((named.name.as_str(), named.calendar.holiday_at(occurrence)?)))
+    }
+
+    /// The rule's latest occurrence before `occurrence`, looked for up to four years back (`None` when there is
+    /// none that recent).
+    pub fn previous_occurrence(&self, occurrence: &Zoned) -> Option<Zoned> {
+        let until = occurrence.timestamp().checked_sub(SignedDuration::from_secs(1)).ok()?;
+        [1, 8, 32, 367, 4 * 366].into_iter().find_map(|days| {
+            let after = until.checked_sub(SignedDuration::from_hours(24 * days)).unwrap_or(Timestamp::MIN);
+            self.schedule.occurrences(after, until, occurrence.time_zone()).last()
+        })
     }
 }
 

@@ -38,8 +38,18 @@ impl Keys for RawScope {
 }
 
 impl Keys for RawRule {
-    const KEYS: &'static [&'static str] =
-        &["name", "action", "schedule", "timezone", "catch_up", "select", "exclude", "force", "skip_on"];
+    const KEYS: &'static [&'static str] = &[
+        "name",
+        "action",
+        "schedule",
+        "timezone",
+        "catch_up",
+        "select",
+        "exclude",
+        "force",
+        "skip_on",
+        "restart_owner_stopped",
+    ];
     const NESTED: &'static [(&'static str, &'static [&'static str])] =
         &[("select", SELECTOR_KEYS), ("exclude", SELECTOR_KEYS)];
 }
@@ -104,6 +114,8 @@ pub(crate) struct RawRule {
     pub force: bool,
     #[serde(default)]
     pub skip_on: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub restart_owner_stopped: bool,
 }
 
 /// A rule's `select` or `exclude` table.

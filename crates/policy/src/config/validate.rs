@@ -346,6 +346,7 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         exclude,
         force: raw.force,
         skip_on: skip_on?,
+        restart_owner_stopped: raw.restart_owner_stopped,
     })
 }
 

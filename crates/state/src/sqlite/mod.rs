@@ -10,6 +10,7 @@ mod queries;
 mod schema;
 mod writer;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -143,6 +144,11 @@ impl SqliteStore {
     pub fn claims_of(&self, rule: &str, occurrence: Timestamp) -> Result<Vec<Claim>, Error> {
         let rule = rule.to_owned();
         self.writer.call(move |db, conn| db.claims_of(conn, &rule, occurrence))
+    }
+
+    /// See [`StateStore::last_stops_sent`].
+    pub fn last_stops_sent(&self) -> Result<BTreeMap<String, Timestamp>, Error> {
+        self.writer.call(|db, conn| db.last_stops_sent(conn))
     }
 
     /// See [`StateStore::open_claims`].
@@ -279,6 +285,10 @@ impl StateStore for SqliteStore {
     async fn claims_of(&self, rule: &str, occurrence: Timestamp) -> Result<Vec<Claim>, Error> {
         let rule = rule.to_owned();
         self.writer.call_async(move |db, conn| db.claims_of(conn, &rule, occurrence)).await
+    }
+
+    async fn last_stops_sent(&self) -> Result<BTreeMap<String, Timestamp>, Error> {
+        self.writer.call_async(|db, conn| db.last_stops_sent(conn)).await
     }
 
     async fn open_claims(&self) -> Result<Vec<Claim>, Error> {

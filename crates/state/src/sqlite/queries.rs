@@ -1,6 +1,7 @@
 //! The queries behind [`super::SqliteStore`], each run by the writer thread inside a transaction it commits
 //! (together with whatever other work it batched). Errors name the file and what was being done.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use jiff::{Timestamp, Zoned};
@@ -213,6 +214,25 @@ impl Db {
             "WHERE status IN ('claimed', 'sent', 'accepted') ORDER BY claimed_ms, rule, target_key",
             params![],
         )
+    }
+
+    /// For each target, when autostop last sent it a stop that did not fail.
+    pub(super) fn last_stops_sent(&self, conn: &Connection) -> Result<BTreeMap<String, Timestamp>, Error> {
+        let mut statement = conn
+            .prepare(
+                "SELECT target_key, max(sent_ms) FROM claims
+                 WHERE action = 'stop' AND sent_ms IS NOT NULL AND status <> 'failed' GROUP BY target_key",
+            )
+            .map_err(|err| self.err("list the stops sent", err))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+            .map_err(|err| self.err("list the stops sent", err))?;
+        let mut stops = BTreeMap::new();
+        for row in rows {
+            let (target, sent) = row.map_err(|err| self.err("read the stops sent", err))?;
+            stops.insert(target, self.timestamp("stop sent", sent)?);
+        }
+        Ok(stops)
     }
 
     /// Every claim on one occurrence of one rule.
