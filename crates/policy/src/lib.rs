@@ -5,12 +5,14 @@
 //! - [`selector`]: names as globs, tags and sizes;
 //! - [`tags`]: the owner tags (opt-out, snooze, named rule);
 //! - [`mod@plan`]: inventory + config + window -> actions, skips and missed occurrences, each with its reason;
+//! - [`facts`]: what the plan reads from the state (autostop's own stops, owners' postponements);
 //! - [`owner_stop`]: whether an owner stopped an instance themselves (a start rule does not undo it);
 //! - [`eligibility`]: whether a state allows an action, shared with the ad-hoc verbs.
 
 pub mod config;
 mod duration;
 mod eligibility;
+pub mod facts;
 mod instance;
 pub mod owner_stop;
 pub mod plan;
@@ -20,8 +22,9 @@ pub mod tags;
 pub use config::{Config, ConfigError, ConfigErrors, Rule};
 pub use duration::{DurationError, parse_duration};
 pub use eligibility::{Action, SkipReason, eligibility};
+pub use facts::{Choice, Postponed, StateFacts};
 pub use instance::{Instance, LastOperation, Scope};
-pub use owner_stop::StateFacts;
 pub use plan::{
-    Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, Window, occurrences, plan, plan_due,
+    Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, PostponedDue, Window, occurrences,
+    plan, plan_due,
 };

@@ -2,30 +2,15 @@
 //! from what Azure reports (`lastOperation`) and what the state says autostop itself sent. Pure: no clock, no
 //! network; the engine reads the facts and passes them in.
 
-use std::collections::BTreeMap;
-
 use jiff::{SignedDuration, Timestamp};
 
+use crate::facts::StateFacts;
 use crate::instance::Instance;
 
 /// How far apart Azure's `lastOperation.operationTime` of a stop and the instant autostop sent its own stop may
 /// be for that stop to count as autostop's: it covers clock skew between this host and Azure and the retries of a
 /// throttled request. An owner who starts and stops again within this time of autostop's stop is not seen.
 pub const OWN_STOP_TOLERANCE: SignedDuration = SignedDuration::from_mins(10);
-
-/// What the plan needs from the state (it reads no state itself).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StateFacts {
-    /// For each target (its ARM id in lowercase), when autostop last sent it a stop that Azure may have acted on.
-    pub autostop_stops: BTreeMap<String, Timestamp>,
-}
-
-impl StateFacts {
-    /// When autostop last sent `instance` a stop, if it ever did.
-    pub fn autostop_stop(&self, instance: &Instance) -> Option<Timestamp> {
-        self.autostop_stops.get(&instance.id.to_ascii_lowercase()).copied()
-    }
-}
 
 /// When `instance` was stopped by someone other than autostop after `since`, if it was: its `lastOperation` is a
 /// `Stop` that did not fail, made after `since`, and not within [`OWN_STOP_TOLERANCE`] of a stop autostop sent.
@@ -44,6 +29,8 @@ pub fn stopped_by_owner(instance: &Instance, since: Timestamp, facts: &StateFact
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::instance::LastOperation;
 
@@ -84,7 +71,8 @@ mod tests {
         let instance = stopped("Stop", "InProgress", "2026-03-02T15:00:00Z");
         let id = instance.id.to_ascii_lowercase();
         let since = ts("2026-03-02T08:00:00Z");
-        let sent = |at: &str| StateFacts { autostop_stops: BTreeMap::from([(id.clone(), ts(at))]) };
+        let sent =
+            |at: &str| StateFacts { autostop_stops: BTreeMap::from([(id.clone(), ts(at))]), ..StateFacts::default() };
         assert_eq!(stopped_by_owner(&instance, since, &sent("2026-03-02T14:59:58Z")), None);
         assert_eq!(stopped_by_owner(&instance, since, &sent("2026-03-02T15:09:00Z")), None);
         // Autostop stopped it the evening before; the owner started it and stopped it again.

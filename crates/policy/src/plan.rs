@@ -29,18 +29,23 @@
 //!    after the rule's previous occurrence ([`PlanSkipReason::OwnerStopped`], [`crate::owner_stop`]), unless the
 //!    rule says `restart_owner_stopped = true`. What autostop itself stopped comes from the state, as
 //!    [`StateFacts`].
+//! 9. **An owner's postponement.** A stop its owner postponed from a notice link waits until the time chosen
+//!    ([`PlanSkipReason::Postponed`]) and acts once that time has come; one the owner skipped does not act
+//!    ([`PlanSkipReason::SkippedByOwner`]). The engine adds the postponed occurrence back, for that instance only,
+//!    when its new time falls in the evaluated window ([`Occurrences::add_postponed`]).
 //!
 //! Rules that select no in-scope instance at all (whether due or not) are listed in [`Plan::idle_rules`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use jiff::{Timestamp, Zoned};
 
 use crate::config::{Config, Rule};
 use crate::eligibility::{Action, SkipReason, eligibility};
+use crate::facts::StateFacts;
 use crate::instance::Instance;
-use crate::owner_stop::{StateFacts, stopped_by_owner};
+use crate::owner_stop::stopped_by_owner;
 use crate::tags::TagError;
 
 /// The evaluated time window `(after, until]`: occurrences at `after` are excluded, at `until` included.
@@ -162,6 +167,13 @@ pub enum PlanSkipReason {
         /// When Azure says it was stopped, in the rule's zone.
         at: Zoned,
     },
+    /// The owner postponed this stop from a notice link; it acts at `until`.
+    Postponed {
+        /// When the stop is due now, in the rule's zone.
+        until: Zoned,
+    },
+    /// The owner skipped this stop from a notice link.
+    SkippedByOwner,
     /// Another rule asks for the opposite action at the same instant, so neither acts.
     Conflict {
         /// The other rule.
@@ -191,6 +203,8 @@ impl PlanSkipReason {
             PlanSkipReason::Conflict { .. } => "conflict",
             PlanSkipReason::Holiday { .. } => "holiday",
             PlanSkipReason::OwnerStopped { .. } => "owner-stopped",
+            PlanSkipReason::Postponed { .. } => "postponed",
+            PlanSkipReason::SkippedByOwner => "skipped-by-owner",
         }
     }
 }
@@ -216,6 +230,10 @@ impl fmt::Display for PlanSkipReason {
                 write!(f, "holiday ({calendar}: {summary})")
             }
             PlanSkipReason::Holiday { calendar, summary: None } => write!(f, "holiday ({calendar})"),
+            PlanSkipReason::Postponed { until } => {
+                write!(f, "postponed by its owner until {}", until.strftime("%H:%M"))
+            }
+            PlanSkipReason::SkippedByOwner => f.write_str("skipped by its owner for this occurrence"),
             PlanSkipReason::OwnerStopped { at } => {
                 write!(f, "stopped by its owner at {}; not restarted", at.strftime("%Y-%m-%d %H:%M %Z"))
             }
@@ -240,6 +258,19 @@ pub struct Due {
     pub rule: String,
     /// The occurrence, in the rule's zone.
     pub occurrence: Zoned,
+    /// Only these targets (ARM ids in lowercase), when set: a postponed stop concerns its instance alone.
+    pub only: Option<BTreeSet<String>>,
+}
+
+/// What adding a postponed stop to the occurrences gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostponedDue {
+    /// It is due now (or folded into a later occurrence of its rule, which covers it).
+    Due,
+    /// Its new time is older than its rule's catch-up limit: it is missed.
+    Missed,
+    /// Its rule is no longer in the configuration.
+    UnknownRule,
 }
 
 /// A window's occurrences, sorted into those to act on and those too old.
@@ -269,11 +300,44 @@ impl Occurrences {
             Some(due) => due.occurrence = occurrence,
             None => {
                 let order = |name: &str| config.rules.iter().position(|rule| rule.name == name);
-                self.due.push(Due { rule: rule.name.clone(), occurrence });
+                self.due.push(Due { rule: rule.name.clone(), occurrence, only: None });
                 self.due.sort_by_key(|due| order(&due.rule));
             }
         }
         true
+    }
+
+    /// Adds a postponed stop whose new time `until` has come: its occurrence becomes due for `target_key` alone
+    /// (unless the occurrence is already due for every target, or a later occurrence of the rule is due, which
+    /// covers it). Missed when `until` is older than the rule's catch-up limit at `now`.
+    pub fn add_postponed(
+        &mut self,
+        config: &Config,
+        postponed: &crate::facts::Postponed,
+        occurrence: Zoned,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> PostponedDue {
+        let Some(rule) = config.rule(&postponed.rule) else {
+            return PostponedDue::UnknownRule;
+        };
+        if until < now.checked_sub(rule.catch_up).unwrap_or(Timestamp::MIN) {
+            return PostponedDue::Missed;
+        }
+        let same_rule = |due: &&mut Due| due.rule == rule.name;
+        match self.due.iter_mut().filter(same_rule).find(|due| due.occurrence.timestamp() >= occurrence.timestamp()) {
+            Some(due) if due.occurrence.timestamp() > occurrence.timestamp() => {}
+            Some(due) => {
+                if let Some(only) = &mut due.only {
+                    only.insert(postponed.target_key.clone());
+                }
+            }
+            None => {
+                let only = Some(BTreeSet::from([postponed.target_key.clone()]));
+                self.due.push(Due { rule: rule.name.clone(), occurrence, only });
+            }
+        }
+        PostponedDue::Due
     }
 }
 
@@ -292,7 +356,7 @@ pub fn occurrences(config: &Config, window: Window, now: Timestamp) -> Occurrenc
             }
         }
         if let Some(occurrence) = latest {
-            found.due.push(Due { rule: rule.name.clone(), occurrence });
+            found.due.push(Due { rule: rule.name.clone(), occurrence, only: None });
         }
     }
     found
@@ -312,8 +376,11 @@ pub fn plan_due(
     now: Timestamp,
 ) -> Plan {
     let mut plan = Plan { missed: occurrences.missed, ..Plan::default() };
-    let due: Vec<(&Rule, Zoned)> =
-        occurrences.due.into_iter().filter_map(|due| Some((config.rule(&due.rule)?, due.occurrence))).collect();
+    let (due, only): (Vec<(&Rule, Zoned)>, Vec<Option<BTreeSet<String>>>) = occurrences
+        .due
+        .into_iter()
+        .filter_map(|due| Some(((config.rule(&due.rule)?, due.occurrence), due.only)))
+        .unzip();
 
     // Each due start rule's previous occurrence: an owner's stop after it is not undone (step 8).
     let previous: BTreeMap<&str, Timestamp> = due
@@ -339,7 +406,11 @@ pub fn plan_due(
     for instance in inventory {
         let scoped = in_scope(instance);
         let mut candidates: Vec<&(&Rule, Zoned)> = Vec::new();
-        for entry in &due {
+        let key = instance.id.to_ascii_lowercase();
+        for (entry, only) in due.iter().zip(&only) {
+            if only.as_ref().is_some_and(|only| !only.contains(&key)) {
+                continue;
+            }
             let (rule, occurrence) = entry;
             let skip = |reason| PlannedSkip {
                 rule: rule.name.clone(),
@@ -443,7 +514,17 @@ fn decide(
                 None => Ok(()),
             }
         }
-        _ => Ok(()),
+        Action::Stop => match facts.postponement(&winner.name, occurrence.timestamp(), instance) {
+            Some(postponed) => match postponed.until {
+                None => Err(PlanSkipReason::SkippedByOwner),
+                Some(until) if until > now => {
+                    Err(PlanSkipReason::Postponed { until: until.to_zoned(occurrence.time_zone().clone()) })
+                }
+                Some(_) => Ok(()),
+            },
+            None => Ok(()),
+        },
+        Action::Start => Ok(()),
     });
     // A holiday comes before the owner tags (step 5 of the module docs).
     let verdict = match winner.holiday(occurrence) {

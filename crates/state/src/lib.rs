@@ -1,7 +1,7 @@
 //! autostop's state: everything that must survive a process and be shared between processes — the audit log,
 //! the claims that make each scheduled action happen exactly once, the runs that hold them, the "last
-//! evaluated" cell that drives the scheduling window, and occurrences still pending because their scope could
-//! not be read.
+//! evaluated" cell that drives the scheduling window, occurrences still pending because their scope could
+//! not be read, owners' postponements of coming stops, and the key that signs notice links.
 //!
 //! [`StateStore`] is the one interface the engine uses; [`SqliteStore`] is the embedded backend (a file, WAL,
 //! `synchronous=FULL`, one committed and checked transaction per change). The model — claim, then act, then
@@ -13,6 +13,7 @@ mod error;
 mod event;
 mod owner;
 mod pending;
+mod postponement;
 mod run;
 mod sqlite;
 mod store;
@@ -22,6 +23,7 @@ pub use error::Error;
 pub use event::{Event, EventKind, EventRecord, HistoryQuery, rfc3339};
 pub use owner::Owner;
 pub use pending::Pending;
+pub use postponement::Postponement;
 pub use run::{NewRun, RunId, RunRecord, RunStatus};
 pub use sqlite::SqliteStore;
 pub use store::StateStore;

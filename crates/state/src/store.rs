@@ -17,6 +17,7 @@ use crate::claim::{Claim, ClaimOutcome, NewClaim, Transition};
 use crate::error::Error;
 use crate::event::{Event, EventRecord, HistoryQuery};
 use crate::pending::Pending;
+use crate::postponement::Postponement;
 use crate::run::{NewRun, RunId, RunRecord, RunStatus};
 
 /// Where autostop keeps its state. `Send + Sync`: one store is shared by every task of a process.
@@ -76,4 +77,15 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
 
     /// Forgets a pending occurrence: it was evaluated, or recorded missed.
     async fn clear_pending(&self, rule: &str, occurrence: Timestamp) -> Result<(), Error>;
+
+    /// Keeps an owner's postponement of one stop (replacing an earlier choice for the same rule, occurrence and
+    /// target) and records `event` (its audit record) with it: both land or neither.
+    async fn postpone(&self, postponement: &Postponement, event: &Event) -> Result<(), Error>;
+
+    /// The postponements of occurrences at or after `since`, by occurrence then target.
+    async fn postponements(&self, since: Timestamp) -> Result<Vec<Postponement>, Error>;
+
+    /// The key that signs notice links: the one stored, else `generated`, stored now. Of concurrent callers the
+    /// first to store wins and every caller gets its key. Never logged, never shown.
+    async fn link_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>, Error>;
 }

@@ -68,7 +68,8 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     // What autostop itself stopped, from the state (a state that does not exist yet knows of no stop).
     let location = args.policy.state()?;
     let facts = if location.exists() {
-        crate::engine::state_facts(location.open()?.as_ref()).await?
+        let since = crate::engine::postponements_since(&config, at, at);
+        crate::engine::read_facts(location.open()?.as_ref(), since).await?.0
     } else {
         autostop_policy::StateFacts::default()
     };

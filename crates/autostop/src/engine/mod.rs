@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use autostop_azure::ArmClient;
-use autostop_policy::{Config, Occurrences, PlannedAction, StateFacts, Window};
-use autostop_state::{Event, EventKind, NewRun, Owner, Pending, RunId, RunStatus, StateStore, rfc3339};
+use autostop_policy::{Choice, Config, Occurrences, PlannedAction, Postponed, PostponedDue, StateFacts, Window};
+use autostop_state::{Event, EventKind, NewRun, Owner, Pending, Postponement, RunId, RunStatus, StateStore, rfc3339};
 use futures::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
 
@@ -107,13 +107,33 @@ impl Actor {
 }
 
 /// What the plan needs from the state: when autostop last sent each target a stop (so that a start rule can tell
-/// autostop's own stops from its owners').
-pub async fn state_facts(store: &dyn StateStore) -> anyhow::Result<StateFacts> {
+/// autostop's own stops from its owners'), and owners' postponements of the occurrences at or after `since`
+/// (also returned as stored, with their zoned occurrences).
+pub async fn read_facts(store: &dyn StateStore, since: Timestamp) -> anyhow::Result<(StateFacts, Vec<Postponement>)> {
+    let location = store.location();
     let autostop_stops = store
         .last_stops_sent()
         .await
-        .with_context(|| format!("cannot read the stops autostop sent from {}", store.location()))?;
-    Ok(StateFacts { autostop_stops })
+        .with_context(|| format!("cannot read the stops autostop sent from {location}"))?;
+    let stored =
+        store.postponements(since).await.with_context(|| format!("cannot read the postponements from {location}"))?;
+    let postponements = stored
+        .iter()
+        .map(|stored| Postponed {
+            rule: stored.key.rule.clone(),
+            occurrence: stored.key.occurrence.timestamp(),
+            target_key: stored.key.target_key(),
+            until: stored.until,
+        })
+        .collect();
+    Ok((StateFacts { autostop_stops, postponements }, stored))
+}
+
+/// How far back the postponements that may matter to an evaluation at `now` of a window starting at `after`
+/// reach: the oldest occurrence still on time, moved by the longest postponement.
+pub fn postponements_since(config: &Config, after: Timestamp, now: Timestamp) -> Timestamp {
+    let on_time = now.checked_sub(config.longest_catch_up()).unwrap_or(Timestamp::MIN);
+    after.min(on_time).checked_sub(Choice::LONGEST).unwrap_or(Timestamp::MIN)
 }
 
 /// The rule name under which the ad-hoc verbs (`stop`, `start`) claim and record their actions. Parentheses
@@ -243,7 +263,14 @@ impl Engine {
         let mut occurrences = autostop_policy::occurrences(&self.config, window, now);
         let pending = self.actor.store.pending().await?;
         let (on_time, late_pending) = self.add_pending(&mut occurrences, &pending, now);
-        if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() {
+        let since = postponements_since(&self.config, window.after, now);
+        let (facts, postponements) = read_facts(self.actor.store.as_ref(), since).await?;
+        let late_postponed = self.add_postponed(&mut occurrences, &postponements, window, now);
+        if occurrences.due.is_empty()
+            && occurrences.missed.is_empty()
+            && late_pending.is_empty()
+            && late_postponed.is_empty()
+        {
             return Ok(report);
         }
         let due_now = occurrences.due.clone();
@@ -271,8 +298,26 @@ impl Engine {
             self.record_missed(run, &late.rule, &late.occurrence, Some(reason), &mut report).await?;
             self.actor.store.clear_pending(&late.rule, late.occurrence.timestamp()).await?;
         }
+        for late in &late_postponed {
+            let until = late.until.map(|until| until.to_zoned(late.key.occurrence.time_zone().clone()));
+            let reason = format!(
+                "postponed by its owner until {}; now older than the catch-up limit",
+                until.as_ref().map_or_else(String::new, rfc3339)
+            );
+            let outcome = RunOutcome {
+                rule: late.key.rule.clone(),
+                occurrence: rfc3339(&late.key.occurrence),
+                id: Some(late.key.target_id.clone()),
+                name: Some(late.target_name.clone()),
+                action: "stop".to_owned(),
+                result: EventKind::Missed,
+                reason: Some(reason),
+                error: None,
+            };
+            self.record(run, &outcome, &late.key.occurrence).await?;
+            report.outcomes.push(outcome);
+        }
         let due = !occurrences.due.is_empty();
-        let facts = state_facts(self.actor.store.as_ref()).await?;
         let plan = autostop_policy::plan_due(&instances, &self.config, &facts, occurrences, now);
         if due {
             report.idle_rules = plan.idle_rules.clone();
@@ -365,6 +410,34 @@ impl Engine {
             });
             on_time && occurrences.add(&self.config, &entry.rule, entry.occurrence.clone(), now)
         })
+    }
+
+    /// Adds the postponed stops whose new time falls in `window`, each for its instance alone; returns those whose
+    /// new time is already past their rule's catch-up limit, or whose rule is gone (to be recorded missed).
+    fn add_postponed(
+        &self,
+        occurrences: &mut Occurrences,
+        postponements: &[Postponement],
+        window: Window,
+        now: Timestamp,
+    ) -> Vec<Postponement> {
+        let mut late = Vec::new();
+        for stored in postponements {
+            let Some(until) = stored.until.filter(|until| *until > window.after && *until <= window.until) else {
+                continue;
+            };
+            let postponed = Postponed {
+                rule: stored.key.rule.clone(),
+                occurrence: stored.key.occurrence.timestamp(),
+                target_key: stored.key.target_key(),
+                until: Some(until),
+            };
+            match occurrences.add_postponed(&self.config, &postponed, stored.key.occurrence.clone(), until, now) {
+                PostponedDue::Due => {}
+                PostponedDue::Missed | PostponedDue::UnknownRule => late.push(stored.clone()),
+            }
+        }
+        late
     }
 
     /// Without discovery errors, forgets the pending occurrences this evaluation covered. With them, keeps every

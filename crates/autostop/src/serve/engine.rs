@@ -33,7 +33,8 @@ impl Evaluate for Engine {
             let result = match outcome.result {
                 EventKind::Succeeded | EventKind::Accepted => ActionResult::Succeeded,
                 EventKind::Failed => ActionResult::Failed,
-                EventKind::Skipped => ActionResult::Skipped,
+                // Postponements and refused links are recorded by the link handler, never as a run's outcome.
+                EventKind::Skipped | EventKind::Postponed | EventKind::LinkRefused => ActionResult::Skipped,
                 EventKind::Missed => ActionResult::Missed,
                 EventKind::Interrupted => ActionResult::Interrupted,
                 EventKind::Unconfirmed => ActionResult::Unconfirmed,

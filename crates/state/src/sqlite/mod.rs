@@ -22,6 +22,7 @@ use crate::claim::{Claim, ClaimOutcome, NewClaim, Transition};
 use crate::error::Error;
 use crate::event::{Event, EventRecord, HistoryQuery};
 use crate::pending::Pending;
+use crate::postponement::Postponement;
 use crate::run::{NewRun, RunId, RunRecord, RunStatus};
 use crate::store::StateStore;
 use queries::Db;
@@ -191,6 +192,17 @@ impl SqliteStore {
         self.writer.call(move |db, conn| db.keep_pending(conn, &pending))
     }
 
+    /// See [`StateStore::postpone`].
+    pub fn postpone(&self, postponement: &Postponement, event: &Event) -> Result<(), Error> {
+        let (postponement, event) = (postponement.clone(), event.clone());
+        self.writer.call(move |db, conn| db.postpone(conn, &postponement, &event))
+    }
+
+    /// See [`StateStore::postponements`].
+    pub fn postponements(&self, since: Timestamp) -> Result<Vec<Postponement>, Error> {
+        self.writer.call(move |db, conn| db.postponements(conn, since))
+    }
+
     /// See [`StateStore::clear_pending`].
     pub fn clear_pending(&self, rule: &str, occurrence: Timestamp) -> Result<(), Error> {
         let rule = rule.to_owned();
@@ -327,5 +339,19 @@ impl StateStore for SqliteStore {
     async fn clear_pending(&self, rule: &str, occurrence: Timestamp) -> Result<(), Error> {
         let rule = rule.to_owned();
         self.writer.call_async(move |db, conn| db.clear_pending(conn, &rule, occurrence)).await
+    }
+
+    async fn postpone(&self, postponement: &Postponement, event: &Event) -> Result<(), Error> {
+        let (postponement, event) = (postponement.clone(), event.clone());
+        self.writer.call_async(move |db, conn| db.postpone(conn, &postponement, &event)).await
+    }
+
+    async fn postponements(&self, since: Timestamp) -> Result<Vec<Postponement>, Error> {
+        self.writer.call_async(move |db, conn| db.postponements(conn, since)).await
+    }
+
+    async fn link_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>, Error> {
+        let generated = generated.to_vec();
+        self.writer.call_async(move |db, conn| db.link_signing_key(conn, &generated)).await
     }
 }
