@@ -545,7 +545,10 @@ fn a_start_rule_does_not_undo_a_stop_its_owner_made_since_its_previous_occurrenc
     assert_eq!(planned.skips[0].reason.to_string(), "stopped by its owner at 2026-03-02 16:00 CET; not restarted");
 
     // The same stop, sent by autostop's evening rule a few seconds earlier: autostop's own, so it starts.
-    let ours = StateFacts { autostop_stops: [(owner.id.to_ascii_lowercase(), ts("2026-03-02T14:59:59Z"))].into() };
+    let ours = StateFacts {
+        autostop_stops: [(owner.id.to_ascii_lowercase(), ts("2026-03-02T14:59:59Z"))].into(),
+        ..StateFacts::default()
+    };
     let planned = plan(std::slice::from_ref(&owner), &config(CONFIG), &ours, window, now);
     assert_eq!(outcomes(&planned, &owner), expect(&[("morning-start", Act(Action::Start))]));
 
@@ -561,4 +564,49 @@ fn a_start_rule_does_not_undo_a_stop_its_owner_made_since_its_previous_occurrenc
     );
     let planned = plan(std::slice::from_ref(&owner), &config(&restarting), &none, window, now);
     assert_eq!(outcomes(&planned, &owner), expect(&[("morning-start", Act(Action::Start))]));
+}
+
+#[test]
+fn a_postponed_stop_waits_for_its_new_time_and_then_acts_for_its_instance_alone() {
+    let config = config(CONFIG);
+    let (late, other, skipped) = (instance("ci-late"), instance("ci-other"), instance("ci-skip"));
+    let fleet = [late.clone(), other.clone(), skipped.clone()];
+    // evening-stop at 20:00 Berlin (19:00Z); ci-late postponed by an hour, ci-skip skipped.
+    let occurrence = ts("2026-03-02T19:00:00Z");
+    let postponed = |target: &Instance, until: Option<&str>| autostop_policy::Postponed {
+        rule: "evening-stop".to_owned(),
+        occurrence,
+        target_key: target.id.to_ascii_lowercase(),
+        until: until.map(ts),
+    };
+    let facts = StateFacts {
+        postponements: vec![postponed(&late, Some("2026-03-02T20:00:00Z")), postponed(&skipped, None)],
+        ..StateFacts::default()
+    };
+    let now = ts("2026-03-02T19:00:30Z");
+    let at_eight = plan(&fleet, &config, &facts, Window { after: ts("2026-03-02T18:59:00Z"), until: now }, now);
+    assert_eq!(outcomes(&at_eight, &late), expect(&[("evening-stop", Skip("postponed"))]));
+    assert_eq!(outcomes(&at_eight, &skipped), expect(&[("evening-stop", Skip("skipped-by-owner"))]));
+    assert_eq!(outcomes(&at_eight, &other), expect(&[("evening-stop", Act(Action::Stop))]));
+    let reason = at_eight.skips.iter().find(|skip| skip.target.id == late.id).unwrap().reason.to_string();
+    assert_eq!(reason, "postponed by its owner until 21:00");
+
+    // At 21:00 Berlin the occurrence comes back for ci-late alone.
+    let now = ts("2026-03-02T20:00:20Z");
+    let window = Window { after: ts("2026-03-02T19:30:00Z"), until: now };
+    let mut due = autostop_policy::occurrences(&config, window, now);
+    let zoned = occurrence.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap());
+    let added = due.add_postponed(&config, &facts.postponements[0], zoned, ts("2026-03-02T20:00:00Z"), now);
+    assert_eq!(added, autostop_policy::PostponedDue::Due);
+    let at_nine = autostop_policy::plan_due(&fleet, &config, &facts, due, now);
+    assert_eq!(outcomes(&at_nine, &late), expect(&[("evening-stop", Act(Action::Stop))]));
+    assert!(outcomes(&at_nine, &other).is_empty(), "{at_nine:#?}");
+    assert!(outcomes(&at_nine, &skipped).is_empty(), "{at_nine:#?}");
+
+    // Past the catch-up limit (1h) after its new time, it is missed.
+    let mut due = autostop_policy::Occurrences::default();
+    let zoned = occurrence.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap());
+    let much_later = ts("2026-03-02T21:30:00Z");
+    let added = due.add_postponed(&config, &facts.postponements[0], zoned, ts("2026-03-02T20:00:00Z"), much_later);
+    assert_eq!(added, autostop_policy::PostponedDue::Missed);
 }
