@@ -105,13 +105,27 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
         let store = policy.state()?.open()?;
         let engine_store = store.clone();
+        let links = crate::serve::Links::new(store.clone(), crate::config::load(config_path)?, link_key()?);
         let loader = move || {
             let (config, client) = crate::config::connect(&policy.config_path(), &policy.azure)?;
             let options = crate::engine::EngineOptions { apply: apply.clone(), ..Default::default() };
             Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options))
         };
-        Ok((loader, store))
+        Ok((loader, store, links.router()))
     })
+}
+
+/// `AUTOSTOP_LINK_KEY`, the key notice links are signed with, when set (at least 32 bytes); never shown.
+fn link_key() -> anyhow::Result<Option<Vec<u8>>> {
+    match std::env::var_os("AUTOSTOP_LINK_KEY") {
+        None => Ok(None),
+        Some(key) if key.len() >= 32 => Ok(Some(key.into_encoded_bytes())),
+        Some(key) => Err(crate::UsageError(format!(
+            "AUTOSTOP_LINK_KEY: expected at least 32 bytes, found {} (its value is not shown)",
+            key.len()
+        ))
+        .into()),
+    }
 }
 
 /// The verbs' runtime: one thread. Their work is waiting on ARM, and one thread keeps memory small (one malloc

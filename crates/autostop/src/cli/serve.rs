@@ -95,7 +95,7 @@ impl ServeArgs {
 /// last evaluated instant (used by the daemon; the Functions timer carries its own).
 pub fn run<L: Load, S: LastStore>(
     args: ServeArgs,
-    parts: impl FnOnce(&Path) -> anyhow::Result<(L, S)>,
+    parts: impl FnOnce(&Path) -> anyhow::Result<(L, S, axum::Router)>,
 ) -> anyhow::Result<Outcome> {
     let mode = args.mode()?;
     let http = ServerLimits {
@@ -103,7 +103,7 @@ pub fn run<L: Load, S: LastStore>(
         max_connections: usize::try_from(args.http_max_connections).context("--http-max-connections")?,
     };
     init_logging(LoggingOptions { stream: LogStream::Stdout });
-    let (loader, store) = parts(&args.config_path())?;
+    let (loader, store, routes) = parts(&args.config_path())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let (controls_tx, controls) = mpsc::channel(8);
@@ -119,6 +119,7 @@ pub fn run<L: Load, S: LastStore>(
                     http,
                     shutdown_grace: args.shutdown_grace,
                     retry_after_error: args.recheck_interval,
+                    routes,
                     ..DaemonOptions::default()
                 };
                 run_daemon(loader, store, options, controls).await

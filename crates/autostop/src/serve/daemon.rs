@@ -40,6 +40,8 @@ pub struct DaemonOptions {
     /// How long to wait before evaluating again after an evaluation returned an error, left problems (pending
     /// occurrences are retried) or left actions to confirm.
     pub retry_after_error: Duration,
+    /// More routes served beside `/healthz` and `/metrics` (the notice links).
+    pub routes: axum::Router,
 }
 
 impl Default for DaemonOptions {
@@ -50,6 +52,7 @@ impl Default for DaemonOptions {
             shutdown_grace: Duration::from_secs(60),
             max_sleep: Duration::from_secs(300),
             retry_after_error: Duration::from_secs(60),
+            routes: axum::Router::new(),
         }
     }
 }
@@ -85,7 +88,8 @@ pub async fn run_daemon<L: Load, S: LastStore>(
     let addr = listener.local_addr().context("reading the bound HTTP address")?;
     tracing::info!(%addr, "listening");
     let (stop_http, http_stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, http::router(metrics.clone()), options.http, async {
+    let router = http::router(metrics.clone()).merge(options.routes.clone());
+    let server = tokio::spawn(serve(listener, router, options.http, async {
         let _ = http_stopped.await;
     }));
     let scheduler = Scheduler { loader, store, engine: Arc::new(engine), metrics, clock: SystemClock, options };

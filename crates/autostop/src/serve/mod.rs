@@ -15,6 +15,7 @@ mod engine;
 mod fakes;
 mod functions;
 mod http;
+mod links;
 mod metrics;
 mod server;
 mod timer;
@@ -27,6 +28,7 @@ use jiff::Timestamp;
 pub use crate::signals::{Interrupt, forward_signals};
 pub use daemon::{DaemonOptions, run_daemon};
 pub use functions::{FunctionsOptions, run_functions};
+pub use links::Links;
 pub use server::ServerLimits;
 
 /// The window one evaluation covers: the occurrences in `(last, now]`.

@@ -102,3 +102,176 @@ async fn a_start_rule_does_not_undo_the_owners_own_stop_but_starts_what_autostop
     assert_eq!(row(&next.json(), "owner-1")["result"], "succeeded", "{next:#?}");
     assert_eq!(emulator.control().state(&id("owner-1")).as_deref(), Some("Running"));
 }
+
+/// The signing key the daemon is given, and the test signs its links with.
+const LINK_KEY: &str = "a link key of at least thirty-two bytes, for tests only";
+
+/// libfaketime, where `.ci/setup` unpacks it; fails the test when it is missing.
+fn faketime() -> std::path::PathBuf {
+    let library = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.test-env/faketime/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1");
+    assert!(library.exists(), "{} is missing: run .ci/setup from the repository root", library.display());
+    library
+}
+
+/// `cli` run with its wall clock starting at `at` (and running on from there).
+fn at_wall_clock(cli: Cli, at: jiff::Timestamp) -> Cli {
+    cli.env("LD_PRELOAD", faketime())
+        .env("FAKETIME", format!("@{}", at.strftime("%Y-%m-%d %H:%M:%S")))
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("TZ", "UTC")
+}
+
+/// A free port on 127.0.0.1 (free when asked).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (u16, String) {
+    let response = tokio::time::timeout(TIMEOUT, request.send()).await.expect("answer in time").expect("answer");
+    let code = response.status().as_u16();
+    (code, tokio::time::timeout(TIMEOUT, response.text()).await.expect("body in time").expect("body"))
+}
+
+fn results(run: &Run) -> Vec<(String, String, String)> {
+    let rows = run.json();
+    let text = |row: &serde_json::Value, key: &str| row[key].as_str().unwrap_or_default().to_owned();
+    rows.as_array().unwrap().iter().map(|row| (text(row, "name"), text(row, "result"), text(row, "reason"))).collect()
+}
+
+#[tokio::test]
+async fn an_owner_postpones_or_skips_a_stop_from_a_signed_link_and_the_stop_comes_once_at_its_new_time() {
+    use autostop_notify::{Link, LinkKey};
+    let emulator = emulator(fleet(vec![
+        compute("late-1", "ComputeInstance", "Running"),
+        compute("skip-1", "ComputeInstance", "Running"),
+        compute("plain-1", "ComputeInstance", "Running"),
+    ]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let public_url = format!("http://127.0.0.1:{port}");
+    // The stop comes 20 s from now (UTC); the links expire then.
+    let occurrence = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(20)).round(jiff::Unit::Second).unwrap();
+    let at = occurrence.to_zoned(jiff::tz::TimeZone::UTC);
+    let config = dir.path().join("autostop.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[defaults]
+timezone = "UTC"
+catch_up = "1h"
+
+[notify]
+public_url = "{public_url}/"
+
+[[scopes]]
+subscription = "{SUB}"
+resource_group = "ml-rg"
+
+[[rules]]
+name = "evening-stop"
+action = "stop"
+schedule = "{} {} {} * * *"
+"#,
+            at.second(),
+            at.minute(),
+            at.hour()
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("audit.db");
+    let cli = |args: &[&str]| Cli::against(&emulator, args).env("AUTOSTOP_CONFIG", &config).args_state(&state);
+    let listen = format!("127.0.0.1:{port}");
+    let mut daemon = cli(&["serve", "--listen", &listen]).env("AUTOSTOP_LINK_KEY", LINK_KEY).spawn();
+    let http = reqwest::Client::new();
+    let healthz = format!("{public_url}/healthz");
+    tokio::time::timeout(TIMEOUT, async {
+        while http.get(&healthz).send().await.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the daemon answers in time");
+
+    let key = LinkKey::new(LINK_KEY.as_bytes());
+    let choice = |label: &str| autostop_policy::Choice::parse(label).unwrap();
+    let late = Link::new(&id("late-1"), "evening-stop", occurrence, choice("+1h")).url(&public_url, &key);
+    let skip = Link::new(&id("skip-1"), "evening-stop", occurrence, choice("skip")).url(&public_url, &key);
+    let until = (at.clone() + jiff::SignedDuration::from_hours(1)).strftime("%H:%M").to_string();
+
+    // GET shows what would happen and changes nothing.
+    let (code, page) = send(http.get(&late)).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("late-1") && page.contains("<form method=\"post\">") && page.contains(&until), "{page}");
+    let plan_args = ["plan", "--at", &(occurrence - jiff::SignedDuration::from_secs(1)).to_string(), "--window", "1m"];
+    let plan = cli(&[&plan_args[..], &["-o", "json"]].concat()).run().await;
+    assert_eq!(row(&plan.json(), "late-1")["decision"], "act", "GET changed something: {plan:#?}");
+
+    // A tampered link is 403, an expired one 410; both recorded.
+    let tampered = late.replace("choice=%2B1h", "choice=%2B4h");
+    assert_ne!(tampered, late);
+    assert_eq!(send(http.post(&tampered)).await.0, 403);
+    let past = occurrence - jiff::SignedDuration::from_hours(24);
+    let expired = Link::new(&id("late-1"), "evening-stop", past, choice("+1h")).url(&public_url, &key);
+    assert_eq!(send(http.post(&expired)).await.0, 410);
+    let other_key = Link::new(&id("late-1"), "evening-stop", occurrence, choice("+1h"))
+        .url(&public_url, &LinkKey::new(b"some other key, thirty-two bytes long"));
+    assert_eq!(send(http.get(&other_key)).await.0, 403);
+
+    // POST from the page postpones; another skips.
+    let (code, page) = send(http.post(&late)).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains(&format!("postponed by its owner until {until} (+1h)")), "{page}");
+    assert_eq!(send(http.post(&skip)).await.0, 200);
+    let plan = cli(&[&plan_args[..], &["-o", "json"]].concat()).run().await;
+    let rows = plan.json();
+    assert_eq!(row(&rows, "late-1")["code"], "postponed", "{rows:#}");
+    assert_eq!(row(&rows, "late-1")["reason"], format!("postponed by its owner until {until}"), "{rows:#}");
+    assert_eq!(row(&rows, "skip-1")["code"], "skipped-by-owner", "{rows:#}");
+    assert_eq!(row(&rows, "plain-1")["decision"], "act", "{rows:#}");
+    daemon.kill().await.unwrap();
+
+    let history = cli(&["history", "-o", "json"]).run().await;
+    let kinds: Vec<String> =
+        history.json().as_array().unwrap().iter().map(|event| event["result"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(kinds.iter().filter(|kind| *kind == "postponed").count(), 2, "{history:#?}");
+    assert_eq!(
+        kinds.iter().filter(|kind| *kind == "link-refused").count(),
+        2,
+        "a refused GET is not recorded: {history:#?}"
+    );
+    assert!(!history.stdout.contains(&key_hex_of(&late)), "the signature is not in the history");
+
+    // At the occurrence: plain-1 stops, the others wait or are skipped.
+    let wait = occurrence.duration_since(jiff::Timestamp::now()).unsigned_abs() + std::time::Duration::from_secs(1);
+    tokio::time::sleep(wait).await;
+    let run = cli(&["run", "-o", "json"]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let got = results(&run);
+    assert!(got.iter().any(|(name, result, _)| name == "plain-1" && result == "succeeded"), "{got:?}");
+    let postponed = format!("postponed by its owner until {until}");
+    assert!(got.contains(&("late-1".into(), "skipped".into(), postponed)), "{got:?}");
+    assert!(got.iter().any(|(name, result, _)| name == "skip-1" && result == "skipped"), "{got:?}");
+    assert_eq!(emulator.control().state(&id("late-1")).as_deref(), Some("Running"));
+
+    // An hour later (the wall clock moved on), late-1 stops, under the same rule and occurrence, once.
+    let later = occurrence + jiff::SignedDuration::from_secs(3630);
+    let run = at_wall_clock(cli(&["run", "-o", "json"]), later).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let rows = run.json();
+    assert_eq!(row(&rows, "late-1")["result"], "succeeded", "{rows:#}");
+    assert_eq!(row(&rows, "late-1")["occurrence"], autostop_state::rfc3339(&at), "{rows:#}");
+    assert_eq!(rows.as_array().unwrap().len(), 1, "only the postponed stop: {rows:#}");
+    assert_eq!(emulator.control().state(&id("late-1")).as_deref(), Some("Stopped"));
+    assert_eq!(emulator.control().state(&id("skip-1")).as_deref(), Some("Running"), "a skip skips");
+    let again = at_wall_clock(cli(&["run", "-o", "json"]), later + jiff::SignedDuration::from_secs(30)).run().await;
+    assert_eq!(again.code, 0, "{again:#?}");
+    assert_eq!(again.json(), serde_json::json!([]), "the postponed stop comes once");
+}
+
+/// The signature a link carries.
+fn key_hex_of(url: &str) -> String {
+    url.rsplit("sig=").next().unwrap_or_default().to_owned()
+}

@@ -67,6 +67,8 @@ pub struct Config {
     pub azure: AzureSettings,
     /// `[tags]`: the owner tag names.
     pub tags: TagNames,
+    /// `[notify]`: how owners hear of coming stops and answer them.
+    pub notify: NotifySettings,
     /// `[[scopes]]`: where autostop may look and act; never empty.
     pub scopes: Vec<Scope>,
     /// `[[calendars]]`, in file order; names are unique (ignoring case).
@@ -82,6 +84,14 @@ pub struct Defaults {
     pub timezone: Zone,
     /// The catch-up limit of rules that set none.
     pub catch_up: SignedDuration,
+}
+
+/// `[notify]`: how owners hear of coming stops and answer them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// The URL under which `autostop serve` is reached from the owners' browsers (notice links point there),
+    /// `http://` or `https://`, without a trailing `/`.
+    pub public_url: Option<String>,
 }
 
 /// `[azure]`: overrides of how to reach Azure. Values are checked against the known names, kept as text.
@@ -182,6 +192,7 @@ impl Config {
             match key.get_ref().as_ref() {
                 "defaults" => raw.defaults = section(value, "[defaults]", &mut errors),
                 "azure" => raw.azure = section(value, "[azure]", &mut errors),
+                "notify" => raw.notify = section(value, "[notify]", &mut errors),
                 "tags" => raw.tags = section(value, "[tags]", &mut errors),
                 // `scopes = []` is no scope at all, which validation reports like a missing key.
                 "scopes" if matches!(value.get_ref(), DeValue::Array(items) if items.is_empty()) => {}
@@ -190,7 +201,9 @@ impl Config {
                 "calendars" => raw.calendars = entries(value, "calendars", &mut errors),
                 other => errors.at(
                     &key.span(),
-                    format!("unknown key {other:?}: expected defaults, azure, tags, calendars, scopes or rules"),
+                    format!(
+                        "unknown key {other:?}: expected defaults, azure, notify, tags, calendars, scopes or rules"
+                    ),
                 ),
             }
         }
@@ -227,6 +240,7 @@ impl Config {
 pub(crate) struct RawConfig {
     pub defaults: Option<raw::RawDefaults>,
     pub azure: Option<raw::RawAzure>,
+    pub notify: Option<raw::RawNotify>,
     pub tags: Option<raw::RawTags>,
     /// `None` when the file has no `scopes` key at all.
     pub scopes: Option<Vec<Spanned<raw::RawScope>>>,

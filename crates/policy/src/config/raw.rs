@@ -25,6 +25,10 @@ impl Keys for RawAzure {
     const KEYS: &'static [&'static str] = &["cloud", "arm_endpoint", "credential", "api_version"];
 }
 
+impl Keys for RawNotify {
+    const KEYS: &'static [&'static str] = &["public_url"];
+}
+
 impl Keys for RawTags {
     const KEYS: &'static [&'static str] = &["opt_out", "snooze_until", "rule"];
 }
@@ -70,6 +74,13 @@ pub(crate) struct RawAzure {
     pub arm_endpoint: Option<Spanned<String>>,
     pub credential: Option<Spanned<String>>,
     pub api_version: Option<Spanned<String>>,
+}
+
+/// `[notify]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNotify {
+    pub public_url: Option<Spanned<String>>,
 }
 
 /// `[tags]`.

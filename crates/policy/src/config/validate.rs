@@ -10,8 +10,11 @@ use jiff::SignedDuration;
 use toml::Spanned;
 
 use super::error::Collector;
-use super::raw::{RawAzure, RawCalendar, RawRule, RawScope, RawSelector, RawTags};
-use super::{AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, RawConfig, Rule};
+use super::raw::{RawAzure, RawCalendar, RawNotify, RawRule, RawScope, RawSelector, RawTags};
+use super::{
+    AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, NotifySettings, RawConfig,
+    Rule,
+};
 use crate::duration::parse_duration;
 use crate::eligibility::Action;
 use crate::instance::Scope;
@@ -43,6 +46,7 @@ pub(super) fn validate(
         None => Some(DEFAULT_CATCH_UP),
     };
     let azure = azure(raw.azure.unwrap_or_default(), errors);
+    let notify = notify(raw.notify.unwrap_or_default(), errors);
     let tags = tags(raw.tags.unwrap_or_default(), errors);
     let scopes = scopes(raw.scopes, root, errors);
     let declared: Vec<String> =
@@ -53,7 +57,7 @@ pub(super) fn validate(
     let fallbacks = Fallbacks { zone: timezone.as_ref(), catch_up, calendars: &calendars, declared: &declared };
     let rules = rules(raw.rules, &fallbacks, errors);
     let defaults = Defaults { timezone: timezone?, catch_up: catch_up? };
-    Some(Config { defaults, azure, tags, scopes, calendars, rules })
+    Some(Config { defaults, azure, notify, tags, scopes, calendars, rules })
 }
 
 /// What a rule inherits from `[defaults]`, when those are valid, and the calendars it may name.
@@ -159,6 +163,20 @@ fn one_of(value: &Spanned<String>, key: &str, allowed: &[&str], errors: &mut Col
     }
     errors.at(&value.span(), format!("{key}: expected one of {}, found {:?}", allowed.join(", "), value.get_ref()));
     None
+}
+
+fn notify(raw: RawNotify, errors: &mut Collector<'_>) -> NotifySettings {
+    let public_url = raw.public_url.and_then(|url| {
+        let text = url.get_ref();
+        let host = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")).unwrap_or_default();
+        if host.is_empty() || host.starts_with('/') || text.contains(char::is_whitespace) || text.contains(['?', '#']) {
+            let message = format!("notify.public_url: expected an http:// or https:// URL, found {text:?}");
+            errors.at(&url.span(), message);
+            return None;
+        }
+        Some(text.trim_end_matches('/').to_owned())
+    });
+    NotifySettings { public_url }
 }
 
 fn azure(raw: RawAzure, errors: &mut Collector<'_>) -> AzureSettings {
