@@ -259,8 +259,11 @@ pub struct Due {
     /// The occurrence, in the rule's zone.
     pub occurrence: Zoned,
     /// Only these targets (ARM ids in lowercase), when set: a postponed stop concerns its instance alone.
-    pub only: Option<BTreeSet<String>>,
+    pub only: Only,
 }
+
+/// The targets a due occurrence is limited to (`None`: every target its rule selects).
+type Only = Option<BTreeSet<String>>;
 
 /// What adding a postponed stop to the occurrences gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -376,7 +379,7 @@ pub fn plan_due(
     now: Timestamp,
 ) -> Plan {
     let mut plan = Plan { missed: occurrences.missed, ..Plan::default() };
-    let (due, only): (Vec<(&Rule, Zoned)>, Vec<Option<BTreeSet<String>>>) = occurrences
+    let (due, only): (Vec<(&Rule, Zoned)>, Vec<Only>) = occurrences
         .due
         .into_iter()
         .filter_map(|due| Some(((config.rule(&due.rule)?, due.occurrence), due.only)))
