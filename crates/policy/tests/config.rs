@@ -260,7 +260,7 @@ exclude = { size = ["x"] }
 "#;
     let got = errors(text);
     let expected = [
-        (1, 1, "unknown key \"colour\": expected defaults, azure, tags, calendars, scopes or rules"),
+        (1, 1, "unknown key \"colour\": expected defaults, azure, notify, tags, calendars, scopes or rules"),
         (5, 1, "[defaults]: unknown key \"catchup\": expected one of timezone, catch_up"),
         (9, 1, "scopes[1]: unknown key \"region\""),
         (15, 1, "rules[1]: unknown key \"forse\""),
@@ -362,4 +362,15 @@ fn scope_names_follow_azures_rules_for_their_kind() {
     let config = parse(valid).unwrap_or_else(|errors| panic!("{errors:#?}"));
     assert_eq!(config.scopes[0].resource_group.as_deref(), Some("ml(1).rg-é"));
     assert_eq!(config.scopes[0].workspace.as_deref(), Some("ws_1-a"));
+}
+
+#[test]
+fn notify_public_url_must_be_an_http_url_and_loses_its_trailing_slash() {
+    let scopes = "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000001\"\n";
+    let good = parse(&format!("[notify]\npublic_url = \"https://autostop.example.com/\"\n{scopes}")).expect("valid");
+    assert_eq!(good.notify.public_url.as_deref(), Some("https://autostop.example.com"));
+    let bad = errors(&format!("[notify]\npublic_url = \"autostop.example.com\"\n{scopes}"));
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!((bad[0].0, bad[0].1), (2, 14));
+    assert!(bad[0].2.starts_with("notify.public_url: expected an http:// or https:// URL"), "{bad:?}");
 }
