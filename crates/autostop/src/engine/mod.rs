@@ -91,7 +91,9 @@ impl Actor {
             })
             .await
             .with_context(|| format!("cannot record the start of a run in {location}: nothing was sent"))?;
+        let heartbeat = self.heartbeat(run.clone());
         let (mut outcomes, errors) = act::act(self, &run, actions, interrupt).await;
+        heartbeat.abort();
         let order = |outcome: &RunOutcome| {
             actions.iter().position(|action| outcome.id.as_deref() == Some(action.target.id.as_str()))
         };
@@ -103,6 +105,20 @@ impl Actor {
             report.errors.push(format!("cannot record the end of run {run} in {location}: {err:#}"));
         }
         Ok(report)
+    }
+
+    /// Says every few seconds that `run` is alive, until aborted.
+    fn heartbeat(&self, run: RunId) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let every = self.options.heartbeat;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(err) = store.heartbeat(&run, Timestamp::now()).await {
+                    tracing::warn!(error = %err, %run, "cannot record the run's heartbeat");
+                }
+            }
+        })
     }
 }
 
@@ -199,7 +215,7 @@ impl Engine {
             })
             .await
             .with_context(|| format!("cannot record the start of a run in {location}: nothing was sent"))?;
-        let heartbeat = self.heartbeat(run.clone());
+        let heartbeat = self.actor.heartbeat(run.clone());
         let result = self.evaluate_window(&run, window, now, interrupt).await;
         heartbeat.abort();
         let mut report = match result {
@@ -233,20 +249,6 @@ impl Engine {
             report.errors.push(format!("cannot record the last evaluated instant in {location}: {err:#}"));
         }
         Ok(report)
-    }
-
-    /// Says every few seconds that `run` is alive, until aborted.
-    fn heartbeat(&self, run: RunId) -> tokio::task::JoinHandle<()> {
-        let store = self.actor.store.clone();
-        let every = self.actor.options.heartbeat;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if let Err(err) = store.heartbeat(&run, Timestamp::now()).await {
-                    tracing::warn!(error = %err, %run, "cannot record the run's heartbeat");
-                }
-            }
-        })
     }
 
     async fn evaluate_window(

@@ -223,3 +223,19 @@ pub fn row<'a>(rows: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
         .find(|row| row["name"] == name)
         .unwrap_or_else(|| panic!("no row named {name} in {rows:#}"))
 }
+
+/// A temporary folder with a config file (`autostop.toml`) and the path of a state in it (not yet created).
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub config: std::path::PathBuf,
+    pub state: std::path::PathBuf,
+}
+
+/// A [`Setup`] whose config file holds `config`.
+pub fn setup(config: &str) -> Setup {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("autostop.toml");
+    std::fs::write(&path, config).expect("config written");
+    let state = dir.path().join("state").join("audit.db");
+    Setup { config: path, state, dir }
+}
