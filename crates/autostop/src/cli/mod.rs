@@ -105,11 +105,18 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
         let store = policy.state()?.open()?;
         let engine_store = store.clone();
-        let links = crate::serve::Links::new(store.clone(), crate::config::load(config_path)?, link_key()?);
+        let config = crate::config::load(config_path)?;
+        let wakeups = crate::engine::Wakeups::default();
+        // The postponed stops still to come, so that the daemon wakes for them from the start.
+        let since = crate::engine::postponements_since(&config, jiff::Timestamp::now(), jiff::Timestamp::now());
+        let postponed =
+            anyhow::Context::context(runtime()?.block_on(store.postponements(since)), "reading the postponed stops")?;
+        wakeups.add(postponed.iter().filter_map(|postponed| postponed.until));
+        let links = crate::serve::Links::new(store.clone(), config, link_key()?, wakeups.clone());
         let loader = move || {
             let (config, client) = crate::config::connect(&policy.config_path(), &policy.azure)?;
             let options = crate::engine::EngineOptions { apply: apply.clone(), ..Default::default() };
-            Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options))
+            Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options).with_wakeups(wakeups.clone()))
         };
         Ok((loader, store, links.router()))
     })

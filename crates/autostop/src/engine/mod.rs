@@ -13,6 +13,7 @@ mod act;
 pub mod confirm;
 mod inventory;
 mod report;
+mod wakeups;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ use crate::apply::ApplyOptions;
 use crate::signals::Interrupt;
 pub use inventory::{Found, inventory};
 pub use report::{RunOutcome, RunReport};
+pub use wakeups::Wakeups;
 
 /// The key under which `run`, the daemon and the Functions handler remember the end of the last evaluated window.
 pub const LAST_EVALUATED_KEY: &str = "run";
@@ -160,12 +162,23 @@ pub const AD_HOC_RULE: &str = "(ad-hoc)";
 pub struct Engine {
     config: Config,
     actor: Actor,
+    wakeups: Wakeups,
 }
 
 impl Engine {
     /// An engine over a validated configuration.
     pub fn new(config: Config, client: ArmClient, store: Arc<dyn StateStore>, options: EngineOptions) -> Engine {
-        Engine { config, actor: Actor::new(client, store, options) }
+        Engine { config, actor: Actor::new(client, store, options), wakeups: Wakeups::default() }
+    }
+
+    /// The same engine, telling `wakeups` the new times of the postponed stops it reads from the state.
+    pub fn with_wakeups(self, wakeups: Wakeups) -> Engine {
+        Engine { wakeups, ..self }
+    }
+
+    /// The first new time of a postponed stop strictly after `after`, as far as this process knows.
+    pub fn next_wakeup(&self, after: Timestamp) -> Option<Timestamp> {
+        self.wakeups.next_after(after)
     }
 
     /// The configuration in force.
@@ -267,6 +280,7 @@ impl Engine {
         let (on_time, late_pending) = self.add_pending(&mut occurrences, &pending, now);
         let since = postponements_since(&self.config, window.after, now);
         let (facts, postponements) = read_facts(self.actor.store.as_ref(), since).await?;
+        self.wakeups.add(postponements.iter().filter_map(|postponed| postponed.until).filter(|until| *until > now));
         let late_postponed = self.add_postponed(&mut occurrences, &postponements, window, now);
         if occurrences.due.is_empty()
             && occurrences.missed.is_empty()

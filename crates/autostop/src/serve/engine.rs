@@ -53,7 +53,12 @@ impl Evaluate for Engine {
     }
 
     fn next_occurrence(&self, after: Timestamp) -> Option<Timestamp> {
-        self.config().next_occurrence(after).map(|(_, next)| next.timestamp())
+        let occurrence = self.config().next_occurrence(after).map(|(_, next)| next.timestamp());
+        // A postponed stop's new time is due like an occurrence.
+        match (occurrence, self.next_wakeup(after)) {
+            (Some(occurrence), Some(wakeup)) => Some(occurrence.min(wakeup)),
+            (occurrence, wakeup) => occurrence.or(wakeup),
+        }
     }
 }
 

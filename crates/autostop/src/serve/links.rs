@@ -17,9 +17,12 @@ use axum::routing::get;
 use jiff::{Timestamp, Zoned};
 use tokio::sync::OnceCell;
 
+use crate::engine::Wakeups;
+
 /// What the link handler needs: the state, the rules (for their zones), and where the signing key comes from.
 pub struct Links {
     store: Arc<dyn StateStore>,
+    wakeups: Wakeups,
     config: Config,
     given_key: Option<Vec<u8>>,
     key: OnceCell<LinkKey>,
@@ -33,9 +36,9 @@ impl std::fmt::Debug for Links {
 
 impl Links {
     /// A handler over `store` for the rules of `config`, signing with `given_key` (from `AUTOSTOP_LINK_KEY`) when
-    /// set, else with the key kept in the state.
-    pub fn new(store: Arc<dyn StateStore>, config: Config, given_key: Option<Vec<u8>>) -> Links {
-        Links { store, config, given_key, key: OnceCell::new() }
+    /// set, else with the key kept in the state; the new time of each postponed stop goes to `wakeups`.
+    pub fn new(store: Arc<dyn StateStore>, config: Config, given_key: Option<Vec<u8>>, wakeups: Wakeups) -> Links {
+        Links { store, wakeups, config, given_key, key: OnceCell::new() }
     }
 
     /// The router serving [`POSTPONE_PATH`].
@@ -191,6 +194,7 @@ async fn choose(State(links): State<Arc<Links>>, Query(query): Query<LinkQuery>)
         tracing::error!(error = %err, rule = %link.rule, target = %link.target_id, "cannot keep a postponement");
         return Refusal::Internal(err.into()).answer();
     }
+    links.wakeups.add(postponement.until);
     tracing::info!(rule = %link.rule, target = %link.target_id, choice = %link.choice.label(), "an owner answered a notice");
     (StatusCode::OK, page("Done", &format!("<p>{}: {}.</p>", escape(&name), escape(&reason))))
 }

@@ -256,17 +256,28 @@ schedule = "{} {} {} * * *"
     assert!(got.iter().any(|(name, result, _)| name == "skip-1" && result == "skipped"), "{got:?}");
     assert_eq!(emulator.control().state(&id("late-1")).as_deref(), Some("Running"));
 
-    // An hour later (the wall clock moved on), late-1 stops, under the same rule and occurrence, once.
-    let later = occurrence + jiff::SignedDuration::from_secs(3630);
-    let run = at_wall_clock(cli(&["run", "-o", "json"]), later).run().await;
-    assert_eq!(run.code, 0, "{run:#?}");
-    let rows = run.json();
-    assert_eq!(row(&rows, "late-1")["result"], "succeeded", "{rows:#}");
-    assert_eq!(row(&rows, "late-1")["occurrence"], autostop_state::rfc3339(&at), "{rows:#}");
-    assert_eq!(rows.as_array().unwrap().len(), 1, "only the postponed stop: {rows:#}");
-    assert_eq!(emulator.control().state(&id("late-1")).as_deref(), Some("Stopped"));
+    // An hour later (the wall clock moved on), the daemon wakes for the postponed stop: late-1 stops, under the
+    // same rule and occurrence, once.
+    let until_at = occurrence + jiff::SignedDuration::from_hours(1);
+    let later = until_at - jiff::SignedDuration::from_secs(3);
+    let mut daemon = at_wall_clock(cli(&["serve", "--listen", &listen]), later).spawn();
+    tokio::time::timeout(TIMEOUT, async {
+        while emulator.control().state(&id("late-1")).as_deref() != Some("Stopped") {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the daemon stops late-1 at its new time");
+    daemon.kill().await.unwrap();
     assert_eq!(emulator.control().state(&id("skip-1")).as_deref(), Some("Running"), "a skip skips");
-    let again = at_wall_clock(cli(&["run", "-o", "json"]), later + jiff::SignedDuration::from_secs(30)).run().await;
+    let history = cli(&["history", "--target", "late-1", "-o", "json"]).run().await;
+    let events = history.json();
+    let stops: Vec<&serde_json::Value> =
+        events.as_array().unwrap().iter().filter(|e| e["result"] == "succeeded").collect();
+    assert_eq!(stops.len(), 1, "{events:#}");
+    assert_eq!(stops[0]["occurrence"], autostop_state::rfc3339(&at), "{events:#}");
+    assert_eq!(stops[0]["rule"], "evening-stop", "{events:#}");
+    let again = at_wall_clock(cli(&["run", "-o", "json"]), until_at + jiff::SignedDuration::from_secs(30)).run().await;
     assert_eq!(again.code, 0, "{again:#?}");
     assert_eq!(again.json(), serde_json::json!([]), "the postponed stop comes once");
 }
