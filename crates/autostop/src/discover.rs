@@ -120,6 +120,7 @@ pub fn instance(compute: &Compute) -> Instance {
         state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
         vm_size: compute.vm_size.clone(),
         tags: compute.tags.clone(),
+        owner: compute.owner.clone(),
         last_operation: compute.last_operation.as_ref().map(|last| autostop_policy::LastOperation {
             name: last.operation_name.clone(),
             time: last.operation_time.parse().ok(),

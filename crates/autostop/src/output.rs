@@ -50,8 +50,8 @@ impl From<&Compute> for ComputeRow {
             vm_size,
             tags,
             last_operation: _,
+            owner,
         } = instance(compute);
-        let owner = compute.owner.clone();
         ComputeRow { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, owner, tags }
     }
 }

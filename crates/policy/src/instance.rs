@@ -28,6 +28,8 @@ pub struct Instance {
     pub tags: BTreeMap<String, String>,
     /// The last operation Azure reports on it (`lastOperation`), when it reports one.
     pub last_operation: Option<LastOperation>,
+    /// Who owns it, when Azure says (the creator's user name, else the assigned user's object id).
+    pub owner: Option<String>,
 }
 
 /// The last operation Azure reports on a compute instance.
@@ -87,6 +89,7 @@ mod tests {
             vm_size: None,
             tags: BTreeMap::from([("AutoStop".to_owned(), "off".to_owned())]),
             last_operation: None,
+            owner: None,
         }
     }
 

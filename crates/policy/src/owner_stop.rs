@@ -50,6 +50,7 @@ mod tests {
                 time: Some(at.parse().unwrap()),
                 status: status.to_owned(),
             }),
+            owner: None,
         }
     }
 

@@ -166,6 +166,7 @@ mod tests {
             vm_size: size.map(str::to_owned),
             tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             last_operation: None,
+            owner: None,
         }
     }
 

@@ -96,6 +96,7 @@ mod tests {
             vm_size: None,
             tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
             last_operation: None,
+            owner: None,
         }
     }
 

@@ -69,6 +69,7 @@ fn instance(name: &str) -> Instance {
         vm_size: Some("Standard_DS3_v2".to_owned()),
         tags: BTreeMap::new(),
         last_operation: None,
+        owner: None,
     }
 }
 

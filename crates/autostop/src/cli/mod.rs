@@ -112,10 +112,12 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         let postponed =
             anyhow::Context::context(runtime()?.block_on(store.postponements(since)), "reading the postponed stops")?;
         wakeups.add(postponed.iter().filter_map(|postponed| postponed.until));
-        let links = crate::serve::Links::new(store.clone(), config, link_key()?, wakeups.clone());
+        let key = link_key()?;
+        let links = crate::serve::Links::new(store.clone(), config, key.clone(), wakeups.clone());
         let loader = move || {
             let (config, client) = crate::config::connect(&policy.config_path(), &policy.azure)?;
-            let options = crate::engine::EngineOptions { apply: apply.clone(), ..Default::default() };
+            let options =
+                crate::engine::EngineOptions { apply: apply.clone(), link_key: key.clone(), ..Default::default() };
             Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options).with_wakeups(wakeups.clone()))
         };
         Ok((loader, store, links.router()))
@@ -123,7 +125,7 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
 }
 
 /// `AUTOSTOP_LINK_KEY`, the key notice links are signed with, when set (at least 32 bytes); never shown.
-fn link_key() -> anyhow::Result<Option<Vec<u8>>> {
+pub fn link_key() -> anyhow::Result<Option<Vec<u8>>> {
     match std::env::var_os("AUTOSTOP_LINK_KEY") {
         None => Ok(None),
         Some(key) if key.len() >= 32 => Ok(Some(key.into_encoded_bytes())),

@@ -12,6 +12,7 @@
 mod act;
 pub mod confirm;
 mod inventory;
+mod notices;
 mod report;
 mod wakeups;
 
@@ -28,6 +29,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::apply::ApplyOptions;
 use crate::signals::Interrupt;
 pub use inventory::{Found, inventory};
+pub use notices::NOTIFY_ACTION;
 pub use report::{RunOutcome, RunReport};
 pub use wakeups::Wakeups;
 
@@ -51,6 +53,8 @@ pub struct EngineOptions {
     pub heartbeat: Duration,
     /// A run whose heartbeat is older than this is taken for dead, and its claims are reconciled.
     pub stale_after: SignedDuration,
+    /// The key notice links are signed with (`AUTOSTOP_LINK_KEY`); `None`: the one kept in the state.
+    pub link_key: Option<Vec<u8>>,
 }
 
 impl Default for EngineOptions {
@@ -60,6 +64,7 @@ impl Default for EngineOptions {
             confirm_deadline: SignedDuration::from_mins(30),
             heartbeat: Duration::from_secs(5),
             stale_after: SignedDuration::from_secs(30),
+            link_key: None,
         }
     }
 }
@@ -282,7 +287,9 @@ impl Engine {
         let (facts, postponements) = read_facts(self.actor.store.as_ref(), since).await?;
         self.wakeups.add(postponements.iter().filter_map(|postponed| postponed.until).filter(|until| *until > now));
         let late_postponed = self.add_postponed(&mut occurrences, &postponements, window, now);
+        let notices_due = !self.config.notices_due(now).is_empty();
         if occurrences.due.is_empty()
+            && !notices_due
             && occurrences.missed.is_empty()
             && late_pending.is_empty()
             && late_postponed.is_empty()
@@ -291,7 +298,7 @@ impl Engine {
         }
         let due_now = occurrences.due.clone();
         let mut unhandled = Vec::new();
-        let instances = if occurrences.due.is_empty() {
+        let instances = if occurrences.due.is_empty() && !notices_due {
             Vec::new()
         } else {
             let found = inventory(&self.actor.client, &self.config).await;
@@ -409,6 +416,8 @@ impl Engine {
         report.outcomes.extend(outcomes);
         report.unsent = errors.len();
         report.errors.extend(errors);
+        // Notices go out after the stops due now, so that a slow channel never delays one.
+        notices::send_due(&self.actor, &self.config, run, (&instances, &facts), now, &mut report).await?;
         Ok(report)
     }
 

@@ -39,6 +39,11 @@ impl Evaluate for Engine {
                 EventKind::Interrupted => ActionResult::Interrupted,
                 EventKind::Unconfirmed => ActionResult::Unconfirmed,
             };
+            if outcome.action == crate::engine::NOTIFY_ACTION {
+                let channel = outcome.name.clone().unwrap_or_default();
+                *evaluation.notices.entry((channel, result)).or_default() += 1;
+                continue;
+            }
             if matches!(result, ActionResult::Succeeded | ActionResult::Failed | ActionResult::Unconfirmed) {
                 evaluation.attempted += 1;
             }
@@ -54,11 +59,8 @@ impl Evaluate for Engine {
 
     fn next_occurrence(&self, after: Timestamp) -> Option<Timestamp> {
         let occurrence = self.config().next_occurrence(after).map(|(_, next)| next.timestamp());
-        // A postponed stop's new time is due like an occurrence.
-        match (occurrence, self.next_wakeup(after)) {
-            (Some(occurrence), Some(wakeup)) => Some(occurrence.min(wakeup)),
-            (occurrence, wakeup) => occurrence.or(wakeup),
-        }
+        // A postponed stop's new time, and the time a notice is due, are due like an occurrence.
+        [occurrence, self.next_wakeup(after), self.config().next_notice(after)].into_iter().flatten().min()
     }
 }
 

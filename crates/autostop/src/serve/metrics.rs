@@ -37,6 +37,7 @@ impl RunOutcome {
 struct State {
     runs: BTreeMap<RunOutcome, u64>,
     actions: BTreeMap<(String, ActionResult), u64>,
+    notices: BTreeMap<(String, ActionResult), u64>,
     instances_by_state: BTreeMap<String, u64>,
     arm: ArmStats,
     reloads: BTreeMap<bool, u64>,
@@ -85,6 +86,9 @@ impl Metrics {
             *state.runs.entry(outcome).or_default() += 1;
             for (key, count) in &evaluation.actions {
                 *state.actions.entry(key.clone()).or_default() += count;
+            }
+            for (key, count) in &evaluation.notices {
+                *state.notices.entry(key.clone()).or_default() += count;
             }
             // An evaluation with no rule due discovers nothing: keep what the last discovery saw.
             if !evaluation.instances_by_state.is_empty() {
@@ -186,6 +190,14 @@ fn families(state: &State) -> Vec<Family> {
             value: *count as f64,
         })
         .collect();
+    let notices = state
+        .notices
+        .iter()
+        .map(|((channel, result), count)| Sample {
+            labels: vec![("channel", channel.clone()), ("result", result.as_str().to_owned())],
+            value: *count as f64,
+        })
+        .collect();
     let instances = state
         .instances_by_state
         .iter()
@@ -210,6 +222,12 @@ fn families(state: &State) -> Vec<Family> {
             help: "Actions, skips and misses, by rule and result.",
             kind: Kind::Counter,
             samples: actions,
+        },
+        Family {
+            name: "autostop_notices_total",
+            help: "Notices sent to channels before a stop, by channel and result.",
+            kind: Kind::Counter,
+            samples: notices,
         },
         Family {
             name: "autostop_last_success_timestamp_seconds",

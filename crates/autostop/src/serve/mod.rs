@@ -135,6 +135,8 @@ pub struct Evaluation {
     pub failed: usize,
     /// How many actions ended how, by rule name: `(rule, result) -> count`.
     pub actions: BTreeMap<(String, ActionResult), u64>,
+    /// How many notices went how, by channel: `(channel, result) -> count`.
+    pub notices: BTreeMap<(String, ActionResult), u64>,
     /// Instances seen at discovery, by state as ARM spells it (`Running`, `Stopped`, ...).
     pub instances_by_state: BTreeMap<String, u64>,
     /// ARM traffic of this evaluation.

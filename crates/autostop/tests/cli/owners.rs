@@ -286,3 +286,133 @@ schedule = "{} {} {} * * *"
 fn key_hex_of(url: &str) -> String {
     url.rsplit("sig=").next().unwrap_or_default().to_owned()
 }
+
+/// A webhook receiver on 127.0.0.1: answers 500 to its first `failures` requests, then 200 and keeps each body.
+async fn receiver(failures: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let kept = bodies.clone();
+    let hook = axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+        let (kept, seen) = (kept.clone(), seen.clone());
+        async move {
+            if seen.fetch_add(1, Ordering::SeqCst) < failures {
+                return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+            }
+            kept.lock().unwrap().push(body);
+            axum::http::StatusCode::OK
+        }
+    });
+    let router = axum::Router::new().route("/hook/SECRET-TOKEN-123", hook);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook/SECRET-TOKEN-123", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, bodies)
+}
+
+#[tokio::test]
+async fn a_stop_rule_notifies_its_channel_once_with_a_digest_and_a_failed_notice_is_retried() {
+    let (hook, bodies) = receiver(1).await;
+    let emulator = emulator(fleet(vec![
+        compute("run-1", "ComputeInstance", "Running"),
+        compute("run-2", "ComputeInstance", "Running"),
+        compute("run-stopped", "ComputeInstance", "Stopped"),
+        Compute {
+            tags: BTreeMap::from([("autostop".to_owned(), "off".to_owned())]),
+            ..compute("run-keep", "ComputeInstance", "Running")
+        },
+    ]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("autostop.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[defaults]
+timezone = "Asia/Tokyo"
+
+[notify]
+public_url = "https://autostop.example.com"
+
+[[channels]]
+name = "ml-team"
+kind = "webhook"
+url = "{hook}"
+
+[[scopes]]
+subscription = "{SUB}"
+
+[[rules]]
+name = "evening-stop"
+action = "stop"
+schedule = "0 0 20 * * *"
+select = {{ names = ["run-*"] }}
+notify = {{ before = "30m", channels = ["ml-team"] }}
+"#
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("audit.db");
+    let cli = |args: &[&str]| Cli::against(&emulator, args).env("AUTOSTOP_CONFIG", &config).args_state(&state);
+    let run_at = |now: &'static str| cli(&["run", "--now", now, "-o", "json"]).run();
+
+    // 19:30 Tokyo: the notice is due; the channel fails, which is a problem, loudly, without its URL.
+    let first = run_at("2026-03-02T19:30:10+09:00").await;
+    assert_eq!(first.code, 1, "{first:#?}");
+    let rows = first.json();
+    let notice = row(&rows, "ml-team");
+    assert_eq!((notice["action"].as_str(), notice["result"].as_str()), (Some("notify"), Some("failed")), "{rows:#}");
+    assert!(notice["error"].as_str().unwrap_or_default().contains("HTTP 500"), "{rows:#}");
+    assert!(bodies.lock().unwrap().is_empty());
+
+    // 19:35: retried, delivered once.
+    let second = run_at("2026-03-02T19:35:10+09:00").await;
+    assert_eq!(second.code, 0, "{second:#?}");
+    assert_eq!(row(&second.json(), "ml-team")["result"], "succeeded", "{second:#?}");
+    let third = run_at("2026-03-02T19:40:10+09:00").await;
+    assert_eq!(third.code, 0, "{third:#?}");
+    assert_eq!(third.json(), serde_json::json!([]), "a notice goes once per rule, occurrence and channel");
+    let received = bodies.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "{received:#?}");
+
+    // The digest: one notice for the rule's occurrence, every instance it will stop, with its links.
+    let digest = &received[0];
+    assert_eq!(digest["rule"], "evening-stop");
+    assert_eq!(digest["action"], "stop");
+    assert_eq!(digest["occurrence"], "2026-03-02T20:00:00+09:00");
+    let instances = digest["instances"].as_array().unwrap();
+    let names: Vec<&str> = instances.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["run-1", "run-2"], "only what the stop will concern: {digest:#}");
+    let first_instance = &instances[0];
+    assert_eq!(first_instance["id"], id("run-1"));
+    assert_eq!(first_instance["owner"], "owner@example.com");
+    assert_eq!(first_instance["workspace"], "ws-a");
+    let postpone = first_instance["postpone"].as_array().unwrap();
+    let labels: Vec<&str> = postpone.iter().map(|p| p["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["+1h", "+2h", "+4h"]);
+    assert_eq!(postpone[0]["until"], "2026-03-02T21:00:00+09:00");
+    for url in postpone.iter().map(|p| &p["url"]).chain([&first_instance["skip_url"]]) {
+        assert!(url.as_str().unwrap().starts_with("https://autostop.example.com/owners/postpone?"), "{digest:#}");
+    }
+    assert!(first_instance["skip_url"].as_str().unwrap().contains("choice=skip"), "{digest:#}");
+
+    // The stop itself is not held up by notices; nothing printed or recorded names the channel's URL.
+    let stop = run_at("2026-03-02T20:00:30+09:00").await;
+    assert_eq!(stop.code, 0, "{stop:#?}");
+    assert_eq!(row(&stop.json(), "run-1")["result"], "succeeded", "{stop:#?}");
+    let history = cli(&["history", "-o", "json"]).run().await;
+    let events = history.json();
+    let notices: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["action"] == "notify")
+        .map(|event| event["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(notices, ["failed", "succeeded"], "{history:#?}");
+    for output in [&first.stdout, &first.stderr, &second.stdout, &history.stdout] {
+        assert!(!output.contains("SECRET-TOKEN"), "the channel's URL leaked: {output}");
+    }
+}

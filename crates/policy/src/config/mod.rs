@@ -12,6 +12,9 @@
 //! The config's text is pure input; calendar files are read through the reader the caller passes to
 //! [`Config::parse_with`], and each bad line of one is reported as `path:line: message`.
 //!
+//! `[[channels]]` name where notices go (`kind = "webhook"`, `url`); a stop rule's `notify = { before = "30m",
+//! channels = ["ml-team"] }` sends a digest of its coming stop to them. A channel's URL is never printed.
+//!
 //! Defaults when a key is absent: `defaults.timezone` = UTC, `defaults.catch_up` = [`DEFAULT_CATCH_UP`],
 //! `force` = false, `restart_owner_stopped` = false, `select` = everything in scope, the owner tag names of [`TagNames::default`].
 
@@ -69,6 +72,8 @@ pub struct Config {
     pub tags: TagNames,
     /// `[notify]`: how owners hear of coming stops and answer them.
     pub notify: NotifySettings,
+    /// `[[channels]]`: where notices go, in file order; names are unique (ignoring case).
+    pub channels: Vec<Channel>,
     /// `[[scopes]]`: where autostop may look and act; never empty.
     pub scopes: Vec<Scope>,
     /// `[[calendars]]`, in file order; names are unique (ignoring case).
@@ -131,6 +136,43 @@ pub struct Rule {
     /// Whether a start rule also starts instances their owner stopped since its previous occurrence
     /// (`restart_owner_stopped`; by default an owner's own stop is never undone).
     pub restart_owner_stopped: bool,
+    /// `notify`: notices of this stop rule's coming occurrences, when set.
+    pub notify: Option<RuleNotify>,
+}
+
+/// A stop rule's `notify = { before = "30m", channels = ["ml-team"] }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleNotify {
+    /// How long before each occurrence the notice goes out.
+    pub before: SignedDuration,
+    /// The channels it goes to (names of `[[channels]]`), in the order written.
+    pub channels: Vec<String>,
+}
+
+/// One `[[channels]]`: where notices go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    /// The name rules call it by.
+    pub name: String,
+    /// `webhook`: an HTTP POST of the notice's JSON to `url`.
+    pub url: SecretUrl,
+}
+
+/// A URL that may carry a secret (a webhook's token): its `Debug` shows nothing of it, and it is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    /// The URL itself, to send to; never to print.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretUrl(..)")
+    }
 }
 
 /// A holiday calendar and the name rules call it by.
@@ -199,10 +241,11 @@ impl Config {
                 "scopes" => raw.scopes = Some(entries(value, "scopes", &mut errors)),
                 "rules" => raw.rules = entries(value, "rules", &mut errors),
                 "calendars" => raw.calendars = entries(value, "calendars", &mut errors),
+                "channels" => raw.channels = entries(value, "channels", &mut errors),
                 other => errors.at(
                     &key.span(),
                     format!(
-                        "unknown key {other:?}: expected defaults, azure, notify, tags, calendars, scopes or rules"
+                        "unknown key {other:?}: expected defaults, azure, notify, tags, calendars, channels, scopes or rules"
                     ),
                 ),
             }
@@ -228,6 +271,31 @@ impl Config {
             .min_by_key(|(_, next)| next.timestamp())
     }
 
+    /// The stop rules whose notice is due at `now`: their next occurrence after `now` is at most their
+    /// `notify.before` away. With that occurrence, in file order.
+    pub fn notices_due(&self, now: Timestamp) -> Vec<(&Rule, Zoned)> {
+        self.rules
+            .iter()
+            .filter_map(|rule| {
+                let before = rule.notify.as_ref()?.before;
+                let next = rule.schedule.next_after(now, rule.zone.time_zone())?;
+                (next.timestamp().checked_sub(before).ok()? <= now).then_some((rule, next))
+            })
+            .collect()
+    }
+
+    /// The first instant strictly after `after` at which a rule's notice becomes due (for the daemon's sleep).
+    pub fn next_notice(&self, after: Timestamp) -> Option<Timestamp> {
+        self.rules
+            .iter()
+            .filter_map(|rule| {
+                let before = rule.notify.as_ref()?.before;
+                let next = rule.schedule.next_after(after.checked_add(before).ok()?, rule.zone.time_zone())?;
+                next.timestamp().checked_sub(before).ok()
+            })
+            .min()
+    }
+
     /// The longest catch-up limit of any rule (the default's when there are no rules): how far back a first
     /// evaluation, with no memory of a previous one, should look.
     pub fn longest_catch_up(&self) -> SignedDuration {
@@ -246,6 +314,7 @@ pub(crate) struct RawConfig {
     pub scopes: Option<Vec<Spanned<raw::RawScope>>>,
     pub rules: Vec<Spanned<raw::RawRule>>,
     pub calendars: Vec<Spanned<raw::RawCalendar>>,
+    pub channels: Vec<Spanned<raw::RawChannel>>,
 }
 
 /// Deserializes one table section. Unknown keys are all reported and dropped first (so they do not hide each

@@ -37,6 +37,10 @@ impl Keys for RawCalendar {
     const KEYS: &'static [&'static str] = &["name", "file", "dates"];
 }
 
+impl Keys for RawChannel {
+    const KEYS: &'static [&'static str] = &["name", "kind", "url"];
+}
+
 impl Keys for RawScope {
     const KEYS: &'static [&'static str] = &["subscription", "resource_group", "workspace"];
 }
@@ -53,9 +57,10 @@ impl Keys for RawRule {
         "force",
         "skip_on",
         "restart_owner_stopped",
+        "notify",
     ];
     const NESTED: &'static [(&'static str, &'static [&'static str])] =
-        &[("select", SELECTOR_KEYS), ("exclude", SELECTOR_KEYS)];
+        &[("select", SELECTOR_KEYS), ("exclude", SELECTOR_KEYS), ("notify", &["before", "channels"])];
 }
 
 /// `[defaults]`.
@@ -127,6 +132,24 @@ pub(crate) struct RawRule {
     pub skip_on: Vec<Spanned<String>>,
     #[serde(default)]
     pub restart_owner_stopped: bool,
+    pub notify: Option<Spanned<RawRuleNotify>>,
+}
+
+/// A rule's `notify` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRuleNotify {
+    pub before: Spanned<String>,
+    pub channels: Vec<Spanned<String>>,
+}
+
+/// One `[[channels]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawChannel {
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub url: Spanned<String>,
 }
 
 /// A rule's `select` or `exclude` table.
