@@ -383,7 +383,7 @@ fn the_database_uses_wal_and_records_its_schema_version() {
     let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0)).expect("journal_mode");
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).expect("user_version");
     assert_eq!(mode, "wal");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }
 
 #[test]

@@ -268,12 +268,24 @@ schedule = "{} {} {} * * *"
     })
     .await
     .expect("the daemon stops late-1 at its new time");
+    // The daemon records the stop once it has read late-1 back: wait for that record, then stop the daemon.
+    let succeeded = |events: &serde_json::Value| {
+        events.as_array().unwrap().iter().filter(|e| e["result"] == "succeeded").cloned().collect::<Vec<_>>()
+    };
+    let events = tokio::time::timeout(TIMEOUT, async {
+        loop {
+            let events = cli(&["history", "--target", "late-1", "-o", "json"]).run().await.json();
+            if !succeeded(&events).is_empty() {
+                break events;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the daemon records the stop");
     daemon.kill().await.unwrap();
     assert_eq!(emulator.control().state(&id("skip-1")).as_deref(), Some("Running"), "a skip skips");
-    let history = cli(&["history", "--target", "late-1", "-o", "json"]).run().await;
-    let events = history.json();
-    let stops: Vec<&serde_json::Value> =
-        events.as_array().unwrap().iter().filter(|e| e["result"] == "succeeded").collect();
+    let stops = succeeded(&events);
     assert_eq!(stops.len(), 1, "{events:#}");
     assert_eq!(stops[0]["occurrence"], autostop_state::rfc3339(&at), "{events:#}");
     assert_eq!(stops[0]["rule"], "evening-stop", "{events:#}");
