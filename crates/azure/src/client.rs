@@ -11,9 +11,10 @@ use crate::ids::{ComputeId, SubscriptionId, WorkspaceId};
 use crate::models::{self, Compute, ComputeList, DecodeError, Page, Workspace, decode_arm_error};
 use crate::names::validate_resource_group;
 use crate::operation::{
-    Operation, PollOptions, PollStep, PowerAction, StatusHeader, next_delay, parse_retry_after, poll_error, read_poll,
+    Operation, PollOptions, PollStep, StatusHeader, next_delay, parse_retry_after, poll_error, read_poll,
 };
 use crate::policy::{BudgetPolicy, Counters, Stats};
+use crate::power::PowerAction;
 use crate::request::{ACTION_READ_OPERATIONS, ArmRequest, Requests};
 use crate::throttle::{Throttle, ThrottleOptions};
 use azure_core::credentials::TokenCredential;

@@ -52,6 +52,7 @@ mod models;
 mod names;
 mod operation;
 mod policy;
+mod power;
 pub mod request;
 pub mod throttle;
 mod transport;
@@ -70,8 +71,9 @@ pub use names::{
     COMPUTE_RULE, RESOURCE_GROUP_RULE, SUBSCRIPTION_RULE, WORKSPACE_RULE, validate_compute_name,
     validate_resource_group, validate_subscription_id, validate_workspace_name,
 };
-pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
+pub use operation::{Operation, PollOptions, StatusHeader};
 pub use policy::Stats;
+pub use power::PowerAction;
 pub use request::ACTIONS;
 pub use throttle::ThrottleOptions;
 pub use transport::{HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with, retry_options};

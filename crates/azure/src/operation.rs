@@ -3,51 +3,12 @@
 
 use crate::ids::ComputeId;
 use crate::models::{WireError, decode_arm_error, decode_operation_status};
-use crate::request::{ACTION_RESTART, ACTION_START, ACTION_STOP};
-use serde::Serialize;
-use std::fmt;
+use crate::power::PowerAction;
 use std::str::FromStr;
 use std::time::Duration;
 use url::Url;
 
-/// A power action on a compute instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PowerAction {
-    /// Start a stopped instance.
-    Start,
-    /// Stop a running instance.
-    Stop,
-    /// Restart a running instance.
-    Restart,
-}
-
-impl PowerAction {
-    /// The last URL segment: `start`, `stop` or `restart`.
-    pub fn verb(self) -> &'static str {
-        match self {
-            PowerAction::Start => "start",
-            PowerAction::Stop => "stop",
-            PowerAction::Restart => "restart",
-        }
-    }
-
-    /// The authorization action the call needs.
-    pub fn permission(self) -> &'static str {
-        match self {
-            PowerAction::Start => ACTION_START,
-            PowerAction::Stop => ACTION_STOP,
-            PowerAction::Restart => ACTION_RESTART,
-        }
-    }
-}
-
-impl fmt::Display for PowerAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.verb())
-    }
-}
-
+/// Reading an action's name is here, next to the crate's error, so that `power` depends on nothing.
 impl FromStr for PowerAction {
     type Err = crate::Error;
 

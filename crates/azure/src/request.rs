@@ -3,7 +3,7 @@
 //! Each builder returns the method and the full URL with `api-version`; the client sends them.
 
 use crate::ids::{ComputeId, PROVIDER, SubscriptionId, WorkspaceId};
-use crate::operation::PowerAction;
+use crate::power::PowerAction;
 use azure_core::http::Method;
 use url::Url;
 
@@ -11,12 +11,7 @@ use url::Url;
 pub const ACTION_READ_WORKSPACES: &str = "Microsoft.MachineLearningServices/workspaces/read";
 /// The action needed to list or read computes.
 pub const ACTION_READ_COMPUTES: &str = "Microsoft.MachineLearningServices/workspaces/computes/read";
-/// The action needed to start a compute instance.
-pub const ACTION_START: &str = "Microsoft.MachineLearningServices/workspaces/computes/start/action";
-/// The action needed to stop a compute instance.
-pub const ACTION_STOP: &str = "Microsoft.MachineLearningServices/workspaces/computes/stop/action";
-/// The action needed to restart a compute instance.
-pub const ACTION_RESTART: &str = "Microsoft.MachineLearningServices/workspaces/computes/restart/action";
+pub use crate::power::{ACTION_RESTART, ACTION_START, ACTION_STOP};
 
 /// The action needed to poll a compute operation's status.
 pub const ACTION_READ_OPERATIONS: &str = "Microsoft.MachineLearningServices/locations/computeOperationsStatus/read";

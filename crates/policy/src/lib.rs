@@ -1,6 +1,7 @@
 //! Policy: what autostop decides, and nothing it does. Pure: no clock, no network, no files.
 //!
 //! - [`config`]: the TOML configuration, validated with every error located by line and column;
+//! - [`duration`]: durations as users write them (`2h`, `500ms`), in the config and on the command line;
 //! - [`Instance`] and [`Scope`]: the inventory view the plan reads, and where autostop may act;
 //! - [`selector`]: names as globs, tags and sizes;
 //! - [`tags`]: the owner tags (opt-out, snooze, named rule);
@@ -10,7 +11,7 @@
 //! - [`eligibility`]: whether a state allows an action, shared with the ad-hoc verbs.
 
 pub mod config;
-mod duration;
+pub mod duration;
 mod eligibility;
 pub mod facts;
 mod instance;

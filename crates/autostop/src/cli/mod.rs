@@ -3,7 +3,9 @@
 mod act;
 mod args;
 mod check;
+#[cfg(feature = "emulator")]
 mod demo;
+#[cfg(feature = "emulator")]
 mod emulator;
 mod functions;
 mod history;
@@ -22,6 +24,10 @@ pub use args::{AzureArgs, OutputFormat, PolicyArgs, ScopeArgs, parse_instant};
 /// Stop and start Azure Machine Learning compute instances on schedules and policies.
 #[derive(Debug, Parser)]
 #[command(name = "autostop", version, about, max_term_width = 100)]
+#[cfg_attr(
+    not(feature = "emulator"),
+    command(after_help = "This build leaves out `emulator` and `demo` (built without the `emulator` feature).")
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,8 +60,10 @@ enum Command {
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
     /// Run the local Azure emulator (Entra, managed identity and ARM over HTTPS) in the foreground.
+    #[cfg(feature = "emulator")]
     Emulator(emulator::EmulatorArgs),
     /// Start the emulator with a sample fleet and show list, stop --all --wait, list.
+    #[cfg(feature = "emulator")]
     Demo(demo::DemoArgs),
 }
 
@@ -77,7 +85,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check(args) => check::run(args),
         Command::Init(args) => init::run(args),
         Command::Schedule(cmd) => schedule::run(cmd),
+        #[cfg(feature = "emulator")]
         Command::Emulator(args) => emulator::run(args),
+        #[cfg(feature = "emulator")]
         Command::Demo(args) => runtime()?.block_on(demo::run(args)),
     }
 }
