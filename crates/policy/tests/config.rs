@@ -261,7 +261,7 @@ exclude = { size = ["x"] }
 "#;
     let got = errors(text);
     let expected = [
-        (1, 1, "unknown key \"colour\": expected defaults, azure, notify, tags, calendars, scopes or rules"),
+        (1, 1, "unknown key \"colour\": expected defaults, azure, notify, tags, calendars, channels, scopes or rules"),
         (5, 1, "[defaults]: unknown key \"catchup\": expected one of timezone, catch_up"),
         (9, 1, "scopes[1]: unknown key \"region\""),
         (15, 1, "rules[1]: unknown key \"forse\""),
