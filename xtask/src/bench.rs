@@ -31,6 +31,8 @@ pub enum Scenario {
     Recipe,
     /// autostop on 10,000 instances against the bound of the ARM buckets.
     Fleet,
+    /// autostop on a mixed fleet: 5,000 compute instances and 5,000 VMs in 10 subscriptions.
+    Mixed,
     /// The schedule crate against croner (`cargo bench -p autostop-schedule`), when its benchmark exists.
     Schedule,
 }
@@ -45,9 +47,9 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// Parses the arguments after `bench`: `[--scenario recipe|fleet|schedule|all] [--autostop-args "ARGS"]`.
+    /// Parses the arguments after `bench`: `[--scenario recipe|fleet|mixed|schedule|all] [--autostop-args "ARGS"]`.
     pub fn parse(args: &[String]) -> Result<Selection, String> {
-        let all = vec![Scenario::Recipe, Scenario::Fleet, Scenario::Schedule];
+        let all = vec![Scenario::Recipe, Scenario::Fleet, Scenario::Mixed, Scenario::Schedule];
         let mut selection = Selection { scenarios: all.clone(), autostop_args: Vec::new() };
         let mut rest = args.iter();
         while let Some(arg) = rest.next() {
@@ -69,9 +71,12 @@ impl Selection {
             selection.scenarios = match value.as_str() {
                 "recipe" => vec![Scenario::Recipe],
                 "fleet" => vec![Scenario::Fleet],
+                "mixed" => vec![Scenario::Mixed],
                 "schedule" => vec![Scenario::Schedule],
                 "all" => all.clone(),
-                other => return Err(format!("unknown scenario '{other}'; expected recipe, fleet, schedule or all")),
+                other => {
+                    return Err(format!("unknown scenario '{other}'; expected recipe, fleet, mixed, schedule or all"));
+                }
             };
         }
         Ok(selection)
@@ -162,6 +167,7 @@ pub fn run(selection: &Selection) -> anyhow::Result<()> {
         match scenario {
             Scenario::Recipe => results.push(recipe(&paths)?),
             Scenario::Fleet => results.push(fleet_scenario(&paths)?),
+            Scenario::Mixed => results.push(mixed_scenario(&paths)?),
             Scenario::Schedule => results.extend(schedule(&paths)?),
         }
     }
@@ -472,6 +478,83 @@ fn fleet_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
     })
 }
 
+/// VMs per subscription in the mixed scenario, and how many of them run.
+const MIXED_VMS: (usize, usize) = (500, 300);
+
+/// autostop stops every running compute instance and VM of a mixed fleet (10 subscriptions, 5,000 instances,
+/// 5,000 VMs) in one `stop --kind compute-instance --kind vm` run. No bound of its own: the notes give the
+/// instance-only bound of the same number of stops for scale, and the target is no failure within the memory
+/// limit.
+fn mixed_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
+    let shape = Shape {
+        subscriptions: 10,
+        workspaces_per_subscription: 5,
+        instances_per_workspace: 100,
+        running_per_workspace: 60,
+    };
+    let (vms, running_vms) = MIXED_VMS;
+    let path = paths.out.join("mixed-fleet.json");
+    let text = serde_json::to_string(&fleet::mixed_fleet_json(&shape, vms, running_vms))
+        .context("cannot serialize the fleet")?;
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    let options = EmulatorOptions { latency: Duration::from_millis(20), throttle: true, ..EmulatorOptions::default() };
+    let subscriptions = (0..shape.subscriptions).map(fleet::subscription_id).collect::<Vec<_>>().join(",");
+    let scope = ["--subscription", &subscriptions, "--kind", "compute-instance", "--kind", "vm"].map(str::to_owned);
+    let targets = shape.instances() + shape.subscriptions * vms;
+    eprintln!("bench: mixed: autostop stop --all --wait on {targets} instances and VMs (20 ms latency, buckets on)");
+    let emulator = Emulator::start(&paths.autostop, &path, &options, &paths.out.join("mixed.emulator.log"))?;
+    let ours = run_autostop(paths, &emulator, &scope, "mixed-autostop")?;
+    let requests = emulator.stop()?;
+    let running = shape.subscriptions * (shape.running_per_subscription() + running_vms);
+    let failed = running.saturating_sub(ours.succeeded);
+    let autostop_s = ours.measured.wall.as_secs_f64();
+    let peak_rss_mb = ours.measured.peak_rss_mb();
+    let conditions = Conditions {
+        buckets: Buckets::default(),
+        latency: options.latency,
+        operation: options.transition,
+        page_size: options.page_size,
+    };
+    let equivalent =
+        Shape { running_per_workspace: running / (shape.subscriptions * shape.workspaces_per_subscription), ..shape };
+    let bound = fleet_bound(&equivalent, &conditions);
+    let ratio = autostop_s / bound.seconds;
+    let mut notes = vec![
+        format!("for scale, the instance-only bound of as many stops: {}", bound.explanation),
+        format!(
+            "autostop {autostop_s:.2} s (exit {:?}); {} requests ({} POSTs, {} polls, {} answered 429)",
+            ours.measured.exit_code, requests.total, requests.actions, requests.polls, requests.throttled
+        ),
+    ];
+    if failed > 0 {
+        notes.push(format!(
+            "target missed: {failed} of {running} targets not confirmed stopped; see mixed-autostop.stdout"
+        ));
+    }
+    if peak_rss_mb >= RSS_LIMIT_MB {
+        notes.push(format!("target missed: peak RSS {peak_rss_mb:.1} MB is over {RSS_LIMIT_MB} MB"));
+    }
+    Ok(ScenarioResult {
+        name: "mixed".to_owned(),
+        autostop_s,
+        baseline_s: None,
+        bound_s: Some(bound.seconds),
+        ratio,
+        target: format!("0 failed, peak RSS < {RSS_LIMIT_MB} MB (ratio: for scale only)"),
+        met: failed == 0 && peak_rss_mb < RSS_LIMIT_MB,
+        failed,
+        throttled: requests.throttled,
+        peak_rss_mb: Some(peak_rss_mb),
+        baseline_peak_rss_mb: None,
+        baseline_failed: None,
+        instances: targets,
+        running,
+        requests: requests.total,
+        baseline_requests: None,
+        notes,
+    })
+}
+
 /// Runs `cargo bench -p autostop-schedule` (ours against croner in the same run) and turns each row of the
 /// `target/bench/schedule.json` it writes into a result; nothing when the crate has no benchmark.
 fn schedule(paths: &Harness) -> anyhow::Result<Vec<ScenarioResult>> {
@@ -578,8 +661,9 @@ mod tests {
     #[test]
     fn scenario_selection_parses() {
         let parsed = |list: &[&str]| Selection::parse(&args(list));
-        assert_eq!(parsed(&[]).map(|s| s.scenarios.len()), Ok(3));
+        assert_eq!(parsed(&[]).map(|s| s.scenarios.len()), Ok(4));
         assert_eq!(parsed(&["--scenario", "fleet"]).map(|s| s.scenarios), Ok(vec![Scenario::Fleet]));
+        assert_eq!(parsed(&["--scenario", "mixed"]).map(|s| s.scenarios), Ok(vec![Scenario::Mixed]));
         assert_eq!(parsed(&["--scenario=recipe"]).map(|s| s.scenarios), Ok(vec![Scenario::Recipe]));
         assert_eq!(parsed(&["--scenario", "schedule"]).map(|s| s.scenarios), Ok(vec![Scenario::Schedule]));
         assert!(parsed(&["--scenario", "nope"]).unwrap_err().contains("nope"));

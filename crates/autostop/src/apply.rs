@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use autostop_azure::{ComputeId, PollOptions};
+use autostop_azure::{PollOptions, TargetId};
 use autostop_policy::Action;
 use autostop_policy::duration::positive_duration_arg;
 use serde::Serialize;
@@ -32,8 +32,8 @@ impl Default for ApplyOptions {
 /// One action to take.
 #[derive(Debug, Clone)]
 pub struct ActionRequest {
-    /// The compute to act on.
-    pub id: ComputeId,
+    /// The target to act on.
+    pub id: TargetId,
     /// What to do.
     pub action: Action,
 }
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Permits {
 }
 
 fn subscription_key(request: &ActionRequest) -> String {
-    request.id.workspace().subscription().as_str().to_ascii_lowercase()
+    request.id.subscription().as_str().to_ascii_lowercase()
 }
 
 /// Polling for the CLI: ARM's own `Retry-After` when it gives one, else after the client's first delay (2 s, or

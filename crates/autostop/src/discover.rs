@@ -1,15 +1,21 @@
-//! Discovery: finds the workspaces and computes of a scope, concurrently. I/O only; it decides nothing.
+//! Discovery: finds the targets of a scope, concurrently: the workspaces and computes of Azure ML, the VMs and
+//! scale sets of Compute. I/O only; it decides nothing.
 
-use autostop_azure::{ArmClient, Compute, SubscriptionId, Unhandled, Workspace, WorkspaceId};
-use autostop_policy::Instance;
+use autostop_azure::{ArmClient, Compute, Machine, MachineKind, SubscriptionId, Unhandled, Workspace, WorkspaceId};
+use autostop_policy::{Instance, Kind, NativeSchedule};
 use futures::stream::{self, StreamExt};
 
 /// How many ARM listings run at once.
 const CONCURRENCY: usize = 16;
 
-/// Where to look: subscriptions, optionally narrowed to one resource group and one workspace.
-#[derive(Debug, Clone, Default)]
+/// Where to look: subscriptions, optionally narrowed to one resource group and one workspace (for compute
+/// instances), and which kinds of target.
+#[derive(Debug, Clone)]
 pub struct Scope {
+    /// The kinds of target to find (nothing is listed for an empty list).
+    pub kinds: Vec<Kind>,
+    /// The tag that names the owner of a VM or scale set.
+    pub owner_tag: String,
     /// Subscription ids.
     pub subscriptions: Vec<SubscriptionId>,
     /// A resource group to narrow to.
@@ -18,11 +24,24 @@ pub struct Scope {
     pub workspace: Option<String>,
 }
 
+impl Default for Scope {
+    /// No subscription yet; compute instances only, owners of VMs in the tag `owner`.
+    fn default() -> Self {
+        Scope {
+            kinds: vec![Kind::ComputeInstance],
+            owner_tag: autostop_policy::tags::TagNames::default().owner,
+            subscriptions: Vec::new(),
+            resource_group: None,
+            workspace: None,
+        }
+    }
+}
+
 /// What discovery found, and what it could not read.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    /// Every compute found (instances and clusters alike), in a stable order.
-    pub computes: Vec<Compute>,
+    /// Every target found (compute instances and clusters alike, VMs, scale sets), in a stable order.
+    pub targets: Vec<Instance>,
     /// Computes ARM listed that the client cannot address (e.g. a name outside Azure's current rules), each with
     /// its raw id, name and the reason, in a stable order. Reported as skipped; they never fail a listing.
     pub unhandled: Vec<Unhandled>,
@@ -30,9 +49,61 @@ pub struct Inventory {
     pub errors: Vec<anyhow::Error>,
 }
 
-/// Lists the workspaces of the scope, then their computes.
+/// Lists the targets of the scope: the workspaces then their computes, and the VMs and scale sets.
 pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
     let mut inventory = Inventory::default();
+    if scope.kinds.contains(&Kind::ComputeInstance) {
+        computes(client, scope, &mut inventory).await;
+    }
+    for kind in [MachineKind::VirtualMachine, MachineKind::ScaleSet] {
+        if scope.kinds.contains(&kind_of(kind)) {
+            machines(client, scope, kind, &mut inventory).await;
+        }
+    }
+    inventory.targets.sort_by_cached_key(|target| target.id.to_lowercase());
+    inventory
+}
+
+/// The target kind of an ARM id, when it parses as one.
+pub fn kind_of_id(id: &str) -> Option<Kind> {
+    match id.parse::<autostop_azure::TargetId>().ok()? {
+        autostop_azure::TargetId::Compute(_) => Some(Kind::ComputeInstance),
+        autostop_azure::TargetId::Machine(machine) => Some(kind_of(machine.kind())),
+    }
+}
+
+/// The target kind of a VM or a scale set.
+pub fn kind_of(kind: MachineKind) -> Kind {
+    match kind {
+        MachineKind::VirtualMachine => Kind::Vm,
+        MachineKind::ScaleSet => Kind::Vmss,
+    }
+}
+
+/// Lists the VMs or scale sets of each subscription of the scope.
+async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, inventory: &mut Inventory) {
+    let resource_group = scope.resource_group.as_deref();
+    let listings =
+        stream::iter(scope.subscriptions.clone())
+            .map(|subscription| async move {
+                (client.list_machines(&subscription, resource_group, kind).await, subscription)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+    for (listing, subscription) in listings {
+        match listing {
+            Ok(found) => inventory.targets.extend(found.iter().map(|m| machine_instance(m, &scope.owner_tag))),
+            Err(err) => inventory.errors.push(
+                anyhow::Error::new(err)
+                    .context(format!("cannot list the {} of subscription {subscription}", kind_of(kind))),
+            ),
+        }
+    }
+}
+
+/// Lists the workspaces of the scope, then their computes.
+async fn computes(client: &ArmClient, scope: &Scope, inventory: &mut Inventory) {
     let workspaces = workspaces(client, scope, &mut inventory.errors).await;
     let listings = stream::iter(workspaces)
         .map(|workspace| async move {
@@ -45,7 +116,7 @@ pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
     for (listing, workspace) in listings {
         match listing {
             Ok(list) => {
-                inventory.computes.extend(list.computes);
+                inventory.targets.extend(list.computes.iter().map(instance));
                 inventory.unhandled.extend(list.unhandled);
             }
             Err(err) => inventory
@@ -53,9 +124,7 @@ pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
                 .push(anyhow::Error::new(err).context(format!("cannot list the computes of workspace {}", workspace))),
         }
     }
-    inventory.computes.sort_by_cached_key(|compute| compute.id.to_string().to_lowercase());
     inventory.unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
-    inventory
 }
 
 async fn workspaces(client: &ArmClient, scope: &Scope, errors: &mut Vec<anyhow::Error>) -> Vec<Workspace> {
@@ -111,6 +180,12 @@ pub fn describe(scope: &Scope) -> String {
 pub fn instance(compute: &Compute) -> Instance {
     let workspace = compute.id.workspace();
     Instance {
+        kind: Kind::ComputeInstance,
+        capacity: None,
+        autoscale: false,
+        owner: compute.owner.clone(),
+        idle_shutdown: compute.idle_time_before_shutdown.clone(),
+        native_schedules: compute.schedules.iter().map(native_schedule).collect(),
         id: compute.id.to_string(),
         name: compute.name.clone(),
         subscription: workspace.subscription().to_string(),
@@ -120,11 +195,49 @@ pub fn instance(compute: &Compute) -> Instance {
         state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
         vm_size: compute.vm_size.clone(),
         tags: compute.tags.clone(),
-        owner: compute.owner.clone(),
         last_operation: compute.last_operation.as_ref().map(|last| autostop_policy::LastOperation {
             name: last.operation_name.clone(),
             time: last.operation_time.parse().ok(),
             status: last.operation_status.clone(),
         }),
+    }
+}
+
+/// The inventory view of a discovered VM or scale set; its owner is the value of `owner_tag`.
+pub fn machine_instance(machine: &Machine, owner_tag: &str) -> Instance {
+    let owner =
+        machine.tags.iter().find(|(key, _)| key.eq_ignore_ascii_case(owner_tag)).map(|(_, value)| value.clone());
+    Instance {
+        kind: kind_of(machine.id.kind()),
+        id: machine.id.to_string(),
+        name: machine.name.clone(),
+        subscription: machine.id.subscription().to_string(),
+        resource_group: machine.id.resource_group().to_owned(),
+        workspace: String::new(),
+        compute_type: format!("{}/{}", autostop_azure::COMPUTE_PROVIDER, machine.id.kind().collection()),
+        state: machine.power_state.as_ref().map(|state| state.as_str().to_owned()),
+        vm_size: machine.vm_size.clone(),
+        tags: machine.tags.clone(),
+        capacity: machine.capacity,
+        autoscale: machine.autoscale,
+        owner,
+        idle_shutdown: None,
+        native_schedules: Vec::new(),
+        last_operation: None,
+    }
+}
+
+/// The policy's view of a native schedule: what it does and how Azure describes it.
+fn native_schedule(schedule: &autostop_azure::NativeSchedule) -> NativeSchedule {
+    let trigger = match (&schedule.expression, &schedule.trigger_type) {
+        (Some(expression), _) => format!("cron {expression}"),
+        (None, Some(trigger)) => trigger.to_ascii_lowercase(),
+        (None, None) => "schedule".to_owned(),
+    };
+    let zone = schedule.time_zone.as_deref().unwrap_or("UTC");
+    NativeSchedule {
+        starts: schedule.starts(),
+        enabled: schedule.is_enabled(),
+        description: format!("{} {trigger} ({zone})", schedule.action),
     }
 }

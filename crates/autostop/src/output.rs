@@ -3,18 +3,19 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use autostop_azure::{Compute, Unhandled};
+use autostop_azure::Unhandled;
 use autostop_policy::Instance;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde::Serialize;
 
 use crate::apply::Verdict;
-use crate::discover::instance;
 
-/// One compute as `autostop list` shows it. The JSON keys are a contract for scripts.
+/// One target as `autostop list` shows it. The JSON keys are a contract for scripts.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComputeRow {
+    /// `compute-instance`, `vm` or `vmss`.
+    pub kind: String,
     /// ARM resource id.
     pub id: String,
     /// Compute name.
@@ -35,24 +36,41 @@ pub struct ComputeRow {
     pub owner: Option<String>,
     /// Resource tags.
     pub tags: BTreeMap<String, String>,
+    /// How many instances a scale set has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u64>,
+    /// Whether an autoscale setting manages the scale set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub autoscale: bool,
+    /// A compute instance's idle shutdown (ISO 8601; `null` when off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_shutdown: Option<Option<String>>,
+    /// How many native start/stop schedules a compute instance has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native_schedules: Option<usize>,
 }
 
-impl From<&Compute> for ComputeRow {
-    fn from(compute: &Compute) -> Self {
-        let Instance {
-            id,
-            name,
-            subscription,
-            resource_group,
-            workspace,
-            compute_type,
-            state,
-            vm_size,
-            tags,
-            last_operation: _,
-            owner,
-        } = instance(compute);
-        ComputeRow { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, owner, tags }
+impl From<&Instance> for ComputeRow {
+    fn from(target: &Instance) -> Self {
+        let is_instance =
+            target.kind == autostop_policy::Kind::ComputeInstance && target.compute_type == "ComputeInstance";
+        ComputeRow {
+            kind: target.kind.as_str().to_owned(),
+            id: target.id.clone(),
+            name: target.name.clone(),
+            subscription: target.subscription.clone(),
+            resource_group: target.resource_group.clone(),
+            workspace: target.workspace.clone(),
+            compute_type: target.compute_type.clone(),
+            state: target.state.clone(),
+            vm_size: target.vm_size.clone(),
+            owner: target.owner.clone(),
+            tags: target.tags.clone(),
+            capacity: target.capacity,
+            autoscale: target.autoscale,
+            idle_shutdown: is_instance.then(|| target.idle_shutdown.clone()),
+            native_schedules: is_instance.then_some(target.native_schedules.len()),
+        }
     }
 }
 
@@ -90,6 +108,9 @@ pub fn unhandled_reason(unhandled: &Unhandled) -> String {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionRow {
+    /// `compute-instance`, `vm` or `vmss` (absent for a name that matched nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// ARM resource id (the name given, when nothing matched it).
     pub id: String,
     /// Compute name.
@@ -164,14 +185,31 @@ pub fn print_computes(
 }
 
 fn print_compute_table(out: &mut dyn Write, format: OutputFormat, rows: &[ComputeRow]) -> std::io::Result<()> {
-    print(out, format, rows, &["NAME", "WORKSPACE", "TYPE", "STATE", "SIZE", "OWNER", "TAGS"], |row| {
+    let header = ["NAME", "KIND", "WHERE", "TYPE", "STATE", "SIZE", "OWNER", "IDLE SHUTDOWN", "SCHEDULES", "TAGS"];
+    print(out, format, rows, &header, |row| {
+        let place = if row.workspace.is_empty() {
+            row.resource_group.clone()
+        } else {
+            format!("{}/{}", row.resource_group, row.workspace)
+        };
+        let kind = match row.capacity {
+            Some(capacity) => format!("{} ({capacity} instances)", row.kind),
+            None => row.kind.clone(),
+        };
         vec![
             row.name.clone(),
-            format!("{}/{}", row.resource_group, row.workspace),
+            kind,
+            place,
             row.compute_type.clone(),
             row.state.clone().unwrap_or_else(|| "-".into()),
             row.vm_size.clone().unwrap_or_else(|| "-".into()),
             row.owner.clone().unwrap_or_else(|| "-".into()),
+            match &row.idle_shutdown {
+                Some(Some(idle)) => idle.clone(),
+                Some(None) => "off".into(),
+                None => "-".into(),
+            },
+            row.native_schedules.map_or_else(|| "-".into(), |count| count.to_string()),
             row.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
         ]
     })

@@ -1,22 +1,22 @@
-//! Which computes an ad-hoc verb (`autostop stop|start`) considers, and what it does with each. Pure.
+//! Which targets an ad-hoc verb (`autostop stop|start`) considers, and what it does with each. Pure.
 
-use autostop_azure::{Compute, Unhandled};
-use autostop_policy::{Action, SkipReason, eligibility};
+use autostop_azure::Unhandled;
+use autostop_policy::{Action, Instance, SkipReason, eligibility};
 
-/// Which computes the user named.
+/// Which targets the user named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
-    /// Every compute in the scope (`--all`).
+    /// Every target in the scope (`--all`).
     All,
-    /// Computes with these names (case-insensitive), in any workspace of the scope.
+    /// Targets with these names (case-insensitive), anywhere in the scope.
     Names(Vec<String>),
 }
 
-/// One compute the verb considered, and whether it will act on it.
+/// One target the verb considered, and whether it will act on it.
 #[derive(Debug, Clone)]
 pub struct Considered<'a> {
-    /// The compute as discovery saw it.
-    pub compute: &'a Compute,
+    /// The target as discovery saw it.
+    pub target: &'a Instance,
     /// `Ok` to act, or why not.
     pub decision: Result<(), SkipReason>,
 }
@@ -24,9 +24,9 @@ pub struct Considered<'a> {
 /// The verb's plan: what it considers, and the names the user gave that matched nothing.
 #[derive(Debug, Clone)]
 pub struct Targets<'a> {
-    /// Every compute considered, in discovery order.
+    /// Every target considered, in discovery order.
     pub considered: Vec<Considered<'a>>,
-    /// Names given on the command line that match no compute of the scope.
+    /// Names given on the command line that match no target of the scope.
     pub unknown_names: Vec<String>,
 }
 
@@ -42,30 +42,22 @@ pub fn unhandled_selected<'a>(unhandled: &'a [Unhandled], selection: &Selection)
         .collect()
 }
 
-/// Decides, for each discovered compute the selection covers, whether `action` applies.
-pub fn decide<'a>(computes: &'a [Compute], selection: &Selection, action: Action, force: bool) -> Targets<'a> {
-    let selected = |compute: &Compute| match selection {
+/// Decides, for each discovered target the selection covers, whether `action` applies.
+pub fn decide<'a>(targets: &'a [Instance], selection: &Selection, action: Action, force: bool) -> Targets<'a> {
+    let selected = |target: &Instance| match selection {
         Selection::All => true,
-        Selection::Names(names) => names.iter().any(|name| name.eq_ignore_ascii_case(&compute.name)),
+        Selection::Names(names) => names.iter().any(|name| name.eq_ignore_ascii_case(&target.name)),
     };
-    let considered = computes
+    let considered = targets
         .iter()
-        .filter(|compute| selected(compute))
-        .map(|compute| Considered {
-            compute,
-            decision: eligibility(
-                action,
-                compute.compute_type.as_str(),
-                compute.state.as_ref().map(|state| state.as_str()),
-                force,
-            ),
-        })
+        .filter(|target| selected(target))
+        .map(|target| Considered { target, decision: eligibility(action, target, force) })
         .collect::<Vec<_>>();
     let unknown_names = match selection {
         Selection::All => Vec::new(),
         Selection::Names(names) => names
             .iter()
-            .filter(|name| !computes.iter().any(|compute| compute.name.eq_ignore_ascii_case(name)))
+            .filter(|name| !targets.iter().any(|target| target.name.eq_ignore_ascii_case(name)))
             .cloned()
             .collect(),
     };
@@ -76,14 +68,15 @@ pub fn decide<'a>(computes: &'a [Compute], selection: &Selection, action: Action
 mod tests {
     use std::collections::BTreeMap;
 
-    use autostop_azure::{ComputeState, ComputeType};
+    use autostop_azure::{Compute, ComputeState, ComputeType};
 
     use super::*;
 
     const WORKSPACE: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/workspaces";
 
-    fn compute(workspace: &str, name: &str, compute_type: ComputeType, state: Option<ComputeState>) -> Compute {
-        Compute {
+    /// A compute as discovery reports it to the verbs.
+    fn compute(workspace: &str, name: &str, compute_type: ComputeType, state: Option<ComputeState>) -> Instance {
+        crate::discover::instance(&Compute {
             id: format!("{WORKSPACE}/{workspace}/computes/{name}").parse().expect("compute id"),
             name: name.to_owned(),
             location: "eastus".to_owned(),
@@ -94,10 +87,12 @@ mod tests {
             owner: None,
             provisioning_state: None,
             last_operation: None,
-        }
+            idle_time_before_shutdown: None,
+            schedules: Vec::new(),
+        })
     }
 
-    fn instance(name: &str, state: ComputeState) -> Compute {
+    fn instance(name: &str, state: ComputeState) -> Instance {
         compute("ws-a", name, ComputeType::ComputeInstance, Some(state))
     }
 
@@ -198,10 +193,10 @@ mod tests {
             instance("aa", ComputeState::Stopped),
         ];
         let targets = decide(&computes, &Selection::All, Action::Stop, false);
-        let order: Vec<_> = targets.considered.iter().map(|c| c.compute.name.as_str()).collect();
+        let order: Vec<_> = targets.considered.iter().map(|c| c.target.name.as_str()).collect();
         assert_eq!(order, ["bb", "cluster", "aa"]);
         assert!(targets.unknown_names.is_empty());
-        assert!(std::ptr::eq(targets.considered[2].compute, &computes[2]), "the compute as discovered");
+        assert!(std::ptr::eq(targets.considered[2].target, &computes[2]), "the target as discovered");
 
         let none = decide(&[], &Selection::All, Action::Start, false);
         assert!(none.considered.is_empty() && none.unknown_names.is_empty());
@@ -215,12 +210,8 @@ mod tests {
             instance("bob-ci", ComputeState::Running),
         ];
         let targets = decide(&computes, &names(&["ALICE-ci"]), Action::Stop, false);
-        let considered: Vec<_> =
-            targets.considered.iter().map(|c| (c.compute.id.to_string(), c.decision.clone())).collect();
-        assert_eq!(
-            considered,
-            [(computes[0].id.to_string(), Ok(())), (computes[1].id.to_string(), already("Stopped")),]
-        );
+        let considered: Vec<_> = targets.considered.iter().map(|c| (c.target.id.clone(), c.decision.clone())).collect();
+        assert_eq!(considered, [(computes[0].id.clone(), Ok(())), (computes[1].id.clone(), already("Stopped")),]);
         assert!(targets.unknown_names.is_empty());
     }
 
@@ -228,7 +219,7 @@ mod tests {
     fn names_that_match_nothing_are_reported_as_given() {
         let computes = [instance("alice-ci", ComputeState::Running), instance("bob-ci", ComputeState::Running)];
         let targets = decide(&computes, &names(&["Carol-CI", "bob-ci", "dave"]), Action::Stop, false);
-        let considered: Vec<_> = targets.considered.iter().map(|c| c.compute.name.as_str()).collect();
+        let considered: Vec<_> = targets.considered.iter().map(|c| c.target.name.as_str()).collect();
         assert_eq!(considered, ["bob-ci"]);
         assert_eq!(targets.unknown_names, ["Carol-CI", "dave"]);
 

@@ -32,6 +32,7 @@ async fn emulator() -> Emulator {
                         compute("idle-1", "Running"),
                     ],
                 }],
+                ..Default::default()
             }],
         }],
     };

@@ -28,6 +28,7 @@ fn fleet() -> Fleet {
                     location: "eastus".into(),
                     computes: vec![compute("run-1", "Running"), compute("run-2", "Running")],
                 }],
+                ..Default::default()
             }],
         }],
     }

@@ -1,9 +1,9 @@
 //! Long-running power operations (start / stop / restart): the handle `begin` returns, the polling options, and
 //! the pure reading of each poll's answer (no I/O here; the client polls).
 
-use crate::ids::ComputeId;
 use crate::models::{WireError, decode_arm_error, decode_operation_status};
 use crate::power::PowerAction;
+use crate::target::TargetId;
 use std::str::FromStr;
 use std::time::Duration;
 use url::Url;
@@ -39,8 +39,8 @@ pub enum StatusHeader {
 /// A long-running operation ARM accepted (202): what to poll, for which compute and action.
 #[derive(Clone, Debug)]
 pub struct Operation {
-    /// The compute it runs on.
-    pub compute: ComputeId,
+    /// The target it runs on.
+    pub target: TargetId,
     /// The action requested.
     pub action: PowerAction,
     /// The status URL, verbatim from the 202.

@@ -14,7 +14,9 @@ pub mod config;
 pub mod duration;
 mod eligibility;
 pub mod facts;
+pub mod idle;
 mod instance;
+pub mod native;
 pub mod owner_stop;
 pub mod plan;
 pub mod selector;
@@ -24,7 +26,7 @@ pub use config::{Config, ConfigError, ConfigErrors, Rule};
 pub use duration::{DurationError, parse_duration};
 pub use eligibility::{Action, SkipReason, eligibility};
 pub use facts::{Choice, Postponed, StateFacts};
-pub use instance::{Instance, LastOperation, Scope};
+pub use instance::{Instance, Kind, LastOperation, NativeSchedule, Scope};
 pub use plan::{
     Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, PostponedDue, Window, occurrences,
     plan, plan_due,

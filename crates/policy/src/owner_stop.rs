@@ -43,14 +43,12 @@ mod tests {
             workspace: "ws".to_owned(),
             compute_type: "ComputeInstance".to_owned(),
             state: Some("Stopped".to_owned()),
-            vm_size: None,
-            tags: BTreeMap::new(),
             last_operation: Some(LastOperation {
                 name: name.to_owned(),
                 time: Some(at.parse().unwrap()),
                 status: status.to_owned(),
             }),
-            owner: None,
+            ..Instance::default()
         }
     }
 

@@ -191,6 +191,7 @@ impl PlanSkipReason {
             PlanSkipReason::Ineligible(SkipReason::JobRunning) => "job-running",
             PlanSkipReason::Ineligible(SkipReason::AlreadyThere { .. }) => "already-there",
             PlanSkipReason::Ineligible(SkipReason::WrongState { .. }) => "wrong-state",
+            PlanSkipReason::Ineligible(SkipReason::Autoscaled) => "autoscaled",
             PlanSkipReason::Ineligible(SkipReason::Other(_)) => "ineligible",
             PlanSkipReason::OutsideScope => "outside-scope",
             PlanSkipReason::Excluded => "excluded",
@@ -436,6 +437,9 @@ pub fn plan_due(
 
 /// How `rule` relates to `instance` through the named-rule tag, `select` and `exclude`.
 fn relation(rule: &Rule, instance: &Instance, config: &Config) -> Relation {
+    if !rule.concerns(instance.kind) {
+        return Relation::NotSelected;
+    }
     let selected = || rule.select.matches(instance);
     match config.tags.chosen_rule(instance) {
         Some(chosen) if config.rule(chosen).is_none() => {
@@ -504,10 +508,7 @@ fn decide(
         (Ok(false), Ok(Some(until))) if acts_at < until => {
             Err(PlanSkipReason::Snoozed { tag: tags.snooze_until.clone(), until })
         }
-        (Ok(false), Ok(_)) => {
-            eligibility(winner.action, &instance.compute_type, instance.state.as_deref(), winner.force)
-                .map_err(PlanSkipReason::Ineligible)
-        }
+        (Ok(false), Ok(_)) => eligibility(winner.action, instance, winner.force).map_err(PlanSkipReason::Ineligible),
     };
     let verdict = verdict.and_then(|()| match winner.action {
         Action::Start if !winner.restart_owner_stopped => {

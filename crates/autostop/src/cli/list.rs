@@ -39,7 +39,7 @@ pub async fn execute(
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let inventory = discover(client, scope).await;
-    let rows = inventory.computes.iter().map(ComputeRow::from).collect::<Vec<_>>();
+    let rows = inventory.targets.iter().map(ComputeRow::from).collect::<Vec<_>>();
     let skipped = inventory.unhandled.iter().map(SkippedRow::from).collect::<Vec<_>>();
     print_computes(out, format, &rows, &skipped)?;
     Ok(crate::report_errors(&inventory.errors))

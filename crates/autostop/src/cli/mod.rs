@@ -7,6 +7,7 @@ mod check;
 mod demo;
 #[cfg(feature = "emulator")]
 mod emulator;
+mod enforce;
 mod functions;
 mod history;
 mod init;
@@ -41,6 +42,9 @@ enum Command {
     Stop(act::ActArgs),
     /// Start stopped compute instances.
     Start(act::ActArgs),
+    /// Enforce Azure ML's own safety nets across the fleet: `enforce idle-shutdown --max 60m`.
+    #[command(subcommand)]
+    Enforce(enforce::EnforceCommand),
     /// Preview what the policy would do in a window of time, and why (changes nothing).
     Plan(plan::PlanArgs),
     /// Evaluate the schedule window since the last run (with catch-up) and act.
@@ -77,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::List(args) => runtime()?.block_on(list::run(args)),
         Command::Stop(args) => runtime()?.block_on(act::run(autostop_policy::Action::Stop, args)),
         Command::Start(args) => runtime()?.block_on(act::run(autostop_policy::Action::Start, args)),
+        Command::Enforce(command) => runtime()?.block_on(enforce::run(command)),
         Command::Plan(args) => runtime()?.block_on(plan::run(args)),
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Serve(args) => serve_command(args),

@@ -11,6 +11,7 @@
 
 mod act;
 pub mod confirm;
+mod idle;
 mod inventory;
 mod notices;
 mod report;
@@ -288,8 +289,10 @@ impl Engine {
         self.wakeups.add(postponements.iter().filter_map(|postponed| postponed.until).filter(|until| *until > now));
         let late_postponed = self.add_postponed(&mut occurrences, &postponements, window, now);
         let notices_due = !self.config.notices_due(now).is_empty();
+        let idle_shutdown = self.config.idle_shutdown.is_some();
         if occurrences.due.is_empty()
             && !notices_due
+            && !idle_shutdown
             && occurrences.missed.is_empty()
             && late_pending.is_empty()
             && late_postponed.is_empty()
@@ -298,7 +301,7 @@ impl Engine {
         }
         let due_now = occurrences.due.clone();
         let mut unhandled = Vec::new();
-        let instances = if occurrences.due.is_empty() && !notices_due {
+        let instances = if occurrences.due.is_empty() && !notices_due && !idle_shutdown {
             Vec::new()
         } else {
             let found = inventory(&self.actor.client, &self.config).await;
@@ -328,6 +331,7 @@ impl Engine {
                 until.as_ref().map_or_else(String::new, rfc3339)
             );
             let outcome = RunOutcome {
+                kind: crate::discover::kind_of_id(&late.key.target_id).map(|kind| kind.as_str().to_owned()),
                 rule: late.key.rule.clone(),
                 occurrence: rfc3339(&late.key.occurrence),
                 id: Some(late.key.target_id.clone()),
@@ -373,6 +377,7 @@ impl Engine {
                 let outcome = RunOutcome {
                     rule: skip.rule.clone(),
                     occurrence: rfc3339(&skip.occurrence),
+                    kind: Some(skip.target.kind.as_str().to_owned()),
                     id: Some(skip.target.id.clone()),
                     name: Some(skip.target.name.clone()),
                     action: skip.action.to_string(),
@@ -391,6 +396,7 @@ impl Engine {
                     let outcome = RunOutcome {
                         rule: due.rule.clone(),
                         occurrence: rfc3339(&due.occurrence),
+                        kind: crate::discover::kind_of_id(&odd.id).map(|kind| kind.as_str().to_owned()),
                         id: Some(odd.id.clone()),
                         name: Some(odd.name.clone()),
                         action: self.config.rule(&due.rule).map_or_else(String::new, |rule| rule.action.to_string()),
@@ -412,6 +418,9 @@ impl Engine {
             report.outcomes.push(outcome?);
         }
         let (outcomes, errors) = act::act(&self.actor, run, &plan.actions, interrupt).await;
+        if errors.is_empty() && !interrupt.is_some_and(Interrupt::is_requested) {
+            self.enforce_idle_shutdown(run, &instances, now, &mut report).await?;
+        }
         report.unconfirmed_open += outcomes.iter().filter(|outcome| outcome.result == EventKind::Accepted).count();
         report.outcomes.extend(outcomes);
         report.unsent = errors.len();
@@ -514,6 +523,7 @@ impl Engine {
         let outcome = RunOutcome {
             rule: rule.to_owned(),
             occurrence: rfc3339(occurrence),
+            kind: None,
             id: None,
             name: None,
             action,

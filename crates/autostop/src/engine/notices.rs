@@ -91,6 +91,7 @@ pub async fn send_due(
                 Transition { key: &key, from: &[ClaimStatus::Claimed], to: status, at, event: Some(&event) };
             actor.store.transition(&transition).await?;
             report.outcomes.push(RunOutcome {
+                kind: None,
                 rule: rule.name.clone(),
                 occurrence: rfc3339(&occurrence),
                 id: None,

@@ -22,6 +22,7 @@ pub fn compute(name: &str, compute_type: &str, state: &str) -> Compute {
         vm_size: "STANDARD_DS3_V2".into(),
         tags: BTreeMap::new(),
         owner: Some("owner@example.com".into()),
+        ..Default::default()
     }
 }
 
@@ -34,6 +35,7 @@ pub fn fleet(computes: Vec<Compute>) -> Fleet {
                 resource_groups: vec![ResourceGroup {
                     name: "ml-rg".into(),
                     workspaces: vec![Workspace { name: "ws-a".into(), location: "eastus".into(), computes }],
+                    ..Default::default()
                 }],
             },
             Subscription {
@@ -45,6 +47,7 @@ pub fn fleet(computes: Vec<Compute>) -> Fleet {
                         location: "westeurope".into(),
                         computes: vec![compute("b-1", "ComputeInstance", "Running")],
                     }],
+                    ..Default::default()
                 }],
             },
         ],

@@ -36,7 +36,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use starter::starter;
 
 use crate::eligibility::Action;
-use crate::instance::Scope;
+use crate::instance::{Kind, Scope};
 use crate::selector::Selector;
 use crate::tags::TagNames;
 
@@ -80,6 +80,9 @@ pub struct Config {
     pub calendars: Vec<NamedCalendar>,
     /// `[[rules]]`, in file order; names are unique (ignoring case).
     pub rules: Vec<Rule>,
+    /// `[idle_shutdown] max`: every compute instance in scope gets an idle shutdown of at most this, at every
+    /// evaluation; `None` when the section is absent.
+    pub idle_shutdown: Option<SignedDuration>,
 }
 
 /// `[defaults]`, resolved.
@@ -138,6 +141,8 @@ pub struct Rule {
     pub restart_owner_stopped: bool,
     /// `notify`: notices of this stop rule's coming occurrences, when set.
     pub notify: Option<RuleNotify>,
+    /// The kinds of target the rule is about (`kinds`); `None` for every kind its scopes hold.
+    pub kinds: Option<Vec<Kind>>,
 }
 
 /// A stop rule's `notify = { before = "30m", channels = ["ml-team"] }`.
@@ -187,6 +192,11 @@ pub struct NamedCalendar {
 }
 
 impl Rule {
+    /// Whether the rule is about targets of `kind`.
+    pub fn concerns(&self, kind: Kind) -> bool {
+        self.kinds.as_ref().is_none_or(|kinds| kinds.contains(&kind))
+    }
+
     /// The first of the rule's `skip_on` calendars that has a holiday on the local date of `occurrence` (in the
     /// rule's zone, which is the occurrence's), with that holiday.
     pub fn holiday(&self, occurrence: &Zoned) -> Option<(&str, Holiday)> {
@@ -242,10 +252,11 @@ impl Config {
                 "rules" => raw.rules = entries(value, "rules", &mut errors),
                 "calendars" => raw.calendars = entries(value, "calendars", &mut errors),
                 "channels" => raw.channels = entries(value, "channels", &mut errors),
+                "idle_shutdown" => raw.idle_shutdown = section(value, "[idle_shutdown]", &mut errors),
                 other => errors.at(
                     &key.span(),
                     format!(
-                        "unknown key {other:?}: expected defaults, azure, notify, tags, calendars, channels, scopes or rules"
+                        "unknown key {other:?}: expected defaults, azure, notify, tags, calendars, channels, scopes, rules or idle_shutdown"
                     ),
                 ),
             }
@@ -315,6 +326,7 @@ pub(crate) struct RawConfig {
     pub rules: Vec<Spanned<raw::RawRule>>,
     pub calendars: Vec<Spanned<raw::RawCalendar>>,
     pub channels: Vec<Spanned<raw::RawChannel>>,
+    pub idle_shutdown: Option<raw::RawIdleShutdown>,
 }
 
 /// Deserializes one table section. Unknown keys are all reported and dropped first (so they do not hide each

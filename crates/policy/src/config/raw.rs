@@ -30,7 +30,11 @@ impl Keys for RawNotify {
 }
 
 impl Keys for RawTags {
-    const KEYS: &'static [&'static str] = &["opt_out", "snooze_until", "rule"];
+    const KEYS: &'static [&'static str] = &["opt_out", "snooze_until", "rule", "owner"];
+}
+
+impl Keys for RawIdleShutdown {
+    const KEYS: &'static [&'static str] = &["max"];
 }
 
 impl Keys for RawCalendar {
@@ -42,7 +46,7 @@ impl Keys for RawChannel {
 }
 
 impl Keys for RawScope {
-    const KEYS: &'static [&'static str] = &["subscription", "resource_group", "workspace"];
+    const KEYS: &'static [&'static str] = &["subscription", "resource_group", "workspace", "kinds"];
 }
 
 impl Keys for RawRule {
@@ -58,6 +62,7 @@ impl Keys for RawRule {
         "skip_on",
         "restart_owner_stopped",
         "notify",
+        "kinds",
     ];
     const NESTED: &'static [(&'static str, &'static [&'static str])] =
         &[("select", SELECTOR_KEYS), ("exclude", SELECTOR_KEYS), ("notify", &["before", "channels"])];
@@ -95,6 +100,14 @@ pub(crate) struct RawTags {
     pub opt_out: Option<Spanned<String>>,
     pub snooze_until: Option<Spanned<String>>,
     pub rule: Option<Spanned<String>>,
+    pub owner: Option<Spanned<String>>,
+}
+
+/// `[idle_shutdown]`: the longest idle shutdown compute instances may keep.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIdleShutdown {
+    pub max: Spanned<String>,
 }
 
 /// One `[[calendars]]`: a name and either an iCalendar file or a list of dates.
@@ -113,6 +126,7 @@ pub(crate) struct RawScope {
     pub subscription: Spanned<String>,
     pub resource_group: Option<Spanned<String>>,
     pub workspace: Option<Spanned<String>>,
+    pub kinds: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// One `[[rules]]`.
@@ -133,6 +147,7 @@ pub(crate) struct RawRule {
     #[serde(default)]
     pub restart_owner_stopped: bool,
     pub notify: Option<Spanned<RawRuleNotify>>,
+    pub kinds: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A rule's `notify` table.
