@@ -88,4 +88,19 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// The key that signs notice links: the one stored, else `generated`, stored now. Of concurrent callers the
     /// first to store wins and every caller gets its key. Never logged, never shown.
     async fn link_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>, Error>;
+
+    /// Deletes audit events older than `before` (retention), in small steps that never hold the state for long,
+    /// and remembers from when the history is complete ([`StateStore::pruned_before`]). A backend that stores
+    /// events by day keeps a day until all of it is older. Claims, runs and pending occurrences are kept: they
+    /// are what makes actions happen once. Returns how many events (or day blobs) were deleted.
+    async fn prune_events(&self, before: Timestamp) -> Result<u64, Error>;
+
+    /// The instant before which events were pruned, if they ever were: `history` over an earlier period is
+    /// incomplete.
+    async fn pruned_before(&self) -> Result<Option<Timestamp>, Error> {
+        self.last_evaluated(PRUNED_EVENTS_KEY).await
+    }
 }
+
+/// The cell that remembers how far events were pruned (a "last evaluated" cell: it only moves forward).
+pub(crate) const PRUNED_EVENTS_KEY: &str = "events-pruned-before";

@@ -68,6 +68,8 @@ pub struct Config {
     pub defaults: Defaults,
     /// `[azure]`: how to reach Azure; every field optional (the command line and environment fill the rest).
     pub azure: AzureSettings,
+    /// `[state]`: how long audit events are kept.
+    pub state: StateSettings,
     /// `[tags]`: the owner tag names.
     pub tags: TagNames,
     /// `[notify]`: how owners hear of coming stops and answer them.
@@ -83,6 +85,14 @@ pub struct Config {
     /// `[idle_shutdown] max`: every compute instance in scope gets an idle shutdown of at most this, at every
     /// evaluation; `None` when the section is absent.
     pub idle_shutdown: Option<SignedDuration>,
+}
+
+/// `[state]`, resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateSettings {
+    /// `keep`: audit events older than this are pruned after each evaluation (`None`: kept forever). Claims and
+    /// pending occurrences are never pruned.
+    pub keep: Option<SignedDuration>,
 }
 
 /// `[defaults]`, resolved.
@@ -245,6 +255,7 @@ impl Config {
                 "defaults" => raw.defaults = section(value, "[defaults]", &mut errors),
                 "azure" => raw.azure = section(value, "[azure]", &mut errors),
                 "notify" => raw.notify = section(value, "[notify]", &mut errors),
+                "state" => raw.state = section(value, "[state]", &mut errors),
                 "tags" => raw.tags = section(value, "[tags]", &mut errors),
                 // `scopes = []` is no scope at all, which validation reports like a missing key.
                 "scopes" if matches!(value.get_ref(), DeValue::Array(items) if items.is_empty()) => {}
@@ -256,7 +267,8 @@ impl Config {
                 other => errors.at(
                     &key.span(),
                     format!(
-                        "unknown key {other:?}: expected defaults, azure, notify, tags, calendars, channels, scopes, rules or idle_shutdown"
+                        "unknown key {other:?}: expected defaults, azure, notify, state, tags, calendars, channels, scopes, \
+                         rules or idle_shutdown"
                     ),
                 ),
             }
@@ -320,6 +332,7 @@ pub(crate) struct RawConfig {
     pub defaults: Option<raw::RawDefaults>,
     pub azure: Option<raw::RawAzure>,
     pub notify: Option<raw::RawNotify>,
+    pub state: Option<raw::RawState>,
     pub tags: Option<raw::RawTags>,
     /// `None` when the file has no `scopes` key at all.
     pub scopes: Option<Vec<Spanned<raw::RawScope>>>,

@@ -29,6 +29,10 @@ impl Keys for RawNotify {
     const KEYS: &'static [&'static str] = &["public_url"];
 }
 
+impl Keys for RawState {
+    const KEYS: &'static [&'static str] = &["keep"];
+}
+
 impl Keys for RawTags {
     const KEYS: &'static [&'static str] = &["opt_out", "snooze_until", "rule", "owner"];
 }
@@ -91,6 +95,13 @@ pub(crate) struct RawAzure {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNotify {
     pub public_url: Option<Spanned<String>>,
+}
+
+/// `[state]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawState {
+    pub keep: Option<Spanned<String>>,
 }
 
 /// `[tags]`.

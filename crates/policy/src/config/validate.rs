@@ -13,7 +13,7 @@ use super::error::Collector;
 use super::raw::{RawAzure, RawCalendar, RawChannel, RawNotify, RawRule, RawScope, RawSelector, RawTags};
 use super::{
     AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, NotifySettings, RawConfig,
-    Rule,
+    Rule, StateSettings,
 };
 use super::{Channel, RuleNotify, SecretUrl};
 use crate::duration::parse_duration;
@@ -48,6 +48,14 @@ pub(super) fn validate(
     };
     let azure = azure(raw.azure.unwrap_or_default(), errors);
     let notify = notify(raw.notify.unwrap_or_default(), errors);
+    let keep = raw.state.unwrap_or_default().keep.and_then(|text| {
+        let keep = duration(&text, "state.keep", errors)?;
+        if keep < SignedDuration::from_hours(24) {
+            errors.at(&text.span(), format!("state.keep: expected at least 1d, found {:?}", text.get_ref()));
+            return None;
+        }
+        Some(keep)
+    });
     let tags = tags(raw.tags.unwrap_or_default(), errors);
     let scopes = scopes(raw.scopes, root, errors);
     let declared: Vec<String> =
@@ -69,7 +77,18 @@ pub(super) fn validate(
         None => None,
     };
     let defaults = Defaults { timezone: timezone?, catch_up: catch_up? };
-    Some(Config { defaults, azure, notify, channels, tags, scopes, calendars, rules, idle_shutdown })
+    Some(Config {
+        defaults,
+        azure,
+        notify,
+        channels,
+        state: StateSettings { keep },
+        tags,
+        scopes,
+        calendars,
+        rules,
+        idle_shutdown,
+    })
 }
 
 /// What a rule inherits from `[defaults]`, when those are valid, and the calendars it may name.
