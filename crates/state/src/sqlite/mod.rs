@@ -63,7 +63,7 @@ impl SqliteStore {
         let mut conn = Connection::open(path).map_err(|err| Error::sqlite(path, "open the file", err))?;
         let err = |operation, source| Error::sqlite(path, operation, source);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|source| err("set the busy timeout", source))?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|source| err("switch to WAL journaling", source))?;
+        switch_to_wal(&conn).map_err(|source| err("switch to WAL journaling", source))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(|source| err("set synchronous=FULL", source))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|source| err("enable foreign keys", source))?;
         migrate(&mut conn, path)?;
@@ -74,6 +74,23 @@ impl SqliteStore {
     /// The file this store reads and writes.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Switches the file to WAL journaling. SQLite does not call the busy handler for this switch, so while another
+/// process creating the same new file holds its lock (e.g. during its migration) the switch is retried here, for
+/// up to [`BUSY_TIMEOUT`] like any other write.
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
     }
 }
 
