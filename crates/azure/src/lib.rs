@@ -73,7 +73,7 @@ pub use names::{
 pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
 pub use policy::Stats;
 pub use request::ACTIONS;
-pub use throttle::ThrottleOptions;
+pub use throttle::{DEFAULT_HEADROOM, ThrottleOptions};
 pub use transport::{HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with, retry_options};
 
 /// The environment variable naming the ARM endpoint (`--arm-endpoint`).
