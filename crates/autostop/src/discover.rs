@@ -1,6 +1,8 @@
 //! Discovery: finds the workspaces and computes of a scope, concurrently. I/O only; it decides nothing.
 
-use autostop_azure::{ArmClient, Compute, SubscriptionId, Unhandled, Workspace, WorkspaceId};
+use std::convert::Infallible;
+
+use autostop_azure::{ArmClient, Compute, ComputeList, SubscriptionId, Unhandled, Workspace, WorkspaceId};
 use autostop_policy::Instance;
 use futures::stream::{self, StreamExt};
 
@@ -30,32 +32,50 @@ pub struct Inventory {
     pub errors: Vec<anyhow::Error>,
 }
 
-/// Lists the workspaces of the scope, then their computes.
+/// Lists the workspaces of the scope, then their computes, all held in memory (what the action verbs decide on).
 pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
     let mut inventory = Inventory::default();
-    let workspaces = workspaces(client, scope, &mut inventory.errors).await;
-    let listings = stream::iter(workspaces)
+    let each = |list: ComputeList| -> Result<(), Infallible> {
+        inventory.computes.extend(list.computes);
+        inventory.unhandled.extend(list.unhandled);
+        Ok(())
+    };
+    let Ok(mut errors) = discover_each(client, scope, each).await;
+    inventory.errors.append(&mut errors);
+    inventory.unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
+    inventory
+}
+
+/// Lists the workspaces of the scope, then their computes, and hands each workspace's listing to `each` as soon
+/// as it and the ones before it have arrived: workspaces in the order of their ids and computes by id within each
+/// (so the computes come in the order of their ids overall), at most [`CONCURRENCY`] listings held at once. Returns
+/// the listings that failed; an error from `each` (e.g. a closed stdout) stops discovery and is returned.
+pub async fn discover_each<E>(
+    client: &ArmClient,
+    scope: &Scope,
+    mut each: impl FnMut(ComputeList) -> Result<(), E>,
+) -> Result<Vec<anyhow::Error>, E> {
+    let mut errors = Vec::new();
+    let mut workspaces = workspaces(client, scope, &mut errors).await;
+    // A compute id is its workspace id + "/computes/NAME": ordering workspaces by "id/" orders computes by id.
+    workspaces.sort_by_cached_key(|workspace| format!("{}/", workspace.id).to_lowercase());
+    let mut listings = stream::iter(workspaces)
         .map(|workspace| async move {
             let id = workspace.id.clone();
             (client.list_computes(&id).await, id)
         })
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
-    for (listing, workspace) in listings {
+        .buffered(CONCURRENCY);
+    while let Some((listing, workspace)) = listings.next().await {
         match listing {
-            Ok(list) => {
-                inventory.computes.extend(list.computes);
-                inventory.unhandled.extend(list.unhandled);
+            Ok(mut list) => {
+                list.computes.sort_by_cached_key(|compute| compute.id.to_string().to_lowercase());
+                each(list)?;
             }
-            Err(err) => inventory
-                .errors
+            Err(err) => errors
                 .push(anyhow::Error::new(err).context(format!("cannot list the computes of workspace {}", workspace))),
         }
     }
-    inventory.computes.sort_by_cached_key(|compute| compute.id.to_string().to_lowercase());
-    inventory.unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
-    inventory
+    Ok(errors)
 }
 
 async fn workspaces(client: &ArmClient, scope: &Scope, errors: &mut Vec<anyhow::Error>) -> Vec<Workspace> {
