@@ -334,6 +334,16 @@ fn verification_note(reported: usize, verified: usize, report: &EmulatorReport) 
     )
 }
 
+/// Where the run's audit database is (the fresh `HOME`'s default, `~/.local/state/autostop/audit.db`) and its size:
+/// every stop is claimed and recorded there, and that is part of the time measured.
+fn audit_note(paths: &Harness, label: &str) -> String {
+    let path = paths.out.join(format!("home-{label}")).join(".local/state/autostop/audit.db");
+    match std::fs::metadata(&path) {
+        Ok(meta) => format!("audit database {} ({} KiB) written during the run", path.display(), meta.len() / 1024),
+        Err(err) => format!("no audit database at {}: {err}", path.display()),
+    }
+}
+
 /// A note on how busy autostop and the emulator were over the run, in cores of this machine.
 fn cpu_note(autostop: &Measured, report: &EmulatorReport) -> String {
     let wall = autostop.wall.as_secs_f64().max(1e-9);
@@ -538,6 +548,7 @@ fn stop_fleet(paths: &Harness, spec: &StopFleet) -> anyhow::Result<ScenarioResul
         ),
         verification_note(failed, failed_verified, &report),
         cpu_note(&ours.measured, &report),
+        audit_note(paths, &format!("{name}-autostop")),
     ];
     let allowed = shape.subscriptions as f64 * conditions.buckets.write_refill_per_s;
     let pace = requests.actions as f64 / requests.action_span_s.max(1e-9);
