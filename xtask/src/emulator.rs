@@ -93,7 +93,8 @@ impl Emulator {
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AUTOSTOP_LOG", "autostop_emulator=debug")
+            // `served` lines (debug) and the shutdown line with the final states (info, from the `autostop` binary).
+            .env("AUTOSTOP_LOG", "autostop=info,autostop_emulator=debug")
             .arg("emulator")
             .arg("--fleet")
             .arg(fleet)
