@@ -476,24 +476,19 @@ struct StopFleet {
 
 /// 10 subscriptions x 10 workspaces x 100 instances: within 1.05x of the bound, no 429, under 30 MiB.
 fn fleet_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
-    let shape = Shape {
-        subscriptions: 10,
-        workspaces_per_subscription: 10,
-        instances_per_workspace: 100,
-        running_per_workspace: 60,
-    };
+    let shape = fleet_shape(10);
     stop_fleet(paths, &StopFleet { name: "fleet", shape, factor: 1.05, rss_limit_mib: 30.0 })
 }
 
 /// 100 subscriptions x 10 workspaces x 100 instances: within 1.1x of the bound, under 100 MiB.
 fn fleet_100k_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
-    let shape = Shape {
-        subscriptions: 100,
-        workspaces_per_subscription: 10,
-        instances_per_workspace: 100,
-        running_per_workspace: 60,
-    };
+    let shape = fleet_shape(100);
     stop_fleet(paths, &StopFleet { name: "fleet-100k", shape, factor: 1.1, rss_limit_mib: 100.0 })
+}
+
+/// `subscriptions` x 10 workspaces x 100 instances, 60 of each workspace's `Running`.
+fn fleet_shape(subscriptions: usize) -> Shape {
+    Shape { subscriptions, workspaces_per_subscription: 10, instances_per_workspace: 100, running_per_workspace: 60 }
 }
 
 /// The fleet conditions: 20 ms latency on every request, ARM's buckets on.
@@ -619,12 +614,7 @@ fn stop_fleet(paths: &Harness, spec: &StopFleet) -> anyhow::Result<ScenarioResul
 /// `--output json` (every row, checked) and once with the default table (a summary at this size): peak RSS under
 /// [`LIST_RSS_LIMIT_MIB`] each.
 fn list_scenario(paths: &Harness) -> anyhow::Result<Vec<ScenarioResult>> {
-    let shape = Shape {
-        subscriptions: 40,
-        workspaces_per_subscription: 10,
-        instances_per_workspace: 100,
-        running_per_workspace: 60,
-    };
+    let shape = fleet_shape(40);
     let fleet_file = write_fleet(paths, "list", &shape)?;
     ["json", "table"].into_iter().map(|format| list_run(paths, &shape, &fleet_file, format)).collect()
 }

@@ -126,6 +126,34 @@ pub fn print<T: Serialize>(
     }
 }
 
+/// A JSON array written entry by entry, laid out as `serde_json::to_writer_pretty` lays out a whole array: what
+/// a verb prints about thousands of computes need not be held to be printed.
+#[derive(Debug, Default)]
+struct JsonArray {
+    written: usize,
+}
+
+impl JsonArray {
+    /// Writes one entry (the opening bracket before the first).
+    fn entry<T: Serialize>(&mut self, out: &mut dyn Write, entry: &T) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(entry)?;
+        out.write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
+        for (index, line) in text.lines().enumerate() {
+            if index > 0 {
+                out.write_all(b"\n")?;
+            }
+            write!(out, "  {line}")?;
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Closes the array (`[]` when it had no entry).
+    fn close(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.written == 0 { writeln!(out, "[]") } else { writeln!(out, "\n]") }
+    }
+}
+
 /// One entry of `autostop list --output json`: a compute, or one that was skipped.
 #[derive(Serialize)]
 #[serde(untagged)]
@@ -146,8 +174,7 @@ pub const TABLE_ROWS: usize = 2_000;
 pub struct ComputePrinter<'a> {
     out: &'a mut dyn Write,
     format: OutputFormat,
-    /// JSON entries written so far.
-    written: usize,
+    json: JsonArray,
     /// Table rows held until the end, while there are at most [`TABLE_ROWS`].
     rows: Vec<ComputeRow>,
     /// Set once there are too many rows for a table: computes per state.
@@ -165,7 +192,7 @@ impl<'a> ComputePrinter<'a> {
         ComputePrinter {
             out,
             format,
-            written: 0,
+            json: JsonArray::default(),
             rows: Vec::new(),
             summary: None,
             computes: 0,
@@ -180,7 +207,7 @@ impl<'a> ComputePrinter<'a> {
         let row = ComputeRow::from(compute);
         self.computes += 1;
         match self.format {
-            OutputFormat::Json => self.json_entry(&ListEntry::Compute(&row)),
+            OutputFormat::Json => self.json.entry(self.out, &ListEntry::Compute(&row)),
             OutputFormat::Table => {
                 if self.summary.is_none() && self.rows.len() == TABLE_ROWS {
                     let mut counts = BTreeMap::new();
@@ -216,9 +243,9 @@ impl<'a> ComputePrinter<'a> {
         match self.format {
             OutputFormat::Json => {
                 for row in &skipped {
-                    self.json_entry(&ListEntry::Skipped(row))?;
+                    self.json.entry(self.out, &ListEntry::Skipped(row))?;
                 }
-                if self.written == 0 { writeln!(self.out, "[]") } else { writeln!(self.out, "\n]") }
+                self.json.close(self.out)
             }
             OutputFormat::Table => {
                 match &self.summary {
@@ -242,20 +269,6 @@ impl<'a> ComputePrinter<'a> {
             }
         }
     }
-
-    /// Writes one entry of the JSON array as `serde_json::to_writer_pretty` would lay out the whole array.
-    fn json_entry(&mut self, entry: &ListEntry<'_>) -> std::io::Result<()> {
-        let text = serde_json::to_string_pretty(entry)?;
-        self.out.write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
-        for (index, line) in text.lines().enumerate() {
-            if index > 0 {
-                self.out.write_all(b"\n")?;
-            }
-            write!(self.out, "  {line}")?;
-        }
-        self.written += 1;
-        Ok(())
-    }
 }
 
 /// A row's state as the summary counts it.
@@ -277,18 +290,61 @@ fn print_compute_table(out: &mut dyn Write, format: OutputFormat, rows: &[Comput
     })
 }
 
-/// Prints action results as `autostop stop|start` do.
-pub fn print_actions(out: &mut dyn Write, format: OutputFormat, rows: &[ActionRow]) -> std::io::Result<()> {
-    print(out, format, rows, &["NAME", "ACTION", "RESULT", "DETAIL"], |row| {
-        let result =
-            serde_json::to_value(row.result).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        vec![
-            row.name.clone(),
-            row.action.clone(),
-            result,
-            row.reason.clone().or_else(|| row.error.clone()).or_else(|| row.state.clone()).unwrap_or_default(),
-        ]
-    })
+/// Prints action results as `autostop stop|start` do: in JSON each row as soon as it is made, as a table all
+/// rows at the end.
+pub struct ActionPrinter<'a> {
+    out: &'a mut dyn Write,
+    format: OutputFormat,
+    json: JsonArray,
+    /// Table rows, held until the end.
+    rows: Vec<ActionRow>,
+    /// Whether any row failed.
+    failed: bool,
+}
+
+impl<'a> ActionPrinter<'a> {
+    /// A printer to `out` in `format`.
+    pub fn new(out: &'a mut dyn Write, format: OutputFormat) -> Self {
+        ActionPrinter { out, format, json: JsonArray::default(), rows: Vec::new(), failed: false }
+    }
+
+    /// Prints (JSON) or holds (table) one row.
+    pub fn row(&mut self, row: ActionRow) -> std::io::Result<()> {
+        self.failed |= row.result == Verdict::Failed;
+        match self.format {
+            OutputFormat::Json => self.json.entry(self.out, &row),
+            OutputFormat::Table => {
+                self.rows.push(row);
+                Ok(())
+            }
+        }
+    }
+
+    /// Closes the JSON array or prints the table; says whether any row failed.
+    pub fn finish(self) -> std::io::Result<bool> {
+        match self.format {
+            OutputFormat::Json => self.json.close(self.out)?,
+            OutputFormat::Table => {
+                print(self.out, self.format, &self.rows, &["NAME", "ACTION", "RESULT", "DETAIL"], |row| {
+                    let result = serde_json::to_value(row.result)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    vec![
+                        row.name.clone(),
+                        row.action.clone(),
+                        result,
+                        row.reason
+                            .clone()
+                            .or_else(|| row.error.clone())
+                            .or_else(|| row.state.clone())
+                            .unwrap_or_default(),
+                    ]
+                })?
+            }
+        }
+        Ok(self.failed)
+    }
 }
 
 /// How results are printed.
@@ -342,6 +398,33 @@ mod tests {
         let whole = serde_json::to_string_pretty(&rows).expect("serialised") + "\n";
         assert_eq!(printed(OutputFormat::Json, &computes), whole);
         assert_eq!(printed(OutputFormat::Json, &[]), "[]\n");
+    }
+
+    #[test]
+    fn action_rows_in_json_are_the_pretty_array_and_failures_are_told() {
+        let row = |name: &str, result: Verdict| ActionRow {
+            id: format!("/x/{name}"),
+            name: name.to_owned(),
+            action: "stop".to_owned(),
+            result,
+            reason: None,
+            error: (result == Verdict::Failed).then(|| "boom".to_owned()),
+            state: Some("Stopped".to_owned()),
+        };
+        let rows = [row("a", Verdict::Succeeded), row("b", Verdict::Failed)];
+        let mut out = Vec::new();
+        let mut printer = ActionPrinter::new(&mut out, OutputFormat::Json);
+        for r in &rows {
+            printer.row(r.clone()).expect("written");
+        }
+        assert!(printer.finish().expect("written"), "a failed row is reported");
+        let whole = serde_json::to_string_pretty(&rows).expect("serialised") + "\n";
+        assert_eq!(String::from_utf8(out).expect("utf-8"), whole);
+        let mut out = Vec::new();
+        let mut printer = ActionPrinter::new(&mut out, OutputFormat::Table);
+        printer.row(rows[0].clone()).expect("held");
+        assert!(!printer.finish().expect("written"));
+        assert!(String::from_utf8(out).expect("utf-8").contains("succeeded"));
     }
 
     #[test]
