@@ -55,7 +55,8 @@ pub struct Selection {
 
 impl Selection {
     /// Parses the arguments after `bench`:
-    /// `[--scenario recipe|fleet|fleet-100k|list|schedule|all] [--autostop-args "ARGS"]`.
+    /// `[--scenario recipe|fleet|fleet-100k|list|schedule|all[,...]] [--autostop-args "ARGS"]`; several scenarios
+    /// run one after the other in the order given, into one table.
     pub fn parse(args: &[String]) -> Result<Selection, String> {
         let all = vec![Scenario::Recipe, Scenario::Fleet, Scenario::List, Scenario::Schedule];
         let mut selection = Selection { scenarios: all.clone(), autostop_args: Vec::new() };
@@ -76,19 +77,23 @@ impl Selection {
                 selection.autostop_args = value.split_whitespace().map(str::to_owned).collect();
                 continue;
             }
-            selection.scenarios = match value.as_str() {
-                "recipe" => vec![Scenario::Recipe],
-                "fleet" => vec![Scenario::Fleet],
-                "fleet-100k" => vec![Scenario::Fleet100k],
-                "list" => vec![Scenario::List],
-                "schedule" => vec![Scenario::Schedule],
-                "all" => all.clone(),
-                other => {
-                    return Err(format!(
-                        "unknown scenario '{other}'; expected recipe, fleet, fleet-100k, list, schedule or all"
-                    ));
-                }
-            };
+            selection.scenarios = Vec::new();
+            for name in value.split(',').map(str::trim) {
+                selection.scenarios.extend(match name {
+                    "recipe" => vec![Scenario::Recipe],
+                    "fleet" => vec![Scenario::Fleet],
+                    "fleet-100k" => vec![Scenario::Fleet100k],
+                    "list" => vec![Scenario::List],
+                    "schedule" => vec![Scenario::Schedule],
+                    "all" => all.clone(),
+                    other => {
+                        return Err(format!(
+                            "unknown scenario '{other}'; expected recipe, fleet, fleet-100k, list, schedule or all \
+                             (or several, comma-separated)"
+                        ));
+                    }
+                });
+            }
         }
         Ok(selection)
     }
@@ -817,6 +822,11 @@ mod tests {
         assert_eq!(parsed(&[]).map(|s| s.scenarios.len()), Ok(4), "all but fleet-100k");
         assert_eq!(parsed(&["--scenario", "fleet-100k"]).map(|s| s.scenarios), Ok(vec![Scenario::Fleet100k]));
         assert_eq!(parsed(&["--scenario", "list"]).map(|s| s.scenarios), Ok(vec![Scenario::List]));
+        assert_eq!(
+            parsed(&["--scenario", "recipe,fleet-100k"]).map(|s| s.scenarios),
+            Ok(vec![Scenario::Recipe, Scenario::Fleet100k])
+        );
+        assert!(parsed(&["--scenario", "fleet,nope"]).unwrap_err().contains("nope"));
         assert_eq!(parsed(&["--scenario", "fleet"]).map(|s| s.scenarios), Ok(vec![Scenario::Fleet]));
         assert_eq!(parsed(&["--scenario=recipe"]).map(|s| s.scenarios), Ok(vec![Scenario::Recipe]));
         assert_eq!(parsed(&["--scenario", "schedule"]).map(|s| s.scenarios), Ok(vec![Scenario::Schedule]));
