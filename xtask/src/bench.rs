@@ -254,10 +254,10 @@ struct AutostopRun {
 /// Runs `autostop ARGS` against `emulator` with a fresh `HOME` (so a fresh audit database under
 /// `$HOME/.local/state`), stdout and stderr to `target/bench/LABEL.stdout|stderr`, and measures it.
 fn run_measured(paths: &Harness, emulator: &Emulator, args: &[String], label: &str) -> anyhow::Result<Measured> {
-    let mut command = Command::new(&paths.autostop);
-    command.env_clear().envs(base_env(&paths.out, label)?).envs(emulator.client_env()).args(args);
+    let mut env = base_env(&paths.out, label)?;
+    env.extend(emulator.client_env());
     let stdout = paths.out.join(format!("{label}.stdout"));
-    measure::run(&mut command, &stdout, &paths.out.join(format!("{label}.stderr")))
+    measure::run(&paths.autostop, args, &env, &stdout, &paths.out.join(format!("{label}.stderr")))
 }
 
 /// Runs `autostop stop --all --wait --yes --output json` plus `scope` and the extra arguments against `emulator`.
@@ -286,22 +286,24 @@ struct RecipeRun {
 
 fn run_recipe(paths: &Harness, emulator: &Emulator, venv: &python::Venv, shape: &Shape) -> anyhow::Result<RecipeRun> {
     let label = "recipe-python";
-    let mut command = Command::new(&venv.python);
-    command
-        .env_clear()
-        .envs(base_env(&paths.out, label)?)
-        .envs(emulator.client_env())
-        .env("ARM_CLOUD_METADATA_URL", format!("{}/metadata/endpoints?api-version=2019-05-01", emulator.base_url()))
-        .env("REQUESTS_CA_BUNDLE", emulator.ca_path())
-        .env("BENCH_CLOUD", EMULATOR_CLOUD)
-        .env("BENCH_SCOPE", ARM_SCOPE)
-        .env("BENCH_SUBSCRIPTION", fleet::subscription_id(0))
-        .env("BENCH_RESOURCE_GROUP", fleet::resource_group(0))
-        .env("BENCH_WORKSPACE", fleet::workspace_name(0, 0))
-        .arg(paths.root.join("bench").join("recipe.py"));
+    let mut env = base_env(&paths.out, label)?;
+    env.extend(emulator.client_env());
+    env.extend([
+        (
+            "ARM_CLOUD_METADATA_URL".to_owned(),
+            format!("{}/metadata/endpoints?api-version=2019-05-01", emulator.base_url()),
+        ),
+        ("REQUESTS_CA_BUNDLE".to_owned(), emulator.ca_path().display().to_string()),
+        ("BENCH_CLOUD".to_owned(), EMULATOR_CLOUD.to_owned()),
+        ("BENCH_SCOPE".to_owned(), ARM_SCOPE.to_owned()),
+        ("BENCH_SUBSCRIPTION".to_owned(), fleet::subscription_id(0)),
+        ("BENCH_RESOURCE_GROUP".to_owned(), fleet::resource_group(0)),
+        ("BENCH_WORKSPACE".to_owned(), fleet::workspace_name(0, 0)),
+    ]);
+    let script = paths.root.join("bench").join("recipe.py").display().to_string();
     let stdout = paths.out.join(format!("{label}.stdout"));
     let stderr = paths.out.join(format!("{label}.stderr"));
-    let measured = measure::run(&mut command, &stdout, &stderr)?;
+    let measured = measure::run(&venv.python, &[script], &env, &stdout, &stderr)?;
     let text = std::fs::read_to_string(&stdout).with_context(|| format!("cannot read {}", stdout.display()))?;
     let summary: Value = text.lines().last().and_then(|line| serde_json::from_str(line).ok()).with_context(|| {
         format!("the Python recipe printed no summary (exit {:?}); see {}", measured.exit_code, stderr.display())

@@ -3,7 +3,8 @@
 //! Peak RSS comes from `wait4(2)`: its `ru_maxrss` is the kernel's own high-water mark of the child's resident set,
 //! read once the child has exited. Sampling `/proc/<pid>/status` (VmHWM) while it runs would race with the exit
 //! and could miss a short peak; `wait4` has neither problem and costs nothing while the child runs. The same call
-//! gives the child's CPU time (user + system), which says whether a process was busy or waiting.
+//! gives the child's CPU time (user + system), which says whether a process was busy or waiting. The measured
+//! process is spawned by a small helper process (see [`run`]), so that its `ru_maxrss` is its own.
 
 use std::fs::File;
 use std::path::Path;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 /// What one measured run gave.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Measured {
     /// From just before spawn to just after the exit was reaped.
     pub wall: Duration,
@@ -32,17 +33,65 @@ impl Measured {
     }
 }
 
-/// Runs `command` to its end with stdout and stderr written to `stdout` and `stderr`, and measures it.
-pub fn run(command: &mut Command, stdout: &Path, stderr: &Path) -> anyhow::Result<Measured> {
-    let out = File::create(stdout).with_context(|| format!("cannot create {}", stdout.display()))?;
-    let err = File::create(stderr).with_context(|| format!("cannot create {}", stderr.display()))?;
-    command.stdin(Stdio::null()).stdout(out).stderr(err);
+/// The hidden task under which xtask runs as the measured process's parent (`xtask measure-child RESULT STDOUT
+/// STDERR -- PROGRAM ARGS...`).
+pub const MEASURE_TASK: &str = "measure-child";
+
+/// Runs `program` with `args` and only the variables `env` to its end, stdout and stderr written to `stdout` and
+/// `stderr`, and measures it.
+///
+/// The process is not spawned from here but from a fresh `xtask measure-child`: the kernel carries the high-water
+/// RSS of the address space a process `exec`s from into its own `ru_maxrss`, and spawning from this process, which
+/// holds fleets and parsed outputs, would report this process's peak as the child's (78.7 MiB for an
+/// `autostop list` whose own peak was far lower). The helper's address space stays small.
+pub fn run(
+    program: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    stdout: &Path,
+    stderr: &Path,
+) -> anyhow::Result<Measured> {
+    let result = stdout.with_extension("measured.json");
+    let helper = std::env::current_exe().context("cannot find the xtask executable")?;
+    let status = Command::new(&helper)
+        .env_clear()
+        .envs(env.iter().map(|(name, value)| (name, value)))
+        .arg(MEASURE_TASK)
+        .args([&result, stdout, stderr])
+        .arg("--")
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot start {}", helper.display()))?;
+    if !status.success() {
+        bail!("measuring {} failed ({status}); see {}", program.display(), stderr.display());
+    }
+    let text = std::fs::read_to_string(&result).with_context(|| format!("cannot read {}", result.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a measurement", result.display()))
+}
+
+/// `xtask measure-child RESULT STDOUT STDERR -- PROGRAM ARGS...`: runs the program (with this process's
+/// environment) to its end and writes its [`Measured`] to RESULT as JSON.
+pub fn measure_child(args: &[String]) -> anyhow::Result<()> {
+    let [result, stdout, stderr, separator, program, rest @ ..] = args else {
+        bail!("usage: xtask {MEASURE_TASK} RESULT STDOUT STDERR -- PROGRAM ARGS...");
+    };
+    if separator != "--" {
+        bail!("expected -- before the program, found {separator}");
+    }
+    let out = File::create(stdout).with_context(|| format!("cannot create {stdout}"))?;
+    let err = File::create(stderr).with_context(|| format!("cannot create {stderr}"))?;
+    let mut command = Command::new(program);
+    command.args(rest).stdin(Stdio::null()).stdout(out).stderr(err);
     let started = Instant::now();
-    let child = command.spawn().with_context(|| format!("cannot start {:?}", command.get_program()))?;
+    let child = command.spawn().with_context(|| format!("cannot start {program}"))?;
     let reaped = reap(&child, Wait::Block)?.context("wait4 returned without the child's exit")?;
     let wall = started.elapsed();
     drop(child);
-    Ok(Measured { wall, ..reaped })
+    let measured = Measured { wall, ..reaped };
+    let text = serde_json::to_string(&measured).context("cannot serialize the measurement")?;
+    std::fs::write(result, text).with_context(|| format!("cannot write {result}"))
 }
 
 /// Whether [`reap`] waits for the exit.
@@ -85,4 +134,29 @@ pub fn reap(child: &Child, wait: Wait) -> anyhow::Result<Option<Measured>> {
         cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
         exit_code,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_helper_runs_the_program_and_writes_what_it_measured() {
+        let dir = std::env::temp_dir().join(format!("xtask-measure-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = |name: &str| dir.join(name).display().to_string();
+        let args = [path("result.json"), path("out"), path("err"), "--".into(), "/bin/sh".into(), "-c".into()]
+            .into_iter()
+            .chain(["echo measured; echo oops >&2; exit 3".to_owned()])
+            .collect::<Vec<_>>();
+        measure_child(&args).expect("measured");
+        let measured: Measured =
+            serde_json::from_str(&std::fs::read_to_string(path("result.json")).expect("result")).expect("json");
+        assert_eq!(measured.exit_code, Some(3));
+        assert!(measured.peak_rss_kib > 0 && measured.wall > Duration::ZERO, "{measured:?}");
+        assert_eq!(std::fs::read_to_string(path("out")).expect("stdout"), "measured\n");
+        assert_eq!(std::fs::read_to_string(path("err")).expect("stderr"), "oops\n");
+        assert!(measure_child(&args[..4]).is_err(), "no program is a usage error");
+        std::fs::remove_dir_all(&dir).expect("cleaned");
+    }
 }
