@@ -10,9 +10,10 @@
 //! first request *arrives*, the mirror from the moment that request is *reserved*, and requests do not all take
 //! the same time to get there (queueing for a connection, the network, the server's own load). A request that
 //! travels faster than the first one did finds ARM's bucket up to that difference behind the mirror's, and a
-//! mirror that spends its budget to the last token then gets 429s. So the mirror keeps a
+//! mirror that spends its budget to the last token then gets 429s. So the mirror counts no refill until ARM has
+//! answered a request of the bucket (by then ARM's bucket exists and refills), and keeps a
 //! [`ThrottleOptions::headroom`]: once a bucket is spent, each request goes that much later than the bare refill
-//! rate allows. That delays the tail of a throttled job by the headroom once, not per request.
+//! rate allows. That delays the tail of a throttled job by one round trip and the headroom, once.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -75,6 +76,10 @@ impl Default for ThrottleOptions {
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
     size: BucketSize,
+    /// Whether ARM has answered a request of this bucket yet. Until then its bucket may not exist (it is made
+    /// when the first request arrives), so the mirror counts no refill: it refills from the first answer, by
+    /// which time ARM's bucket surely refills too.
+    answered: bool,
     /// Tokens a request leaves unspent once the bucket is spent: the headroom times the refill rate.
     reserve: f64,
     tokens: f64,
@@ -83,12 +88,15 @@ struct Bucket {
 
 impl Bucket {
     fn new(size: BucketSize, headroom: Duration, now: Instant) -> Self {
-        Bucket { size, reserve: headroom.as_secs_f64() * size.per_second, tokens: size.burst, at: now }
+        let reserve = headroom.as_secs_f64() * size.per_second;
+        Bucket { size, answered: false, reserve, tokens: size.burst, at: now }
     }
 
     fn refill(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.size.per_second).min(self.size.burst);
+        if self.answered {
+            let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+            self.tokens = (self.tokens + elapsed * self.size.per_second).min(self.size.burst);
+        }
         self.at = self.at.max(now);
     }
 
@@ -138,9 +146,15 @@ impl Throttle {
         bucket.wait()
     }
 
+    /// ARM answered a request of this budget: from now on its bucket refills, and so does the mirror's.
+    pub fn observe_answered(&mut self, subscription: &str, budget: Budget, now: Instant) {
+        self.bucket(subscription, budget, now).answered = true;
+    }
+
     /// ARM said `remaining` requests are left in this budget: never believe in more than that.
     pub fn observe_remaining(&mut self, subscription: &str, budget: Budget, remaining: u64, now: Instant) {
         let bucket = self.bucket(subscription, budget, now);
+        bucket.answered = true;
         bucket.tokens = bucket.tokens.min(remaining as f64);
     }
 
@@ -148,6 +162,7 @@ impl Throttle {
     /// and the ones after it at the refill rate.
     pub fn observe_throttled(&mut self, subscription: &str, budget: Budget, retry_after: Duration, now: Instant) {
         let bucket = self.bucket(subscription, budget, now);
+        bucket.answered = true;
         let debt = 1.0 - retry_after.as_secs_f64() * bucket.size.per_second;
         bucket.tokens = bucket.tokens.min(debt);
     }
@@ -171,6 +186,7 @@ mod tests {
         let mut throttle = Throttle::new(small());
         let waits: Vec<Duration> = (0..5).map(|_| throttle.acquire("sub", Budget::Read, t0)).collect();
         assert_eq!(waits, [0, 0, 0, 1, 2].map(Duration::from_secs));
+        throttle.observe_answered("sub", Budget::Read, t0);
         // Two seconds later two tokens came back, both already promised to the queued requests.
         assert_eq!(throttle.acquire("sub", Budget::Read, t0 + Duration::from_secs(2)), Duration::from_secs(1));
     }
@@ -185,8 +201,25 @@ mod tests {
         let ms = |n: u64| Duration::from_millis(n);
         assert_eq!(waits, [ms(0), ms(0), ms(500), ms(1500), ms(2500)]);
         // An idle bucket is full again: the burst goes at once up to the reserve.
+        throttle.observe_answered("sub", Budget::Read, t0);
         let later = t0 + Duration::from_secs(3600);
         assert_eq!(throttle.acquire("sub", Budget::Read, later), Duration::ZERO);
+    }
+
+    #[test]
+    fn nothing_refills_before_arm_has_answered() {
+        let t0 = Instant::now();
+        let mut throttle = Throttle::new(small());
+        for _ in 0..3 {
+            throttle.acquire("sub", Budget::Read, t0);
+        }
+        // Two seconds on, but no answer yet: ARM's bucket may have started only now, so no token came back.
+        let t2 = t0 + Duration::from_secs(2);
+        assert_eq!(throttle.acquire("sub", Budget::Read, t2), Duration::from_secs(1));
+        throttle.observe_answered("sub", Budget::Read, t2);
+        // From the answer on it refills: one second later the queued request's token is there, and one more.
+        let t3 = t2 + Duration::from_secs(2);
+        assert_eq!(throttle.acquire("sub", Budget::Read, t3), Duration::ZERO);
     }
 
     #[test]
@@ -196,6 +229,7 @@ mod tests {
         for _ in 0..3 {
             throttle.acquire("sub", Budget::Read, t0);
         }
+        throttle.observe_answered("sub", Budget::Read, t0);
         let later = t0 + Duration::from_secs(3600);
         let waits: Vec<Duration> = (0..4).map(|_| throttle.acquire("sub", Budget::Read, later)).collect();
         assert_eq!(waits, [0, 0, 0, 1].map(Duration::from_secs));
