@@ -282,8 +282,14 @@ fn count_requests(log: &str) -> anyhow::Result<RequestStats> {
     if served.is_empty() {
         bail!("the emulator's log has no `served` events: expected JSON lines with message \"served\"");
     }
-    let is_action = |s: &Served| s.method == "POST" && s.path.contains("/computes/");
-    let is_poll = |s: &Served| s.method == "GET" && s.path.contains("/computeOperationsStatus/");
+    // Azure ML computes, and VMs or scale sets (Microsoft.Compute) in the mixed scenario.
+    let is_vm_path = |path: &str| path.contains("/providers/Microsoft.Compute/");
+    let is_action = |s: &Served| s.method == "POST" && (s.path.contains("/computes/") || is_vm_path(&s.path));
+    let is_poll = |s: &Served| {
+        s.method == "GET"
+            && (s.path.contains("/computeOperationsStatus/")
+                || (is_vm_path(&s.path) && s.path.contains("/operations/")))
+    };
     let first_accepted = served.iter().find(|s| is_action(s) && s.status == 202).map(|s| s.at);
     let first_poll = first_accepted.and_then(|start| served.iter().find(|s| is_poll(s) && s.at >= start)).map(|s| s.at);
     Ok(RequestStats {

@@ -72,6 +72,31 @@ pub fn fleet_json(shape: &Shape) -> Value {
     json!({ "subscriptions": subscriptions })
 }
 
+/// A fleet of compute instances and virtual machines: `shape`'s instances, plus in each subscription's resource
+/// group `vms_per_subscription` VMs, the first `running_vms_per_subscription` of them running and the rest
+/// deallocated (the owner in the `owner` tag, as on real VMs).
+pub fn mixed_fleet_json(shape: &Shape, vms_per_subscription: usize, running_vms_per_subscription: usize) -> Value {
+    let mut fleet = fleet_json(shape);
+    let locations = ["eastus", "westeurope", "japaneast", "westus2"];
+    if let Some(subscriptions) = fleet["subscriptions"].as_array_mut() {
+        for (s, subscription) in subscriptions.iter_mut().enumerate() {
+            let vms = (0..vms_per_subscription)
+                .map(|v| {
+                    json!({
+                        "name": format!("vm-{s:03}-{v:04}"),
+                        "location": locations[v % locations.len()],
+                        "power_state": if v < running_vms_per_subscription { "running" } else { "deallocated" },
+                        "vm_size": "Standard_D2s_v3",
+                        "tags": {"owner": format!("user{v:04}@contoso.com")},
+                    })
+                })
+                .collect::<Vec<_>>();
+            subscription["resource_groups"][0]["virtual_machines"] = Value::Array(vms);
+        }
+    }
+    fleet
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +121,26 @@ mod tests {
         let running = computes.iter().filter(|c| c["state"] == "Running").count();
         assert_eq!(running, shape.subscriptions * shape.running_per_subscription());
         assert_eq!(subscriptions[1]["id"], subscription_id(1));
+    }
+
+    #[test]
+    fn mixed_fleets_add_vms_to_every_subscription() {
+        let shape = Shape {
+            subscriptions: 2,
+            workspaces_per_subscription: 1,
+            instances_per_workspace: 3,
+            running_per_workspace: 1,
+        };
+        let fleet = mixed_fleet_json(&shape, 5, 2);
+        let subscriptions = fleet["subscriptions"].as_array().expect("subscriptions");
+        assert_eq!(subscriptions.len(), 2);
+        for subscription in subscriptions {
+            let group = &subscription["resource_groups"][0];
+            let vms = group["virtual_machines"].as_array().expect("virtual_machines");
+            assert_eq!(vms.len(), 5);
+            assert_eq!(vms.iter().filter(|vm| vm["power_state"] == "running").count(), 2);
+            assert_eq!(vms[0]["tags"]["owner"], "user0000@contoso.com");
+            assert_eq!(group["workspaces"][0]["computes"].as_array().map(Vec::len), Some(3));
+        }
     }
 }

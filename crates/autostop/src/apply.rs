@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use autostop_azure::{ComputeId, PollOptions};
+use autostop_azure::{PollOptions, TargetId};
 use autostop_policy::Action;
+use autostop_policy::duration::positive_duration_arg;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -31,8 +32,8 @@ impl Default for ApplyOptions {
 /// One action to take.
 #[derive(Debug, Clone)]
 pub struct ActionRequest {
-    /// The compute to act on.
-    pub id: ComputeId,
+    /// The target to act on.
+    pub id: TargetId,
     /// What to do.
     pub action: Action,
 }
@@ -84,7 +85,7 @@ impl std::fmt::Debug for Permits {
 }
 
 fn subscription_key(request: &ActionRequest) -> String {
-    request.id.workspace().subscription().as_str().to_ascii_lowercase()
+    request.id.subscription().as_str().to_ascii_lowercase()
 }
 
 /// Polling for the CLI: ARM's own `Retry-After` when it gives one, else after the client's first delay (2 s, or
@@ -105,7 +106,7 @@ pub struct ApplyArgs {
     pub concurrency: u16,
     /// The longest wait between polls of an operation when ARM gives no Retry-After (e.g. 5s, 500ms); the first
     /// poll comes after at most 2 s, and the wait doubles from there.
-    #[arg(long, env = "AUTOSTOP_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
+    #[arg(long, env = "AUTOSTOP_POLL_INTERVAL", default_value = "5s", value_parser = positive_duration_arg)]
     pub poll_interval: Duration,
 }
 
@@ -116,11 +117,29 @@ impl ApplyArgs {
     }
 }
 
-fn parse_interval(text: &str) -> Result<Duration, String> {
-    let span: jiff::SignedDuration =
-        text.parse().map_err(|err| format!("expected a duration such as 5s or 500ms, found {text:?}: {err}"))?;
-    Duration::try_from(span)
-        .ok()
-        .filter(|interval| !interval.is_zero())
-        .ok_or_else(|| format!("expected a positive duration, found {text:?}"))
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        apply: ApplyArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<ApplyArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("stop").chain(args.iter().copied())).map(|cli| cli.apply)
+    }
+
+    #[test]
+    fn the_poll_interval_is_a_positive_duration() {
+        assert_eq!(parse(&["--poll-interval", "500ms"]).expect("valid").poll_interval, Duration::from_millis(500));
+        assert_eq!(parse(&["--poll-interval", "1m30s"]).expect("valid").poll_interval, Duration::from_secs(90));
+        let err = parse(&["--poll-interval", "0s"]).expect_err("zero").to_string();
+        assert!(err.contains("expected a duration above zero, found \"0s\""), "{err}");
+        let err = parse(&["--poll-interval", "often"]).expect_err("not a duration").to_string();
+        assert!(err.contains("--poll-interval") && err.contains("\"often\""), "{err}");
+    }
 }

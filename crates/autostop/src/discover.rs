@@ -1,17 +1,23 @@
-//! Discovery: finds the workspaces and computes of a scope, concurrently. I/O only; it decides nothing.
+//! Discovery: finds the targets of a scope, concurrently: the workspaces and computes of Azure ML, the VMs and
+//! scale sets of Compute. I/O only; it decides nothing.
 
 use std::convert::Infallible;
 
-use autostop_azure::{ArmClient, Compute, ComputeList, SubscriptionId, Unhandled, Workspace, WorkspaceId};
-use autostop_policy::Instance;
+use autostop_azure::{ArmClient, Compute, Machine, MachineKind, SubscriptionId, Unhandled, Workspace, WorkspaceId};
+use autostop_policy::{Instance, Kind, NativeSchedule};
 use futures::stream::{self, StreamExt};
 
 /// How many ARM listings run at once.
 const CONCURRENCY: usize = 16;
 
-/// Where to look: subscriptions, optionally narrowed to one resource group and one workspace.
-#[derive(Debug, Clone, Default)]
+/// Where to look: subscriptions, optionally narrowed to one resource group and one workspace (for compute
+/// instances), and which kinds of target.
+#[derive(Debug, Clone)]
 pub struct Scope {
+    /// The kinds of target to find (nothing is listed for an empty list).
+    pub kinds: Vec<Kind>,
+    /// The tag that names the owner of a VM or scale set.
+    pub owner_tag: String,
     /// Subscription ids.
     pub subscriptions: Vec<SubscriptionId>,
     /// A resource group to narrow to.
@@ -20,11 +26,24 @@ pub struct Scope {
     pub workspace: Option<String>,
 }
 
+impl Default for Scope {
+    /// No subscription yet; compute instances only, owners of VMs in the tag `owner`.
+    fn default() -> Self {
+        Scope {
+            kinds: vec![Kind::ComputeInstance],
+            owner_tag: autostop_policy::tags::TagNames::default().owner,
+            subscriptions: Vec::new(),
+            resource_group: None,
+            workspace: None,
+        }
+    }
+}
+
 /// What discovery found, and what it could not read.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    /// Every compute found (instances and clusters alike), in a stable order.
-    pub computes: Vec<Compute>,
+    /// Every target found (compute instances and clusters alike, VMs, scale sets), in a stable order.
+    pub targets: Vec<Instance>,
     /// Computes ARM listed that the client cannot address (e.g. a name outside Azure's current rules), each with
     /// its raw id, name and the reason, in a stable order. Reported as skipped; they never fail a listing.
     pub unhandled: Vec<Unhandled>,
@@ -32,31 +51,100 @@ pub struct Inventory {
     pub errors: Vec<anyhow::Error>,
 }
 
-/// Lists the workspaces of the scope, then their computes, all held in memory (what the action verbs decide on).
+/// Lists the targets of the scope, all held in memory (what the action verbs decide on), in the order of their ids.
 pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
     let mut inventory = Inventory::default();
-    let each = |list: ComputeList| -> Result<(), Infallible> {
-        inventory.computes.extend(list.computes);
-        inventory.unhandled.extend(list.unhandled);
+    let each = |found: Found| -> Result<(), Infallible> {
+        inventory.targets.extend(found.targets);
+        inventory.unhandled.extend(found.unhandled);
         Ok(())
     };
     let Ok(mut errors) = discover_each(client, scope, each).await;
     inventory.errors.append(&mut errors);
+    inventory.targets.sort_by_cached_key(|target| target.id.to_lowercase());
     inventory.unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
     inventory
 }
 
-/// Lists the workspaces of the scope, then their computes, and hands each workspace's listing to `each` as soon
-/// as it and the ones before it have arrived: workspaces in the order of their ids and computes by id within each
-/// (so the computes come in the order of their ids overall), at most [`CONCURRENCY`] listings held at once. Returns
-/// the listings that failed; an error from `each` (e.g. a closed stdout) stops discovery and is returned.
+/// One listing's worth of targets, as [`discover_each`] hands them over.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The targets, in the order of their ids.
+    pub targets: Vec<Instance>,
+    /// What the listing held that the client cannot address.
+    pub unhandled: Vec<Unhandled>,
+}
+
+/// Lists the targets of the scope and hands them to `each` as they arrive, at most [`CONCURRENCY`] listings held
+/// at once: the compute instances one workspace at a time in the order of their ids (workspaces by id, computes by
+/// id within), then the VMs, then the scale sets (each in the order of their ids). Returns the listings that
+/// failed; an error from `each` (e.g. a closed stdout) stops discovery and is returned.
 pub async fn discover_each<E>(
     client: &ArmClient,
     scope: &Scope,
-    mut each: impl FnMut(ComputeList) -> Result<(), E>,
+    mut each: impl FnMut(Found) -> Result<(), E>,
 ) -> Result<Vec<anyhow::Error>, E> {
     let mut errors = Vec::new();
-    let mut workspaces = workspaces(client, scope, &mut errors).await;
+    if scope.kinds.contains(&Kind::ComputeInstance) {
+        computes(client, scope, &mut errors, &mut each).await?;
+    }
+    for kind in [MachineKind::VirtualMachine, MachineKind::ScaleSet] {
+        if scope.kinds.contains(&kind_of(kind)) {
+            each(machines(client, scope, kind, &mut errors).await)?;
+        }
+    }
+    Ok(errors)
+}
+
+/// The target kind of an ARM id, when it parses as one.
+pub fn kind_of_id(id: &str) -> Option<Kind> {
+    match id.parse::<autostop_azure::TargetId>().ok()? {
+        autostop_azure::TargetId::Compute(_) => Some(Kind::ComputeInstance),
+        autostop_azure::TargetId::Machine(machine) => Some(kind_of(machine.kind())),
+    }
+}
+
+/// The target kind of a VM or a scale set.
+pub fn kind_of(kind: MachineKind) -> Kind {
+    match kind {
+        MachineKind::VirtualMachine => Kind::Vm,
+        MachineKind::ScaleSet => Kind::Vmss,
+    }
+}
+
+/// Lists the VMs or scale sets of each subscription of the scope, in the order of their ids.
+async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, errors: &mut Vec<anyhow::Error>) -> Found {
+    let resource_group = scope.resource_group.as_deref();
+    let listings =
+        stream::iter(scope.subscriptions.clone())
+            .map(|subscription| async move {
+                (client.list_machines(&subscription, resource_group, kind).await, subscription)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+    let mut found = Found::default();
+    for (listing, subscription) in listings {
+        match listing {
+            Ok(machines) => found.targets.extend(machines.iter().map(|m| machine_instance(m, &scope.owner_tag))),
+            Err(err) => errors.push(
+                anyhow::Error::new(err)
+                    .context(format!("cannot list the {} of subscription {subscription}", kind_of(kind))),
+            ),
+        }
+    }
+    found.targets.sort_by_cached_key(|target| target.id.to_lowercase());
+    found
+}
+
+/// Lists the workspaces of the scope, then their computes, handing each workspace's to `each` in id order.
+async fn computes<E>(
+    client: &ArmClient,
+    scope: &Scope,
+    errors: &mut Vec<anyhow::Error>,
+    each: &mut impl FnMut(Found) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut workspaces = workspaces(client, scope, errors).await;
     // A compute id is its workspace id + "/computes/NAME": ordering workspaces by "id/" orders computes by id.
     workspaces.sort_by_cached_key(|workspace| format!("{}/", workspace.id).to_lowercase());
     let mut listings = stream::iter(workspaces)
@@ -67,15 +155,16 @@ pub async fn discover_each<E>(
         .buffered(CONCURRENCY);
     while let Some((listing, workspace)) = listings.next().await {
         match listing {
-            Ok(mut list) => {
-                list.computes.sort_by_cached_key(|compute| compute.id.to_string().to_lowercase());
-                each(list)?;
+            Ok(list) => {
+                let mut targets = list.computes.iter().map(instance).collect::<Vec<_>>();
+                targets.sort_by_cached_key(|target| target.id.to_lowercase());
+                each(Found { targets, unhandled: list.unhandled })?;
             }
             Err(err) => errors
                 .push(anyhow::Error::new(err).context(format!("cannot list the computes of workspace {}", workspace))),
         }
     }
-    Ok(errors)
+    Ok(())
 }
 
 async fn workspaces(client: &ArmClient, scope: &Scope, errors: &mut Vec<anyhow::Error>) -> Vec<Workspace> {
@@ -131,6 +220,12 @@ pub fn describe(scope: &Scope) -> String {
 pub fn instance(compute: &Compute) -> Instance {
     let workspace = compute.id.workspace();
     Instance {
+        kind: Kind::ComputeInstance,
+        capacity: None,
+        autoscale: false,
+        owner: compute.owner.clone(),
+        idle_shutdown: compute.idle_time_before_shutdown.clone(),
+        native_schedules: compute.schedules.iter().map(native_schedule).collect(),
         id: compute.id.to_string(),
         name: compute.name.clone(),
         subscription: workspace.subscription().to_string(),
@@ -140,5 +235,43 @@ pub fn instance(compute: &Compute) -> Instance {
         state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
         vm_size: compute.vm_size.clone(),
         tags: compute.tags.clone(),
+    }
+}
+
+/// The inventory view of a discovered VM or scale set; its owner is the value of `owner_tag`.
+pub fn machine_instance(machine: &Machine, owner_tag: &str) -> Instance {
+    let owner =
+        machine.tags.iter().find(|(key, _)| key.eq_ignore_ascii_case(owner_tag)).map(|(_, value)| value.clone());
+    Instance {
+        kind: kind_of(machine.id.kind()),
+        id: machine.id.to_string(),
+        name: machine.name.clone(),
+        subscription: machine.id.subscription().to_string(),
+        resource_group: machine.id.resource_group().to_owned(),
+        workspace: String::new(),
+        compute_type: format!("{}/{}", autostop_azure::COMPUTE_PROVIDER, machine.id.kind().collection()),
+        state: machine.power_state.as_ref().map(|state| state.as_str().to_owned()),
+        vm_size: machine.vm_size.clone(),
+        tags: machine.tags.clone(),
+        capacity: machine.capacity,
+        autoscale: machine.autoscale,
+        owner,
+        idle_shutdown: None,
+        native_schedules: Vec::new(),
+    }
+}
+
+/// The policy's view of a native schedule: what it does and how Azure describes it.
+fn native_schedule(schedule: &autostop_azure::NativeSchedule) -> NativeSchedule {
+    let trigger = match (&schedule.expression, &schedule.trigger_type) {
+        (Some(expression), _) => format!("cron {expression}"),
+        (None, Some(trigger)) => trigger.to_ascii_lowercase(),
+        (None, None) => "schedule".to_owned(),
+    };
+    let zone = schedule.time_zone.as_deref().unwrap_or("UTC");
+    NativeSchedule {
+        starts: schedule.starts(),
+        enabled: schedule.is_enabled(),
+        description: format!("{} {trigger} ({zone})", schedule.action),
     }
 }

@@ -9,6 +9,7 @@ mod config;
 mod connect;
 mod discover;
 mod engine;
+mod idle;
 mod logging;
 mod output;
 mod progress;

@@ -3,18 +3,19 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use autostop_azure::{Compute, Unhandled};
+use autostop_azure::Unhandled;
 use autostop_policy::Instance;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde::Serialize;
 
 use crate::apply::Verdict;
-use crate::discover::instance;
 
-/// One compute as `autostop list` shows it. The JSON keys are a contract for scripts.
+/// One target as `autostop list` shows it. The JSON keys are a contract for scripts.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComputeRow {
+    /// `compute-instance`, `vm` or `vmss`.
+    pub kind: String,
     /// ARM resource id.
     pub id: String,
     /// Compute name.
@@ -35,14 +36,41 @@ pub struct ComputeRow {
     pub owner: Option<String>,
     /// Resource tags.
     pub tags: BTreeMap<String, String>,
+    /// How many instances a scale set has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u64>,
+    /// Whether an autoscale setting manages the scale set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub autoscale: bool,
+    /// A compute instance's idle shutdown (ISO 8601; `null` when off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_shutdown: Option<Option<String>>,
+    /// How many native start/stop schedules a compute instance has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native_schedules: Option<usize>,
 }
 
-impl From<&Compute> for ComputeRow {
-    fn from(compute: &Compute) -> Self {
-        let Instance { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, tags } =
-            instance(compute);
-        let owner = compute.owner.clone();
-        ComputeRow { id, name, subscription, resource_group, workspace, compute_type, state, vm_size, owner, tags }
+impl From<&Instance> for ComputeRow {
+    fn from(target: &Instance) -> Self {
+        let is_instance =
+            target.kind == autostop_policy::Kind::ComputeInstance && target.compute_type == "ComputeInstance";
+        ComputeRow {
+            kind: target.kind.as_str().to_owned(),
+            id: target.id.clone(),
+            name: target.name.clone(),
+            subscription: target.subscription.clone(),
+            resource_group: target.resource_group.clone(),
+            workspace: target.workspace.clone(),
+            compute_type: target.compute_type.clone(),
+            state: target.state.clone(),
+            vm_size: target.vm_size.clone(),
+            owner: target.owner.clone(),
+            tags: target.tags.clone(),
+            capacity: target.capacity,
+            autoscale: target.autoscale,
+            idle_shutdown: is_instance.then(|| target.idle_shutdown.clone()),
+            native_schedules: is_instance.then_some(target.native_schedules.len()),
+        }
     }
 }
 
@@ -80,6 +108,9 @@ pub fn unhandled_reason(unhandled: &Unhandled) -> String {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionRow {
+    /// `compute-instance`, `vm` or `vmss` (absent for a name that matched nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// ARM resource id (the name given, when nothing matched it).
     pub id: String,
     /// Compute name.
@@ -202,9 +233,9 @@ impl<'a> ComputePrinter<'a> {
         }
     }
 
-    /// Prints (JSON) or counts (table) one compute.
-    pub fn compute(&mut self, compute: &Compute) -> std::io::Result<()> {
-        let row = ComputeRow::from(compute);
+    /// Prints (JSON) or counts (table) one target.
+    pub fn compute(&mut self, target: &Instance) -> std::io::Result<()> {
+        let row = ComputeRow::from(target);
         self.computes += 1;
         match self.format {
             OutputFormat::Json => self.json.entry(self.out, &ListEntry::Compute(&row)),
@@ -217,7 +248,7 @@ impl<'a> ComputePrinter<'a> {
                     self.rows.shrink_to_fit();
                     self.summary = Some(counts);
                 }
-                let workspace = compute.id.workspace().to_string();
+                let workspace = format!("{}/{}/{}", target.subscription, target.resource_group, target.workspace);
                 if workspace != self.last_workspace {
                     self.workspaces += 1;
                     self.last_workspace = workspace;
@@ -277,14 +308,31 @@ fn state_label(row: &ComputeRow) -> String {
 }
 
 fn print_compute_table(out: &mut dyn Write, format: OutputFormat, rows: &[ComputeRow]) -> std::io::Result<()> {
-    print(out, format, rows, &["NAME", "WORKSPACE", "TYPE", "STATE", "SIZE", "OWNER", "TAGS"], |row| {
+    let header = ["NAME", "KIND", "WHERE", "TYPE", "STATE", "SIZE", "OWNER", "IDLE SHUTDOWN", "SCHEDULES", "TAGS"];
+    print(out, format, rows, &header, |row| {
+        let place = if row.workspace.is_empty() {
+            row.resource_group.clone()
+        } else {
+            format!("{}/{}", row.resource_group, row.workspace)
+        };
+        let kind = match row.capacity {
+            Some(capacity) => format!("{} ({capacity} instances)", row.kind),
+            None => row.kind.clone(),
+        };
         vec![
             row.name.clone(),
-            format!("{}/{}", row.resource_group, row.workspace),
+            kind,
+            place,
             row.compute_type.clone(),
             row.state.clone().unwrap_or_else(|| "-".into()),
             row.vm_size.clone().unwrap_or_else(|| "-".into()),
             row.owner.clone().unwrap_or_else(|| "-".into()),
+            match &row.idle_shutdown {
+                Some(Some(idle)) => idle.clone(),
+                Some(None) => "off".into(),
+                None => "-".into(),
+            },
+            row.native_schedules.map_or_else(|| "-".into(), |count| count.to_string()),
             row.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
         ]
     })
@@ -360,28 +408,27 @@ pub enum OutputFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use autostop_azure::{ComputeState, ComputeType};
 
-    fn compute(workspace: &str, name: &str, state: &str) -> Compute {
-        let id = format!(
-            "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/\
-             Microsoft.MachineLearningServices/workspaces/{workspace}/computes/{name}"
-        );
-        Compute {
-            id: id.parse().unwrap_or_else(|e| panic!("{id}: {e}")),
+    fn compute(workspace: &str, name: &str, state: &str) -> Instance {
+        Instance {
+            kind: autostop_policy::Kind::ComputeInstance,
+            id: format!(
+                "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/\
+                 Microsoft.MachineLearningServices/workspaces/{workspace}/computes/{name}"
+            ),
             name: name.to_owned(),
-            location: "eastus".to_owned(),
-            tags: BTreeMap::from([("team".to_owned(), "ml".to_owned())]),
-            compute_type: ComputeType::parse("ComputeInstance"),
-            state: Some(ComputeState::parse(state)),
+            subscription: "00000000-0000-4000-8000-000000000001".to_owned(),
+            resource_group: "rg".to_owned(),
+            workspace: workspace.to_owned(),
+            compute_type: "ComputeInstance".to_owned(),
+            state: Some(state.to_owned()),
             vm_size: Some("STANDARD_DS3_V2".to_owned()),
-            owner: None,
-            provisioning_state: None,
-            last_operation: None,
+            tags: BTreeMap::from([("team".to_owned(), "ml".to_owned())]),
+            ..Instance::default()
         }
     }
 
-    fn printed(format: OutputFormat, computes: &[Compute]) -> String {
+    fn printed(format: OutputFormat, computes: &[Instance]) -> String {
         let mut out = Vec::new();
         let mut printer = ComputePrinter::new(&mut out, format);
         for compute in computes {
@@ -403,6 +450,7 @@ mod tests {
     #[test]
     fn action_rows_in_json_are_the_pretty_array_and_failures_are_told() {
         let row = |name: &str, result: Verdict| ActionRow {
+            kind: Some("compute-instance".to_owned()),
             id: format!("/x/{name}"),
             name: name.to_owned(),
             action: "stop".to_owned(),

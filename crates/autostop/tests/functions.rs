@@ -1,7 +1,8 @@
 //! End-to-end test of the Azure Functions custom handler, playing the Functions host: `functions init` writes the
-//! app folder, the binary is started the way its host.json says with `FUNCTIONS_CUSTOMHANDLER_PORT`, probed with
-//! `GET /` until ready, then sent the timer payload three times (no status; `Last` and `IsPastDue`; an action ARM
-//! refuses, which must fail the invocation); the answers and the instances' states in the emulator are checked.
+//! app folder, the binary is started the way its host.json says with `FUNCTIONS_CUSTOMHANDLER_PORT` (0: it binds a
+//! free port and names it in its log), probed with `GET /` until ready, then sent the timer payload three times (no
+//! status; `Last` and `IsPastDue`; an action ARM refuses, which must fail the invocation); the answers and the
+//! instances' states in the emulator are checked.
 
 #[path = "support/unattended.rs"]
 mod unattended;
@@ -31,6 +32,7 @@ async fn emulator() -> Emulator {
                         compute("idle-1", "Running"),
                     ],
                 }],
+                ..Default::default()
             }],
         }],
     };
@@ -43,10 +45,12 @@ fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{} is not JSON: {err}", path.display()))
 }
 
-/// A port nobody listens on right now, as the Functions host picks one for the handler.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("address").port()
+/// The address the handler bound (it is given port 0, so it picks a free one and names it in its log).
+async fn listening_addr(handler: &mut Process) -> String {
+    let listening = handler.wait_for_log(|line| line["message"] == "custom handler listening").await;
+    let addr = listening["addr"].as_str().expect("the listening line names addr").to_owned();
+    assert!(addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"), "not a bound address: {addr}");
+    addr
 }
 
 fn timer_payload(status: serde_json::Value, past_due: bool) -> serde_json::Value {
@@ -102,12 +106,13 @@ async fn the_functions_host_runs_the_handler_that_functions_init_writes() {
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_autostop"), &executable).expect("place the binary");
     let arguments: Vec<&str> =
         description["arguments"].as_array().expect("arguments").iter().map(|a| a.as_str().expect("text")).collect();
-    let port = free_port().to_string();
+    // Port 0: the handler binds any free port and names it in its log, so no port is picked here and reused.
     let mut handler =
-        Process::spawn(&emulator, &app, &arguments, &[("FUNCTIONS_CUSTOMHANDLER_PORT", &port)], Some(&executable));
+        Process::spawn(&emulator, &app, &arguments, &[("FUNCTIONS_CUSTOMHANDLER_PORT", "0")], Some(&executable));
+    let addr = listening_addr(&mut handler).await;
 
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
+    let base = format!("http://{addr}");
     let deadline = tokio::time::Instant::now() + TIMEOUT;
     loop {
         let probe = tokio::time::timeout(TIMEOUT, client.get(&base).send()).await.expect("probe answered in time");
@@ -243,16 +248,15 @@ async fn the_handler_closes_a_connection_that_sends_no_header_after_the_timeout_
     let emulator = emulator().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = config_with_rules(dir.path(), &[("later", "stop", "run-1", occurrence_in(Duration::from_secs(3600)))]);
-    let port = free_port().to_string();
-    let env = [("FUNCTIONS_CUSTOMHANDLER_PORT", port.as_str()), ("AUTOSTOP_HTTP_HEADER_TIMEOUT", "1s")];
+    let env = [("FUNCTIONS_CUSTOMHANDLER_PORT", "0"), ("AUTOSTOP_HTTP_HEADER_TIMEOUT", "1s")];
     let args = ["serve", "--config", config.to_str().expect("utf-8 path")];
     let mut handler = Process::spawn(&emulator, dir.path(), &args, &env, None);
-    handler.wait_for_log(|line| line["message"] == "custom handler listening").await;
+    let addr = listening_addr(&mut handler).await;
 
-    let mut silent = idle_connection(&format!("127.0.0.1:{port}")).await;
+    let mut silent = idle_connection(&addr).await;
     assert!(closed_within(&mut silent, TIMEOUT).await, "a connection that sends nothing is kept open");
 
-    let probe = tokio::time::timeout(TIMEOUT, reqwest::get(format!("http://127.0.0.1:{port}/"))).await;
+    let probe = tokio::time::timeout(TIMEOUT, reqwest::get(format!("http://{addr}/"))).await;
     assert!(probe.expect("in time").is_ok_and(|response| response.status().is_success()), "GET / still answers");
     let exit = handler.terminate().await;
     assert_eq!(exit.code, Some(0), "{}", exit.stderr);

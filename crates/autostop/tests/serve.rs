@@ -4,8 +4,8 @@
 //! Every await is bounded by [`TIMEOUT`]; nothing asserts on durations. The daemon announces its HTTP address in
 //! its JSON log (`"message":"listening","addr":..`), read from its stdout.
 
-#[path = "support/prometheus.rs"]
-mod prometheus;
+#[path = "support/openmetrics.rs"]
+mod openmetrics;
 #[path = "support/unattended.rs"]
 mod unattended;
 
@@ -28,6 +28,7 @@ fn fleet() -> Fleet {
                     location: "eastus".into(),
                     computes: vec![compute("run-1", "Running"), compute("run-2", "Running")],
                 }],
+                ..Default::default()
             }],
         }],
     }
@@ -73,15 +74,24 @@ async fn wait_for_health_code(base: &str, code: u16) -> serde_json::Value {
 }
 
 async fn get(url: &str) -> String {
+    get_with_type(url).await.1
+}
+
+/// The `Content-Type` and body of a successful GET.
+async fn get_with_type(url: &str) -> (String, String) {
     let request = reqwest::get(url);
     let response = tokio::time::timeout(TIMEOUT, request).await.expect("answer in time").expect("answer");
     assert!(response.status().is_success(), "{url}: {}", response.status());
-    tokio::time::timeout(TIMEOUT, response.text()).await.expect("body in time").expect("body")
+    let content_type = response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+    let content_type = content_type.unwrap_or_default().to_owned();
+    let body = tokio::time::timeout(TIMEOUT, response.text()).await.expect("body in time").expect("body");
+    (content_type, body)
 }
 
-async fn metrics(base: &str) -> prometheus::Exposition {
-    let text = get(&format!("{base}/metrics")).await;
-    prometheus::parse(&text).unwrap_or_else(|err| panic!("/metrics is not valid Prometheus text: {err}\n{text}"))
+async fn metrics(base: &str) -> openmetrics::Exposition {
+    let (content_type, text) = get_with_type(&format!("{base}/metrics")).await;
+    assert_eq!(content_type, "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    openmetrics::parse(&text).unwrap_or_else(|err| panic!("/metrics is not valid OpenMetrics text: {err}\n{text}"))
 }
 
 #[tokio::test]
@@ -107,7 +117,7 @@ async fn an_occurrence_fires_at_its_time_with_only_the_least_privilege_role_and_
         tokio::time::sleep(Duration::from_millis(100)).await;
         exposition = metrics(&base).await;
     }
-    assert_eq!(exposition.kind("autostop_actions_total"), Some("counter"));
+    assert_eq!(exposition.kind("autostop_actions").as_deref(), Some("counter"));
     assert_eq!(exposition.value("autostop_actions_total", &[("rule", "evening"), ("result", "succeeded")]), Some(1.0));
     assert!(exposition.value("autostop_arm_requests_total", &[]).is_some_and(|requests| requests > 0.0));
     assert!(exposition.value("autostop_last_success_timestamp_seconds", &[]).is_some());
@@ -343,6 +353,7 @@ async fn an_unreadable_scope_is_503_until_the_pending_occurrence_has_run() {
     assert!(problems.contains("AuthorizationFailed"), "{degraded}");
     let exposition = metrics(&base).await;
     assert!(exposition.value("autostop_runs_total", &[("outcome", "some_failed")]).unwrap_or(0.0) >= 1.0);
+    assert!(exposition.value("autostop_problems", &[]).unwrap_or(0.0) >= 1.0, "the problems are counted");
     assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"));
 
     // The cause is fixed: the daemon's recheck runs the pending occurrence, once, and health recovers.

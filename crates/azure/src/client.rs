@@ -5,16 +5,19 @@
 //! statuses it expects. Everything else becomes an [`Error`] naming the resource.
 
 use crate::cloud::Cloud;
+use crate::compute_throttle::{ComputeThrottle, ComputeThrottleOptions};
 use crate::credential::FreshToken;
 use crate::error::{Error, ErrorKind, display_url, from_core};
 use crate::ids::{ComputeId, SubscriptionId, WorkspaceId};
 use crate::models::{self, Compute, ComputeList, DecodeError, Page, Workspace, decode_arm_error};
 use crate::names::validate_resource_group;
 use crate::operation::{
-    Operation, PollOptions, PollStep, PowerAction, StatusHeader, next_delay, parse_retry_after, poll_error, read_poll,
+    Operation, PollOptions, PollStep, StatusHeader, next_delay, parse_retry_after, poll_error, read_poll,
 };
 use crate::policy::{BudgetPolicy, Counters, Stats};
+use crate::power::PowerAction;
 use crate::request::{ACTION_READ_OPERATIONS, ArmRequest, Requests};
+use crate::target::{Resource, TargetId};
 use crate::throttle::{Throttle, ThrottleOptions};
 use azure_core::credentials::TokenCredential;
 use azure_core::http::policies::{Policy, auth::BearerTokenAuthorizationPolicy};
@@ -40,6 +43,8 @@ pub struct ArmClientOptions {
     pub client_options: ClientOptions,
     /// The client-side mirror of ARM's per-subscription request budget.
     pub throttle: ThrottleOptions,
+    /// How the Compute RP's own limits hold requests.
+    pub compute_throttle: ComputeThrottleOptions,
 }
 
 impl Default for ArmClientOptions {
@@ -49,6 +54,7 @@ impl Default for ArmClientOptions {
             scope: Cloud::Public.arm_scope(),
             client_options: ClientOptions { retry: crate::transport::retry_options(), ..Default::default() },
             throttle: ThrottleOptions::default(),
+            compute_throttle: ComputeThrottleOptions::default(),
         }
     }
 }
@@ -96,6 +102,7 @@ impl ArmClient {
         let counters = Arc::new(Counters::default());
         let budget: Arc<dyn Policy> = Arc::new(BudgetPolicy {
             throttle: Arc::new(Mutex::new(Throttle::new(options.throttle))),
+            compute: Arc::new(Mutex::new(ComputeThrottle::new(options.compute_throttle))),
             counters: counters.clone(),
         });
         let auth: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(credential, [options.scope]));
@@ -156,10 +163,34 @@ impl ArmClient {
         models::decode_compute(response.body()).map_err(|m| decode_error(&request.url, m))
     }
 
-    /// Starts, stops or restarts a compute: sends the POST and returns the operation ARM accepted (202).
-    pub async fn begin(&self, id: &ComputeId, action: PowerAction) -> Result<Operation, Error> {
-        let request = self.inner.requests.power(id, action);
-        let response = self.send(&request, &request.url, &[202]).await?;
+    /// Starts, stops or restarts a target: an Azure ML compute, or a VM or whole scale set (where stop is
+    /// deallocate). Sends the POST and returns the operation ARM accepted (202).
+    pub async fn begin(&self, id: &TargetId, action: PowerAction) -> Result<Operation, Error> {
+        match id {
+            TargetId::Compute(compute) => {
+                let request = self.inner.requests.power(compute, action);
+                self.accepted(&request, id.clone(), action).await
+            }
+            TargetId::Machine(machine) => self.begin_machine(machine, action).await,
+        }
+    }
+
+    /// Reads a target back.
+    pub async fn get_target(&self, id: &TargetId) -> Result<Resource, Error> {
+        match id {
+            TargetId::Compute(compute) => self.get_compute(compute).await.map(|c| Resource::Compute(Box::new(c))),
+            TargetId::Machine(machine) => self.get_machine(machine).await.map(|m| Resource::Machine(Box::new(m))),
+        }
+    }
+
+    /// Sends a power POST and reads the 202's status URL into an operation on `target`.
+    pub(crate) async fn accepted(
+        &self,
+        request: &ArmRequest,
+        target: TargetId,
+        action: PowerAction,
+    ) -> Result<Operation, Error> {
+        let response = self.send(request, &request.url, &[202]).await?;
         let headers = response.headers();
         let (header, value) = match headers.get_optional_str(&"azure-asyncoperation".into()) {
             Some(value) => (StatusHeader::AsyncOperation, value),
@@ -179,7 +210,7 @@ impl ArmClient {
             .map_err(|e| decode_error(&request.url, format!("the operation status URL does not parse: {e}")))?;
         self.same_origin(&request.url, &status_url, "operation status URL")?;
         Ok(Operation {
-            compute: id.clone(),
+            target,
             action,
             status_url,
             header,
@@ -188,16 +219,19 @@ impl ArmClient {
     }
 
     /// Polls an operation until it ends, waiting `Retry-After` (else the default delay) between polls, then
-    /// reads the compute. `Ok` means Succeeded; Failed and Canceled are [`ErrorKind::Operation`], and running
+    /// reads the target back. `Ok` means Succeeded; Failed and Canceled are [`ErrorKind::Operation`], and running
     /// past the deadline is [`ErrorKind::Deadline`].
-    pub async fn wait(&self, operation: &Operation, options: &PollOptions) -> Result<Compute, Error> {
+    pub async fn wait(&self, operation: &Operation, options: &PollOptions) -> Result<Resource, Error> {
         let started = tokio::time::Instant::now();
-        let resource = operation.compute.to_string();
+        let resource = operation.target.to_string();
         let poll = ArmRequest {
             method: Method::Get,
             url: operation.status_url.clone(),
             resource: resource.clone(),
-            action: ACTION_READ_OPERATIONS,
+            action: match operation.target {
+                TargetId::Compute(_) => ACTION_READ_OPERATIONS,
+                TargetId::Machine(_) => crate::compute::ACTION_READ_COMPUTE_OPERATIONS,
+            },
         };
         let mut polls = 0;
         let mut delay = next_delay(operation.retry_after, options, polls);
@@ -208,7 +242,7 @@ impl ArmClient {
             }
             tokio::time::sleep(delay.min(remaining)).await;
             let remaining = options.deadline.saturating_sub(started.elapsed());
-            let response = match tokio::time::timeout(remaining, self.send_raw(&poll.method, &poll.url)).await {
+            let response = match tokio::time::timeout(remaining, self.send_raw(&poll.method, &poll.url, None)).await {
                 Ok(result) => result?,
                 Err(_) => return Err(deadline(operation, started.elapsed())),
             };
@@ -218,7 +252,7 @@ impl ArmClient {
                 _ => return Err(arm_error(&poll, &response)),
             };
             match step {
-                PollStep::Succeeded => return self.get_compute(&operation.compute).await,
+                PollStep::Succeeded => return self.get_target(&operation.target).await,
                 PollStep::Running(state) => {
                     tracing::debug!(compute = %resource, action = %operation.action, %state, "operation running");
                     polls += 1;
@@ -242,7 +276,7 @@ impl ArmClient {
         }
     }
 
-    async fn list<T>(
+    pub(crate) async fn list<T>(
         &self,
         request: ArmRequest,
         decode: fn(&[u8]) -> Result<Page<T>, DecodeError>,
@@ -288,15 +322,26 @@ impl ArmClient {
     }
 
     /// Sends `request`'s method to `url` and accepts only `expected` statuses.
-    async fn send(&self, request: &ArmRequest, url: &Url, expected: &[u16]) -> Result<RawResponse, Error> {
-        let response = self.send_raw(&request.method, url).await?;
+    pub(crate) async fn send(&self, request: &ArmRequest, url: &Url, expected: &[u16]) -> Result<RawResponse, Error> {
+        let response = self.send_raw(&request.method, url, None).await?;
+        if expected.contains(&u16::from(response.status())) { Ok(response) } else { Err(arm_error(request, &response)) }
+    }
+
+    /// Sends `request` with a JSON body and accepts only `expected` statuses.
+    pub(crate) async fn send_json(
+        &self,
+        request: &ArmRequest,
+        body: Vec<u8>,
+        expected: &[u16],
+    ) -> Result<RawResponse, Error> {
+        let response = self.send_raw(&request.method, &request.url, Some(&body)).await?;
         if expected.contains(&u16::from(response.status())) { Ok(response) } else { Err(arm_error(request, &response)) }
     }
 
     /// Sends one request through the pipeline. When ARM says the token expired, sends it once more with a
     /// token that does not come from any cache.
-    async fn send_raw(&self, method: &Method, url: &Url) -> Result<RawResponse, Error> {
-        let response = self.send_once(method, url, Context::new()).await?;
+    async fn send_raw(&self, method: &Method, url: &Url, body: Option<&[u8]>) -> Result<RawResponse, Error> {
+        let response = self.send_once(method, url, body, Context::new()).await?;
         if u16::from(response.status()) == 401
             && decode_arm_error(response.body())
                 .and_then(|e| e.code)
@@ -304,15 +349,26 @@ impl ArmClient {
         {
             tracing::debug!(url = %display_url(url), "token expired; asking for a fresh one");
             self.inner.counters.count_retry();
-            return self.send_once(method, url, Context::new().with_value(FreshToken)).await;
+            return self.send_once(method, url, body, Context::new().with_value(FreshToken)).await;
         }
         Ok(response)
     }
 
-    async fn send_once(&self, method: &Method, url: &Url, ctx: Context<'_>) -> Result<RawResponse, Error> {
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        ctx: Context<'_>,
+    ) -> Result<RawResponse, Error> {
         let mut req = Request::new(url.clone(), *method);
-        if *method == Method::Post {
-            req.insert_header("content-length", "0");
+        match body {
+            Some(body) => {
+                req.insert_header("content-type", "application/json");
+                req.set_body(body.to_vec());
+            }
+            None if *method == Method::Post => req.insert_header("content-length", "0"),
+            None => {}
         }
         let options = PipelineSendOptions { skip_checks: true, ..Default::default() };
         self.inner.pipeline.send(&ctx, &mut req, Some(options)).await.map_err(|e| from_core(e, url))
@@ -323,12 +379,12 @@ fn invalid_endpoint(endpoint: &str, expected: &str) -> Error {
     ErrorKind::InvalidInput { what: "ARM endpoint", input: endpoint.to_string(), expected: expected.to_string() }.into()
 }
 
-fn decode_error(url: &Url, message: DecodeError) -> Error {
+pub(crate) fn decode_error(url: &Url, message: DecodeError) -> Error {
     ErrorKind::Decode { url: display_url(url), message }.into()
 }
 
 fn deadline(operation: &Operation, waited: Duration) -> Error {
-    ErrorKind::Deadline { resource: operation.compute.to_string(), action: operation.action, waited }.into()
+    ErrorKind::Deadline { resource: operation.target.to_string(), action: operation.action, waited }.into()
 }
 
 /// The error for an unexpected status: ARM's code and message when the body has them, else the HTTP reason and

@@ -3,8 +3,8 @@
 //! Messages are lowercase, name the input or resource, and never carry a token or a secret. `azure_core::Error`'s
 //! Debug text is never shown: its chain is read and turned into one short sentence instead.
 
-use crate::credential::CredentialKind;
-use crate::operation::PowerAction;
+use crate::credential::kind::CredentialKind;
+use crate::power::PowerAction;
 use std::time::Duration;
 
 /// An error from this crate: bad input, no usable credential, a transport failure, or what ARM answered.

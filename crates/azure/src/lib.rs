@@ -45,19 +45,29 @@
 
 mod client;
 mod cloud;
+mod compute;
+pub mod compute_throttle;
 mod credential;
 mod error;
 mod ids;
+mod ml_idle;
 mod models;
 mod names;
 mod operation;
 mod policy;
+mod power;
 pub mod request;
+mod target;
 pub mod throttle;
 mod transport;
 
 pub use client::{ArmClient, ArmClientOptions, DEFAULT_API_VERSION};
 pub use cloud::Cloud;
+pub use compute::{
+    COMPUTE_API_VERSION, COMPUTE_PROVIDER, MACHINE_RULE, Machine, MachineId, MachineKind, PowerState,
+    machine_permission, machine_verb,
+};
+pub use compute_throttle::ComputeThrottleOptions;
 pub use credential::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
     CredentialKind, CredentialOptions, IDENTITY_ENDPOINT, IDENTITY_HEADER, ManagedIdentitySource, Selection,
@@ -65,14 +75,17 @@ pub use credential::{
 };
 pub use error::{Error, ErrorKind};
 pub use ids::{ComputeId, PROVIDER, SubscriptionId, WorkspaceId};
+pub use ml_idle::NativeSchedule;
 pub use models::{Compute, ComputeList, ComputeState, ComputeType, LastOperation, Unhandled, Workspace};
 pub use names::{
     COMPUTE_RULE, RESOURCE_GROUP_RULE, SUBSCRIPTION_RULE, WORKSPACE_RULE, validate_compute_name,
     validate_resource_group, validate_subscription_id, validate_workspace_name,
 };
-pub use operation::{Operation, PollOptions, PowerAction, StatusHeader};
+pub use operation::{Operation, PollOptions, StatusHeader};
 pub use policy::Stats;
+pub use power::PowerAction;
 pub use request::ACTIONS;
+pub use target::{Resource, TargetId};
 pub use throttle::{DEFAULT_HEADROOM, ThrottleOptions};
 pub use transport::{HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with, retry_options};
 

@@ -5,6 +5,7 @@
 //! (`Other(String)` keeps what ARM sent), because the real service sends far more than the spec shows.
 
 use crate::ids::{ComputeId, WorkspaceId};
+use crate::ml_idle::{NativeSchedule, WireSchedules};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -158,6 +159,10 @@ pub struct Compute {
     pub provisioning_state: Option<String>,
     /// The last operation ARM reports on it.
     pub last_operation: Option<LastOperation>,
+    /// Its idle shutdown (`idleTimeBeforeShutdown`, an ISO 8601 duration such as `PT60M`), when set.
+    pub idle_time_before_shutdown: Option<String>,
+    /// Its native start/stop schedules (`schedules.computeStartStop`).
+    pub schedules: Vec<NativeSchedule>,
 }
 
 /// A compute ARM listed that this client cannot address (its id does not parse, e.g. a name outside the rules
@@ -263,6 +268,10 @@ struct WireInnerProperties {
     created_by: Option<WireCreatedBy>,
     #[serde(default)]
     personal_compute_instance_settings: Option<WirePersonalSettings>,
+    #[serde(default)]
+    idle_time_before_shutdown: Option<String>,
+    #[serde(default)]
+    schedules: Option<WireSchedules>,
 }
 
 #[derive(Deserialize)]
@@ -347,6 +356,8 @@ impl TryFrom<WireCompute> for Compute {
             owner,
             provisioning_state: props.provisioning_state,
             last_operation: inner.last_operation,
+            idle_time_before_shutdown: inner.idle_time_before_shutdown.filter(|value| !value.trim().is_empty()),
+            schedules: inner.schedules.map(NativeSchedule::all).unwrap_or_default(),
         })
     }
 }

@@ -1,53 +1,14 @@
 //! Long-running power operations (start / stop / restart): the handle `begin` returns, the polling options, and
 //! the pure reading of each poll's answer (no I/O here; the client polls).
 
-use crate::ids::ComputeId;
 use crate::models::{WireError, decode_arm_error, decode_operation_status};
-use crate::request::{ACTION_RESTART, ACTION_START, ACTION_STOP};
-use serde::Serialize;
-use std::fmt;
+use crate::power::PowerAction;
+use crate::target::TargetId;
 use std::str::FromStr;
 use std::time::Duration;
 use url::Url;
 
-/// A power action on a compute instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PowerAction {
-    /// Start a stopped instance.
-    Start,
-    /// Stop a running instance.
-    Stop,
-    /// Restart a running instance.
-    Restart,
-}
-
-impl PowerAction {
-    /// The last URL segment: `start`, `stop` or `restart`.
-    pub fn verb(self) -> &'static str {
-        match self {
-            PowerAction::Start => "start",
-            PowerAction::Stop => "stop",
-            PowerAction::Restart => "restart",
-        }
-    }
-
-    /// The authorization action the call needs.
-    pub fn permission(self) -> &'static str {
-        match self {
-            PowerAction::Start => ACTION_START,
-            PowerAction::Stop => ACTION_STOP,
-            PowerAction::Restart => ACTION_RESTART,
-        }
-    }
-}
-
-impl fmt::Display for PowerAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.verb())
-    }
-}
-
+/// Reading an action's name is here, next to the crate's error, so that `power` depends on nothing.
 impl FromStr for PowerAction {
     type Err = crate::Error;
 
@@ -78,8 +39,8 @@ pub enum StatusHeader {
 /// A long-running operation ARM accepted (202): what to poll, for which compute and action.
 #[derive(Clone, Debug)]
 pub struct Operation {
-    /// The compute it runs on.
-    pub compute: ComputeId,
+    /// The target it runs on.
+    pub target: TargetId,
     /// The action requested.
     pub action: PowerAction,
     /// The status URL, verbatim from the 202.

@@ -1,6 +1,7 @@
 //! The per-try pipeline policy that keeps each request inside the client-side budget ([`crate::throttle`]),
 //! feeds ARM's rate-limit headers and 429s back into it, and counts requests, retries and throttles.
 
+use crate::compute_throttle::{ComputeThrottle, group_of, parse_remaining_resource};
 use crate::throttle::{Budget, Throttle};
 use async_trait::async_trait;
 use azure_core::http::policies::{Policy, PolicyResult, RetryPolicyCount};
@@ -50,6 +51,7 @@ impl Counters {
 #[derive(Debug)]
 pub(crate) struct BudgetPolicy {
     pub(crate) throttle: Arc<Mutex<Throttle>>,
+    pub(crate) compute: Arc<Mutex<ComputeThrottle>>,
     pub(crate) counters: Arc<Counters>,
 }
 
@@ -81,6 +83,15 @@ impl Policy for BudgetPolicy {
         }
         let subscription = subscription_of(request);
         let budget = budget_of(request.method());
+        let group = group_of(request.method().as_ref(), request.url().path());
+        if let (Some(sub), Some(group)) = (&subscription, &group) {
+            let wait = self.compute.lock().map(|c| c.wait(sub, group, Instant::now())).unwrap_or_default();
+            if !wait.is_zero() {
+                self.counters.delayed.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(subscription = %sub, %group, ?wait, "holding a request inside the Compute RP's limits");
+                tokio::time::sleep(wait).await;
+            }
+        }
         if let Some(sub) = &subscription {
             let wait = self.with_throttle(|t| t.acquire(sub, budget, Instant::now())).unwrap_or_default();
             if !wait.is_zero() {
@@ -99,13 +110,30 @@ impl Policy for BudgetPolicy {
             if let Some(remaining) = remaining {
                 self.with_throttle(|t| t.observe_remaining(sub, budget, remaining, Instant::now()));
             }
+            let compute_limits = headers.get_optional_str(&"x-ms-ratelimit-remaining-resource".into());
+            if let (Some(group), Some(value)) = (&group, compute_limits) {
+                let remaining = parse_remaining_resource(value);
+                if let Ok(mut compute) = self.compute.lock() {
+                    compute.observe_remaining(sub, group, &remaining, Instant::now());
+                }
+            }
             if response.status() == StatusCode::TooManyRequests {
                 self.counters.throttled.fetch_add(1, Ordering::Relaxed);
                 let retry_after = headers
                     .get_optional_str(&"retry-after".into())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map_or(Duration::from_secs(1), Duration::from_secs);
-                self.with_throttle(|t| t.observe_throttled(sub, budget, retry_after, Instant::now()));
+                // A Compute RP limit holds its own group of requests; ARM's own 429 holds the subscription budget.
+                match &group {
+                    Some(group) if compute_limits.is_some() => {
+                        if let Ok(mut compute) = self.compute.lock() {
+                            compute.observe_throttled(sub, group, retry_after, Instant::now());
+                        }
+                    }
+                    _ => {
+                        self.with_throttle(|t| t.observe_throttled(sub, budget, retry_after, Instant::now()));
+                    }
+                }
             }
         }
         Ok(response)

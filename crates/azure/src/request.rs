@@ -2,8 +2,9 @@
 //!
 //! Each builder returns the method and the full URL with `api-version`; the client sends them.
 
+use crate::compute;
 use crate::ids::{ComputeId, PROVIDER, SubscriptionId, WorkspaceId};
-use crate::operation::PowerAction;
+use crate::power::PowerAction;
 use azure_core::http::Method;
 use url::Url;
 
@@ -11,19 +12,32 @@ use url::Url;
 pub const ACTION_READ_WORKSPACES: &str = "Microsoft.MachineLearningServices/workspaces/read";
 /// The action needed to list or read computes.
 pub const ACTION_READ_COMPUTES: &str = "Microsoft.MachineLearningServices/workspaces/computes/read";
-/// The action needed to start a compute instance.
-pub const ACTION_START: &str = "Microsoft.MachineLearningServices/workspaces/computes/start/action";
-/// The action needed to stop a compute instance.
-pub const ACTION_STOP: &str = "Microsoft.MachineLearningServices/workspaces/computes/stop/action";
-/// The action needed to restart a compute instance.
-pub const ACTION_RESTART: &str = "Microsoft.MachineLearningServices/workspaces/computes/restart/action";
+pub use crate::power::{ACTION_RESTART, ACTION_START, ACTION_STOP};
 
 /// The action needed to poll a compute operation's status.
 pub const ACTION_READ_OPERATIONS: &str = "Microsoft.MachineLearningServices/locations/computeOperationsStatus/read";
 
 /// Every authorization action this client uses: what a least-privilege custom role must grant.
-pub const ACTIONS: &[&str] =
-    &[ACTION_READ_WORKSPACES, ACTION_READ_COMPUTES, ACTION_START, ACTION_STOP, ACTION_RESTART, ACTION_READ_OPERATIONS];
+pub const ACTIONS: &[&str] = &[
+    ACTION_READ_WORKSPACES,
+    ACTION_READ_COMPUTES,
+    ACTION_START,
+    ACTION_STOP,
+    ACTION_RESTART,
+    ACTION_READ_OPERATIONS,
+    compute::ACTION_READ_VMS,
+    compute::ACTION_DEALLOCATE_VM,
+    compute::ACTION_START_VM,
+    compute::ACTION_RESTART_VM,
+    compute::ACTION_READ_SCALE_SETS,
+    compute::ACTION_READ_SCALE_SET_VIEW,
+    compute::ACTION_DEALLOCATE_SCALE_SET,
+    compute::ACTION_START_SCALE_SET,
+    compute::ACTION_RESTART_SCALE_SET,
+    compute::ACTION_READ_COMPUTE_OPERATIONS,
+    compute::ACTION_READ_AUTOSCALE,
+    crate::ml_idle::ACTION_UPDATE_IDLE_SHUTDOWN,
+];
 
 /// One ARM request to make: method, URL (with `api-version`), the resource it concerns and the action it needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,14 +70,24 @@ impl Requests {
         &self.endpoint
     }
 
+    /// The Machine Learning Services api-version.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
     fn url(&self, segments: &[&str]) -> Url {
+        self.url_at(segments, &self.api_version)
+    }
+
+    /// The URL of `segments` under the endpoint with another provider's `api_version`.
+    pub(crate) fn url_at(&self, segments: &[&str], api_version: &str) -> Url {
         let mut url = self.endpoint.clone();
         url.set_query(None);
         url.set_fragment(None);
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
         }
-        url.query_pairs_mut().append_pair("api-version", &self.api_version);
+        url.query_pairs_mut().append_pair("api-version", api_version);
         url
     }
 

@@ -98,7 +98,7 @@ async fn links_to_another_host_are_refused() {
         err.ends_with("the nextLink leads to http://arm.test/page2, not to the ARM endpoint https://arm.test/"),
         "{err}"
     );
-    let err = within(arm.begin(&compute_id("ci-1"), PowerAction::Stop)).await.err().map(|e| e.to_string());
+    let err = within(arm.begin(&compute_id("ci-1").into(), PowerAction::Stop)).await.err().map(|e| e.to_string());
     let err = err.unwrap_or_default();
     assert!(
         err.ends_with(
@@ -157,11 +157,12 @@ async fn stop_polls_azure_async_operation_until_succeeded_then_reads_the_compute
         _ => Reply::json(404, json!({"error": {"code": "NotScripted", "message": url}})),
     });
     let arm = client(script.clone(), Arc::new(FixedToken::default()));
-    let operation = within(arm.begin(&compute_id("ci-1"), PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
+    let operation =
+        within(arm.begin(&compute_id("ci-1").into(), PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(operation.status_url.as_str(), status_url);
     assert_eq!(operation.action, PowerAction::Stop);
     let compute = within(arm.wait(&operation, &fast())).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(compute.state, Some(ComputeState::Stopped));
+    assert_eq!(compute.into_compute().and_then(|c| c.state), Some(ComputeState::Stopped));
     let log = script.log();
     assert_eq!(log.len(), 5, "{log:?}");
     assert_eq!(log[0], format!("POST https://arm.test{WS}/computes/ci-1/stop?api-version=2024-04-01"));
@@ -187,11 +188,12 @@ async fn start_polls_location_when_there_is_no_async_operation_header() {
         _ => Reply::json(404, json!({"error": {"code": "NotScripted", "message": url}})),
     });
     let arm = client(script, Arc::new(FixedToken::default()));
-    let operation = within(arm.begin(&compute_id("ci-2"), PowerAction::Start)).await.unwrap_or_else(|e| panic!("{e}"));
+    let operation =
+        within(arm.begin(&compute_id("ci-2").into(), PowerAction::Start)).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(operation.status_url.as_str(), "https://arm.test/operationResults/op2?api-version=2024-04-01");
     assert_eq!(operation.retry_after, Some(Duration::ZERO));
     let compute = within(arm.wait(&operation, &fast())).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(compute.state, Some(ComputeState::Running));
+    assert_eq!(compute.into_compute().and_then(|c| c.state), Some(ComputeState::Running));
     assert_eq!(polls.load(Ordering::SeqCst), 2);
 }
 
@@ -209,7 +211,8 @@ async fn a_failed_operation_reports_arm_s_error_and_the_compute() {
         json!({"status": "Failed", "error": {"code": "ComputeStopFailed", "message": "the VM did not stop"}}),
     );
     let arm = client(script, Arc::new(FixedToken::default()));
-    let operation = within(arm.begin(&compute_id("ci-3"), PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
+    let operation =
+        within(arm.begin(&compute_id("ci-3").into(), PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
     let err = within(arm.wait(&operation, &fast())).await.err().unwrap_or_else(|| panic!("expected a failure"));
     assert!(matches!(err.kind(), ErrorKind::Operation { status, .. } if status == "Failed"));
     assert_eq!(
@@ -222,7 +225,7 @@ async fn a_failed_operation_reports_arm_s_error_and_the_compute() {
 async fn a_canceled_operation_is_an_error() {
     let arm = client(operation_script(json!({"status": "Canceled"})), Arc::new(FixedToken::default()));
     let operation =
-        within(arm.begin(&compute_id("ci-3"), PowerAction::Restart)).await.unwrap_or_else(|e| panic!("{e}"));
+        within(arm.begin(&compute_id("ci-3").into(), PowerAction::Restart)).await.unwrap_or_else(|e| panic!("{e}"));
     let err = within(arm.wait(&operation, &fast())).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert_eq!(err, format!("restart of {WS}/computes/ci-3 ended Canceled"));
 }
@@ -230,7 +233,8 @@ async fn a_canceled_operation_is_an_error() {
 #[tokio::test]
 async fn an_operation_past_its_deadline_stops_polling() {
     let arm = client(operation_script(json!({"status": "InProgress"})), Arc::new(FixedToken::default()));
-    let operation = within(arm.begin(&compute_id("ci-3"), PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
+    let operation =
+        within(arm.begin(&compute_id("ci-3").into(), PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
     let options = PollOptions {
         first_delay: Duration::from_millis(5),
         default_delay: Duration::from_millis(5),
@@ -245,7 +249,7 @@ async fn an_operation_past_its_deadline_stops_polling() {
 async fn a_202_without_a_status_header_is_an_error() {
     let script = Script::new(|_, _| Reply::empty(202, vec![]));
     let arm = client(script, Arc::new(FixedToken::default()));
-    let err = within(arm.begin(&compute_id("ci-3"), PowerAction::Stop)).await.err().map(|e| e.to_string());
+    let err = within(arm.begin(&compute_id("ci-3").into(), PowerAction::Stop)).await.err().map(|e| e.to_string());
     assert_eq!(
         err.unwrap_or_default(),
         format!(
@@ -280,8 +284,10 @@ async fn authorization_failed_names_the_missing_permission() {
         Reply::json(403, json!({"error": {"code": "AuthorizationFailed", "message": message}}))
     });
     let arm = client(script, Arc::new(FixedToken::default()));
-    let err =
-        within(arm.begin(&compute_id("ci-1"), PowerAction::Stop)).await.err().unwrap_or_else(|| panic!("expected 403"));
+    let err = within(arm.begin(&compute_id("ci-1").into(), PowerAction::Stop))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("expected 403"));
     assert_eq!(err.http_status(), Some(403));
     assert_eq!(
         err.to_string(),

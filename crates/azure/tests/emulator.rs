@@ -44,7 +44,8 @@ async fn run(rig: &Rig, name: &str, action: PowerAction) -> Result<autostop_azur
     let id = compute_id(name).parse().unwrap_or_else(|e| panic!("{e}"));
     let operation = within(arm.begin(&id, action)).await?;
     rig.emulator.control().complete_operations();
-    within(arm.wait(&operation, &poll())).await
+    let resource = within(arm.wait(&operation, &poll())).await?;
+    Ok(resource.into_compute().unwrap_or_else(|| panic!("{name} is read back as a compute")))
 }
 
 #[tokio::test]
@@ -83,7 +84,7 @@ async fn an_operation_in_flight_is_polled_until_it_ends() {
     assert_eq!(control.state(&compute_id("ci-0")).as_deref(), Some("Stopping"));
     control.complete_operations();
     let compute = within(waiting).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(compute.state, Some(ComputeState::Stopped));
+    assert_eq!(compute.into_compute().and_then(|c| c.state), Some(ComputeState::Stopped));
     rig.emulator.shutdown().await;
 }
 
@@ -118,7 +119,10 @@ async fn unknown_subscription_group_workspace_and_instance_are_named() {
     let err = within(arm.get_compute(&missing)).await.err().unwrap_or_else(|| panic!("expected 404"));
     assert!(err.is_not_found(), "{err}");
     assert!(err.to_string().starts_with(&format!("{}: ResourceNotFound: ", compute_id("nope"))), "{err}");
-    let err = within(arm.begin(&missing, PowerAction::Start)).await.err().unwrap_or_else(|| panic!("expected 404"));
+    let err = within(arm.begin(&missing.clone().into(), PowerAction::Start))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("expected 404"));
     assert!(err.is_not_found() && err.to_string().contains("nope"), "{err}");
     rig.emulator.shutdown().await;
 }

@@ -118,7 +118,8 @@ async fn the_client_replays_the_recorded_sessions() {
     let got = within(arm.get_compute(&instance)).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(got.state, Some(ComputeState::Running));
 
-    let operation = within(arm.begin(&instance, PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
+    let operation =
+        within(arm.begin(&instance.clone().into(), PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(operation.status_url.as_str().len() > 3000, "the 3 KB status URL is kept whole");
     let poll = PollOptions {
         first_delay: Duration::from_millis(5),

@@ -24,6 +24,7 @@ pub fn fleet(instances: usize) -> Fleet {
             vm_size: "STANDARD_DS3_V2".into(),
             tags: BTreeMap::from([("index".to_string(), i.to_string())]),
             owner: Some(format!("user{i}@contoso.com")),
+            ..Default::default()
         })
         .collect();
     Fleet {
@@ -32,6 +33,7 @@ pub fn fleet(instances: usize) -> Fleet {
             resource_groups: vec![ResourceGroup {
                 name: RG.into(),
                 workspaces: vec![Workspace { name: WS.into(), location: "eastus".into(), computes }],
+                ..Default::default()
             }],
         }],
     }

@@ -17,17 +17,30 @@ pub(crate) struct ArmError {
     pub www_authenticate: Option<String>,
     /// The `Retry-After` header in seconds, for 429 answers.
     pub retry_after: Option<u64>,
+    /// `error.details`, when ARM sends some (the Compute RP's throttling names its policy there).
+    pub details: Option<Box<Value>>,
 }
 
 impl ArmError {
     /// An error with the given status, code and message.
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> ArmError {
-        ArmError { status, code: code.to_owned(), message: message.into(), www_authenticate: None, retry_after: None }
+        ArmError {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            www_authenticate: None,
+            retry_after: None,
+            details: None,
+        }
     }
 
     /// The JSON body ARM sends.
     pub fn body(&self) -> Value {
-        json!({"error": {"code": self.code, "message": self.message}})
+        let mut body = json!({"error": {"code": self.code, "message": self.message}});
+        if let Some(details) = &self.details {
+            body["error"]["details"] = (**details).clone();
+        }
+        body
     }
 
     /// 400 for a request the emulator does not implement: it fails loudly instead of approximating.

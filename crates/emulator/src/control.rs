@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::arm::json::stable_guid;
+use crate::compute_limits::ComputeLimits;
 use crate::faults::Faults;
 use crate::secret::Secret;
 use crate::server::Shared;
@@ -39,6 +40,31 @@ pub mod actions {
     pub const COMPUTE_RESTART: &str = "Microsoft.MachineLearningServices/workspaces/computes/restart/action";
     /// Poll a compute operation.
     pub const OPERATION_READ: &str = "Microsoft.MachineLearningServices/locations/computeOperationsStatus/read";
+    /// Set a compute instance's idle shutdown.
+    pub const COMPUTE_IDLE_SHUTDOWN: &str =
+        "Microsoft.MachineLearningServices/workspaces/computes/updateIdleShutdownSetting/action";
+    /// List or get VMs.
+    pub const VM_READ: &str = "Microsoft.Compute/virtualMachines/read";
+    /// Start a VM.
+    pub const VM_START: &str = "Microsoft.Compute/virtualMachines/start/action";
+    /// Deallocate a VM.
+    pub const VM_DEALLOCATE: &str = "Microsoft.Compute/virtualMachines/deallocate/action";
+    /// Power off a VM (autostop never needs it: powered off still bills).
+    pub const VM_POWER_OFF: &str = "Microsoft.Compute/virtualMachines/powerOff/action";
+    /// Restart a VM.
+    pub const VM_RESTART: &str = "Microsoft.Compute/virtualMachines/restart/action";
+    /// List or get scale sets.
+    pub const SCALE_SET_READ: &str = "Microsoft.Compute/virtualMachineScaleSets/read";
+    /// Read a scale set's instance view.
+    pub const SCALE_SET_VIEW_READ: &str = "Microsoft.Compute/virtualMachineScaleSets/instanceView/read";
+    /// Start a scale set.
+    pub const SCALE_SET_START: &str = "Microsoft.Compute/virtualMachineScaleSets/start/action";
+    /// Deallocate a scale set.
+    pub const SCALE_SET_DEALLOCATE: &str = "Microsoft.Compute/virtualMachineScaleSets/deallocate/action";
+    /// Poll a Compute operation.
+    pub const COMPUTE_OPERATION_READ: &str = "Microsoft.Compute/locations/operations/read";
+    /// List autoscale settings.
+    pub const AUTOSCALE_READ: &str = "Microsoft.Insights/AutoscaleSettings/read";
 }
 
 /// One request the emulator served.
@@ -115,11 +141,39 @@ impl Control {
         true
     }
 
-    /// Finishes every in-flight transition now: the next GET or poll sees the end state.
+    /// Finishes every in-flight transition now (compute instances, VMs, scale sets): the next GET or poll sees
+    /// the end state.
     pub fn complete_operations(&self) {
         let now = self.shared.clock.now();
         let wall = self.shared.wall();
-        self.shared.live().world.complete_operations(now, &wall);
+        let mut live = self.shared.live();
+        live.world.complete_operations(now, &wall);
+        live.machines.complete_operations(now, &wall);
+    }
+
+    /// The power state (`running`, `deallocated`...) of a VM or scale set by full ARM id, as a GET would show it
+    /// now.
+    pub fn power_state(&self, machine_id: &str) -> Option<String> {
+        let now = self.shared.clock.now();
+        let wall = self.shared.wall();
+        let mut live = self.shared.live();
+        let index = live.machines.by_id(machine_id)?;
+        live.machines.settle(index, now, &wall);
+        Some(live.machines.at(index).power_state.clone())
+    }
+
+    /// Sets a VM's or scale set's power state, cancelling any transition in flight; false if no such machine.
+    pub fn set_power_state(&self, machine_id: &str, state: &str) -> bool {
+        let wall = self.shared.wall();
+        let mut live = self.shared.live();
+        let Some(index) = live.machines.by_id(machine_id) else { return false };
+        live.machines.set_power_state(index, state, &wall);
+        true
+    }
+
+    /// Replaces the Compute RP's policy sizes (counts already spent in the current windows are kept).
+    pub fn set_compute_limits(&self, limits: ComputeLimits) {
+        self.shared.live().compute_limits = limits;
     }
 
     /// A valid ARM bearer token for the configured service principal (e.g. for a fake `az` in tests).
@@ -138,7 +192,8 @@ impl Control {
     /// The next operation on every compute with this name (any workspace) ends `Failed` with an ARM error;
     /// returns how many computes were marked.
     pub fn fail_operations_for(&self, compute_name: &str) -> usize {
-        self.shared.live().world.fail_next_operation(compute_name)
+        let mut live = self.shared.live();
+        live.world.fail_next_operation(compute_name) + live.machines.fail_next_operation(compute_name)
     }
 
     /// Answers 403 `AuthorizationFailed` for `action` (see [`actions`]; `*` for all) on every ARM id that starts

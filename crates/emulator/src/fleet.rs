@@ -43,6 +43,52 @@ pub struct ResourceGroup {
     /// The Azure ML workspaces in it.
     #[serde(default)]
     pub workspaces: Vec<Workspace>,
+    /// The virtual machines in it (`Microsoft.Compute/virtualMachines`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_machines: Vec<VirtualMachine>,
+    /// The VM scale sets in it (`Microsoft.Compute/virtualMachineScaleSets`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scale_sets: Vec<ScaleSet>,
+}
+
+/// One virtual machine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtualMachine {
+    /// The VM name.
+    pub name: String,
+    /// The Azure region, e.g. `eastus`; it also names the operation-status URLs.
+    pub location: String,
+    /// The power state as the instance view spells it after `PowerState/`: `running`, `stopped` (powered off,
+    /// still billed), `deallocated`, `starting`, `stopping`, `deallocating`, or anything else (served as is).
+    pub power_state: String,
+    /// The VM size, e.g. `Standard_B2s`.
+    pub vm_size: String,
+    /// The resource tags (the owner is a tag, as on real VMs).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One VM scale set: all its instances share one power state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleSet {
+    /// The scale set name.
+    pub name: String,
+    /// The Azure region.
+    pub location: String,
+    /// The power state of every instance (as for [`VirtualMachine::power_state`]).
+    pub power_state: String,
+    /// The instances' size (`sku.name`), e.g. `Standard_D2s_v3`.
+    pub vm_size: String,
+    /// How many instances it has (`sku.capacity`).
+    pub capacity: u32,
+    /// The resource tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Whether an autoscale setting (`Microsoft.Insights/autoscalesettings`) targets it.
+    #[serde(default)]
+    pub autoscale: bool,
 }
 
 /// One Azure ML workspace.
@@ -80,6 +126,36 @@ pub struct Compute {
     /// instances, as the assigned user of a personal instance.
     #[serde(default)]
     pub owner: Option<String>,
+    /// The idle shutdown of an instance (`idleTimeBeforeShutdown`, ISO 8601 such as `PT60M`); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_time_before_shutdown: Option<String>,
+    /// The native start/stop schedules of an instance (`schedules.computeStartStop`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<NativeSchedule>,
+}
+
+/// A native start/stop schedule of a compute instance, with a `Cron` trigger.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeSchedule {
+    /// `Start` or `Stop`.
+    pub action: String,
+    /// The NCRONTAB expression, e.g. `0 8 * * *`.
+    pub cron: String,
+    /// The Windows time zone name (default `UTC`).
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    /// Whether it is enabled (default true).
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
+}
+
+fn enabled() -> bool {
+    true
 }
 
 fn default_compute_type() -> String {
@@ -138,6 +214,7 @@ impl Fleet {
                         rg.name, sub.id
                     )));
                 }
+                validate_machines(rg)?;
                 let mut workspaces = HashSet::new();
                 for ws in &rg.workspaces {
                     check_name("workspace name", &ws.name)?;
@@ -183,6 +260,7 @@ impl Fleet {
             vm_size: size.to_owned(),
             tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             owner: Some(owner.to_owned()),
+            ..Compute::default()
         };
         let cluster = |name: &str| Compute {
             name: name.to_owned(),
@@ -191,6 +269,7 @@ impl Fleet {
             vm_size: "STANDARD_DS3_V2".to_owned(),
             tags: BTreeMap::new(),
             owner: None,
+            ..Compute::default()
         };
         let workspace = |name: &str, location: &str, computes: Vec<Compute>| Workspace {
             name: name.to_owned(),
@@ -203,6 +282,8 @@ impl Fleet {
                     id: "00000000-0000-4000-8000-000000000001".to_owned(),
                     resource_groups: vec![
                         ResourceGroup {
+                            virtual_machines: Vec::new(),
+                            scale_sets: Vec::new(),
                             name: "ml-research".to_owned(),
                             workspaces: vec![
                                 workspace(
@@ -257,6 +338,8 @@ impl Fleet {
                             ],
                         },
                         ResourceGroup {
+                            virtual_machines: Vec::new(),
+                            scale_sets: Vec::new(),
                             name: "ml-prod".to_owned(),
                             workspaces: vec![workspace(
                                 "prod-ws",
@@ -285,6 +368,8 @@ impl Fleet {
                 Subscription {
                     id: "00000000-0000-4000-8000-000000000002".to_owned(),
                     resource_groups: vec![ResourceGroup {
+                        virtual_machines: Vec::new(),
+                        scale_sets: Vec::new(),
                         name: "ml-teaching".to_owned(),
                         workspaces: vec![workspace(
                             "teaching-ws",
@@ -337,6 +422,8 @@ impl Fleet {
                 .map(|s| Subscription {
                     id: format!("00000000-0000-4000-8000-{:012}", s + 1),
                     resource_groups: vec![ResourceGroup {
+                        virtual_machines: Vec::new(),
+                        scale_sets: Vec::new(),
                         name: format!("rg-{s:03}"),
                         workspaces: (0..workspaces_per_sub)
                             .map(|w| Workspace {
@@ -350,6 +437,7 @@ impl Fleet {
                                         vm_size: "STANDARD_DS3_V2".to_owned(),
                                         tags: BTreeMap::from([("team".to_owned(), format!("team-{}", i % 7))]),
                                         owner: Some(format!("user{i:04}@contoso.com")),
+                                        ..Compute::default()
                                     })
                                     .collect(),
                             })
@@ -359,6 +447,26 @@ impl Fleet {
                 .collect(),
         }
     }
+}
+
+/// Checks the virtual machines and scale sets of a resource group: plain names, unique per kind, a location and
+/// a power state.
+fn validate_machines(rg: &ResourceGroup) -> Result<(), Error> {
+    let entries = rg
+        .virtual_machines
+        .iter()
+        .map(|vm| ("virtual machine", &vm.name, &vm.location, &vm.power_state))
+        .chain(rg.scale_sets.iter().map(|set| ("scale set", &set.name, &set.location, &set.power_state)));
+    let mut seen = HashSet::new();
+    for (what, name, location, power_state) in entries {
+        check_name(&format!("{what} name"), name)?;
+        check_name(&format!("{what} '{name}' location"), location)?;
+        check_name(&format!("{what} '{name}' power_state"), power_state)?;
+        if !seen.insert((what, name.to_ascii_lowercase())) {
+            return Err(invalid(format!("{what} '{name}' appears twice in resource group '{}'", rg.name)));
+        }
+    }
+    Ok(())
 }
 
 fn check_name(what: &str, value: &str) -> Result<(), Error> {

@@ -25,12 +25,15 @@ mod arm;
 mod arm_error;
 mod azureml_sdk;
 mod clock;
+mod compute_limits;
 mod control;
 mod entra_discovery;
 mod faults;
 mod fleet;
 mod identity;
 mod login_proxy;
+mod machines;
+mod operations;
 mod options;
 mod secret;
 mod server;
@@ -41,9 +44,13 @@ mod world;
 
 use std::path::PathBuf;
 
+pub use compute_limits::ComputeLimits;
 pub use control::{Control, RecordedRequest, actions};
 pub use faults::Faults;
-pub use fleet::{AML_COMPUTE, COMPUTE_INSTANCE, Compute, Fleet, ResourceGroup, Subscription, Workspace};
+pub use fleet::{
+    AML_COMPUTE, COMPUTE_INSTANCE, Compute, Fleet, NativeSchedule, ResourceGroup, ScaleSet, Subscription,
+    VirtualMachine, Workspace,
+};
 pub use options::Options;
 pub use server::Emulator;
 pub use throttle::ThrottleOptions;

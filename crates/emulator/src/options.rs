@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::compute_limits::ComputeLimits;
 use crate::faults::Faults;
 use crate::fleet::Fleet;
 use crate::throttle::ThrottleOptions;
@@ -34,8 +35,12 @@ pub struct Options {
     pub ca_dir: Option<PathBuf>,
     /// Lifetime of issued access tokens.
     pub token_lifetime: Duration,
-    /// ARM throttling (per-subscription token buckets); `None` serves every request.
+    /// ARM throttling (per-subscription token buckets); `None` serves every request. When on, the Compute RP's
+    /// policies ([`Options::compute_limits`]) are enforced too (429 + `Retry-After`); they are counted and reported
+    /// in `x-ms-ratelimit-remaining-resource` either way.
     pub throttle: Option<ThrottleOptions>,
+    /// The Compute RP's own policies (requests per resource per 3 minutes, per subscription per 30 minutes).
+    pub compute_limits: ComputeLimits,
     /// Real time added to every request (except the `/_emulator/` management path).
     pub latency: Duration,
     /// Faults to inject.
@@ -59,6 +64,7 @@ impl Default for Options {
             ca_dir: None,
             token_lifetime: Duration::from_secs(3600),
             throttle: None,
+            compute_limits: ComputeLimits::default(),
             latency: Duration::ZERO,
             faults: Faults::default(),
             time_scale: 1.0,
@@ -79,6 +85,7 @@ impl fmt::Debug for Options {
             .field("ca_dir", &self.ca_dir)
             .field("token_lifetime", &self.token_lifetime)
             .field("throttle", &self.throttle)
+            .field("compute_limits", &self.compute_limits)
             .field("latency", &self.latency)
             .field("faults", &self.faults)
             .field("time_scale", &self.time_scale)

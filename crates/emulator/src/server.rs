@@ -24,8 +24,10 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 use crate::clock::{Clock, arm_timestamp};
+use crate::compute_limits::{ComputeCounters, ComputeLimits};
 use crate::control::{Control, ControlState, RecordedRequest};
 use crate::faults::{FaultState, RequestFault};
+use crate::machines::Machines;
 use crate::options::Options;
 use crate::secret::Secret;
 use crate::throttle::Throttle;
@@ -61,6 +63,12 @@ pub(crate) struct Config {
 pub(crate) struct Live {
     /// Fleet, states, operations.
     pub world: World,
+    /// Virtual machines and scale sets, their power states and operations.
+    pub machines: Machines,
+    /// The Compute RP's policy counters.
+    pub compute_counters: ComputeCounters,
+    /// The Compute RP's policy sizes.
+    pub compute_limits: ComputeLimits,
     /// Issued tokens.
     pub tokens: Tokens,
     /// Denials, recorded requests, workload assertion.
@@ -170,7 +178,10 @@ impl Emulator {
             },
             clock: Clock::new(options.time_scale),
             live: Mutex::new(Live {
+                machines: Machines::new(&options.fleet, &wall),
                 world: World::new(options.fleet, &wall),
+                compute_counters: ComputeCounters::default(),
+                compute_limits: options.compute_limits,
                 tokens: Tokens::default(),
                 control: ControlState::default(),
                 throttle: options.throttle.map(Throttle::new),

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::arm_error::ArmError;
 use crate::fleet::{Compute, Fleet};
+use crate::operations::{Operation, Operations};
 
 /// The ARM provider namespace of Azure ML.
 pub(crate) const PROVIDER: &str = "Microsoft.MachineLearningServices";
@@ -147,37 +148,8 @@ pub(crate) struct ComputeEntry {
     rendered: Option<String>,
 }
 
-/// A long-running operation.
-#[derive(Debug)]
-struct Operation {
-    compute: usize,
-    action: Action,
-    from_state: String,
-    started: Duration,
-    ends_at: Duration,
-    failure: Option<ArmError>,
-    subscription: String,
-    start_time: String,
-    /// When the operation was first seen finished (ARM timestamp); fixed from then on.
-    end_time: Option<String>,
-}
-
 /// What an operation-status poll sees.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OperationStatus {
-    /// The operation id.
-    pub id: String,
-    /// `InProgress`, `Succeeded` or `Failed`.
-    pub status: &'static str,
-    /// 0..=100.
-    pub percent_complete: f64,
-    /// When it started (ARM timestamp).
-    pub start_time: String,
-    /// When it finished (ARM timestamp), once it has.
-    pub end_time: Option<String>,
-    /// The error of a failed operation.
-    pub error: Option<ArmError>,
-}
+pub(crate) use crate::operations::Progress as OperationStatus;
 
 /// The accepted start of an action: where to poll it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +170,7 @@ pub(crate) struct World {
     workspaces: Vec<WorkspaceEntry>,
     computes: Vec<ComputeEntry>,
     compute_index: HashMap<String, usize>,
-    operations: HashMap<String, Operation>,
+    operations: Operations<Action>,
 }
 
 impl World {
@@ -210,7 +182,7 @@ impl World {
             workspaces: Vec::new(),
             computes: Vec::new(),
             compute_index: HashMap::new(),
-            operations: HashMap::new(),
+            operations: Operations::default(),
         };
         for sub in fleet.subscriptions {
             let mut groups = Vec::new();
@@ -386,10 +358,9 @@ impl World {
             compute.pending = None;
             return;
         };
-        if op.ends_at > now {
+        if !op.ended(now, wall) {
             return;
         }
-        op.end_time.get_or_insert_with(|| wall.to_owned());
         compute.pending = None;
         compute.rendered = None;
         compute.modified_on = wall.to_owned();
@@ -482,7 +453,7 @@ impl World {
         self.operations.insert(
             accepted.operation_id.clone(),
             Operation {
-                compute: index,
+                target: index,
                 action,
                 from_state: compute.spec.state.clone(),
                 started: now,
@@ -518,41 +489,14 @@ impl World {
                 format!("The compute operation '{operation_id}' was not found in subscription '{subscription}'."),
             )
         };
-        let op = self.operations.get(operation_id).ok_or_else(not_found)?;
-        if !op.subscription.eq_ignore_ascii_case(subscription) {
-            return Err(not_found());
-        }
-        let compute = op.compute;
+        let compute = self.operations.target(subscription, operation_id).ok_or_else(not_found)?;
         self.settle(compute, now, wall);
-        let op = self.operations.get_mut(operation_id).ok_or_else(not_found)?;
-        if now >= op.ends_at {
-            op.end_time.get_or_insert_with(|| wall.to_owned());
-        }
-        let total = op.ends_at.saturating_sub(op.started).as_secs_f64();
-        let done = now.saturating_sub(op.started).as_secs_f64();
-        let (status, percent, error) = if now < op.ends_at {
-            let percent = if total > 0.0 { (done / total * 100.0).floor().min(99.0) } else { 0.0 };
-            ("InProgress", percent, None)
-        } else if let Some(error) = &op.failure {
-            ("Failed", 100.0, Some(error.clone()))
-        } else {
-            ("Succeeded", 100.0, None)
-        };
-        Ok(OperationStatus {
-            id: operation_id.to_owned(),
-            status,
-            percent_complete: percent,
-            start_time: op.start_time.clone(),
-            end_time: op.end_time.clone().filter(|_| status != "InProgress"),
-            error,
-        })
+        self.operations.progress(operation_id, now, wall).ok_or_else(not_found)
     }
 
     /// Ends every operation in flight at `now` (their computes settle on next look).
     pub fn complete_operations(&mut self, now: Duration, wall: &str) {
-        for op in self.operations.values_mut() {
-            op.ends_at = op.ends_at.min(now);
-        }
+        self.operations.end_all(now);
         for index in 0..self.computes.len() {
             self.settle(index, now, wall);
         }
@@ -575,6 +519,22 @@ impl World {
         compute.rendered = None;
         compute.spec.state = state.to_owned();
         compute.modified_on = wall.to_owned();
+    }
+
+    /// Sets a compute instance's idle shutdown (`value` already validated); a cluster gets 400 `BadRequest`.
+    pub fn set_idle_shutdown(&mut self, index: usize, value: &str, wall: &str) -> Result<(), ArmError> {
+        let compute = &mut self.computes[index];
+        if !compute.spec.is_instance() {
+            return Err(ArmError::new(
+                400,
+                "BadRequest",
+                format!("Compute '{}' is not a compute instance; it has no idle shutdown.", compute.spec.name),
+            ));
+        }
+        compute.spec.idle_time_before_shutdown = Some(value.to_owned());
+        compute.rendered = None;
+        compute.modified_on = wall.to_owned();
+        Ok(())
     }
 
     /// Marks every compute named `name` (case-insensitive, in any workspace) so its next operation fails.

@@ -1,8 +1,10 @@
-//! Whether one compute may be stopped or started right now, judged only from its type and state.
+//! Whether one target may be stopped or started right now, judged only from its kind, type and state.
 //!
 //! Pure: the same rules serve the ad-hoc verbs (`autostop stop|start`) and the scheduled plan.
 
 use std::fmt;
+
+use crate::instance::{Instance, Kind};
 
 /// What autostop can do to a compute instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +51,8 @@ pub enum SkipReason {
         /// The state ARM reported (empty when ARM reported none).
         state: String,
     },
+    /// A scale set that an autoscale setting manages, and the rule does not force it.
+    Autoscaled,
     /// Anything else, with its explanation (owner tags, exclusions, snoozes...).
     Other(String),
 }
@@ -63,16 +67,45 @@ impl fmt::Display for SkipReason {
             SkipReason::AlreadyThere { state } => write!(f, "already {state}"),
             SkipReason::WrongState { state } if state.is_empty() => f.write_str("state unknown"),
             SkipReason::WrongState { state } => write!(f, "state is {state}"),
+            SkipReason::Autoscaled => {
+                f.write_str("an autoscale setting manages this scale set; use force to act on it anyway")
+            }
             SkipReason::Other(reason) => f.write_str(reason),
         }
     }
 }
 
-/// Decides whether `action` may be taken on a compute of type `compute_type` in state `state`.
+/// Decides whether `action` may be taken on `target`.
 ///
-/// Stop acts only on `Running` (and on `JobRunning` when `force` is set); start acts only on `Stopped`.
-/// Everything else, including computes that are not instances, is a skip with its reason.
-pub fn eligibility(action: Action, compute_type: &str, state: Option<&str>, force: bool) -> Result<(), SkipReason> {
+/// Compute instances: stop acts only on `Running` (and on `JobRunning` when `force` is set); start acts only on
+/// `Stopped`; computes that are not instances are never touched. VMs and scale sets: stop (deallocate) acts on
+/// `running` and on `stopped` (powered off but still billed); start acts on `deallocated` and `stopped`; a scale
+/// set whose instances differ (`mixed`) may be either; a scale set an autoscale setting manages is left alone
+/// unless `force` is set. Everything else is a skip with its reason.
+pub fn eligibility(action: Action, target: &Instance, force: bool) -> Result<(), SkipReason> {
+    match target.kind {
+        Kind::ComputeInstance => compute_eligibility(action, &target.compute_type, target.state.as_deref(), force),
+        Kind::Vmss if target.autoscale && !force => Err(SkipReason::Autoscaled),
+        Kind::Vm | Kind::Vmss => machine_eligibility(action, target.state.as_deref()),
+    }
+}
+
+/// A VM's or scale set's power state against the action.
+fn machine_eligibility(action: Action, state: Option<&str>) -> Result<(), SkipReason> {
+    let state = state.unwrap_or_default();
+    let is = |states: &[&str]| states.iter().any(|s| s.eq_ignore_ascii_case(state));
+    match action {
+        Action::Stop if is(&["running", "stopped", "mixed"]) => Ok(()),
+        Action::Start if is(&["deallocated", "stopped", "mixed"]) => Ok(()),
+        Action::Stop if is(&["deallocated", "deallocating"]) => {
+            Err(SkipReason::AlreadyThere { state: state.to_owned() })
+        }
+        Action::Start if is(&["running", "starting"]) => Err(SkipReason::AlreadyThere { state: state.to_owned() }),
+        _ => Err(SkipReason::WrongState { state: state.to_owned() }),
+    }
+}
+
+fn compute_eligibility(action: Action, compute_type: &str, state: Option<&str>, force: bool) -> Result<(), SkipReason> {
     if !compute_type.eq_ignore_ascii_case("ComputeInstance") {
         return Err(SkipReason::NotAnInstance { compute_type: compute_type.to_owned() });
     }
@@ -92,6 +125,36 @@ pub fn eligibility(action: Action, compute_type: &str, state: Option<&str>, forc
 mod tests {
     use super::*;
 
+    fn instance(compute_type: &str, state: Option<&str>) -> Instance {
+        Instance { compute_type: compute_type.into(), state: state.map(str::to_owned), ..Instance::default() }
+    }
+
+    fn machine(kind: Kind, state: &str, autoscale: bool) -> Instance {
+        Instance { kind, state: Some(state.into()), autoscale, ..Instance::default() }
+    }
+
+    #[test]
+    fn vms_stop_means_deallocate_even_when_powered_off() {
+        let stop = |state: &str| eligibility(Action::Stop, &machine(Kind::Vm, state, false), false);
+        assert_eq!(stop("running"), Ok(()));
+        assert_eq!(stop("stopped"), Ok(()), "a powered-off VM still bills: deallocate it");
+        assert_eq!(stop("deallocated"), Err(SkipReason::AlreadyThere { state: "deallocated".into() }));
+        assert_eq!(stop("starting"), Err(SkipReason::WrongState { state: "starting".into() }));
+        assert_eq!(stop("hibernated"), Err(SkipReason::WrongState { state: "hibernated".into() }));
+        let start = |state: &str| eligibility(Action::Start, &machine(Kind::Vm, state, false), false);
+        assert_eq!(start("deallocated"), Ok(()));
+        assert_eq!(start("stopped"), Ok(()));
+        assert_eq!(start("running"), Err(SkipReason::AlreadyThere { state: "running".into() }));
+    }
+
+    #[test]
+    fn autoscaled_scale_sets_need_force() {
+        let set = machine(Kind::Vmss, "running", true);
+        assert_eq!(eligibility(Action::Stop, &set, false), Err(SkipReason::Autoscaled));
+        assert_eq!(eligibility(Action::Stop, &set, true), Ok(()));
+        assert_eq!(eligibility(Action::Start, &machine(Kind::Vmss, "mixed", false), false), Ok(()));
+    }
+
     #[test]
     fn stop_acts_only_on_running_and_forced_job_running() {
         let cases = [
@@ -106,7 +169,7 @@ mod tests {
         ];
         for (state, force, expected) in cases {
             assert_eq!(
-                eligibility(Action::Stop, "ComputeInstance", Some(state), force),
+                eligibility(Action::Stop, &instance("ComputeInstance", Some(state)), force),
                 expected,
                 "{state} force={force}"
             );
@@ -123,20 +186,24 @@ mod tests {
             ("Unusable", Err(SkipReason::WrongState { state: "Unusable".into() })),
         ];
         for (state, expected) in cases {
-            assert_eq!(eligibility(Action::Start, "ComputeInstance", Some(state), true), expected, "{state}");
+            assert_eq!(
+                eligibility(Action::Start, &instance("ComputeInstance", Some(state)), true),
+                expected,
+                "{state}"
+            );
         }
     }
 
     #[test]
     fn computes_that_are_not_instances_are_never_touched() {
-        let got = eligibility(Action::Stop, "AmlCompute", Some("Running"), true);
+        let got = eligibility(Action::Stop, &instance("AmlCompute", Some("Running")), true);
         assert_eq!(got, Err(SkipReason::NotAnInstance { compute_type: "AmlCompute".into() }));
         assert!(got.unwrap_err().to_string().contains("AmlCompute"));
     }
 
     #[test]
     fn a_missing_state_is_reported_as_unknown() {
-        let got = eligibility(Action::Start, "ComputeInstance", None, false).unwrap_err();
+        let got = eligibility(Action::Start, &instance("ComputeInstance", None), false).unwrap_err();
         assert_eq!(got.to_string(), "state unknown");
     }
 }

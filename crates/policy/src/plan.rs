@@ -168,6 +168,7 @@ impl PlanSkipReason {
             PlanSkipReason::Ineligible(SkipReason::JobRunning) => "job-running",
             PlanSkipReason::Ineligible(SkipReason::AlreadyThere { .. }) => "already-there",
             PlanSkipReason::Ineligible(SkipReason::WrongState { .. }) => "wrong-state",
+            PlanSkipReason::Ineligible(SkipReason::Autoscaled) => "autoscaled",
             PlanSkipReason::Ineligible(SkipReason::Other(_)) => "ineligible",
             PlanSkipReason::OutsideScope => "outside-scope",
             PlanSkipReason::Excluded => "excluded",
@@ -332,6 +333,9 @@ pub fn plan_due(inventory: &[Instance], config: &Config, occurrences: Occurrence
 
 /// How `rule` relates to `instance` through the named-rule tag, `select` and `exclude`.
 fn relation(rule: &Rule, instance: &Instance, config: &Config) -> Relation {
+    if !rule.concerns(instance.kind) {
+        return Relation::NotSelected;
+    }
     let selected = || rule.select.matches(instance);
     match config.tags.chosen_rule(instance) {
         Some(chosen) if config.rule(chosen).is_none() => {
@@ -393,10 +397,7 @@ fn decide(instance: &Instance, candidates: &[&(&Rule, Zoned)], config: &Config, 
         (Ok(false), Ok(Some(until))) if acts_at < until => {
             Err(PlanSkipReason::Snoozed { tag: tags.snooze_until.clone(), until })
         }
-        (Ok(false), Ok(_)) => {
-            eligibility(winner.action, &instance.compute_type, instance.state.as_deref(), winner.force)
-                .map_err(PlanSkipReason::Ineligible)
-        }
+        (Ok(false), Ok(_)) => eligibility(winner.action, instance, winner.force).map_err(PlanSkipReason::Ineligible),
     };
     // A holiday comes before the owner tags (step 5 of the module docs).
     let verdict = match winner.holiday(occurrence) {

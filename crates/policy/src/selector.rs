@@ -165,6 +165,7 @@ mod tests {
             state: Some("Running".to_owned()),
             vm_size: size.map(str::to_owned),
             tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            ..Default::default()
         }
     }
 

@@ -22,6 +22,9 @@ pub struct TagNames {
     pub snooze_until: String,
     /// Named-rule tag: the only rule that applies to the instance. Default `autostop-rule`.
     pub rule: String,
+    /// The tag that names the owner of a VM or scale set (Azure ML computes say who created them). Default
+    /// `owner`.
+    pub owner: String,
 }
 
 impl Default for TagNames {
@@ -30,6 +33,7 @@ impl Default for TagNames {
             opt_out: "autostop".to_owned(),
             snooze_until: "autostop-snooze-until".to_owned(),
             rule: "autostop-rule".to_owned(),
+            owner: "owner".to_owned(),
         }
     }
 }
@@ -95,6 +99,7 @@ mod tests {
             state: Some("Running".to_owned()),
             vm_size: None,
             tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
+            ..Default::default()
         }
     }
 
@@ -124,7 +129,12 @@ mod tests {
 
     #[test]
     fn renamed_tags_are_read_under_their_new_names() {
-        let names = TagNames { opt_out: "keep".into(), snooze_until: "nap".into(), rule: "policy".into() };
+        let names = TagNames {
+            opt_out: "keep".into(),
+            snooze_until: "nap".into(),
+            rule: "policy".into(),
+            owner: "owner".into(),
+        };
         let target = tagged(&[("keep", "off"), ("autostop", "maybe"), ("policy", "night")]);
         assert_eq!(names.opted_out(&target), Ok(true));
         assert_eq!(names.chosen_rule(&target), Some("night"));

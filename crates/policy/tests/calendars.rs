@@ -71,6 +71,7 @@ fn instance(state: &str, tags: &[(&str, &str)]) -> Instance {
         state: Some(state.to_owned()),
         vm_size: None,
         tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        ..Default::default()
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use autostop_policy::config::{self, Config, ConfigError};
-use autostop_policy::{Action, Instance};
+use autostop_policy::{Action, Instance, Kind};
 use jiff::SignedDuration;
 
 const ISSUE_EXAMPLE: &str = r#"
@@ -50,6 +50,7 @@ fn instance(name: &str, tags: &[(&str, &str)]) -> Instance {
         state: Some("Running".to_owned()),
         vm_size: None,
         tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        ..Default::default()
     }
 }
 
@@ -259,7 +260,7 @@ exclude = { size = ["x"] }
 "#;
     let got = errors(text);
     let expected = [
-        (1, 1, "unknown key \"colour\": expected defaults, azure, tags, calendars, scopes or rules"),
+        (1, 1, "unknown key \"colour\": expected defaults, azure, tags, calendars, scopes, rules or idle_shutdown"),
         (5, 1, "[defaults]: unknown key \"catchup\": expected one of timezone, catch_up"),
         (9, 1, "scopes[1]: unknown key \"region\""),
         (15, 1, "rules[1]: unknown key \"forse\""),
@@ -341,6 +342,55 @@ catch_up = "3h"
     let (rule, _) = config.next_occurrence("2026-03-02T10:00:00Z".parse().expect("instant")).expect("a rule fires");
     assert_eq!(rule.name, "tokyo-evening");
     assert_eq!(config.longest_catch_up(), SignedDuration::from_hours(3));
+}
+
+#[test]
+fn kinds_and_idle_shutdown_are_read_and_checked() {
+    let config = parse(
+        r#"
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000001"
+
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000002"
+kinds = ["vm", "vmss"]
+
+[[rules]]
+name = "vms"
+action = "stop"
+schedule = "0 0 20 * * *"
+kinds = ["vm"]
+
+[idle_shutdown]
+max = "60m"
+"#,
+    )
+    .unwrap_or_else(|errors| panic!("{errors:?}"));
+    assert_eq!(config.scopes[0].kinds, [Kind::ComputeInstance], "the default keeps existing configs' meaning");
+    assert_eq!(config.scopes[1].kinds, [Kind::Vm, Kind::Vmss]);
+    assert_eq!(config.rules[0].kinds, Some(vec![Kind::Vm]));
+    assert_eq!(config.idle_shutdown, Some(SignedDuration::from_mins(60)));
+
+    let got = errors(
+        r#"[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000001"
+kinds = ["vm", "lambda", "vm"]
+
+[idle_shutdown]
+max = "4d"
+"#,
+    );
+    let messages: Vec<&str> = got.iter().map(|(_, _, message)| message.as_str()).collect();
+    assert!(
+        messages.contains(&"scopes.kinds: expected one of compute-instance, vm, vmss, found \"lambda\""),
+        "{got:?}"
+    );
+    assert!(messages.contains(&"scopes.kinds: vm is listed twice"), "{got:?}");
+    assert!(
+        messages.iter().any(|m| m.starts_with("idle_shutdown.max: expected 15 minutes to 3 days")),
+        "Azure's bounds are checked at check time: {got:?}"
+    );
+    assert!(got.iter().any(|(line, _, m)| *line == 6 && m.starts_with("idle_shutdown.max")), "{got:?}");
 }
 
 #[test]

@@ -68,6 +68,7 @@ fn instance(name: &str) -> Instance {
         state: Some("Running".to_owned()),
         vm_size: Some("Standard_DS3_v2".to_owned()),
         tags: BTreeMap::new(),
+        ..Default::default()
     }
 }
 

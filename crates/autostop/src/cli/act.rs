@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
 use autostop_azure::{ArmClient, ComputeId};
-use autostop_policy::{Action, PlannedAction};
+use autostop_policy::{Action, Kind, PlannedAction};
 use autostop_state::{EventKind, StateStore};
 use clap::Args;
 use futures::stream::{self, StreamExt};
@@ -94,11 +94,12 @@ pub async fn execute(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let (inventory, name_errors) = match (&request.selection, named_workspaces(scope)) {
+    let only_instances = scope.kinds == [autostop_policy::Kind::ComputeInstance];
+    let (inventory, name_errors) = match (&request.selection, named_workspaces(scope).filter(|_| only_instances)) {
         (Selection::Names(names), Some(workspaces)) => get_named(client, &workspaces, names).await,
         _ => (discover(client, scope).await, Vec::new()),
     };
-    let targets = decide(&inventory.computes, &request.selection, request.action, request.force);
+    let targets = decide(&inventory.targets, &request.selection, request.action, request.force);
     // Claimed and recorded like a scheduled action (rule "(ad-hoc)", occurrence now), so that an action not
     // followed to its end is confirmed by a later run, and the audit log says who stopped what.
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
@@ -109,7 +110,7 @@ pub async fn execute(
         .map(|considered| PlannedAction {
             rule: AD_HOC_RULE.to_owned(),
             occurrence: now.clone(),
-            target: crate::discover::instance(considered.compute),
+            target: considered.target.clone(),
             action: request.action,
             force: request.force,
         })
@@ -125,22 +126,23 @@ pub async fn execute(
     let action = request.action.as_str().to_owned();
     let mut rows = ActionPrinter::new(out, format);
     for considered in &targets.considered {
-        let compute = &considered.compute;
+        let target = considered.target;
         let mut row = ActionRow {
-            id: compute.id.to_string(),
-            name: compute.name.clone(),
+            kind: Some(target.kind.as_str().to_owned()),
+            id: target.id.clone(),
+            name: target.name.clone(),
             action: action.clone(),
             result: Verdict::Skipped,
             reason: None,
             error: None,
-            state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
+            state: target.state.clone(),
         };
         match &considered.decision {
             Err(reason) => row.reason = Some(reason.to_string()),
             Ok(()) => {
                 let done = applied.next().context("fewer outcomes than actions")?;
                 let (result, state) = match done.result {
-                    EventKind::Succeeded => (Verdict::Succeeded, Some(target_state(request.action))),
+                    EventKind::Succeeded => (Verdict::Succeeded, Some(target_state(target.kind, request.action))),
                     EventKind::Accepted => (Verdict::Accepted, None),
                     EventKind::Skipped => (Verdict::Skipped, row.state.clone()),
                     _ => (Verdict::Failed, None),
@@ -162,6 +164,7 @@ pub async fn execute(
     let unhandled = unhandled_selected(&inventory.unhandled, &request.selection);
     for skipped in &unhandled {
         rows.row(ActionRow {
+            kind: Some(Kind::ComputeInstance.as_str().to_owned()),
             id: skipped.id.clone(),
             name: skipped.name.clone(),
             action: action.clone(),
@@ -175,6 +178,7 @@ pub async fn execute(
         targets.unknown_names.iter().filter(|name| !unhandled.iter().any(|u| u.name.eq_ignore_ascii_case(name)));
     for name in unknown {
         rows.row(ActionRow {
+            kind: None,
             id: name.clone(),
             name: name.clone(),
             action: action.clone(),
@@ -227,7 +231,7 @@ async fn get_named(
     let mut errors = Vec::new();
     for (name, result) in results {
         match result {
-            Ok(compute) => inventory.computes.push(compute),
+            Ok(compute) => inventory.targets.push(crate::discover::instance(&compute)),
             Err(err) => errors.push((name, err.to_string())),
         }
     }
@@ -237,11 +241,13 @@ async fn get_named(
 /// How long SIGTERM / SIGINT lets the operations in flight finish (a later run confirms the rest).
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// The state an action leaves a compute instance in, once read back.
-fn target_state(action: Action) -> String {
-    match action {
-        Action::Stop => "Stopped".to_owned(),
-        Action::Start => "Running".to_owned(),
+/// The state an action leaves a target in, once read back: a stopped VM or scale set is deallocated.
+fn target_state(kind: Kind, action: Action) -> String {
+    match (kind, action) {
+        (Kind::ComputeInstance, Action::Stop) => "Stopped".to_owned(),
+        (Kind::ComputeInstance, Action::Start) => "Running".to_owned(),
+        (Kind::Vm | Kind::Vmss, Action::Stop) => "deallocated".to_owned(),
+        (Kind::Vm | Kind::Vmss, Action::Start) => "running".to_owned(),
     }
 }
 
@@ -265,7 +271,7 @@ impl Confirmation {
             (false, _) => Ok(false),
             (true, true) => Ok(true),
             (true, false) => Err(crate::UsageError(format!(
-                "{} --all acts on every compute instance of the scope and needs confirmation, but stdin is not a \
+                "{} --all acts on every target of the scope and needs confirmation, but stdin is not a \
                  terminal to ask on: pass --yes to confirm (nothing was changed)",
                 action.as_str()
             ))),
@@ -277,7 +283,11 @@ impl Confirmation {
 /// the answer from stdin.
 fn confirm(action: Action, count: usize, scope: &Scope) -> anyhow::Result<bool> {
     let mut stderr = std::io::stderr().lock();
-    write!(stderr, "{} {count} compute instance(s) in {}? [y/N] ", action.as_str(), describe(scope))?;
+    let what = match scope.kinds.as_slice() {
+        [autostop_policy::Kind::ComputeInstance] => "compute instance(s)".to_owned(),
+        kinds => format!("target(s) ({})", kinds.iter().map(|kind| kind.as_str()).collect::<Vec<_>>().join(", ")),
+    };
+    write!(stderr, "{} {count} {what} in {}? [y/N] ", action.as_str(), describe(scope))?;
     stderr.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

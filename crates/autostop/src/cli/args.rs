@@ -16,9 +16,21 @@ pub struct ScopeArgs {
     #[arg(long, short = 'g')]
     pub resource_group: Option<String>,
 
-    /// Workspace to look in (all workspaces of the scope when absent).
+    /// Workspace to look in (all workspaces of the scope when absent; compute instances only).
     #[arg(long, short = 'w')]
     pub workspace: Option<String>,
+
+    /// Kind of target: compute-instance, vm or vmss (repeatable; default compute-instance).
+    #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
+    pub kinds: Vec<autostop_policy::Kind>,
+
+    /// The tag that names the owner of a VM or scale set.
+    #[arg(long, value_name = "TAG", default_value = "owner")]
+    pub owner_tag: String,
+}
+
+fn parse_kind(text: &str) -> Result<autostop_policy::Kind, String> {
+    autostop_policy::Kind::parse(text).ok_or_else(|| format!("expected compute-instance, vm or vmss, found {text:?}"))
 }
 
 impl ScopeArgs {
@@ -38,7 +50,14 @@ impl ScopeArgs {
         }
         let subscriptions =
             self.subscriptions.iter().map(|id| id.trim().parse().map_err(usage)).collect::<Result<Vec<_>, _>>()?;
+        let mut kinds = self.kinds.clone();
+        kinds.dedup();
+        if kinds.is_empty() {
+            kinds.push(autostop_policy::Kind::ComputeInstance);
+        }
         Ok(crate::discover::Scope {
+            kinds,
+            owner_tag: self.owner_tag.clone(),
             subscriptions,
             resource_group: self.resource_group.clone(),
             workspace: self.workspace.clone(),

@@ -59,17 +59,17 @@ fn summary(path: &Path, config: &Config) -> String {
 mod tests {
     use super::*;
 
-    fn write_temp(name: &str, text: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("autostop-check-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("autostop.toml");
+    /// A config file in a temporary folder that is removed when the returned guard is dropped.
+    fn write_temp(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("autostop.toml");
         std::fs::write(&path, text).expect("write config");
-        path
+        (dir, path)
     }
 
     #[test]
     fn the_starter_file_checks_clean_and_is_summarised() {
-        let path = write_temp("starter", autostop_policy::config::starter());
+        let (_dir, path) = write_temp(autostop_policy::config::starter());
         let config = crate::config::load(&path).expect("the starter is valid");
         let text = summary(&path, &config);
         assert!(text.contains("valid: 1 scope, 2 rules"), "{text}");
@@ -78,8 +78,7 @@ mod tests {
 
     #[test]
     fn a_bad_file_is_a_usage_error_counting_its_errors() {
-        let path = write_temp(
-            "bad",
+        let (_dir, path) = write_temp(
             "[[scopes]]\nsubscription = \"x\"\n[[rules]]\nname = \"a\"\naction = \"halt\"\nschedule = \"0 0 20 * * *\"\n",
         );
         let err = crate::config::load(&path).expect_err("refused");

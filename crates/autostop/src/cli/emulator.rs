@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use autostop_emulator::{Emulator, Faults, Fleet, Options, ThrottleOptions};
+use autostop_policy::duration::duration_arg;
 use clap::Args;
 
 use crate::{Outcome, UsageError};
@@ -37,7 +38,7 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
     page_size: u64,
     /// How long Starting / Stopping / Restarting last, e.g. `2s`, `500ms`, `1m`.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = duration_arg)]
     transition: Duration,
     /// Directory for the CA certificate `ca.pem` (a fresh temp dir, removed on exit, when absent).
     #[arg(long, value_name = "DIR")]
@@ -47,7 +48,7 @@ pub struct EmulatorArgs {
     #[arg(long)]
     throttle: bool,
     /// Real time added to every request, e.g. `50ms`.
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    #[arg(long, default_value = "0s", value_parser = duration_arg)]
     latency: Duration,
     /// Run the emulated clock this many times faster than real time (transitions, throttle refill).
     #[arg(long, default_value_t = 1.0, value_parser = parse_positive)]
@@ -65,7 +66,7 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     fault_slow_operation_rate: f64,
     /// Tokens stop being accepted this long after issue, whatever lifetime they advertise, e.g. `30s`.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = duration_arg)]
     token_early_expiry: Option<Duration>,
 }
 
@@ -83,13 +84,6 @@ fn parse_positive(text: &str) -> Result<f64, String> {
         Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
         _ => Err(format!("expected a number above 0, found '{text}'")),
     }
-}
-
-/// Parses a friendly duration such as `2s`, `500ms` or `1m 30s`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let signed: jiff::SignedDuration =
-        text.parse().map_err(|err| format!("expected a duration such as 2s or 500ms, found '{text}': {err}"))?;
-    Duration::try_from(signed).map_err(|_| format!("expected a non-negative duration, found '{text}'"))
 }
 
 /// Runs the emulator until interrupted, or starts it in the background with `--print-env`.
@@ -255,15 +249,6 @@ fn shell_quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_in_friendly_form() {
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-2s").is_err());
-    }
 
     #[test]
     fn rates_and_scales_are_checked() {

@@ -291,15 +291,18 @@ mod tests {
     }
 
     #[test]
-    fn the_role_allows_only_reads_start_and_stop() {
+    fn the_role_allows_only_reads_start_stop_deallocate_and_idle_shutdown() {
         let role: serde_json::Value = serde_json::from_str(ROLE).expect("the role is JSON");
         let actions: Vec<&str> =
             role["Actions"].as_array().expect("Actions").iter().filter_map(|action| action.as_str()).collect();
         assert!(!actions.is_empty());
         for action in &actions {
-            let allowed =
-                action.ends_with("/read") || action.ends_with("/start/action") || action.ends_with("/stop/action");
-            assert!(allowed && !action.contains('*'), "{action} is more than read, start or stop");
+            let allowed = action.ends_with("/read")
+                || action.ends_with("/start/action")
+                || action.ends_with("/stop/action")
+                || action.ends_with("/deallocate/action")
+                || action.ends_with("/computes/updateIdleShutdownSetting/action");
+            assert!(allowed && !action.contains('*'), "{action} is more than read, start, stop or deallocate");
         }
         assert_eq!(role["IsCustom"], true);
         assert_eq!(role["DataActions"], json!([]));

@@ -1,14 +1,14 @@
-//! `autostop list`: the compute inventory of a scope, printed as it arrives.
+//! `autostop list`: the inventory of a scope, printed as it arrives.
 
 use std::io::{BufWriter, Write};
 
-use autostop_azure::{ArmClient, ComputeList};
+use autostop_azure::ArmClient;
 use clap::Args;
 
 use crate::Outcome;
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
-use crate::discover::{Scope, discover_each};
+use crate::discover::{Found, Scope, discover_each};
 use crate::output::ComputePrinter;
 
 /// `autostop list [SCOPE] [--output table|json]`
@@ -33,7 +33,7 @@ pub async fn run(args: ListArgs) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-/// Lists the computes of `scope` to `out` as they arrive (see [`ComputePrinter`]), and those it cannot handle as
+/// Lists the targets of `scope` to `out` as they arrive (see [`ComputePrinter`]), and those it cannot handle as
 /// skipped; listing errors go to stderr and make the outcome a failure (a skipped compute does not).
 pub async fn execute(
     client: &ArmClient,
@@ -42,11 +42,11 @@ pub async fn execute(
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let mut printer = ComputePrinter::new(out, format);
-    let each = |list: ComputeList| -> std::io::Result<()> {
-        for compute in &list.computes {
-            printer.compute(compute)?;
+    let each = |found: Found| -> std::io::Result<()> {
+        for target in &found.targets {
+            printer.compute(target)?;
         }
-        for unhandled in &list.unhandled {
+        for unhandled in &found.unhandled {
             printer.skipped(unhandled);
         }
         Ok(())

@@ -3,8 +3,11 @@
 mod act;
 mod args;
 mod check;
+#[cfg(feature = "emulator")]
 mod demo;
+#[cfg(feature = "emulator")]
 mod emulator;
+mod enforce;
 mod functions;
 mod history;
 mod init;
@@ -22,6 +25,10 @@ pub use args::{AzureArgs, OutputFormat, PolicyArgs, ScopeArgs, parse_instant};
 /// Stop and start Azure Machine Learning compute instances on schedules and policies.
 #[derive(Debug, Parser)]
 #[command(name = "autostop", version, about, max_term_width = 100)]
+#[cfg_attr(
+    not(feature = "emulator"),
+    command(after_help = "This build leaves out `emulator` and `demo` (built without the `emulator` feature).")
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,6 +42,9 @@ enum Command {
     Stop(act::ActArgs),
     /// Start stopped compute instances.
     Start(act::ActArgs),
+    /// Enforce Azure ML's own safety nets across the fleet: `enforce idle-shutdown --max 60m`.
+    #[command(subcommand)]
+    Enforce(enforce::EnforceCommand),
     /// Preview what the policy would do in a window of time, and why (changes nothing).
     Plan(plan::PlanArgs),
     /// Evaluate the schedule window since the last run (with catch-up) and act.
@@ -54,8 +64,10 @@ enum Command {
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
     /// Run the local Azure emulator (Entra, managed identity and ARM over HTTPS) in the foreground.
+    #[cfg(feature = "emulator")]
     Emulator(emulator::EmulatorArgs),
     /// Start the emulator with a sample fleet and show list, stop --all --wait, list.
+    #[cfg(feature = "emulator")]
     Demo(demo::DemoArgs),
 }
 
@@ -69,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::List(args) => runtime()?.block_on(list::run(args)),
         Command::Stop(args) => runtime()?.block_on(act::run(autostop_policy::Action::Stop, args)),
         Command::Start(args) => runtime()?.block_on(act::run(autostop_policy::Action::Start, args)),
+        Command::Enforce(command) => runtime()?.block_on(enforce::run(command)),
         Command::Plan(args) => runtime()?.block_on(plan::run(args)),
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Serve(args) => serve_command(args),
@@ -77,7 +90,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check(args) => check::run(args),
         Command::Init(args) => init::run(args),
         Command::Schedule(cmd) => schedule::run(cmd),
+        #[cfg(feature = "emulator")]
         Command::Emulator(args) => emulator::run(args),
+        #[cfg(feature = "emulator")]
         Command::Demo(args) => runtime()?.block_on(demo::run(args)),
     }
 }

@@ -70,6 +70,12 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     for rule in &plan.idle_rules {
         eprintln!("autostop: rule {rule} selects no instance in scope");
     }
+    for conflict in autostop_policy::native::native_conflicts(&instances, &config) {
+        eprintln!(
+            "autostop: rule {} stops {}, but its native schedule starts it again: {}",
+            conflict.rule, conflict.target.name, conflict.schedule
+        );
+    }
     for error in &errors {
         eprintln!("autostop: {error}");
     }

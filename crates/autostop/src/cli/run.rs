@@ -29,10 +29,10 @@ pub struct RunArgs {
     #[arg(long)]
     no_wait: bool,
     /// How long an accepted action may take to be read back in its state before it is recorded unconfirmed.
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_positive)]
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = autostop_policy::duration::positive_duration_arg)]
     confirm_deadline: Duration,
     /// How long SIGTERM / SIGINT lets operations in flight finish before leaving them to a later run to confirm.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = autostop_policy::duration::positive_duration_arg)]
     shutdown_grace: Duration,
     #[command(flatten)]
     apply: ApplyArgs,
@@ -41,14 +41,6 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t)]
     output: OutputFormat,
-}
-
-fn parse_positive(text: &str) -> Result<Duration, String> {
-    let duration = autostop_policy::parse_duration(text).map_err(|err| err.to_string())?;
-    Duration::try_from(duration)
-        .ok()
-        .filter(|duration| !duration.is_zero())
-        .ok_or_else(|| format!("expected a positive duration, found {text:?}"))
 }
 
 /// Runs `autostop run`.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use autostop_policy::duration::{duration_arg, positive_duration_arg};
 use clap::Args;
 use tokio::sync::mpsc;
 
@@ -35,15 +36,15 @@ pub struct ServeArgs {
     #[arg(long, env = "FUNCTIONS_CUSTOMHANDLER_PORT", hide = true)]
     functions_port: Option<u16>,
     /// How long SIGTERM lets operations in flight finish before recording them as interrupted (e.g. 60s, 2m).
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_grace)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration_arg)]
     shutdown_grace: Duration,
     /// After an evaluation that left problems (a scope that could not be read, actions to confirm), evaluate
     /// again this much later even if no occurrence is due (e.g. 60s, 5m).
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_grace)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration_arg)]
     recheck_interval: Duration,
     /// How long an HTTP client has to send a request's headers; also the longest a kept-alive connection may
     /// wait idle for its next request. Applies to /healthz, /metrics and the Functions handler.
-    #[arg(long, value_name = "DURATION", env = "AUTOSTOP_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    #[arg(long, value_name = "DURATION", env = "AUTOSTOP_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = positive_duration_arg)]
     http_header_timeout: Duration,
     /// The most HTTP connections served at once; connections beyond it are closed as soon as they are accepted.
     #[arg(long, value_name = "N", env = "AUTOSTOP_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
@@ -55,20 +56,6 @@ pub struct ServeArgs {
 enum Mode {
     Daemon,
     Functions { port: u16 },
-}
-
-fn parse_grace(text: &str) -> Result<Duration, String> {
-    let duration: jiff::SignedDuration =
-        text.parse().map_err(|err| format!("expected a duration such as 60s or 2m, found {text:?}: {err}"))?;
-    Duration::try_from(duration).map_err(|_| format!("expected a positive duration, found {text:?}"))
-}
-
-/// A duration that must not be zero (a zero timeout would close every connection at once).
-fn parse_timeout(text: &str) -> Result<Duration, String> {
-    match parse_grace(text)? {
-        duration if duration.is_zero() => Err(format!("expected a duration above zero, found {text:?}")),
-        duration => Ok(duration),
-    }
 }
 
 impl ServeArgs {
@@ -165,7 +152,8 @@ mod tests {
         assert_eq!(parse(&["--shutdown-grace", "2m"]).expect("valid").shutdown_grace, Duration::from_secs(120));
         assert_eq!(parse(&[]).expect("valid").shutdown_grace, Duration::from_secs(60));
         assert!(parse(&["--shutdown-grace", "-5s"]).is_err());
-        assert!(parse(&["--shutdown-grace", "soon"]).is_err());
+        let err = parse(&["--shutdown-grace", "soon"]).expect_err("not a duration").to_string();
+        assert!(err.contains("expected a duration such as") && err.contains("\"soon\""), "{err}");
     }
 
     #[test]

@@ -78,6 +78,7 @@ impl Context<'_> {
         let outcome = |result: EventKind, reason: Option<String>, error: Option<String>| RunOutcome {
             rule: planned.rule.clone(),
             occurrence: rfc3339(&planned.occurrence),
+            kind: Some(planned.target.kind.as_str().to_owned()),
             id: Some(planned.target.id.clone()),
             name: Some(planned.target.name.clone()),
             action: planned.action.to_string(),
@@ -114,7 +115,7 @@ impl Context<'_> {
             return Ok(outcome(EventKind::Interrupted, reason, None));
         }
         let Some(request) = request else {
-            let error = Some(format!("the target id {:?} does not parse as a compute id", planned.target.id));
+            let error = Some(format!("the target id {:?} does not parse as an ARM target id", planned.target.id));
             store.record(&event(EventKind::Failed, None, error.clone())).await.map_err(|err| broken(&err))?;
             return Ok(outcome(EventKind::Failed, None, error));
         };
@@ -210,10 +211,10 @@ impl Context<'_> {
                 updated_at: Timestamp::now(),
             };
             let decision = match followed {
-                Ok(compute) => after_reading(
+                Ok(resource) => after_reading(
                     &claim,
                     planned.action,
-                    &Seen::of(&compute),
+                    &Seen::of(&resource),
                     Timestamp::now(),
                     self.actor.options.confirm_deadline,
                 ),

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use autostop_azure::{ArmClient, Compute, ComputeId, LastOperation};
-use autostop_policy::Action;
+use autostop_azure::{ArmClient, LastOperation, Resource, TargetId};
+use autostop_policy::{Action, Kind};
 use autostop_state::{Claim, ClaimStatus, Event, EventKind, RunId, RunRecord, Transition, rfc3339};
 use futures::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp};
@@ -23,6 +23,8 @@ const CONCURRENCY: usize = 16;
 pub enum Seen {
     /// The target exists, in this state, with this last operation.
     Found {
+        /// Compute instance, VM or scale set (whose states are spelled differently).
+        kind: Kind,
         /// Its state as ARM spells it (`Stopped`, `Stopping`...).
         state: Option<String>,
         /// Its `lastOperation`, when ARM reports one.
@@ -33,11 +35,19 @@ pub enum Seen {
 }
 
 impl Seen {
-    /// What a read compute shows.
-    pub fn of(compute: &Compute) -> Seen {
-        Seen::Found {
-            state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
-            last_operation: compute.last_operation.clone(),
+    /// What a read target shows.
+    pub fn of(resource: &Resource) -> Seen {
+        match resource {
+            Resource::Compute(compute) => Seen::Found {
+                kind: Kind::ComputeInstance,
+                state: resource.state(),
+                last_operation: compute.last_operation.clone(),
+            },
+            Resource::Machine(machine) => Seen::Found {
+                kind: crate::discover::kind_of(machine.id.kind()),
+                state: resource.state(),
+                last_operation: None,
+            },
         }
     }
 }
@@ -55,15 +65,18 @@ pub enum Verdict {
     Elsewhere(String),
 }
 
-/// Judges a read-back against the action: pure.
+/// Judges a read-back against the action: pure. A compute instance is stopped when `Stopped`; a VM or scale
+/// set only when `deallocated` (powered off, `stopped`, still bills, so it is not there yet).
 pub fn judge(action: Action, seen: &Seen) -> Verdict {
-    let Seen::Found { state, last_operation } = seen else {
+    let Seen::Found { kind, state, last_operation } = seen else {
         return Verdict::Failed("the target no longer exists".to_owned());
     };
     let state = state.as_deref().unwrap_or("Unknown");
-    let (reached, toward, operation): (&[&str], &[&str], &str) = match action {
-        Action::Stop => (&["Stopped"], &["Stopping"], "Stop"),
-        Action::Start => (&["Running", "JobRunning"], &["Starting"], "Start"),
+    let (reached, toward, operation): (&[&str], &[&str], &str) = match (kind, action) {
+        (Kind::ComputeInstance, Action::Stop) => (&["Stopped"], &["Stopping"], "Stop"),
+        (Kind::ComputeInstance, Action::Start) => (&["Running", "JobRunning"], &["Starting"], "Start"),
+        (Kind::Vm | Kind::Vmss, Action::Stop) => (&["deallocated"], &["deallocating"], "Stop"),
+        (Kind::Vm | Kind::Vmss, Action::Start) => (&["running"], &["starting"], "Start"),
     };
     if reached.iter().any(|s| s.eq_ignore_ascii_case(state)) {
         return Verdict::Reached;
@@ -224,7 +237,7 @@ pub async fn confirm_open(actor: &Actor, run: &RunId, now: Timestamp, report: &m
 /// Reads the claim's target and decides; a read that fails keeps the claim open (reported as an error) unless
 /// the deadline has passed.
 async fn read(client: &ArmClient, claim: &Claim, action: Action, now: Timestamp, deadline: SignedDuration) -> Decision {
-    let id: ComputeId = match claim.key.target_id.parse() {
+    let id: TargetId = match claim.key.target_id.parse() {
         Ok(id) => id,
         Err(err) => {
             return Decision::Move {
@@ -233,8 +246,8 @@ async fn read(client: &ArmClient, claim: &Claim, action: Action, now: Timestamp,
             };
         }
     };
-    let seen = match client.get_compute(&id).await {
-        Ok(compute) => Seen::of(&compute),
+    let seen = match client.get_target(&id).await {
+        Ok(resource) => Seen::of(&resource),
         Err(err) if err.is_not_found() => Seen::Gone,
         Err(err) => {
             let sent = claim.sent_at.unwrap_or(claim.claimed_at);
@@ -281,6 +294,7 @@ pub(super) async fn settle(
     Ok(moved.then(|| RunOutcome {
         rule: claim.key.rule.clone(),
         occurrence: rfc3339(&claim.key.occurrence),
+        kind: crate::discover::kind_of_id(&claim.key.target_id).map(|kind| kind.as_str().to_owned()),
         id: Some(claim.key.target_id.clone()),
         name: Some(claim.target_name.clone()),
         action: claim.action.clone(),
@@ -295,5 +309,41 @@ fn parse_action(text: &str) -> Option<Action> {
         "stop" => Some(Action::Stop),
         "start" => Some(Action::Start),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(kind: Kind, state: &str) -> Seen {
+        Seen::Found { kind, state: Some(state.to_owned()), last_operation: None }
+    }
+
+    #[test]
+    fn a_vm_is_stopped_only_once_deallocated() {
+        for kind in [Kind::Vm, Kind::Vmss] {
+            assert_eq!(judge(Action::Stop, &seen(kind, "deallocated")), Verdict::Reached);
+            assert_eq!(judge(Action::Stop, &seen(kind, "deallocating")), Verdict::Toward);
+            assert_eq!(
+                judge(Action::Stop, &seen(kind, "stopped")),
+                Verdict::Elsewhere("stopped".into()),
+                "powered off still bills: not what stop asked for"
+            );
+            assert_eq!(judge(Action::Start, &seen(kind, "running")), Verdict::Reached);
+            assert_eq!(judge(Action::Start, &seen(kind, "starting")), Verdict::Toward);
+            assert_eq!(judge(Action::Start, &seen(kind, "hibernated")), Verdict::Elsewhere("hibernated".into()));
+        }
+    }
+
+    #[test]
+    fn compute_instances_keep_their_own_vocabulary() {
+        assert_eq!(judge(Action::Stop, &seen(Kind::ComputeInstance, "Stopped")), Verdict::Reached);
+        assert_eq!(
+            judge(Action::Stop, &seen(Kind::ComputeInstance, "deallocated")),
+            Verdict::Elsewhere("deallocated".into())
+        );
+        assert_eq!(judge(Action::Start, &seen(Kind::ComputeInstance, "JobRunning")), Verdict::Reached);
+        assert!(matches!(judge(Action::Start, &Seen::Gone), Verdict::Failed(_)));
     }
 }

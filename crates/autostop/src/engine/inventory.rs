@@ -7,7 +7,7 @@ use autostop_azure::ArmClient;
 use autostop_policy::{Config, Instance};
 use futures::stream::{self, StreamExt};
 
-use crate::discover::{Scope, discover, instance};
+use crate::discover::{Scope, discover};
 
 /// How many scopes are discovered at once.
 const CONCURRENCY: usize = 8;
@@ -30,6 +30,8 @@ pub async fn inventory(client: &ArmClient, config: &Config) -> Found {
     for scope in &config.scopes {
         match scope.subscription.parse() {
             Ok(subscription) => scopes.push(Scope {
+                kinds: scope.kinds.clone(),
+                owner_tag: config.tags.owner.clone(),
                 subscriptions: vec![subscription],
                 resource_group: scope.resource_group.clone(),
                 workspace: scope.workspace.clone(),
@@ -46,9 +48,9 @@ pub async fn inventory(client: &ArmClient, config: &Config) -> Found {
     for inventory in inventories {
         found.errors.extend(inventory.errors.iter().map(|err| format!("{err:#}")));
         found.unhandled.extend(inventory.unhandled.iter().cloned());
-        for compute in &inventory.computes {
-            if seen.insert(compute.id.to_string().to_lowercase()) {
-                found.instances.push(instance(compute));
+        for target in inventory.targets {
+            if seen.insert(target.id.to_lowercase()) {
+                found.instances.push(target);
             }
         }
     }

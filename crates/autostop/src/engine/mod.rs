@@ -11,6 +11,7 @@
 
 mod act;
 pub mod confirm;
+mod idle;
 mod inventory;
 mod report;
 
@@ -92,7 +93,9 @@ impl Actor {
             })
             .await
             .with_context(|| format!("cannot record the start of a run in {location}: nothing was sent"))?;
+        let heartbeat = self.heartbeat(run.clone());
         let (mut outcomes, errors) = act::act(self, &run, actions, interrupt).await;
+        heartbeat.abort();
         // In the order of the actions: one lookup per outcome (a search per comparison was quadratic).
         let mut positions: HashMap<&str, usize> = HashMap::with_capacity(actions.len());
         for (index, action) in actions.iter().enumerate() {
@@ -106,6 +109,20 @@ impl Actor {
             report.errors.push(format!("cannot record the end of run {run} in {location}: {err:#}"));
         }
         Ok(report)
+    }
+
+    /// Says every few seconds that `run` is alive, until aborted.
+    fn heartbeat(&self, run: RunId) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let every = self.options.heartbeat;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(err) = store.heartbeat(&run, Timestamp::now()).await {
+                    tracing::warn!(error = %err, %run, "cannot record the run's heartbeat");
+                }
+            }
+        })
     }
 }
 
@@ -172,7 +189,7 @@ impl Engine {
             })
             .await
             .with_context(|| format!("cannot record the start of a run in {location}: nothing was sent"))?;
-        let heartbeat = self.heartbeat(run.clone());
+        let heartbeat = self.actor.heartbeat(run.clone());
         let result = self.evaluate_window(&run, window, now, interrupt).await;
         heartbeat.abort();
         let mut report = match result {
@@ -208,20 +225,6 @@ impl Engine {
         Ok(report)
     }
 
-    /// Says every few seconds that `run` is alive, until aborted.
-    fn heartbeat(&self, run: RunId) -> tokio::task::JoinHandle<()> {
-        let store = self.actor.store.clone();
-        let every = self.actor.options.heartbeat;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if let Err(err) = store.heartbeat(&run, Timestamp::now()).await {
-                    tracing::warn!(error = %err, %run, "cannot record the run's heartbeat");
-                }
-            }
-        })
-    }
-
     async fn evaluate_window(
         &self,
         run: &RunId,
@@ -236,12 +239,13 @@ impl Engine {
         let mut occurrences = autostop_policy::occurrences(&self.config, window, now);
         let pending = self.actor.store.pending().await?;
         let (on_time, late_pending) = self.add_pending(&mut occurrences, &pending, now);
-        if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() {
+        let idle_shutdown = self.config.idle_shutdown.is_some();
+        if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() && !idle_shutdown {
             return Ok(report);
         }
         let due_now = occurrences.due.clone();
         let mut unhandled = Vec::new();
-        let instances = if occurrences.due.is_empty() {
+        let instances = if occurrences.due.is_empty() && !idle_shutdown {
             Vec::new()
         } else {
             let found = inventory(&self.actor.client, &self.config).await;
@@ -297,6 +301,7 @@ impl Engine {
                 let outcome = RunOutcome {
                     rule: skip.rule.clone(),
                     occurrence: rfc3339(&skip.occurrence),
+                    kind: Some(skip.target.kind.as_str().to_owned()),
                     id: Some(skip.target.id.clone()),
                     name: Some(skip.target.name.clone()),
                     action: skip.action.to_string(),
@@ -315,6 +320,7 @@ impl Engine {
                     let outcome = RunOutcome {
                         rule: due.rule.clone(),
                         occurrence: rfc3339(&due.occurrence),
+                        kind: crate::discover::kind_of_id(&odd.id).map(|kind| kind.as_str().to_owned()),
                         id: Some(odd.id.clone()),
                         name: Some(odd.name.clone()),
                         action: self.config.rule(&due.rule).map_or_else(String::new, |rule| rule.action.to_string()),
@@ -336,6 +342,9 @@ impl Engine {
             report.outcomes.push(outcome?);
         }
         let (outcomes, errors) = act::act(&self.actor, run, &plan.actions, interrupt).await;
+        if errors.is_empty() && !interrupt.is_some_and(Interrupt::is_requested) {
+            self.enforce_idle_shutdown(run, &instances, now, &mut report).await?;
+        }
         report.unconfirmed_open += outcomes.iter().filter(|outcome| outcome.result == EventKind::Accepted).count();
         report.outcomes.extend(outcomes);
         report.unsent = errors.len();
@@ -408,6 +417,7 @@ impl Engine {
         let outcome = RunOutcome {
             rule: rule.to_owned(),
             occurrence: rfc3339(occurrence),
+            kind: None,
             id: None,
             name: None,
             action,

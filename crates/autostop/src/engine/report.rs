@@ -13,6 +13,9 @@ pub struct RunOutcome {
     pub rule: String,
     /// The occurrence, RFC 3339 with the rule's offset.
     pub occurrence: String,
+    /// `compute-instance`, `vm` or `vmss` (absent for a missed occurrence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// The target's ARM id (absent for a missed occurrence).
     pub id: Option<String>,
     /// The target's name (absent for a missed occurrence).

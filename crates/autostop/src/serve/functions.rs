@@ -32,7 +32,8 @@ use crate::signals::{Control, Interrupt, Stage};
 /// How the custom handler runs.
 #[derive(Debug, Clone)]
 pub struct FunctionsOptions {
-    /// `FUNCTIONS_CUSTOMHANDLER_PORT`: the handler listens on 127.0.0.1 at this port.
+    /// `FUNCTIONS_CUSTOMHANDLER_PORT`: the handler listens on 127.0.0.1 at this port (0: any free port, announced
+    /// in the `custom handler listening` log line).
     pub port: u16,
     /// How long shutdown waits for the invocation in flight.
     pub shutdown_grace: Duration,
@@ -53,10 +54,11 @@ pub async fn run_functions<L: Load>(
     controls: mpsc::Receiver<Control>,
 ) -> anyhow::Result<()> {
     let engine = loader.load().context("loading the configuration")?;
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
-    let listener = tokio::net::TcpListener::bind(addr)
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port)))
         .await
         .with_context(|| format!("binding FUNCTIONS_CUSTOMHANDLER_PORT {}", options.port))?;
+    // The bound address, so that port 0 (any free port) can be found from the log.
+    let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "custom handler listening");
     serve(listener, loader, engine, options, controls).await
 }

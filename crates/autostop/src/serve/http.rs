@@ -1,4 +1,5 @@
-//! The daemon's HTTP endpoints: `/healthz` (liveness, with where the schedule stands) and `/metrics` (Prometheus).
+//! The daemon's HTTP endpoints: `/healthz` (liveness, with where the schedule stands) and `/metrics` (OpenMetrics
+//! text, which Prometheus scrapes).
 //!
 //! Read-only: nothing here can trigger an evaluation or change state.
 

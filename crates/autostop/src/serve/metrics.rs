@@ -1,20 +1,38 @@
-//! The daemon's counters and gauges, and their Prometheus text exposition (format 0.0.4), written by hand.
+//! The daemon's counters and gauges, exposed in the OpenMetrics text format by `prometheus-client`.
 //!
 //! Updated after each evaluation and reload; read by `/metrics` and `/healthz`. No I/O here.
+//!
+//! Adding a labelled metric, e.g. lost actions by rule:
+//! 1. the labels: `#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)] struct RuleLabels { rule: String }`
+//!    (or an existing labels struct);
+//! 2. a field `lost: Family<RuleLabels, Counter>` (or `Family<_, Gauge>`) and `lost: Family::default()` in
+//!    [`Metrics::default`], with `registry.register("autostop_lost_actions", "Help text", metrics.lost.clone())`
+//!    there (a counter's name without `_total`);
+//! 3. `self.lost.get_or_create(&RuleLabels { rule }).inc()` (or `.set(..)`) in the `record_*` method that knows it.
+//!
+//! Names: OpenMetrics names a counter's family without the `_total` suffix and its samples with it, so a counter
+//! is registered as `autostop_runs` and scraped as `autostop_runs_total{..}` (the series Prometheus stores keep
+//! the names of the former 0.0.4 exposition; only the `# HELP` and `# TYPE` lines name the family without
+//! `_total`).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
 use jiff::Timestamp;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
-use super::{ActionResult, ArmStats, Evaluation};
+use super::Evaluation;
 
-/// The `Content-Type` of the text exposition format.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The `Content-Type` of the OpenMetrics text exposition format.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// How a run ended, the label of `autostop_runs_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RunOutcome {
     Success,
     SomeFailed,
@@ -23,6 +41,9 @@ enum RunOutcome {
 }
 
 impl RunOutcome {
+    const ALL: [RunOutcome; 4] =
+        [RunOutcome::Success, RunOutcome::SomeFailed, RunOutcome::Error, RunOutcome::Interrupted];
+
     fn as_str(self) -> &'static str {
         match self {
             RunOutcome::Success => "success",
@@ -33,21 +54,40 @@ impl RunOutcome {
     }
 }
 
-#[derive(Debug, Default)]
-struct State {
-    runs: BTreeMap<RunOutcome, u64>,
-    actions: BTreeMap<(String, ActionResult), u64>,
-    instances_by_state: BTreeMap<String, u64>,
-    arm: ArmStats,
-    reloads: BTreeMap<bool, u64>,
-    last_success: Option<Timestamp>,
-    last_evaluated: Option<Timestamp>,
-    next_occurrence: Option<Timestamp>,
-    problems: Vec<String>,
+/// `autostop_runs_total{outcome}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
 }
 
+/// `autostop_actions_total{rule, result}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    rule: String,
+    result: &'static str,
+}
+
+/// `autostop_instances{state}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+/// `autostop_config_reloads_total{result}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabels {
+    result: &'static str,
+}
+
+/// The one series of a family without labels: an instant gauge is a family so that it can be absent until known.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NoLabels {}
+
+/// An instant in Unix seconds, absent until known.
+type InstantGauge = Family<NoLabels, Gauge<f64, AtomicU64>>;
+
 /// What `/healthz` shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Health {
     /// The end of the last evaluated window.
     pub last_evaluated: Option<Timestamp>,
@@ -60,257 +100,220 @@ pub struct Health {
 }
 
 /// The daemon's metrics, shared between the loop (writer) and the HTTP endpoints (readers).
-#[derive(Debug, Default)]
+///
+/// The metrics are atomics; the lock around [`Health`] is also held while recording and rendering, so a scrape
+/// never sees half an evaluation.
+#[derive(Debug)]
 pub struct Metrics {
-    state: Mutex<State>,
+    registry: Registry,
+    health: Mutex<Health>,
+    runs: Family<OutcomeLabels, Counter>,
+    actions: Family<ActionLabels, Counter>,
+    instances: Family<StateLabels, Gauge>,
+    arm_requests: Counter,
+    arm_retries: Counter,
+    arm_throttled: Counter,
+    reloads: Family<ReloadLabels, Counter>,
+    problems: Gauge,
+    problem_evaluations: Counter,
+    last_success: InstantGauge,
+    last_evaluated: InstantGauge,
+    next_occurrence: InstantGauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut metrics = Metrics {
+            registry: Registry::default(),
+            health: Mutex::default(),
+            runs: Family::default(),
+            actions: Family::default(),
+            instances: Family::default(),
+            arm_requests: Counter::default(),
+            arm_retries: Counter::default(),
+            arm_throttled: Counter::default(),
+            reloads: Family::default(),
+            problems: Gauge::default(),
+            problem_evaluations: Counter::default(),
+            last_success: InstantGauge::default(),
+            last_evaluated: InstantGauge::default(),
+            next_occurrence: InstantGauge::default(),
+        };
+        let registry = &mut metrics.registry;
+        // Help texts have no final period: the encoder adds one.
+        registry.register("autostop_runs", "Evaluations run, by outcome", metrics.runs.clone());
+        registry.register("autostop_actions", "Actions, skips and misses, by rule and result", metrics.actions.clone());
+        registry.register(
+            "autostop_last_success_timestamp_seconds",
+            "End of the last window evaluated without errors or failed actions, in Unix seconds",
+            metrics.last_success.clone(),
+        );
+        registry.register(
+            "autostop_last_evaluated_timestamp_seconds",
+            "End of the last evaluated window, in Unix seconds",
+            metrics.last_evaluated.clone(),
+        );
+        registry.register(
+            "autostop_next_occurrence_timestamp_seconds",
+            "Next scheduled evaluation, in Unix seconds",
+            metrics.next_occurrence.clone(),
+        );
+        registry.register(
+            "autostop_instances",
+            "Compute instances seen by the last evaluation that discovered any, by state",
+            metrics.instances.clone(),
+        );
+        registry.register(
+            "autostop_arm_requests",
+            "Requests sent to Azure Resource Manager",
+            metrics.arm_requests.clone(),
+        );
+        registry.register(
+            "autostop_arm_retries",
+            "Azure Resource Manager requests that were retries",
+            metrics.arm_retries.clone(),
+        );
+        registry.register(
+            "autostop_arm_throttled",
+            "Azure Resource Manager answers that were 429 Too Many Requests",
+            metrics.arm_throttled.clone(),
+        );
+        registry.register(
+            "autostop_problems",
+            "What the last evaluation left for someone to hear about (failed, missed, interrupted or unconfirmed \
+             actions, unreadable scopes, state errors); 0 after a clean evaluation, and /healthz answers 503 while \
+             it is not",
+            metrics.problems.clone(),
+        );
+        registry.register(
+            "autostop_problem_evaluations",
+            "Evaluations that left problems or failed",
+            metrics.problem_evaluations.clone(),
+        );
+        registry.register(
+            "autostop_config_reloads",
+            "Configuration reloads (SIGHUP), by result",
+            metrics.reloads.clone(),
+        );
+        // Every outcome and reload result is shown from the start, at zero.
+        for outcome in RunOutcome::ALL {
+            let _ = metrics.runs.get_or_create(&OutcomeLabels { outcome: outcome.as_str() });
+        }
+        for result in ["accepted", "rejected"] {
+            let _ = metrics.reloads.get_or_create(&ReloadLabels { result });
+        }
+        metrics
+    }
 }
 
 impl Metrics {
-    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        // A poisoned lock only means a panic elsewhere while counting: the counts are still usable.
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut state)
+    fn health_lock(&self) -> std::sync::MutexGuard<'_, Health> {
+        // A poisoned lock only means a panic elsewhere while counting: the values are still usable.
+        self.health.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Records an evaluation of the window ending at `now` that returned; `interrupted`: shutdown came during it.
     pub fn record_evaluation(&self, evaluation: &Evaluation, now: Timestamp, interrupted: bool) {
-        self.with(|state| {
-            let outcome = if interrupted {
-                RunOutcome::Interrupted
-            } else if !evaluation.is_clean() {
-                RunOutcome::SomeFailed
-            } else {
-                RunOutcome::Success
-            };
-            *state.runs.entry(outcome).or_default() += 1;
-            for (key, count) in &evaluation.actions {
-                *state.actions.entry(key.clone()).or_default() += count;
+        let mut health = self.health_lock();
+        let outcome = if interrupted {
+            RunOutcome::Interrupted
+        } else if !evaluation.is_clean() {
+            RunOutcome::SomeFailed
+        } else {
+            RunOutcome::Success
+        };
+        self.runs.get_or_create(&OutcomeLabels { outcome: outcome.as_str() }).inc();
+        for ((rule, result), count) in &evaluation.actions {
+            self.actions.get_or_create(&ActionLabels { rule: rule.clone(), result: result.as_str() }).inc_by(*count);
+        }
+        // An evaluation with no rule due discovers nothing: keep what the last discovery saw.
+        if !evaluation.instances_by_state.is_empty() {
+            self.instances.clear();
+            for (state, count) in &evaluation.instances_by_state {
+                let count = i64::try_from(*count).unwrap_or(i64::MAX);
+                self.instances.get_or_create(&StateLabels { state: state.clone() }).set(count);
             }
-            // An evaluation with no rule due discovers nothing: keep what the last discovery saw.
-            if !evaluation.instances_by_state.is_empty() {
-                state.instances_by_state = evaluation.instances_by_state.clone();
-            }
-            state.arm.requests += evaluation.arm.requests;
-            state.arm.retries += evaluation.arm.retries;
-            state.arm.throttled += evaluation.arm.throttled;
-            if outcome == RunOutcome::Success {
-                state.last_success = Some(now);
-            }
-            // Health follows the latest evaluation: a clean one clears what an earlier one reported.
-            state.problems = evaluation.problems.clone();
-            if interrupted && state.problems.is_empty() {
-                state.problems.push("the last evaluation was interrupted by shutdown".to_owned());
-            }
-        });
+        }
+        self.arm_requests.inc_by(evaluation.arm.requests);
+        self.arm_retries.inc_by(evaluation.arm.retries);
+        self.arm_throttled.inc_by(evaluation.arm.throttled);
+        if outcome == RunOutcome::Success {
+            health.last_success = Some(now);
+            set_instant(&self.last_success, Some(now));
+        }
+        // Health follows the latest evaluation: a clean one clears what an earlier one reported.
+        health.problems = evaluation.problems.clone();
+        if interrupted && health.problems.is_empty() {
+            health.problems.push("the last evaluation was interrupted by shutdown".to_owned());
+        }
+        self.set_problems(&health.problems);
+    }
+
+    fn set_problems(&self, problems: &[String]) {
+        self.problems.set(i64::try_from(problems.len()).unwrap_or(i64::MAX));
+        if !problems.is_empty() {
+            self.problem_evaluations.inc();
+        }
     }
 
     /// Records an evaluation that returned an error (the state store failed: nothing more was sent).
     pub fn record_error(&self, error: &str) {
-        self.with(|state| {
-            *state.runs.entry(RunOutcome::Error).or_default() += 1;
-            state.problems = vec![format!("the evaluation failed: {error}")];
-        });
+        let mut health = self.health_lock();
+        self.runs.get_or_create(&OutcomeLabels { outcome: RunOutcome::Error.as_str() }).inc();
+        health.problems = vec![format!("the evaluation failed: {error}")];
+        self.set_problems(&health.problems);
     }
 
     /// Records a configuration reload and whether it was accepted.
     pub fn record_reload(&self, accepted: bool) {
-        self.with(|state| *state.reloads.entry(accepted).or_default() += 1);
+        let _health = self.health_lock();
+        let result = if accepted { "accepted" } else { "rejected" };
+        self.reloads.get_or_create(&ReloadLabels { result }).inc();
     }
 
     /// Records where the schedule stands: the end of the last evaluated window and the next wake-up.
     pub fn set_schedule(&self, last_evaluated: Option<Timestamp>, next_occurrence: Option<Timestamp>) {
-        self.with(|state| {
-            state.last_evaluated = last_evaluated;
-            state.next_occurrence = next_occurrence;
-        });
+        let mut health = self.health_lock();
+        health.last_evaluated = last_evaluated;
+        health.next_occurrence = next_occurrence;
+        set_instant(&self.last_evaluated, last_evaluated);
+        set_instant(&self.next_occurrence, next_occurrence);
     }
 
     /// What `/healthz` shows.
     pub fn health(&self) -> Health {
-        self.with(|state| Health {
-            last_evaluated: state.last_evaluated,
-            next_occurrence: state.next_occurrence,
-            last_success: state.last_success,
-            problems: state.problems.clone(),
-        })
+        self.health_lock().clone()
     }
 
-    /// The metrics in the Prometheus text exposition format.
+    /// The metrics in the OpenMetrics text exposition format, `# EOF` included.
     pub fn render(&self) -> String {
-        let families = self.with(|state| families(state));
-        render(&families)
+        let _health = self.health_lock();
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Counter,
-    Gauge,
-}
-
-struct Family {
-    name: &'static str,
-    help: &'static str,
-    kind: Kind,
-    samples: Vec<Sample>,
-}
-
-struct Sample {
-    labels: Vec<(&'static str, String)>,
-    value: f64,
-}
-
-impl Sample {
-    fn plain(value: f64) -> Self {
-        Sample { labels: Vec::new(), value }
-    }
-}
-
-fn seconds(at: Option<Timestamp>) -> Vec<Sample> {
-    at.map(|at| Sample::plain(at.as_millisecond() as f64 / 1000.0)).into_iter().collect()
-}
-
-fn families(state: &State) -> Vec<Family> {
-    let runs = [RunOutcome::Success, RunOutcome::SomeFailed, RunOutcome::Error, RunOutcome::Interrupted]
-        .into_iter()
-        .map(|outcome| Sample {
-            labels: vec![("outcome", outcome.as_str().to_owned())],
-            value: state.runs.get(&outcome).copied().unwrap_or(0) as f64,
-        })
-        .collect();
-    let actions = state
-        .actions
-        .iter()
-        .map(|((rule, result), count)| Sample {
-            labels: vec![("rule", rule.clone()), ("result", result.as_str().to_owned())],
-            value: *count as f64,
-        })
-        .collect();
-    let instances = state
-        .instances_by_state
-        .iter()
-        .map(|(name, count)| Sample { labels: vec![("state", name.clone())], value: *count as f64 })
-        .collect();
-    let reloads = [(true, "accepted"), (false, "rejected")]
-        .into_iter()
-        .map(|(accepted, label)| Sample {
-            labels: vec![("result", label.to_owned())],
-            value: state.reloads.get(&accepted).copied().unwrap_or(0) as f64,
-        })
-        .collect();
-    vec![
-        Family {
-            name: "autostop_runs_total",
-            help: "Evaluations run, by outcome.",
-            kind: Kind::Counter,
-            samples: runs,
-        },
-        Family {
-            name: "autostop_actions_total",
-            help: "Actions, skips and misses, by rule and result.",
-            kind: Kind::Counter,
-            samples: actions,
-        },
-        Family {
-            name: "autostop_last_success_timestamp_seconds",
-            help: "End of the last window evaluated without errors or failed actions, in Unix seconds.",
-            kind: Kind::Gauge,
-            samples: seconds(state.last_success),
-        },
-        Family {
-            name: "autostop_last_evaluated_timestamp_seconds",
-            help: "End of the last evaluated window, in Unix seconds.",
-            kind: Kind::Gauge,
-            samples: seconds(state.last_evaluated),
-        },
-        Family {
-            name: "autostop_next_occurrence_timestamp_seconds",
-            help: "Next scheduled evaluation, in Unix seconds.",
-            kind: Kind::Gauge,
-            samples: seconds(state.next_occurrence),
-        },
-        Family {
-            name: "autostop_instances",
-            help: "Compute instances seen by the last evaluation that discovered any, by state.",
-            kind: Kind::Gauge,
-            samples: instances,
-        },
-        Family {
-            name: "autostop_arm_requests_total",
-            help: "Requests sent to Azure Resource Manager.",
-            kind: Kind::Counter,
-            samples: vec![Sample::plain(state.arm.requests as f64)],
-        },
-        Family {
-            name: "autostop_arm_retries_total",
-            help: "Azure Resource Manager requests that were retries.",
-            kind: Kind::Counter,
-            samples: vec![Sample::plain(state.arm.retries as f64)],
-        },
-        Family {
-            name: "autostop_arm_throttled_total",
-            help: "Azure Resource Manager answers that were 429 Too Many Requests.",
-            kind: Kind::Counter,
-            samples: vec![Sample::plain(state.arm.throttled as f64)],
-        },
-        Family {
-            name: "autostop_config_reloads_total",
-            help: "Configuration reloads (SIGHUP), by result.",
-            kind: Kind::Counter,
-            samples: reloads,
-        },
-    ]
-}
-
-/// Escapes a label value: backslash, double quote and line feed.
-fn escape_label(value: &str, out: &mut String) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
+/// Sets an instant gauge to `at` in Unix seconds, or removes its series when `at` is unknown.
+fn set_instant(gauge: &InstantGauge, at: Option<Timestamp>) {
+    match at {
+        Some(at) => {
+            gauge.get_or_create(&NoLabels {}).set(at.as_millisecond() as f64 / 1000.0);
+        }
+        None => {
+            gauge.clear();
         }
     }
-}
-
-fn render(families: &[Family]) -> String {
-    let mut out = String::new();
-    for family in families {
-        let kind = match family.kind {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-        };
-        // Help texts are constants without backslashes or line feeds, so they need no escaping.
-        let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
-        let _ = writeln!(out, "# TYPE {} {kind}", family.name);
-        for sample in &family.samples {
-            out.push_str(family.name);
-            if !sample.labels.is_empty() {
-                out.push('{');
-                for (i, (name, value)) in sample.labels.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(name);
-                    out.push_str("=\"");
-                    escape_label(value, &mut out);
-                    out.push('"');
-                }
-                out.push('}');
-            }
-            let _ = writeln!(out, " {}", sample.value);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
-#[path = "../../tests/support/prometheus.rs"]
-mod prometheus;
+#[path = "../../tests/support/openmetrics.rs"]
+mod openmetrics;
 
 #[cfg(test)]
 mod tests {
+    use super::super::{ActionResult, ArmStats};
     use super::*;
 
     fn evaluation() -> Evaluation {
@@ -345,11 +348,13 @@ mod tests {
         metrics.set_schedule(Some(at), None);
 
         let text = metrics.render();
-        let parsed = prometheus::parse(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));
+        let parsed = openmetrics::parse(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));
         let value = |name: &str, labels: &[(&str, &str)]| parsed.value(name, labels);
 
-        assert_eq!(parsed.kind("autostop_runs_total"), Some("counter"));
-        assert_eq!(parsed.kind("autostop_instances"), Some("gauge"));
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert_eq!(parsed.kind("autostop_runs").as_deref(), Some("counter"));
+        assert_eq!(parsed.kind("autostop_instances").as_deref(), Some("gauge"));
+        assert_eq!(parsed.kind("autostop_last_success_timestamp_seconds").as_deref(), Some("gauge"));
         assert_eq!(value("autostop_runs_total", &[("outcome", "some_failed")]), Some(2.0));
         assert_eq!(value("autostop_runs_total", &[("outcome", "error")]), Some(1.0));
         assert_eq!(value("autostop_runs_total", &[("outcome", "success")]), Some(1.0));
@@ -366,6 +371,9 @@ mod tests {
         // The runs with a failed action are not successes; the clean one is.
         assert_eq!(value("autostop_last_success_timestamp_seconds", &[]), Some(at.as_second() as f64));
         assert_eq!(value("autostop_next_occurrence_timestamp_seconds", &[]), None);
+        // The last evaluation failed: one problem now; three evaluations had problems (two, then the error).
+        assert_eq!(value("autostop_problems", &[]), Some(1.0));
+        assert_eq!(value("autostop_problem_evaluations_total", &[]), Some(3.0));
     }
 
     #[test]
@@ -378,7 +386,7 @@ mod tests {
         metrics.record_evaluation(&clean, second, true);
 
         let text = metrics.render();
-        let parsed = prometheus::parse(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));
+        let parsed = openmetrics::parse(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));
         assert_eq!(parsed.value("autostop_last_success_timestamp_seconds", &[]), Some(first.as_second() as f64));
         assert_eq!(parsed.value("autostop_instances", &[("state", "Running")]), None, "no discovery, no instances");
         assert_eq!(parsed.value("autostop_runs_total", &[("outcome", "interrupted")]), Some(1.0));
@@ -386,19 +394,41 @@ mod tests {
     }
 
     #[test]
-    fn the_strict_parser_rejects_what_prometheus_rejects() {
+    fn every_family_is_shown_from_the_start_and_instants_only_once_known() {
+        let metrics = Metrics::default();
+        let text = metrics.render();
+        let parsed = openmetrics::parse(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));
+        for outcome in ["success", "some_failed", "error", "interrupted"] {
+            assert_eq!(parsed.value("autostop_runs_total", &[("outcome", outcome)]), Some(0.0), "{text}");
+        }
+        assert_eq!(parsed.value("autostop_config_reloads_total", &[("result", "accepted")]), Some(0.0));
+        assert_eq!(parsed.value("autostop_arm_throttled_total", &[]), Some(0.0));
+        assert_eq!(parsed.value("autostop_last_evaluated_timestamp_seconds", &[]), None, "{text}");
+
+        let at: Timestamp = "2026-01-05T22:00:00.250Z".parse().expect("timestamp");
+        metrics.set_schedule(None, Some(at));
+        let parsed = openmetrics::parse(&metrics.render()).expect("valid");
+        assert_eq!(parsed.value("autostop_next_occurrence_timestamp_seconds", &[]), Some(1_767_650_400.25));
+        metrics.set_schedule(None, None);
+        let parsed = openmetrics::parse(&metrics.render()).expect("valid");
+        assert_eq!(parsed.value("autostop_next_occurrence_timestamp_seconds", &[]), None, "an unknown instant");
+    }
+
+    /// The check the tests rely on can fail: the independent parser refuses what a scraper refuses.
+    #[test]
+    fn the_parser_rejects_what_an_openmetrics_scraper_rejects() {
         let bad = [
-            ("no type line", "autostop_x 1\n"),
-            ("bad escape", "# TYPE a counter\na{l=\"\\t\"} 1\n"),
-            ("bad value", "# TYPE a counter\na 1x\n"),
-            ("no final newline", "# TYPE a counter\na 1"),
-            ("split family", "# TYPE a counter\n# TYPE b counter\na 1\nb 1\na{l=\"x\"} 2\n"),
-            ("duplicate series", "# TYPE a counter\na{l=\"x\"} 1\na{l=\"x\"} 2\n"),
-            ("bad label name", "# TYPE a counter\na{1l=\"x\"} 1\n"),
-            ("negative counter", "# TYPE a counter\na -1\n"),
+            ("no EOF", "# TYPE a counter\na_total 1\n"),
+            ("split family", "# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\na{l=\"x\"} 2\n# EOF\n"),
+            ("unclosed labels", "# TYPE a gauge\na{l=\"x\" 1\n# EOF\n"),
+            ("text after EOF", "# TYPE a gauge\na 1\n# EOF\na 2\n"),
+            ("bad value", "# TYPE a gauge\na 1x\n# EOF\n"),
+            ("duplicate series", "# TYPE a gauge\na{l=\"x\"} 1\na{l=\"x\"} 2\n# EOF\n"),
+            ("bad label name", "# TYPE a gauge\na{1l=\"x\"} 1\n# EOF\n"),
+            ("counter without _total", "# TYPE a counter\na 1\n# EOF\n"),
         ];
         for (what, text) in bad {
-            assert!(prometheus::parse(text).is_err(), "{what} was accepted: {text:?}");
+            assert!(openmetrics::parse(text).is_err(), "{what} was accepted: {text:?}");
         }
     }
 }

@@ -115,3 +115,20 @@ async fn no_credentials_at_all_says_what_to_set() {
         assert!(run.stderr.contains(variable), "{variable} missing from: {}", run.stderr);
     }
 }
+
+/// With the `emulator` feature (the default) the emulator verbs are listed; a slim build says it leaves them out
+/// and refuses them as unknown verbs.
+#[tokio::test]
+async fn help_lists_the_emulator_verbs_only_in_builds_that_have_them() {
+    let help = Cli::bare(&["--help"]).run().await;
+    assert_eq!(help.code, 0, "{help:#?}");
+    let lists = |verb: &str| help.stdout.lines().any(|line| line.trim_start().starts_with(verb));
+    if cfg!(feature = "emulator") {
+        assert!(lists("emulator ") && lists("demo "), "{}", help.stdout);
+    } else {
+        assert!(!lists("emulator ") && !lists("demo "), "{}", help.stdout);
+        assert!(help.stdout.contains("built without the `emulator` feature"), "{}", help.stdout);
+        let demo = Cli::bare(&["demo"]).run().await;
+        assert_eq!(demo.code, 2, "{demo:#?}");
+    }
+}

@@ -49,6 +49,8 @@ async fn list_prints_a_table_by_default() {
     }
 }
 
+/// `demo` exists only with the `emulator` feature (on by default).
+#[cfg(feature = "emulator")]
 #[tokio::test]
 async fn demo_runs_the_whole_job() {
     let run = Cli::bare(&["demo", "-o", "json"]).run().await;

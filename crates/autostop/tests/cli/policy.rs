@@ -2,7 +2,7 @@
 //! kill -9 in the middle of a run, and bad config files.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use autostop_emulator::{Compute, Emulator};
 
@@ -44,20 +44,6 @@ action = "start"
 schedule = "0 0 8 * * Mon-Fri"
 select = { tags = { autostart = "yes" } }
 "#;
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-    state: PathBuf,
-}
-
-fn setup(config: &str) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("autostop.toml");
-    std::fs::write(&path, config).unwrap();
-    let state = dir.path().join("state").join("audit.db");
-    Setup { config: path, state, _dir: dir }
-}
 
 async fn run_at(emulator: &Emulator, setup: &Setup, now: &str) -> Run {
     let args = ["run", "--now", now, "-o", "json"];

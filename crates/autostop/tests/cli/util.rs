@@ -22,6 +22,7 @@ pub fn compute(name: &str, compute_type: &str, state: &str) -> Compute {
         vm_size: "STANDARD_DS3_V2".into(),
         tags: BTreeMap::new(),
         owner: Some("owner@example.com".into()),
+        ..Default::default()
     }
 }
 
@@ -34,6 +35,7 @@ pub fn fleet(computes: Vec<Compute>) -> Fleet {
                 resource_groups: vec![ResourceGroup {
                     name: "ml-rg".into(),
                     workspaces: vec![Workspace { name: "ws-a".into(), location: "eastus".into(), computes }],
+                    ..Default::default()
                 }],
             },
             Subscription {
@@ -45,6 +47,7 @@ pub fn fleet(computes: Vec<Compute>) -> Fleet {
                         location: "westeurope".into(),
                         computes: vec![compute("b-1", "ComputeInstance", "Running")],
                     }],
+                    ..Default::default()
                 }],
             },
         ],
@@ -222,4 +225,20 @@ pub fn row<'a>(rows: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
         .iter()
         .find(|row| row["name"] == name)
         .unwrap_or_else(|| panic!("no row named {name} in {rows:#}"))
+}
+
+/// A temporary folder with a config file (`autostop.toml`) and the path of a state in it (not yet created).
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub config: std::path::PathBuf,
+    pub state: std::path::PathBuf,
+}
+
+/// A [`Setup`] whose config file holds `config`.
+pub fn setup(config: &str) -> Setup {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("autostop.toml");
+    std::fs::write(&path, config).expect("config written");
+    let state = dir.path().join("state").join("audit.db");
+    Setup { config: path, state, dir }
 }

@@ -25,6 +25,7 @@ pub fn compute(name: &str, state: &str) -> Compute {
         vm_size: "STANDARD_DS3_V2".into(),
         tags: Default::default(),
         owner: Some("owner@example.com".into()),
+        ..Default::default()
     }
 }
 

@@ -3,11 +3,13 @@
 //!
 //! Secrets live in `azure_core::credentials::Secret` (Debug redacts) and are scrubbed from every error message.
 
+pub(crate) mod kind;
 mod select;
 
+pub use kind::CredentialKind;
 pub use select::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
-    CredentialKind, IDENTITY_ENDPOINT, IDENTITY_HEADER, ManagedIdentitySource, Selection, select,
+    IDENTITY_ENDPOINT, IDENTITY_HEADER, ManagedIdentitySource, Selection, select,
 };
 
 use crate::cloud::Cloud;

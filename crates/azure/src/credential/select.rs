@@ -1,10 +1,10 @@
 //! Choosing the credential from an environment lookup, in the documented order (pure but for looking for `az`
 //! in the `PATH` directories: no network, no process environment).
 
+use super::kind::CredentialKind;
 use crate::error::{Error, ErrorKind};
 use azure_core::credentials::Secret;
 use std::ffi::{OsStr, OsString};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -23,45 +23,7 @@ pub const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
 /// `IDENTITY_HEADER` (App Service / Functions managed identity)
 pub const IDENTITY_HEADER: &str = "IDENTITY_HEADER";
 
-/// The kinds of credential autostop can use, named as `--credential` takes them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CredentialKind {
-    /// `client-secret`: a service principal's secret (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`).
-    ClientSecret,
-    /// `workload-identity`: a federated token file (`AZURE_FEDERATED_TOKEN_FILE`, plus tenant and client id).
-    WorkloadIdentity,
-    /// `managed-identity`: App Service / Functions (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`) or a VM's IMDS.
-    ManagedIdentity,
-    /// `azure-cli`: the Azure CLI's login (`az account get-access-token`).
-    AzureCli,
-}
-
-impl CredentialKind {
-    /// All kinds, in the automatic selection order.
-    pub const ALL: [CredentialKind; 4] = [
-        CredentialKind::ClientSecret,
-        CredentialKind::WorkloadIdentity,
-        CredentialKind::ManagedIdentity,
-        CredentialKind::AzureCli,
-    ];
-
-    /// The `--credential` name.
-    pub fn name(self) -> &'static str {
-        match self {
-            CredentialKind::ClientSecret => "client-secret",
-            CredentialKind::WorkloadIdentity => "workload-identity",
-            CredentialKind::ManagedIdentity => "managed-identity",
-            CredentialKind::AzureCli => "azure-cli",
-        }
-    }
-}
-
-impl fmt::Display for CredentialKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
+/// Reading a `--credential` name is here, next to the crate's error, so that `kind` depends on nothing.
 impl FromStr for CredentialKind {
     type Err = Error;
 

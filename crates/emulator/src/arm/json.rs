@@ -120,7 +120,15 @@ pub(crate) fn compute(entry: &ComputeEntry, ws: &WorkspaceEntry, tenant_id: &str
             "computeInstanceAuthorizationType": if personal.is_some() { json!("personal") } else { Value::Null },
             "personalComputeInstanceSettings": personal,
             "setupScripts": null,
-            "schedules": {"computeStartStop": []},
+            "schedules": {"computeStartStop": spec.schedules.iter().enumerate().map(|(i, schedule)| json!({
+                "id": stable_guid(&format!("{}/schedules/{i}", entry.id)),
+                "provisioningStatus": "Completed",
+                "status": if schedule.enabled { "Enabled" } else { "Disabled" },
+                "action": schedule.action,
+                "triggerType": "Cron",
+                "cron": {"startTime": null, "timeZone": schedule.time_zone, "expression": schedule.cron}
+            })).collect::<Vec<_>>()},
+            "idleTimeBeforeShutdown": spec.idle_time_before_shutdown,
             "enableNodePublicIp": true,
             "enableBatchPrivateLink": false,
             "enableOSPatching": false,

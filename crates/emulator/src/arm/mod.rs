@@ -2,6 +2,8 @@
 //! and answers with ARM's headers (`x-ms-request-id`, `x-ms-correlation-request-id`,
 //! `x-ms-ratelimit-remaining-subscription-reads|writes`) and error shapes.
 
+mod compute;
+mod idle;
 pub(crate) mod json;
 mod route;
 
@@ -65,7 +67,14 @@ pub(crate) async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
+    if let Some(route) = compute::parse(&method, uri.path()) {
+        return compute::handle(&shared, &uri, &headers, &body, route);
+    }
+    if let Some(target) = idle::parse(&method, uri.path()) {
+        return idle::handle(&shared, &uri, &headers, &body, target);
+    }
     if !is_arm_scope(uri.path()) {
         let error = ArmError::unsupported(format!("{method} {}", uri.path()));
         return finish(Err(error), false, None, &headers);
@@ -186,17 +195,7 @@ fn serve(
         api_versions::check(&service(&route, world, &locations), api_version)?;
     }
     let (scope, action) = permission(&route, uri.path());
-    if shared.live().control.is_denied(&scope, &action) {
-        return Err(ArmError::new(
-            403,
-            "AuthorizationFailed",
-            format!(
-                "The client '{principal}' with object id '{principal}' does not have authorization to perform action \
-                 '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please \
-                 refresh your credentials."
-            ),
-        ));
-    }
+    authorize(shared, &principal, &scope, &action)?;
     let skip = query.iter().find(|(k, _)| k.eq_ignore_ascii_case("$skipToken")).map(|(_, v)| v.as_str());
     let config = &shared.config;
     let now = shared.clock.now();
@@ -344,6 +343,22 @@ fn admit(shared: &Shared, subscription: &str, budget: Budget, principal: &str) -
             Err(error)
         }
     }
+}
+
+/// 403 `AuthorizationFailed` when a denial covers `action` on `scope`.
+fn authorize(shared: &Shared, principal: &str, scope: &str, action: &str) -> Result<(), ArmError> {
+    if !shared.live().control.is_denied(scope, action) {
+        return Ok(());
+    }
+    Err(ArmError::new(
+        403,
+        "AuthorizationFailed",
+        format!(
+            "The client '{principal}' with object id '{principal}' does not have authorization to perform action \
+             '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please \
+             refresh your credentials."
+        ),
+    ))
 }
 
 /// Checks the bearer token; returns the principal's object id.

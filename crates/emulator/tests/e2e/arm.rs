@@ -101,7 +101,7 @@ async fn paths_outside_arm_are_unsupported_without_asking_for_a_token() {
 #[tokio::test]
 async fn unsupported_requests_fail_loudly_naming_the_request() {
     let h = Harness::sample().await;
-    let path = format!("/subscriptions/{SUB1}/providers/Microsoft.Compute/virtualMachines");
+    let path = format!("/subscriptions/{SUB1}/providers/Microsoft.Compute/disks");
     let answer = h.get(&format!("{path}?{API}")).await;
     assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "UnsupportedByEmulator"));
     let message = answer.body["error"]["message"].as_str().expect("message");

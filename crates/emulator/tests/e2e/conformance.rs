@@ -67,7 +67,7 @@ fn shape_differences(recorded: &Value, ours: &Value, path: &str, out: &mut Vec<S
     }
 }
 
-fn assert_same_shape(what: &str, recorded: &Value, ours: &Value) {
+pub fn assert_same_shape(what: &str, recorded: &Value, ours: &Value) {
     let mut out = Vec::new();
     shape_differences(recorded, ours, "$", &mut out);
     assert!(out.is_empty(), "{what} differs from the recording:\n{}", out.join("\n"));

@@ -2,6 +2,8 @@
 //! with the recorded Azure sessions under `testdata/azure-api`.
 
 mod arm;
+mod cassette;
+mod compute;
 mod conformance;
 mod discovery;
 mod faults;

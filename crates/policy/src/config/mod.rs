@@ -33,7 +33,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use starter::starter;
 
 use crate::eligibility::Action;
-use crate::instance::Scope;
+use crate::instance::{Kind, Scope};
 use crate::selector::Selector;
 use crate::tags::TagNames;
 
@@ -73,6 +73,9 @@ pub struct Config {
     pub calendars: Vec<NamedCalendar>,
     /// `[[rules]]`, in file order; names are unique (ignoring case).
     pub rules: Vec<Rule>,
+    /// `[idle_shutdown] max`: every compute instance in scope gets an idle shutdown of at most this, at every
+    /// evaluation; `None` when the section is absent.
+    pub idle_shutdown: Option<SignedDuration>,
 }
 
 /// `[defaults]`, resolved.
@@ -118,6 +121,8 @@ pub struct Rule {
     pub force: bool,
     /// The calendars whose dates the rule rests on (`skip_on`), in the order written.
     pub skip_on: Vec<NamedCalendar>,
+    /// The kinds of target the rule is about (`kinds`); `None` for every kind its scopes hold.
+    pub kinds: Option<Vec<Kind>>,
 }
 
 /// A holiday calendar and the name rules call it by.
@@ -132,6 +137,11 @@ pub struct NamedCalendar {
 }
 
 impl Rule {
+    /// Whether the rule is about targets of `kind`.
+    pub fn concerns(&self, kind: Kind) -> bool {
+        self.kinds.as_ref().is_none_or(|kinds| kinds.contains(&kind))
+    }
+
     /// The first of the rule's `skip_on` calendars that has a holiday on the local date of `occurrence` (in the
     /// rule's zone, which is the occurrence's), with that holiday.
     pub fn holiday(&self, occurrence: &Zoned) -> Option<(&str, Holiday)> {
@@ -175,9 +185,12 @@ impl Config {
                 "scopes" => raw.scopes = Some(entries(value, "scopes", &mut errors)),
                 "rules" => raw.rules = entries(value, "rules", &mut errors),
                 "calendars" => raw.calendars = entries(value, "calendars", &mut errors),
+                "idle_shutdown" => raw.idle_shutdown = section(value, "[idle_shutdown]", &mut errors),
                 other => errors.at(
                     &key.span(),
-                    format!("unknown key {other:?}: expected defaults, azure, tags, calendars, scopes or rules"),
+                    format!(
+                        "unknown key {other:?}: expected defaults, azure, tags, calendars, scopes, rules or idle_shutdown"
+                    ),
                 ),
             }
         }
@@ -219,6 +232,7 @@ pub(crate) struct RawConfig {
     pub scopes: Option<Vec<Spanned<raw::RawScope>>>,
     pub rules: Vec<Spanned<raw::RawRule>>,
     pub calendars: Vec<Spanned<raw::RawCalendar>>,
+    pub idle_shutdown: Option<raw::RawIdleShutdown>,
 }
 
 /// Deserializes one table section. Unknown keys are all reported and dropped first (so they do not hide each

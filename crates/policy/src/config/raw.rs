@@ -26,7 +26,11 @@ impl Keys for RawAzure {
 }
 
 impl Keys for RawTags {
-    const KEYS: &'static [&'static str] = &["opt_out", "snooze_until", "rule"];
+    const KEYS: &'static [&'static str] = &["opt_out", "snooze_until", "rule", "owner"];
+}
+
+impl Keys for RawIdleShutdown {
+    const KEYS: &'static [&'static str] = &["max"];
 }
 
 impl Keys for RawCalendar {
@@ -34,12 +38,12 @@ impl Keys for RawCalendar {
 }
 
 impl Keys for RawScope {
-    const KEYS: &'static [&'static str] = &["subscription", "resource_group", "workspace"];
+    const KEYS: &'static [&'static str] = &["subscription", "resource_group", "workspace", "kinds"];
 }
 
 impl Keys for RawRule {
     const KEYS: &'static [&'static str] =
-        &["name", "action", "schedule", "timezone", "catch_up", "select", "exclude", "force", "skip_on"];
+        &["name", "action", "schedule", "timezone", "catch_up", "select", "exclude", "force", "skip_on", "kinds"];
     const NESTED: &'static [(&'static str, &'static [&'static str])] =
         &[("select", SELECTOR_KEYS), ("exclude", SELECTOR_KEYS)];
 }
@@ -69,6 +73,14 @@ pub(crate) struct RawTags {
     pub opt_out: Option<Spanned<String>>,
     pub snooze_until: Option<Spanned<String>>,
     pub rule: Option<Spanned<String>>,
+    pub owner: Option<Spanned<String>>,
+}
+
+/// `[idle_shutdown]`: the longest idle shutdown compute instances may keep.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIdleShutdown {
+    pub max: Spanned<String>,
 }
 
 /// One `[[calendars]]`: a name and either an iCalendar file or a list of dates.
@@ -87,6 +99,7 @@ pub(crate) struct RawScope {
     pub subscription: Spanned<String>,
     pub resource_group: Option<Spanned<String>>,
     pub workspace: Option<Spanned<String>>,
+    pub kinds: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// One `[[rules]]`.
@@ -104,6 +117,7 @@ pub(crate) struct RawRule {
     pub force: bool,
     #[serde(default)]
     pub skip_on: Vec<Spanned<String>>,
+    pub kinds: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A rule's `select` or `exclude` table.

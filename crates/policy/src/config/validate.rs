@@ -14,7 +14,7 @@ use super::raw::{RawAzure, RawCalendar, RawRule, RawScope, RawSelector, RawTags}
 use super::{AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, RawConfig, Rule};
 use crate::duration::parse_duration;
 use crate::eligibility::Action;
-use crate::instance::Scope;
+use crate::instance::{Kind, Scope};
 use crate::selector::{Glob, Selector};
 use crate::tags::TagNames;
 
@@ -52,8 +52,12 @@ pub(super) fn validate(
     // since the default's own error already explains it. Likewise for a calendar that could not be read.
     let fallbacks = Fallbacks { zone: timezone.as_ref(), catch_up, calendars: &calendars, declared: &declared };
     let rules = rules(raw.rules, &fallbacks, errors);
+    let idle_shutdown = match raw.idle_shutdown {
+        Some(section) => Some(idle_maximum(&section.max, errors)?),
+        None => None,
+    };
     let defaults = Defaults { timezone: timezone?, catch_up: catch_up? };
-    Some(Config { defaults, azure, tags, scopes, calendars, rules })
+    Some(Config { defaults, azure, tags, scopes, calendars, rules, idle_shutdown })
 }
 
 /// What a rule inherits from `[defaults]`, when those are valid, and the calendars it may name.
@@ -144,6 +148,19 @@ fn listed_dates(dates: Vec<Spanned<String>>, key: &str, errors: &mut Collector<'
     ok.then(|| Calendar::from_dates(parsed))
 }
 
+/// `[idle_shutdown] max`: a duration within Azure's bounds, 15 minutes to 3 days.
+fn idle_maximum(text: &Spanned<String>, errors: &mut Collector<'_>) -> Option<SignedDuration> {
+    let max = duration(text, "idle_shutdown.max", errors)?;
+    if !(crate::idle::MIN_IDLE_SHUTDOWN..=crate::idle::MAX_IDLE_SHUTDOWN).contains(&max) {
+        errors.at(
+            &text.span(),
+            format!("idle_shutdown.max: expected 15 minutes to 3 days (Azure's bounds), found {:?}", text.get_ref()),
+        );
+        return None;
+    }
+    Some(max)
+}
+
 fn zone(name: &Spanned<String>, key: &str, errors: &mut Collector<'_>) -> Option<Zone> {
     Zone::parse(name.get_ref()).map_err(|err| errors.at(&name.span(), format!("{key}: {err}"))).ok()
 }
@@ -209,6 +226,7 @@ fn tags(raw: RawTags, errors: &mut Collector<'_>) -> TagNames {
         opt_out: name(raw.opt_out, "opt_out", defaults.opt_out),
         snooze_until: name(raw.snooze_until, "snooze_until", defaults.snooze_until),
         rule: name(raw.rule, "rule", defaults.rule),
+        owner: name(raw.owner, "owner", defaults.owner),
     }
 }
 
@@ -244,9 +262,41 @@ fn scopes(raw: Option<Vec<Spanned<RawScope>>>, root: Range<usize>, errors: &mut 
             let workspace = scope
                 .workspace
                 .and_then(|ws| azure_name(ws, "scopes.workspace", autostop_azure::validate_workspace_name, errors));
-            Some(Scope { subscription: subscription.clone(), resource_group, workspace })
+            let kinds = match scope.kinds {
+                Some(written) => kinds(written, "scopes.kinds", errors)?,
+                None => vec![Kind::ComputeInstance],
+            };
+            Some(Scope { kinds, subscription: subscription.clone(), resource_group, workspace })
         })
         .collect()
+}
+
+/// A `kinds` list: each one of compute-instance, vm, vmss, at least one, none twice.
+fn kinds(written: Spanned<Vec<Spanned<String>>>, key: &str, errors: &mut Collector<'_>) -> Option<Vec<Kind>> {
+    let mut kinds = Vec::new();
+    let mut ok = true;
+    for entry in written.get_ref() {
+        match Kind::parse(entry.get_ref()) {
+            Some(kind) if !kinds.contains(&kind) => kinds.push(kind),
+            Some(kind) => {
+                ok = false;
+                errors.at(&entry.span(), format!("{key}: {kind} is listed twice"));
+            }
+            None => {
+                ok = false;
+                errors.at(
+                    &entry.span(),
+                    format!("{key}: expected one of compute-instance, vm, vmss, found {:?}", entry.get_ref()),
+                );
+            }
+        }
+    }
+    if ok && kinds.is_empty() {
+        errors
+            .at(&written.span(), format!("{key}: expected at least one kind (compute-instance, vm, vmss), found none"));
+        return None;
+    }
+    ok.then_some(kinds)
 }
 
 /// A resource group or workspace name, checked by the Azure crate's validator for its kind (Azure's own naming
@@ -336,6 +386,7 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         None => None,
     };
     let skip_on = skip_on(raw.skip_on, name, defaults, errors);
+    let kinds = raw.kinds.map(|written| kinds(written, &format!("rule {name}: kinds"), errors));
     Some(Rule {
         name: name.to_owned(),
         action: action?,
@@ -346,6 +397,10 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         exclude,
         force: raw.force,
         skip_on: skip_on?,
+        kinds: match kinds {
+            Some(kinds) => Some(kinds?),
+            None => None,
+        },
     })
 }
 

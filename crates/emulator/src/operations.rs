@@ -1,0 +1,162 @@
+//! Long-running operations as both emulated providers (Azure ML computes, Compute VMs and scale sets) keep them:
+//! which resource each runs on, when it ends, how it ends, and what a poll of it sees at a given time. Pure: the
+//! emulated time `now` and wall-clock strings are passed in.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::arm_error::ArmError;
+
+/// One operation on the resource at index `target` of its provider's world.
+#[derive(Debug)]
+pub(crate) struct Operation<A> {
+    /// The resource it runs on.
+    pub target: usize,
+    /// What it does.
+    pub action: A,
+    /// The resource's state before it began (restored when it fails).
+    pub from_state: String,
+    /// When it began (emulated time).
+    pub started: Duration,
+    /// When it ends (emulated time).
+    pub ends_at: Duration,
+    /// How it fails, when it does.
+    pub failure: Option<ArmError>,
+    /// The subscription it is polled under.
+    pub subscription: String,
+    /// When it began (ARM timestamp).
+    pub start_time: String,
+    /// When it was first seen finished (ARM timestamp); fixed from then on.
+    pub end_time: Option<String>,
+}
+
+impl<A> Operation<A> {
+    /// Whether it has ended by `now`; the first time it has, its end time is fixed to `wall`.
+    pub fn ended(&mut self, now: Duration, wall: &str) -> bool {
+        if self.ends_at > now {
+            return false;
+        }
+        self.end_time.get_or_insert_with(|| wall.to_owned());
+        true
+    }
+}
+
+/// What a poll of an operation sees.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Progress {
+    /// The operation id.
+    pub id: String,
+    /// `InProgress`, `Succeeded` or `Failed`.
+    pub status: &'static str,
+    /// 0..=100 (99 at most while running).
+    pub percent_complete: f64,
+    /// When it began (ARM timestamp).
+    pub start_time: String,
+    /// When it ended, once it has.
+    pub end_time: Option<String>,
+    /// The error of a failed operation.
+    pub error: Option<ArmError>,
+}
+
+/// The operations of one provider, by id.
+#[derive(Debug)]
+pub(crate) struct Operations<A> {
+    by_id: HashMap<String, Operation<A>>,
+}
+
+impl<A> Default for Operations<A> {
+    fn default() -> Self {
+        Operations { by_id: HashMap::new() }
+    }
+}
+
+impl<A> Operations<A> {
+    /// Records a new operation under `id`.
+    pub fn insert(&mut self, id: String, operation: Operation<A>) {
+        self.by_id.insert(id, operation);
+    }
+
+    /// The operation `id`, to settle it.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut Operation<A>> {
+        self.by_id.get_mut(id)
+    }
+
+    /// The resource operation `id` runs on, when it exists in `subscription` (a poll under another subscription
+    /// does not see it).
+    pub fn target(&self, subscription: &str, id: &str) -> Option<usize> {
+        self.by_id.get(id).filter(|op| op.subscription.eq_ignore_ascii_case(subscription)).map(|op| op.target)
+    }
+
+    /// What a poll of operation `id` sees at `now`.
+    pub fn progress(&mut self, id: &str, now: Duration, wall: &str) -> Option<Progress> {
+        let op = self.by_id.get_mut(id)?;
+        let running = !op.ended(now, wall);
+        let total = op.ends_at.saturating_sub(op.started).as_secs_f64();
+        let done = now.saturating_sub(op.started).as_secs_f64();
+        let (status, percent_complete, error) = match (running, &op.failure) {
+            (true, _) => ("InProgress", if total > 0.0 { (done / total * 100.0).floor().min(99.0) } else { 0.0 }, None),
+            (false, Some(error)) => ("Failed", 100.0, Some(error.clone())),
+            (false, None) => ("Succeeded", 100.0, None),
+        };
+        Some(Progress {
+            id: id.to_owned(),
+            status,
+            percent_complete,
+            start_time: op.start_time.clone(),
+            end_time: op.end_time.clone().filter(|_| !running),
+            error,
+        })
+    }
+
+    /// Makes every operation in flight end at `now` at the latest.
+    pub fn end_all(&mut self, now: Duration) {
+        for op in self.by_id.values_mut() {
+            op.ends_at = op.ends_at.min(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    fn book(failure: Option<ArmError>) -> Operations<&'static str> {
+        let mut book = Operations::default();
+        let op = Operation {
+            target: 7,
+            action: "stop",
+            from_state: "Running".into(),
+            started: Duration::ZERO,
+            ends_at: 4 * SECOND,
+            failure,
+            subscription: "Sub".into(),
+            start_time: "t0".into(),
+            end_time: None,
+        };
+        book.insert("op".into(), op);
+        book
+    }
+
+    #[test]
+    fn progress_runs_then_ends_once_with_a_fixed_end_time() {
+        let mut book = book(None);
+        let running = book.progress("op", SECOND, "t1").expect("exists");
+        assert_eq!((running.status, running.percent_complete, running.end_time), ("InProgress", 25.0, None));
+        let done = book.progress("op", 5 * SECOND, "t5").expect("exists");
+        assert_eq!((done.status, done.end_time.as_deref()), ("Succeeded", Some("t5")));
+        assert_eq!(book.progress("op", 9 * SECOND, "t9").and_then(|p| p.end_time).as_deref(), Some("t5"));
+        assert_eq!(book.progress("nope", SECOND, "t1"), None);
+    }
+
+    #[test]
+    fn polls_see_only_their_subscription_and_failures_and_end_all() {
+        let mut book = book(Some(ArmError::new(500, "InternalServerError", "injected")));
+        assert_eq!(book.target("sub", "op"), Some(7));
+        assert_eq!(book.target("other", "op"), None);
+        book.end_all(SECOND);
+        let failed = book.progress("op", SECOND, "t1").expect("exists");
+        assert_eq!((failed.status, failed.error.map(|e| e.code)), ("Failed", Some("InternalServerError".to_owned())));
+    }
+}
