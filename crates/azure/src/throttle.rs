@@ -163,7 +163,8 @@ impl Throttle {
     pub fn observe_throttled(&mut self, subscription: &str, budget: Budget, retry_after: Duration, now: Instant) {
         let bucket = self.bucket(subscription, budget, now);
         bucket.answered = true;
-        let debt = 1.0 - retry_after.as_secs_f64() * bucket.size.per_second;
+        // ARM's own word on when the next token is there: no headroom on top of it.
+        let debt = 1.0 + bucket.reserve - retry_after.as_secs_f64() * bucket.size.per_second;
         bucket.tokens = bucket.tokens.min(debt);
     }
 }
@@ -264,9 +265,9 @@ mod tests {
         let t0 = Instant::now();
         let mut throttle = Throttle::new(ThrottleOptions::default());
         throttle.observe_throttled("sub", Budget::Write, Duration::from_secs(4), t0);
-        // Retry-After, then the headroom (0.1 s), then the refill rate (0.1 s apart).
+        // Retry-After is ARM's own count, so no headroom on top of it; then the refill rate (0.1 s apart).
+        assert_eq!(throttle.acquire("sub", Budget::Write, t0), Duration::from_secs(4));
         assert_eq!(throttle.acquire("sub", Budget::Write, t0), Duration::from_secs_f64(4.1));
-        assert_eq!(throttle.acquire("sub", Budget::Write, t0), Duration::from_secs_f64(4.2));
         assert_eq!(throttle.acquire("sub", Budget::Read, t0), Duration::ZERO, "reads are not held");
         let after = t0 + Duration::from_secs(5);
         assert_eq!(throttle.acquire("sub", Budget::Write, after), Duration::ZERO);
