@@ -134,6 +134,19 @@ subscription = "00000000-0000-0000-0000-000000000000"
 }
 
 #[test]
+fn state_keep_is_a_duration_of_at_least_a_day() {
+    let scope = "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000000\"\n";
+    let config = parse(&format!("[state]\nkeep = \"400d\"\n{scope}")).expect("valid");
+    assert_eq!(config.state.keep, Some(jiff::SignedDuration::from_hours(400 * 24)));
+    assert_eq!(parse(scope).expect("valid").state.keep, None, "kept forever by default");
+    let found = errors(&format!("[state]\nkeep = \"2h\"\n{scope}"));
+    assert_eq!(found, [(2, 8, "state.keep: expected at least 1d, found \"2h\"".to_owned())]);
+    let found = errors(&format!("[state]\nkeep = \"forever\"\n{scope}"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].2.starts_with("state.keep: "), "{found:?}");
+}
+
+#[test]
 fn every_semantic_error_is_reported_with_its_position() {
     let text = r#"[defaults]
 timezone = "Mars/Olympus_Mons"
@@ -260,7 +273,11 @@ exclude = { size = ["x"] }
 "#;
     let got = errors(text);
     let expected = [
-        (1, 1, "unknown key \"colour\": expected defaults, azure, tags, calendars, scopes, rules or idle_shutdown"),
+        (
+            1,
+            1,
+            "unknown key \"colour\": expected defaults, azure, state, tags, calendars, scopes, rules or idle_shutdown",
+        ),
         (5, 1, "[defaults]: unknown key \"catchup\": expected one of timezone, catch_up"),
         (9, 1, "scopes[1]: unknown key \"region\""),
         (15, 1, "rules[1]: unknown key \"forse\""),

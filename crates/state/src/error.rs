@@ -48,6 +48,33 @@ pub enum Error {
         /// The stored value.
         found: String,
     },
+    /// The Blob state URL is not one autostop can use.
+    #[error(transparent)]
+    BlobAddress(#[from] crate::blob::AddressError),
+    /// Blob Storage refused an operation, or could not be reached: the change may or may not have happened.
+    #[error("Blob state {location}: cannot {operation}: {message}")]
+    Blob {
+        /// The state's URL, without its SAS.
+        location: String,
+        /// What autostop was doing, e.g. "take a claim".
+        operation: &'static str,
+        /// What the service or the connection said (never the SAS).
+        message: String,
+    },
+    /// A stored blob could not be read back (edited by hand, or written by something else).
+    #[error("Blob state {location}: blob {blob}: {what}: expected {expected}, found {found:?}")]
+    BlobCorrupt {
+        /// The state's URL, without its SAS.
+        location: String,
+        /// The blob's name.
+        blob: String,
+        /// Which value was unreadable.
+        what: &'static str,
+        /// What a valid value looks like.
+        expected: &'static str,
+        /// The stored value.
+        found: String,
+    },
     /// SQLite refused an operation.
     #[error("state database {}: cannot {operation}", path.display())]
     Sqlite {

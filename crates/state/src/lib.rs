@@ -3,23 +3,28 @@
 //! evaluated" cell that drives the scheduling window, and occurrences still pending because their scope could
 //! not be read.
 //!
-//! [`StateStore`] is the one interface the engine uses; [`SqliteStore`] is the embedded backend (a file, WAL,
-//! `synchronous=FULL`, one committed and checked transaction per change). The model — claim, then act, then
-//! confirm, each step durable before the next — is written down in `docs/adr/0004-state-model.md`. Decides
-//! nothing: it only stores, compares-and-sets and answers.
+//! [`StateStore`] is the one interface the engine uses. [`SqliteStore`] is the embedded backend (a file, WAL,
+//! `synchronous=FULL`, one committed and checked transaction per change); [`BlobStore`] keeps the state in an
+//! Azure Blob Storage container, shared by processes on any number of machines (`docs/adr/0007-blob-state.md`).
+//! The model — claim, then act, then confirm, each step durable before the next — is written down in
+//! `docs/adr/0004-state-model.md`. Decides nothing: it only stores, compares-and-sets and answers.
 
+mod blob;
 mod claim;
 mod error;
 mod event;
+mod migrate;
 mod owner;
 mod pending;
 mod run;
 mod sqlite;
 mod store;
 
+pub use blob::{AddressError, BlobAddress, BlobStore};
 pub use claim::{Claim, ClaimKey, ClaimOutcome, ClaimStatus, NewClaim, Transition};
 pub use error::Error;
 pub use event::{Event, EventKind, EventRecord, HistoryQuery, rfc3339};
+pub use migrate::{MigrateError, Migrated, migrate};
 pub use owner::Owner;
 pub use pending::Pending;
 pub use run::{NewRun, RunId, RunRecord, RunStatus};

@@ -69,4 +69,19 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
 
     /// Forgets a pending occurrence: it was evaluated, or recorded missed.
     async fn clear_pending(&self, rule: &str, occurrence: Timestamp) -> Result<(), Error>;
+
+    /// Deletes audit events older than `before` (retention), in small steps that never hold the state for long,
+    /// and remembers from when the history is complete ([`StateStore::pruned_before`]). A backend that stores
+    /// events by day keeps a day until all of it is older. Claims, runs and pending occurrences are kept: they
+    /// are what makes actions happen once. Returns how many events (or day blobs) were deleted.
+    async fn prune_events(&self, before: Timestamp) -> Result<u64, Error>;
+
+    /// The instant before which events were pruned, if they ever were: `history` over an earlier period is
+    /// incomplete.
+    async fn pruned_before(&self) -> Result<Option<Timestamp>, Error> {
+        self.last_evaluated(PRUNED_EVENTS_KEY).await
+    }
 }
+
+/// The cell that remembers how far events were pruned (a "last evaluated" cell: it only moves forward).
+pub(crate) const PRUNED_EVENTS_KEY: &str = "events-pruned-before";

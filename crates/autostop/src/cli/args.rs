@@ -72,9 +72,10 @@ pub struct PolicyArgs {
     /// Config file (default: $AUTOSTOP_CONFIG, else ./autostop.toml).
     #[arg(long, short = 'c', value_name = "PATH")]
     pub config: Option<std::path::PathBuf>,
-    /// State: audit log, claims, window (default: $XDG_STATE_HOME/autostop/audit.db, else
-    /// ~/.local/state/autostop/audit.db).
-    #[arg(long, value_name = "PATH")]
+    /// State: audit log, claims, window. A path is an SQLite file (default: $XDG_STATE_HOME/autostop/audit.db,
+    /// else ~/.local/state/autostop/audit.db); https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX] is Blob
+    /// Storage, shared by every process that names it.
+    #[arg(long, env = "AUTOSTOP_STATE", value_name = "PATH|URL")]
     pub state: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub azure: AzureArgs,

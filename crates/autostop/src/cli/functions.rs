@@ -142,8 +142,7 @@ fn local_settings_json() -> serde_json::Value {
         "IsEncrypted": false,
         "Values": {
             "FUNCTIONS_WORKER_RUNTIME": "Custom",
-            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
-            "XDG_STATE_HOME": "/tmp/autostop-state",
+            "AzureWebJobsStorage__accountName": "",
             "AUTOSTOP_CREDENTIAL": "",
             "AZURE_TENANT_ID": "",
             "AZURE_CLIENT_ID": "",

@@ -14,8 +14,9 @@ use crate::{Outcome, UsageError};
 /// Arguments of `autostop history`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HistoryArgs {
-    /// State (default: $XDG_STATE_HOME/autostop/audit.db, else ~/.local/state/autostop/audit.db).
-    #[arg(long, value_name = "PATH")]
+    /// State: an SQLite file (default: $XDG_STATE_HOME/autostop/audit.db, else ~/.local/state/autostop/audit.db)
+    /// or a Blob Storage URL (https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]).
+    #[arg(long, env = "AUTOSTOP_STATE", value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
     /// Only events since an instant (2026-03-02T20:00:00+09:00) or that long ago (24h, 7d).
     #[arg(long, value_name = "TIME|DURATION")]
@@ -37,6 +38,14 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
     let location = crate::store::StateLocation::resolve(args.state.as_deref())?;
     let records = if location.exists() {
         let store = location.open()?;
+        if let Some(pruned) = store.pruned_before().await?
+            && since.is_none_or(|since| since < pruned)
+        {
+            eprintln!(
+                "autostop: events before {pruned} were pruned ([state] keep): the history of the period asked for \
+                 starts there"
+            );
+        }
         store.history(&HistoryQuery { since, target: args.target, limit: args.limit }).await?
     } else {
         eprintln!("autostop: no state at {location} yet: nothing has been recorded");

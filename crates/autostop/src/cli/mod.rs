@@ -16,6 +16,7 @@ mod plan;
 mod run;
 mod schedule;
 mod serve;
+mod state;
 
 use clap::{Parser, Subcommand};
 
@@ -56,6 +57,9 @@ enum Command {
     Functions(functions::FunctionsArgs),
     /// Show the audit log: every action, skip, miss and failure.
     History(history::HistoryArgs),
+    /// Manage the state itself: `state migrate` copies it between an SQLite file and Blob Storage.
+    #[command(subcommand)]
+    State(state::StateCommand),
     /// Validate a config file; every error with its line and column.
     Check(check::CheckArgs),
     /// Write a commented starter config file.
@@ -87,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve(args) => serve_command(args),
         Command::Functions(args) => functions::run(args),
         Command::History(args) => runtime()?.block_on(history::run(args)),
+        Command::State(command) => runtime()?.block_on(state::run(command)),
         Command::Check(args) => check::run(args),
         Command::Init(args) => init::run(args),
         Command::Schedule(cmd) => schedule::run(cmd),
@@ -102,8 +107,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 struct ServeCommand {
     #[command(flatten)]
     serve: serve::ServeArgs,
-    /// State: audit log, claims, last evaluated instant (default: the platform state directory).
-    #[arg(long, value_name = "PATH")]
+    /// State: audit log, claims, last evaluated instant: an SQLite file (default: the platform state directory)
+    /// or a Blob Storage URL (https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]).
+    #[arg(long, env = "AUTOSTOP_STATE", value_name = "PATH|URL")]
     state: Option<std::path::PathBuf>,
     #[command(flatten)]
     azure: AzureArgs,

@@ -86,6 +86,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         confirm_deadline: SignedDuration::try_from(args.confirm_deadline).context("--confirm-deadline is too long")?,
         ..EngineOptions::default()
     };
+    let keep = config.state.keep;
+    let retention = store.clone();
     let engine = Engine::new(config, client, store, options);
     let interrupt =
         crate::signals::interrupt_on_signals(args.shutdown_grace).context("listening for SIGTERM and SIGINT")?;
@@ -110,7 +112,25 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             report.unconfirmed_open
         );
     }
-    Ok(if problems.is_empty() { Outcome::Success } else { Outcome::SomeFailed })
+    // Retention after the evaluation, never before or during it: claims and pending occurrences are kept.
+    let pruned = match keep {
+        Some(keep) => prune(&*retention, now, keep).await,
+        None => true,
+    };
+    Ok(if problems.is_empty() && pruned { Outcome::Success } else { Outcome::SomeFailed })
+}
+
+/// Deletes the events older than `keep` at `now` (`[state] keep`); says on stderr, and returns `false`, when it
+/// could not.
+async fn prune(store: &dyn autostop_state::StateStore, now: Timestamp, keep: SignedDuration) -> bool {
+    let Ok(before) = now.checked_sub(keep) else { return true };
+    match store.prune_events(before).await {
+        Ok(_) => true,
+        Err(err) => {
+            eprintln!("autostop: [state] keep: cannot prune the events before {before}: {err}");
+            false
+        }
+    }
 }
 
 /// Prints run outcomes as a table or a JSON array.

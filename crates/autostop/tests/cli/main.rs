@@ -1,6 +1,9 @@
 //! End-to-end tests of the binary against the emulator: the core verbs (`list`, `stop`, `start`, `demo`) and the
 //! policy verbs (`run`, `plan`, `history`, `check`), with holiday calendars.
 
+#[path = "../../../state/tests/common/azurite.rs"]
+mod azurite;
+mod blob_state;
 mod calendars;
 mod credentials;
 mod errors;

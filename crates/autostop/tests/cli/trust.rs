@@ -9,20 +9,6 @@ use autostop_state::{ClaimStatus, EventKind, HistoryQuery, SqliteStore};
 
 use crate::util::*;
 
-const CONFIG: &str = r#"
-[defaults]
-timezone = "UTC"
-catch_up = "1h"
-
-[[scopes]]
-subscription = "00000000-0000-0000-0000-00000000a001"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-"#;
-
 fn running(count: usize) -> autostop_emulator::Fleet {
     fleet((1..=count).map(|i| compute(&format!("inst-{i:02}"), "ComputeInstance", "Running")).collect())
 }
@@ -35,19 +21,6 @@ fn run_cli(emulator: &Emulator, setup: &Setup, now: &str, extra: &[&str]) -> Cli
 
 async fn run_at(emulator: &Emulator, setup: &Setup, now: &str) -> Run {
     run_cli(emulator, setup, now, &[]).run().await
-}
-
-/// How many stop POSTs each compute received, by name.
-fn stop_posts(emulator: &Emulator) -> std::collections::BTreeMap<String, usize> {
-    let mut posts = std::collections::BTreeMap::new();
-    for request in emulator.control().requests() {
-        let path = request.path.split('?').next().unwrap_or_default();
-        if request.method == "POST" && path.ends_with("/stop") {
-            let name = path.trim_end_matches("/stop").rsplit('/').next().unwrap_or_default().to_owned();
-            *posts.entry(name).or_default() += 1;
-        }
-    }
-    posts
 }
 
 fn events(state: &Path) -> Vec<autostop_state::EventRecord> {
@@ -67,7 +40,7 @@ fn names_with(state: &Path, kind: EventKind) -> Vec<String> {
 #[tokio::test]
 async fn an_occurrence_whose_scope_cannot_be_read_stays_pending_and_runs_once_it_can() {
     let emulator = emulator(running(3)).await;
-    let setup = setup(CONFIG);
+    let setup = setup(EVENING_STOP);
     assert_eq!(run_at(&emulator, &setup, "2026-03-02T19:59:00Z").await.code, 0);
 
     // 20:00:30: the workspace list is refused. The run fails loudly and acts on nothing.
@@ -99,7 +72,7 @@ async fn an_occurrence_whose_scope_cannot_be_read_stays_pending_and_runs_once_it
 #[tokio::test]
 async fn a_pending_occurrence_past_its_catch_up_limit_is_recorded_missed_with_its_cause() {
     let emulator = emulator(running(2)).await;
-    let setup = setup(CONFIG);
+    let setup = setup(EVENING_STOP);
     assert_eq!(run_at(&emulator, &setup, "2026-03-02T19:59:00Z").await.code, 0);
     emulator.control().deny(&format!("/subscriptions/{SUB}"), actions::WORKSPACE_READ);
     assert_eq!(run_at(&emulator, &setup, "2026-03-02T20:00:30Z").await.code, 1);
@@ -119,7 +92,7 @@ async fn concurrent_runs_on_one_state_send_each_stop_exactly_once() {
     for (processes, instances) in [(2, 60), (4, 20)] {
         let emulator = emulator(running(instances)).await;
         // A fresh state each round: the processes also race to create the database.
-        let setup = setup(CONFIG);
+        let setup = setup(EVENING_STOP);
         let children = (0..processes)
             .map(|_| {
                 let cli = run_cli(&emulator, &setup, "2026-03-02T20:00:30Z", &["--no-wait"]);
@@ -150,7 +123,7 @@ async fn a_state_that_cannot_grow_never_lets_a_stop_out_without_its_durable_clai
     let mut saw_a_mid_run_failure = false;
     for limit_kib in [48, 96, 160, 256] {
         let emulator = emulator(running(60)).await;
-        let setup = setup(CONFIG);
+        let setup = setup(EVENING_STOP);
         assert_eq!(run_at(&emulator, &setup, "2026-03-02T19:59:00Z").await.code, 0);
         // The file-size limit makes every write past `limit_kib` fail (EFBIG), as a full disk does.
         let line = format!(
@@ -196,7 +169,7 @@ async fn a_state_that_cannot_grow_never_lets_a_stop_out_without_its_durable_clai
 #[tokio::test]
 async fn sigterm_sends_nothing_new_and_the_next_run_confirms_and_finishes_the_job() {
     let emulator = emulator(running(8)).await;
-    let setup = setup(CONFIG);
+    let setup = setup(EVENING_STOP);
     // Every operation is slow; one POST at a time, so SIGTERM comes with some sent and some not.
     emulator.control().set_faults(Faults { slow_operation_rate: 1.0, slow_operation_factor: 200, ..Faults::default() });
     emulator.control().set_latency(Duration::from_millis(300));
@@ -238,7 +211,7 @@ async fn sigterm_sends_nothing_new_and_the_next_run_confirms_and_finishes_the_jo
 #[tokio::test]
 async fn an_accepted_stop_is_confirmed_by_a_later_run_or_recorded_unconfirmed_past_the_deadline() {
     let emulator = emulator(running(2)).await;
-    let setup = setup(CONFIG);
+    let setup = setup(EVENING_STOP);
     let accepted = run_cli(&emulator, &setup, "2026-03-02T20:00:30Z", &["--no-wait"]).run().await;
     assert_eq!(accepted.code, 0, "{accepted:#?}");
     assert!(accepted.json().as_array().unwrap().iter().all(|row| row["result"] == "accepted"), "{accepted:#?}");
@@ -263,7 +236,7 @@ async fn an_accepted_stop_is_confirmed_by_a_later_run_or_recorded_unconfirmed_pa
 #[tokio::test]
 async fn back_tests_cannot_move_the_schedule() {
     let emulator = emulator(running(1)).await;
-    let setup = setup(CONFIG);
+    let setup = setup(EVENING_STOP);
     let future = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(2)).unwrap().to_string();
     let refused = run_at(&emulator, &setup, &future).await;
     assert_eq!(refused.code, 2, "{refused:#?}");
@@ -290,7 +263,7 @@ async fn back_tests_cannot_move_the_schedule() {
 async fn the_state_is_created_private() {
     use std::os::unix::fs::PermissionsExt;
     let emulator = emulator(running(1)).await;
-    let setup = setup(CONFIG);
+    let setup = setup(EVENING_STOP);
     assert_eq!(run_at(&emulator, &setup, "2026-03-02T19:59:00Z").await.code, 0);
     let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&setup.state), 0o600);
@@ -300,7 +273,7 @@ async fn the_state_is_created_private() {
 #[tokio::test]
 async fn an_ad_hoc_stop_without_wait_is_recorded_and_confirmed_by_the_next_run() {
     let emulator = emulator(running(2)).await;
-    let setup = setup(CONFIG);
+    let setup = setup(EVENING_STOP);
     let stop = Cli::against(&emulator, &["stop", "inst-01", "-s", SUB, "-g", "ml-rg", "-w", "ws-a", "-o", "json"])
         .args_state(&setup.state)
         .run()
@@ -331,7 +304,7 @@ async fn a_scheduled_run_acts_on_a_workspace_that_holds_a_compute_it_cannot_hand
         "Running",
     ));
     let emulator = emulator(fleet).await;
-    let setup = setup(CONFIG);
+    let setup = setup(EVENING_STOP);
     let run = run_at(&emulator, &setup, "2026-03-02T20:00:30Z").await;
     assert_eq!(run.code, 0, "a compute it cannot handle is a skip, not a failure: {run:#?}");
     let rows = run.json();

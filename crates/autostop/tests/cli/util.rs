@@ -227,6 +227,34 @@ pub fn row<'a>(rows: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
         .unwrap_or_else(|| panic!("no row named {name} in {rows:#}"))
 }
 
+/// One rule, `evening-stop`: stop every instance of [`SUB`] at 20:00 UTC, catching up for an hour.
+pub const EVENING_STOP: &str = r#"
+[defaults]
+timezone = "UTC"
+catch_up = "1h"
+
+[[scopes]]
+subscription = "00000000-0000-0000-0000-00000000a001"
+
+[[rules]]
+name = "evening-stop"
+action = "stop"
+schedule = "0 0 20 * * *"
+"#;
+
+/// How many stop POSTs each compute received, by name.
+pub fn stop_posts(emulator: &Emulator) -> BTreeMap<String, usize> {
+    let mut posts = BTreeMap::new();
+    for request in emulator.control().requests() {
+        let path = request.path.split('?').next().unwrap_or_default();
+        if request.method == "POST" && path.ends_with("/stop") {
+            let name = path.trim_end_matches("/stop").rsplit('/').next().unwrap_or_default().to_owned();
+            *posts.entry(name).or_default() += 1;
+        }
+    }
+    posts
+}
+
 /// A temporary folder with a config file (`autostop.toml`) and the path of a state in it (not yet created).
 pub struct Setup {
     pub dir: tempfile::TempDir,

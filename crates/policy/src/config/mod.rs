@@ -65,6 +65,8 @@ pub struct Config {
     pub defaults: Defaults,
     /// `[azure]`: how to reach Azure; every field optional (the command line and environment fill the rest).
     pub azure: AzureSettings,
+    /// `[state]`: how long audit events are kept.
+    pub state: StateSettings,
     /// `[tags]`: the owner tag names.
     pub tags: TagNames,
     /// `[[scopes]]`: where autostop may look and act; never empty.
@@ -76,6 +78,14 @@ pub struct Config {
     /// `[idle_shutdown] max`: every compute instance in scope gets an idle shutdown of at most this, at every
     /// evaluation; `None` when the section is absent.
     pub idle_shutdown: Option<SignedDuration>,
+}
+
+/// `[state]`, resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateSettings {
+    /// `keep`: audit events older than this are pruned after each evaluation (`None`: kept forever). Claims and
+    /// pending occurrences are never pruned.
+    pub keep: Option<SignedDuration>,
 }
 
 /// `[defaults]`, resolved.
@@ -179,6 +189,7 @@ impl Config {
             match key.get_ref().as_ref() {
                 "defaults" => raw.defaults = section(value, "[defaults]", &mut errors),
                 "azure" => raw.azure = section(value, "[azure]", &mut errors),
+                "state" => raw.state = section(value, "[state]", &mut errors),
                 "tags" => raw.tags = section(value, "[tags]", &mut errors),
                 // `scopes = []` is no scope at all, which validation reports like a missing key.
                 "scopes" if matches!(value.get_ref(), DeValue::Array(items) if items.is_empty()) => {}
@@ -189,7 +200,8 @@ impl Config {
                 other => errors.at(
                     &key.span(),
                     format!(
-                        "unknown key {other:?}: expected defaults, azure, tags, calendars, scopes, rules or idle_shutdown"
+                        "unknown key {other:?}: expected defaults, azure, state, tags, calendars, scopes, rules or \
+                         idle_shutdown"
                     ),
                 ),
             }
@@ -227,6 +239,7 @@ impl Config {
 pub(crate) struct RawConfig {
     pub defaults: Option<raw::RawDefaults>,
     pub azure: Option<raw::RawAzure>,
+    pub state: Option<raw::RawState>,
     pub tags: Option<raw::RawTags>,
     /// `None` when the file has no `scopes` key at all.
     pub scopes: Option<Vec<Spanned<raw::RawScope>>>,

@@ -25,6 +25,10 @@ impl Keys for RawAzure {
     const KEYS: &'static [&'static str] = &["cloud", "arm_endpoint", "credential", "api_version"];
 }
 
+impl Keys for RawState {
+    const KEYS: &'static [&'static str] = &["keep"];
+}
+
 impl Keys for RawTags {
     const KEYS: &'static [&'static str] = &["opt_out", "snooze_until", "rule", "owner"];
 }
@@ -64,6 +68,13 @@ pub(crate) struct RawAzure {
     pub arm_endpoint: Option<Spanned<String>>,
     pub credential: Option<Spanned<String>>,
     pub api_version: Option<Spanned<String>>,
+}
+
+/// `[state]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawState {
+    pub keep: Option<Spanned<String>>,
 }
 
 /// `[tags]`.

@@ -20,6 +20,10 @@ catch_up = "1h"
 # arm_endpoint = "https://management.azure.com"
 # api_version = "2024-10-01"
 
+# Retention of the audit log (the state is chosen by --state / AUTOSTOP_STATE: a file, or a Blob Storage URL).
+# [state]
+# keep = "400d"                    # prune events older than this after each run; claims are never pruned
+
 # Owner tags on an instance (the names below are the defaults):
 #   autostop = off                                   never touch this instance
 #   autostop-snooze-until = 2026-03-02T23:00:00+09:00  no action before this instant

@@ -11,7 +11,10 @@ use toml::Spanned;
 
 use super::error::Collector;
 use super::raw::{RawAzure, RawCalendar, RawRule, RawScope, RawSelector, RawTags};
-use super::{AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, RawConfig, Rule};
+use super::{
+    AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, RawConfig, Rule,
+    StateSettings,
+};
 use crate::duration::parse_duration;
 use crate::eligibility::Action;
 use crate::instance::{Kind, Scope};
@@ -43,6 +46,14 @@ pub(super) fn validate(
         None => Some(DEFAULT_CATCH_UP),
     };
     let azure = azure(raw.azure.unwrap_or_default(), errors);
+    let keep = raw.state.unwrap_or_default().keep.and_then(|text| {
+        let keep = duration(&text, "state.keep", errors)?;
+        if keep < SignedDuration::from_hours(24) {
+            errors.at(&text.span(), format!("state.keep: expected at least 1d, found {:?}", text.get_ref()));
+            return None;
+        }
+        Some(keep)
+    });
     let tags = tags(raw.tags.unwrap_or_default(), errors);
     let scopes = scopes(raw.scopes, root, errors);
     let declared: Vec<String> =
@@ -57,7 +68,7 @@ pub(super) fn validate(
         None => None,
     };
     let defaults = Defaults { timezone: timezone?, catch_up: catch_up? };
-    Some(Config { defaults, azure, tags, scopes, calendars, rules, idle_shutdown })
+    Some(Config { defaults, azure, state: StateSettings { keep }, tags, scopes, calendars, rules, idle_shutdown })
 }
 
 /// What a rule inherits from `[defaults]`, when those are valid, and the calendars it may name.

@@ -318,4 +318,19 @@ impl StateStore for SqliteStore {
         let rule = rule.to_owned();
         self.writer.call_async(move |db, conn| db.clear_pending(conn, &rule, occurrence)).await
     }
+
+    async fn prune_events(&self, before: Timestamp) -> Result<u64, Error> {
+        // Small transactions, each its own call: an evaluation's writes go in between.
+        const BATCH: usize = 1000;
+        let mut total = 0;
+        loop {
+            let deleted = self.writer.call_async(move |db, conn| db.prune_events(conn, before, BATCH)).await?;
+            total += deleted;
+            if deleted < BATCH as u64 {
+                break;
+            }
+        }
+        StateStore::advance_last_evaluated(self, crate::store::PRUNED_EVENTS_KEY, before).await?;
+        Ok(total)
+    }
 }

@@ -247,6 +247,17 @@ impl Db {
         insert_event(conn, event).map_err(|err| self.err("record an event", err))
     }
 
+    /// Deletes at most `batch` events older than `before`, in one transaction; returns how many.
+    pub(super) fn prune_events(&self, conn: &Connection, before: Timestamp, batch: usize) -> Result<u64, Error> {
+        let deleted = conn
+            .execute(
+                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ms < ?1 ORDER BY id LIMIT ?2)",
+                params![before.as_millisecond(), i64::try_from(batch).unwrap_or(i64::MAX)],
+            )
+            .map_err(|err| self.err("prune old events", err))?;
+        Ok(u64::try_from(deleted).unwrap_or(0))
+    }
+
     /// The instant up to which the schedule window named `key` was last evaluated, if ever.
     pub(super) fn last_evaluated(&self, conn: &Connection, key: &str) -> Result<Option<Timestamp>, Error> {
         let ms: Option<i64> = conn
