@@ -61,7 +61,7 @@ impl SqliteStore {
         let mut conn = Connection::open(path).map_err(|err| Error::sqlite(path, "open the file", err))?;
         let err = |operation, source| Error::sqlite(path, operation, source);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|source| err("set the busy timeout", source))?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|source| err("switch to WAL journaling", source))?;
+        switch_to_wal(&conn).map_err(|source| err("switch to WAL journaling", source))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(|source| err("set synchronous=FULL", source))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|source| err("enable foreign keys", source))?;
         migrate(&mut conn, path)?;
@@ -72,6 +72,23 @@ impl SqliteStore {
     /// The file this store reads and writes.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Puts the file in WAL mode. Switching needs the file to itself, and SQLite answers `SQLITE_BUSY` at once
+/// (without its busy handler) while another process opens the same new file: try again until the busy timeout.
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(err)
+                if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
     }
 }
 
