@@ -1,6 +1,8 @@
 //! Discovery: finds the targets of a scope, concurrently: the workspaces and computes of Azure ML, the VMs and
 //! scale sets of Compute. I/O only; it decides nothing.
 
+use std::convert::Infallible;
+
 use autostop_azure::{ArmClient, Compute, Machine, MachineKind, SubscriptionId, Unhandled, Workspace, WorkspaceId};
 use autostop_policy::{Instance, Kind, NativeSchedule};
 use futures::stream::{self, StreamExt};
@@ -49,19 +51,49 @@ pub struct Inventory {
     pub errors: Vec<anyhow::Error>,
 }
 
-/// Lists the targets of the scope: the workspaces then their computes, and the VMs and scale sets.
+/// Lists the targets of the scope, all held in memory (what the action verbs decide on), in the order of their ids.
 pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
     let mut inventory = Inventory::default();
+    let each = |found: Found| -> Result<(), Infallible> {
+        inventory.targets.extend(found.targets);
+        inventory.unhandled.extend(found.unhandled);
+        Ok(())
+    };
+    let Ok(mut errors) = discover_each(client, scope, each).await;
+    inventory.errors.append(&mut errors);
+    inventory.targets.sort_by_cached_key(|target| target.id.to_lowercase());
+    inventory.unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
+    inventory
+}
+
+/// One listing's worth of targets, as [`discover_each`] hands them over.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The targets, in the order of their ids.
+    pub targets: Vec<Instance>,
+    /// What the listing held that the client cannot address.
+    pub unhandled: Vec<Unhandled>,
+}
+
+/// Lists the targets of the scope and hands them to `each` as they arrive, at most [`CONCURRENCY`] listings held
+/// at once: the compute instances one workspace at a time in the order of their ids (workspaces by id, computes by
+/// id within), then the VMs, then the scale sets (each in the order of their ids). Returns the listings that
+/// failed; an error from `each` (e.g. a closed stdout) stops discovery and is returned.
+pub async fn discover_each<E>(
+    client: &ArmClient,
+    scope: &Scope,
+    mut each: impl FnMut(Found) -> Result<(), E>,
+) -> Result<Vec<anyhow::Error>, E> {
+    let mut errors = Vec::new();
     if scope.kinds.contains(&Kind::ComputeInstance) {
-        computes(client, scope, &mut inventory).await;
+        computes(client, scope, &mut errors, &mut each).await?;
     }
     for kind in [MachineKind::VirtualMachine, MachineKind::ScaleSet] {
         if scope.kinds.contains(&kind_of(kind)) {
-            machines(client, scope, kind, &mut inventory).await;
+            each(machines(client, scope, kind, &mut errors).await)?;
         }
     }
-    inventory.targets.sort_by_cached_key(|target| target.id.to_lowercase());
-    inventory
+    Ok(errors)
 }
 
 /// The target kind of an ARM id, when it parses as one.
@@ -80,8 +112,8 @@ pub fn kind_of(kind: MachineKind) -> Kind {
     }
 }
 
-/// Lists the VMs or scale sets of each subscription of the scope.
-async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, inventory: &mut Inventory) {
+/// Lists the VMs or scale sets of each subscription of the scope, in the order of their ids.
+async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, errors: &mut Vec<anyhow::Error>) -> Found {
     let resource_group = scope.resource_group.as_deref();
     let listings =
         stream::iter(scope.subscriptions.clone())
@@ -91,40 +123,48 @@ async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, inventor
             .buffer_unordered(CONCURRENCY)
             .collect::<Vec<_>>()
             .await;
+    let mut found = Found::default();
     for (listing, subscription) in listings {
         match listing {
-            Ok(found) => inventory.targets.extend(found.iter().map(|m| machine_instance(m, &scope.owner_tag))),
-            Err(err) => inventory.errors.push(
+            Ok(machines) => found.targets.extend(machines.iter().map(|m| machine_instance(m, &scope.owner_tag))),
+            Err(err) => errors.push(
                 anyhow::Error::new(err)
                     .context(format!("cannot list the {} of subscription {subscription}", kind_of(kind))),
             ),
         }
     }
+    found.targets.sort_by_cached_key(|target| target.id.to_lowercase());
+    found
 }
 
-/// Lists the workspaces of the scope, then their computes.
-async fn computes(client: &ArmClient, scope: &Scope, inventory: &mut Inventory) {
-    let workspaces = workspaces(client, scope, &mut inventory.errors).await;
-    let listings = stream::iter(workspaces)
+/// Lists the workspaces of the scope, then their computes, handing each workspace's to `each` in id order.
+async fn computes<E>(
+    client: &ArmClient,
+    scope: &Scope,
+    errors: &mut Vec<anyhow::Error>,
+    each: &mut impl FnMut(Found) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut workspaces = workspaces(client, scope, errors).await;
+    // A compute id is its workspace id + "/computes/NAME": ordering workspaces by "id/" orders computes by id.
+    workspaces.sort_by_cached_key(|workspace| format!("{}/", workspace.id).to_lowercase());
+    let mut listings = stream::iter(workspaces)
         .map(|workspace| async move {
             let id = workspace.id.clone();
             (client.list_computes(&id).await, id)
         })
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
-    for (listing, workspace) in listings {
+        .buffered(CONCURRENCY);
+    while let Some((listing, workspace)) = listings.next().await {
         match listing {
             Ok(list) => {
-                inventory.targets.extend(list.computes.iter().map(instance));
-                inventory.unhandled.extend(list.unhandled);
+                let mut targets = list.computes.iter().map(instance).collect::<Vec<_>>();
+                targets.sort_by_cached_key(|target| target.id.to_lowercase());
+                each(Found { targets, unhandled: list.unhandled })?;
             }
-            Err(err) => inventory
-                .errors
+            Err(err) => errors
                 .push(anyhow::Error::new(err).context(format!("cannot list the computes of workspace {}", workspace))),
         }
     }
-    inventory.unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
+    Ok(())
 }
 
 async fn workspaces(client: &ArmClient, scope: &Scope, errors: &mut Vec<anyhow::Error>) -> Vec<Workspace> {

@@ -17,6 +17,7 @@ mod notices;
 mod report;
 mod wakeups;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,10 +103,12 @@ impl Actor {
         let heartbeat = self.heartbeat(run.clone());
         let (mut outcomes, errors) = act::act(self, &run, actions, interrupt).await;
         heartbeat.abort();
-        let order = |outcome: &RunOutcome| {
-            actions.iter().position(|action| outcome.id.as_deref() == Some(action.target.id.as_str()))
-        };
-        outcomes.sort_by_key(order);
+        // In the order of the actions: one lookup per outcome (a search per comparison was quadratic).
+        let mut positions: HashMap<&str, usize> = HashMap::with_capacity(actions.len());
+        for (index, action) in actions.iter().enumerate() {
+            positions.entry(action.target.id.as_str()).or_insert(index);
+        }
+        outcomes.sort_by_cached_key(|outcome: &RunOutcome| outcome.id.as_deref().and_then(|id| positions.get(id)));
         let mut report = RunReport { outcomes, unsent: errors.len(), errors, ..RunReport::default() };
         report.interrupted = interrupt.is_some_and(Interrupt::is_requested);
         let status = if report.any_problem() { RunStatus::SomeFailed } else { RunStatus::Succeeded };

@@ -77,15 +77,15 @@ impl SqliteStore {
     }
 }
 
-/// Switches the file to WAL journaling. SQLite does not call the busy handler for this switch, so while another
-/// process creating the same new file holds its lock (e.g. during its migration) the switch is retried here, for
-/// up to [`BUSY_TIMEOUT`] like any other write.
+/// Puts the file in WAL mode. Switching needs the file to itself, and SQLite answers `SQLITE_BUSY` at once
+/// (without its busy handler) while another process opens the same new file: try again until the busy timeout.
 fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
-    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let started = std::time::Instant::now();
     loop {
         match conn.pragma_update(None, "journal_mode", "WAL") {
-            Err(rusqlite::Error::SqliteFailure(failure, _))
-                if failure.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            Err(err)
+                if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < BUSY_TIMEOUT =>
             {
                 std::thread::sleep(Duration::from_millis(20));
             }
