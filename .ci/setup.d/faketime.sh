@@ -14,7 +14,8 @@ fi
 
 download=$(mktemp -d)
 trap 'rm -rf "$download"' EXIT
-(cd "$download" && apt-get download libfaketime)
+# A fresh machine may have no package lists yet: fetch them once if the download cannot find the package.
+(cd "$download" && apt-get download libfaketime) || { apt-get update -qq && (cd "$download" && apt-get download libfaketime); }
 rm -rf "$target"
 mkdir -p "$target"
 dpkg-deb -x "$download"/libfaketime_*.deb "$target"
