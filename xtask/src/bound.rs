@@ -1,5 +1,5 @@
-//! The fleet scenario's lower bound: the shortest wall time ARM's per-subscription token buckets and the request
-//! latency allow for the job. Pure arithmetic, no clock.
+//! The lower bounds of the fleet and list scenarios: the shortest wall time ARM's per-subscription token buckets
+//! and the request latency allow for the job. Pure arithmetic, no clock.
 //!
 //! Per subscription the job needs at least: one page of the workspace list per `page_size` workspaces, one page of
 //! the compute list per `page_size` computes of each workspace, one POST per running instance (a write), and one
@@ -116,6 +116,43 @@ pub fn fleet_bound(shape: &Shape, conditions: &Conditions) -> Bound {
     }
 }
 
+/// The lower bound for listing every compute of `shape` under `conditions` (the `list` scenario): the token, the
+/// workspace-list pages and one workspace's compute-list pages follow each other (each page's `nextLink` comes
+/// with the page before), workspaces and subscriptions go in parallel, and the read bucket lets the `R` reads of a
+/// subscription through no sooner than `(R - Br) / rr`:
+///
+/// ```text
+/// bound = max( (1 + workspace pages + pages of one workspace) L ,  L + (R - Br)/rr + L )
+/// ```
+pub fn list_bound(shape: &Shape, conditions: &Conditions) -> Bound {
+    let page = conditions.page_size.max(1);
+    let workspace_pages = shape.workspaces_per_subscription.div_ceil(page).max(1);
+    let pages_per_workspace = shape.instances_per_workspace.div_ceil(page).max(1);
+    let reads = workspace_pages + shape.workspaces_per_subscription * pages_per_workspace;
+    let b = conditions.buckets;
+    let latency = conditions.latency.as_secs_f64();
+    let read_wait = bucket_wait(reads, b.read_burst, b.read_refill_per_s);
+    let chain = (1 + workspace_pages + pages_per_workspace) as f64 * latency;
+    let seconds = chain.max(2.0 * latency + read_wait);
+    let explanation = format!(
+        "per subscription: R = {workspace_pages} workspace page(s) + {} compute pages = {reads} reads, Br={} \
+         rr={}/s; L = {latency:.3} s; bound = max((1 + {workspace_pages} + {pages_per_workspace}) L, 2L + \
+         (R-Br)/rr) = max({chain:.3}, {:.3}) = {seconds:.3} s",
+        reads - workspace_pages,
+        b.read_burst,
+        b.read_refill_per_s,
+        2.0 * latency + read_wait,
+    );
+    Bound {
+        reads_per_subscription: reads,
+        writes_per_subscription: 0,
+        write_wait_s: 0.0,
+        read_wait_s: read_wait,
+        seconds,
+        explanation,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +197,19 @@ mod tests {
         let bound = fleet_bound(&small, &conditions(20, 1000));
         assert_eq!((bound.write_wait_s, bound.read_wait_s), (0.0, 0.0));
         assert!((bound.seconds - (0.06 + 0.04 + 1.0)).abs() < 1e-9, "{}", bound.seconds);
+    }
+
+    #[test]
+    fn a_listing_is_bound_by_its_chain_of_pages_or_the_read_bucket() {
+        let mut c = conditions(20, 0);
+        c.page_size = 50;
+        let bound = list_bound(&issue_fleet(), &c);
+        assert_eq!((bound.reads_per_subscription, bound.writes_per_subscription), (1 + 10 * 2, 0));
+        assert!((bound.seconds - 4.0 * 0.02).abs() < 1e-9, "token, workspaces, two pages: {}", bound.seconds);
+        let crowded = Shape { workspaces_per_subscription: 400, ..issue_fleet() };
+        let bound = list_bound(&crowded, &c);
+        assert!((bound.read_wait_s - (8.0 + 800.0 - 250.0) / 25.0).abs() < 1e-9, "{}", bound.read_wait_s);
+        assert!((bound.seconds - (0.04 + bound.read_wait_s)).abs() < 1e-9, "{}", bound.seconds);
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! The emulator the scenarios run against: `autostop emulator --fleet FILE ...` as a child process, its ready
-//! line, and the requests it served (counted from its debug log, so the harness needs no HTTP client).
+//! line, the requests it served (counted from its debug log, so the harness needs no HTTP client), the states
+//! its fleet ended in (its shutdown line) and the CPU time it used.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde_json::Value;
+
+use crate::measure::{self, Wait};
 
 /// How the emulator is started for a scenario.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,9 +50,34 @@ pub struct RequestStats {
     pub action_span_s: f64,
 }
 
+/// What the emulator said and used over one run, read when it is stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmulatorReport {
+    /// The requests it served.
+    pub requests: RequestStats,
+    /// How many computes ended in each state, as the emulator's own fleet says (logged when it shuts down).
+    pub final_states: BTreeMap<String, usize>,
+    /// CPU time the emulator used (user + system), from `wait4(2)`.
+    pub cpu_s: f64,
+    /// Its wall time, from start to the shutdown signal.
+    pub wall_s: f64,
+}
+
+impl EmulatorReport {
+    /// How many computes ended in `state`.
+    pub fn ended(&self, state: &str) -> usize {
+        self.final_states.get(state).copied().unwrap_or(0)
+    }
+}
+
+/// How long the emulator gets to shut down after SIGTERM before it is killed.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
 /// A running emulator child process.
 pub struct Emulator {
-    child: Child,
+    /// `None` once reaped by [`Emulator::stop`].
+    child: Option<Child>,
+    started: Instant,
     log: PathBuf,
     base_url: String,
     ca_path: PathBuf,
@@ -64,7 +93,8 @@ impl Emulator {
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AUTOSTOP_LOG", "autostop_emulator=debug")
+            // `served` lines (debug) and the shutdown line with the final states (info, from the `autostop` binary).
+            .env("AUTOSTOP_LOG", "autostop=info,autostop_emulator=debug")
             .arg("emulator")
             .arg("--fleet")
             .arg(fleet)
@@ -77,6 +107,7 @@ impl Emulator {
         if options.throttle {
             command.arg("--throttle");
         }
+        let started = Instant::now();
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -94,7 +125,7 @@ impl Emulator {
         std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
         match announced {
             Ok(Announcement { base_url, ca_path, env }) => {
-                Ok(Emulator { child, log: log.to_path_buf(), base_url, ca_path, env })
+                Ok(Emulator { child: Some(child), started, log: log.to_path_buf(), base_url, ca_path, env })
             }
             Err(err) => {
                 let _ = child.kill();
@@ -119,19 +150,42 @@ impl Emulator {
         self.env.clone()
     }
 
-    /// Stops the emulator and counts the requests it served.
-    pub fn stop(mut self) -> anyhow::Result<RequestStats> {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Stops the emulator with SIGTERM (it then logs its final states), reaps it and reads its log: the requests
+    /// it served, the states the fleet ended in and the CPU time it used. An emulator that does not exit within
+    /// [`SHUTDOWN_GRACE`] is killed and the run fails: its final states would be missing.
+    pub fn stop(mut self) -> anyhow::Result<EmulatorReport> {
+        let child = self.child.take().context("the emulator was already stopped")?;
+        let wall_s = self.started.elapsed().as_secs_f64();
+        let pid = libc::pid_t::try_from(child.id()).context("emulator pid does not fit pid_t")?;
+        // SAFETY: `pid` is our own child, not yet reaped, so the signal cannot reach another process.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        let usage = loop {
+            if let Some(usage) = measure::reap(&child, Wait::IfExited)? {
+                break usage;
+            }
+            if Instant::now() >= deadline {
+                // SAFETY: as above: still our own unreaped child.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                measure::reap(&child, Wait::Block)?;
+                bail!("the emulator did not exit within {SHUTDOWN_GRACE:?} of SIGTERM; see {}", self.log.display());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         let text = std::fs::read_to_string(&self.log).with_context(|| format!("cannot read {}", self.log.display()))?;
-        count_requests(&text).with_context(|| format!("cannot count requests in {}", self.log.display()))
+        let requests =
+            count_requests(&text).with_context(|| format!("cannot count requests in {}", self.log.display()))?;
+        let final_states = final_states(&text).with_context(|| format!("no final states in {}", self.log.display()))?;
+        Ok(EmulatorReport { requests, final_states, cpu_s: usage.cpu.as_secs_f64(), wall_s })
     }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -210,6 +264,18 @@ fn served(line: &str) -> Option<Served> {
     })
 }
 
+/// The state counts of the emulator's shutdown line (`"states": "{\"Running\":0,...}"`).
+fn final_states(log: &str) -> anyhow::Result<BTreeMap<String, usize>> {
+    let line = log
+        .lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|event| event.get("message").and_then(Value::as_str) == Some("shutting the emulator down"))
+        .context("the emulator logged no shutdown line")?;
+    let states = line.get("states").and_then(Value::as_str).context("its shutdown line has no \"states\"")?;
+    serde_json::from_str(states).with_context(|| format!("its \"states\" are not a JSON object of counts: {states}"))
+}
+
 /// Counts what the emulator's log says it served. An empty count is an error: the log format changed.
 fn count_requests(log: &str) -> anyhow::Result<RequestStats> {
     let served: Vec<Served> = log.lines().filter_map(served).collect();
@@ -266,6 +332,18 @@ mod tests {
         assert!((delay - 2.5).abs() < 1e-6, "{delay}");
         assert!((stats.action_span_s - 0.135).abs() < 1e-6, "{}", stats.action_span_s);
         assert!(count_requests("not json\n").is_err());
+    }
+
+    #[test]
+    fn final_states_come_from_the_last_shutdown_line() {
+        let shutdown = serde_json::json!({"timestamp": "2026-11-27T00:32:00Z", "level": "INFO",
+            "message": "shutting the emulator down", "signal": "SIGTERM", "states": r#"{"Running":2,"Stopped":9}"#});
+        let log = format!("not json\n{shutdown}\n");
+        let states = final_states(&log).expect("states read");
+        assert_eq!((states.get("Running"), states.get("Stopped"), states.len()), (Some(&2), Some(&9), 2));
+        assert!(final_states("not json\n").is_err(), "no shutdown line is an error, not zero counts");
+        let broken = shutdown.to_string().replace(r#"\"Stopped\":9"#, r#"\"Stopped\":\"x\""#);
+        assert!(final_states(&broken).is_err(), "{broken}");
     }
 
     #[test]

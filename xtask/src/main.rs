@@ -1,6 +1,6 @@
 //! `cargo xtask`: project tasks that are programs rather than tests. Today one: `cargo xtask bench`.
 //!
-//! `cargo xtask bench [--scenario recipe|fleet|schedule|all]` builds `autostop` in release, runs each scenario
+//! `cargo xtask bench [--scenario recipe|fleet|fleet-100k|list|schedule|all[,...]]` builds `autostop` in release, runs each scenario
 //! against the local emulator, prints a table and writes `target/bench/results.json` (see `bench/README.md`).
 
 mod bench;
@@ -12,11 +12,21 @@ mod python;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--scenario recipe|fleet|schedule|all] [--autostop-args \"ARGS\"]";
+const USAGE: &str =
+    "usage: cargo xtask bench [--scenario recipe|fleet|fleet-100k|list|schedule|all[,...]] [--autostop-args \"ARGS\"]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let parsed = match args.split_first() {
+        Some((task, rest)) if task == measure::MEASURE_TASK => {
+            return match measure::measure_child(rest) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("xtask {task}: {err:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Some((task, rest)) if task == "bench" => bench::Selection::parse(rest),
         Some((task, _)) if task == "-h" || task == "--help" => {
             println!("{USAGE}");

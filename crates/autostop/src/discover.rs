@@ -1,10 +1,11 @@
 //! Discovery: finds the targets of a scope, concurrently: the workspaces and computes of Azure ML, the VMs and
 //! scale sets of Compute. I/O only; it decides nothing.
 
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
 use autostop_azure::{ArmClient, Compute, Machine, MachineKind, SubscriptionId, Unhandled, Workspace, WorkspaceId};
 use autostop_policy::{Instance, Kind, NativeSchedule};
-use std::collections::BTreeMap;
-
 use futures::stream::{self, StreamExt};
 
 /// How many ARM listings run at once.
@@ -49,11 +50,38 @@ pub struct Inventory {
     pub unhandled: Vec<Unhandled>,
     /// Listings that failed: each stops only its own part of the scope.
     pub errors: Vec<anyhow::Error>,
-    /// Each target's Azure region, by lowercase ARM id (for pricing; absent when ARM did not say).
+    /// The Azure region of each target, by its id in lowercase (to price it).
     pub locations: BTreeMap<String, String>,
 }
 
-impl Inventory {
+/// Lists the targets of the scope, all held in memory (what the action verbs decide on), in the order of their ids.
+pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
+    let mut inventory = Inventory::default();
+    let each = |found: Found| -> Result<(), Infallible> {
+        inventory.targets.extend(found.targets);
+        inventory.unhandled.extend(found.unhandled);
+        inventory.locations.extend(found.locations);
+        Ok(())
+    };
+    let Ok(mut errors) = discover_each(client, scope, each).await;
+    inventory.errors.append(&mut errors);
+    inventory.targets.sort_by_cached_key(|target| target.id.to_lowercase());
+    inventory.unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
+    inventory
+}
+
+/// One listing's worth of targets, as [`discover_each`] hands them over.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The targets, in the order of their ids.
+    pub targets: Vec<Instance>,
+    /// What the listing held that the client cannot address.
+    pub unhandled: Vec<Unhandled>,
+    /// The Azure region of each target, by its id in lowercase.
+    pub locations: BTreeMap<String, String>,
+}
+
+impl Found {
     fn remember_location(&mut self, id: &str, location: &str) {
         if !location.is_empty() {
             self.locations.insert(id.to_lowercase(), location.to_lowercase());
@@ -61,19 +89,25 @@ impl Inventory {
     }
 }
 
-/// Lists the targets of the scope: the workspaces then their computes, and the VMs and scale sets.
-pub async fn discover(client: &ArmClient, scope: &Scope) -> Inventory {
-    let mut inventory = Inventory::default();
+/// Lists the targets of the scope and hands them to `each` as they arrive, at most [`CONCURRENCY`] listings held
+/// at once: the compute instances one workspace at a time in the order of their ids (workspaces by id, computes by
+/// id within), then the VMs, then the scale sets (each in the order of their ids). Returns the listings that
+/// failed; an error from `each` (e.g. a closed stdout) stops discovery and is returned.
+pub async fn discover_each<E>(
+    client: &ArmClient,
+    scope: &Scope,
+    mut each: impl FnMut(Found) -> Result<(), E>,
+) -> Result<Vec<anyhow::Error>, E> {
+    let mut errors = Vec::new();
     if scope.kinds.contains(&Kind::ComputeInstance) {
-        computes(client, scope, &mut inventory).await;
+        computes(client, scope, &mut errors, &mut each).await?;
     }
     for kind in [MachineKind::VirtualMachine, MachineKind::ScaleSet] {
         if scope.kinds.contains(&kind_of(kind)) {
-            machines(client, scope, kind, &mut inventory).await;
+            each(machines(client, scope, kind, &mut errors).await)?;
         }
     }
-    inventory.targets.sort_by_cached_key(|target| target.id.to_lowercase());
-    inventory
+    Ok(errors)
 }
 
 /// The target kind of an ARM id, when it parses as one.
@@ -92,8 +126,8 @@ pub fn kind_of(kind: MachineKind) -> Kind {
     }
 }
 
-/// Lists the VMs or scale sets of each subscription of the scope.
-async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, inventory: &mut Inventory) {
+/// Lists the VMs or scale sets of each subscription of the scope, in the order of their ids.
+async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, errors: &mut Vec<anyhow::Error>) -> Found {
     let resource_group = scope.resource_group.as_deref();
     let listings =
         stream::iter(scope.subscriptions.clone())
@@ -103,48 +137,57 @@ async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, inventor
             .buffer_unordered(CONCURRENCY)
             .collect::<Vec<_>>()
             .await;
+    let mut found = Found::default();
     for (listing, subscription) in listings {
         match listing {
-            Ok(found) => {
-                for machine in &found {
-                    inventory.remember_location(&machine.id.to_string(), &machine.location);
-                    inventory.targets.push(machine_instance(machine, &scope.owner_tag));
+            Ok(machines) => {
+                for machine in &machines {
+                    found.remember_location(&machine.id.to_string(), &machine.location);
+                    found.targets.push(machine_instance(machine, &scope.owner_tag));
                 }
             }
-            Err(err) => inventory.errors.push(
+            Err(err) => errors.push(
                 anyhow::Error::new(err)
                     .context(format!("cannot list the {} of subscription {subscription}", kind_of(kind))),
             ),
         }
     }
+    found.targets.sort_by_cached_key(|target| target.id.to_lowercase());
+    found
 }
 
-/// Lists the workspaces of the scope, then their computes.
-async fn computes(client: &ArmClient, scope: &Scope, inventory: &mut Inventory) {
-    let workspaces = workspaces(client, scope, &mut inventory.errors).await;
-    let listings = stream::iter(workspaces)
+/// Lists the workspaces of the scope, then their computes, handing each workspace's to `each` in id order.
+async fn computes<E>(
+    client: &ArmClient,
+    scope: &Scope,
+    errors: &mut Vec<anyhow::Error>,
+    each: &mut impl FnMut(Found) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut workspaces = workspaces(client, scope, errors).await;
+    // A compute id is its workspace id + "/computes/NAME": ordering workspaces by "id/" orders computes by id.
+    workspaces.sort_by_cached_key(|workspace| format!("{}/", workspace.id).to_lowercase());
+    let mut listings = stream::iter(workspaces)
         .map(|workspace| async move {
             let id = workspace.id.clone();
             (client.list_computes(&id).await, id)
         })
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
-    for (listing, workspace) in listings {
+        .buffered(CONCURRENCY);
+    while let Some((listing, workspace)) = listings.next().await {
         match listing {
             Ok(list) => {
+                let mut found = Found { unhandled: list.unhandled, ..Found::default() };
                 for compute in &list.computes {
-                    inventory.remember_location(&compute.id.to_string(), &compute.location);
+                    found.remember_location(&compute.id.to_string(), &compute.location);
+                    found.targets.push(instance(compute));
                 }
-                inventory.targets.extend(list.computes.iter().map(instance));
-                inventory.unhandled.extend(list.unhandled);
+                found.targets.sort_by_cached_key(|target| target.id.to_lowercase());
+                each(found)?;
             }
-            Err(err) => inventory
-                .errors
+            Err(err) => errors
                 .push(anyhow::Error::new(err).context(format!("cannot list the computes of workspace {}", workspace))),
         }
     }
-    inventory.unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
+    Ok(())
 }
 
 async fn workspaces(client: &ArmClient, scope: &Scope, errors: &mut Vec<anyhow::Error>) -> Vec<Workspace> {
@@ -215,6 +258,11 @@ pub fn instance(compute: &Compute) -> Instance {
         state: compute.state.as_ref().map(|state| state.as_str().to_owned()),
         vm_size: compute.vm_size.clone(),
         tags: compute.tags.clone(),
+        last_operation: compute.last_operation.as_ref().map(|last| autostop_policy::LastOperation {
+            name: last.operation_name.clone(),
+            time: last.operation_time.parse().ok(),
+            status: last.operation_status.clone(),
+        }),
     }
 }
 
@@ -238,6 +286,7 @@ pub fn machine_instance(machine: &Machine, owner_tag: &str) -> Instance {
         owner,
         idle_shutdown: None,
         native_schedules: Vec::new(),
+        last_operation: None,
     }
 }
 

@@ -157,6 +157,34 @@ pub fn print<T: Serialize>(
     }
 }
 
+/// A JSON array written entry by entry, laid out as `serde_json::to_writer_pretty` lays out a whole array: what
+/// a verb prints about thousands of computes need not be held to be printed.
+#[derive(Debug, Default)]
+struct JsonArray {
+    written: usize,
+}
+
+impl JsonArray {
+    /// Writes one entry (the opening bracket before the first).
+    fn entry<T: Serialize>(&mut self, out: &mut dyn Write, entry: &T) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(entry)?;
+        out.write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
+        for (index, line) in text.lines().enumerate() {
+            if index > 0 {
+                out.write_all(b"\n")?;
+            }
+            write!(out, "  {line}")?;
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Closes the array (`[]` when it had no entry).
+    fn close(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.written == 0 { writeln!(out, "[]") } else { writeln!(out, "\n]") }
+    }
+}
+
 /// One entry of `autostop list --output json`: a compute, or one that was skipped.
 #[derive(Serialize)]
 #[serde(untagged)]
@@ -165,23 +193,118 @@ enum ListEntry<'a> {
     Skipped(&'a SkippedRow),
 }
 
-/// Prints computes as `autostop list` does, then the computes it skipped: in JSON as entries of the same array
-/// with `result: "skipped"` and the `reason`; in a table as one `skipped NAME (ID): REASON` line each.
-pub fn print_computes(
-    out: &mut dyn Write,
+/// Past this many computes `autostop list` prints a summary instead of a table: a table that long is not read,
+/// and laying it out needs every row in memory at once.
+pub const TABLE_ROWS: usize = 2_000;
+
+/// Prints computes as `autostop list` does, as they arrive, then the computes it skipped. In JSON every compute is
+/// an entry of one array, written as soon as it arrives, and the skipped ones follow with `result: "skipped"` and
+/// the `reason`. As a table: the table when there are at most [`TABLE_ROWS`] computes, else a summary (how many
+/// in each state); then one `skipped NAME (ID): REASON` line each. Memory stays bounded by the table's rows and
+/// the skipped computes, whatever the fleet.
+pub struct ComputePrinter<'a> {
+    out: &'a mut dyn Write,
     format: OutputFormat,
-    rows: &[ComputeRow],
-    skipped: &[SkippedRow],
-) -> std::io::Result<()> {
-    if format == OutputFormat::Json {
-        let entries = rows.iter().map(ListEntry::Compute).chain(skipped.iter().map(ListEntry::Skipped));
-        return print(out, format, &entries.collect::<Vec<_>>(), &[], |_| Vec::new());
+    json: JsonArray,
+    /// Table rows held until the end, while there are at most [`TABLE_ROWS`].
+    rows: Vec<ComputeRow>,
+    /// Set once there are too many rows for a table: computes per state.
+    summary: Option<BTreeMap<String, usize>>,
+    /// Computes seen, and their workspaces (computes arrive grouped by workspace).
+    computes: usize,
+    workspaces: usize,
+    last_workspace: String,
+    skipped: Vec<SkippedRow>,
+}
+
+impl<'a> ComputePrinter<'a> {
+    /// A printer to `out` in `format`.
+    pub fn new(out: &'a mut dyn Write, format: OutputFormat) -> Self {
+        ComputePrinter {
+            out,
+            format,
+            json: JsonArray::default(),
+            rows: Vec::new(),
+            summary: None,
+            computes: 0,
+            workspaces: 0,
+            last_workspace: String::new(),
+            skipped: Vec::new(),
+        }
     }
-    print_compute_table(out, format, rows)?;
-    for row in skipped {
-        writeln!(out, "skipped {} ({}): {}", row.name, row.id, row.reason)?;
+
+    /// Prints (JSON) or counts (table) one target.
+    pub fn compute(&mut self, target: &Instance) -> std::io::Result<()> {
+        let row = ComputeRow::from(target);
+        self.computes += 1;
+        match self.format {
+            OutputFormat::Json => self.json.entry(self.out, &ListEntry::Compute(&row)),
+            OutputFormat::Table => {
+                if self.summary.is_none() && self.rows.len() == TABLE_ROWS {
+                    let mut counts = BTreeMap::new();
+                    for held in self.rows.drain(..) {
+                        *counts.entry(state_label(&held)).or_insert(0) += 1;
+                    }
+                    self.rows.shrink_to_fit();
+                    self.summary = Some(counts);
+                }
+                let workspace = format!("{}/{}/{}", target.subscription, target.resource_group, target.workspace);
+                if workspace != self.last_workspace {
+                    self.workspaces += 1;
+                    self.last_workspace = workspace;
+                }
+                match &mut self.summary {
+                    Some(counts) => *counts.entry(state_label(&row)).or_insert(0) += 1,
+                    None => self.rows.push(row),
+                }
+                Ok(())
+            }
+        }
     }
-    Ok(())
+
+    /// Keeps a compute discovery could not handle, for the end.
+    pub fn skipped(&mut self, unhandled: &Unhandled) {
+        self.skipped.push(SkippedRow::from(unhandled));
+    }
+
+    /// Prints what was held back (the table or summary, the skipped computes) and closes the JSON array.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.skipped.sort_by_cached_key(|row| row.id.to_lowercase());
+        let skipped = std::mem::take(&mut self.skipped);
+        match self.format {
+            OutputFormat::Json => {
+                for row in &skipped {
+                    self.json.entry(self.out, &ListEntry::Skipped(row))?;
+                }
+                self.json.close(self.out)
+            }
+            OutputFormat::Table => {
+                match &self.summary {
+                    None => print_compute_table(self.out, self.format, &self.rows)?,
+                    Some(counts) => {
+                        writeln!(
+                            self.out,
+                            "{} computes in {} workspaces (more than {TABLE_ROWS}: a summary; --output json lists \
+                             every one)",
+                            self.computes, self.workspaces
+                        )?;
+                        for (state, count) in counts {
+                            writeln!(self.out, "  {state:<12} {count}")?;
+                        }
+                    }
+                }
+                for row in &skipped {
+                    writeln!(self.out, "skipped {} ({}): {}", row.name, row.id, row.reason)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A row's state as the summary counts it.
+fn state_label(row: &ComputeRow) -> String {
+    row.state.clone().unwrap_or_else(|| "-".to_owned())
 }
 
 fn print_compute_table(out: &mut dyn Write, format: OutputFormat, rows: &[ComputeRow]) -> std::io::Result<()> {
@@ -215,18 +338,61 @@ fn print_compute_table(out: &mut dyn Write, format: OutputFormat, rows: &[Comput
     })
 }
 
-/// Prints action results as `autostop stop|start` do.
-pub fn print_actions(out: &mut dyn Write, format: OutputFormat, rows: &[ActionRow]) -> std::io::Result<()> {
-    print(out, format, rows, &["NAME", "ACTION", "RESULT", "DETAIL"], |row| {
-        let result =
-            serde_json::to_value(row.result).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        vec![
-            row.name.clone(),
-            row.action.clone(),
-            result,
-            row.reason.clone().or_else(|| row.error.clone()).or_else(|| row.state.clone()).unwrap_or_default(),
-        ]
-    })
+/// Prints action results as `autostop stop|start` do: in JSON each row as soon as it is made, as a table all
+/// rows at the end.
+pub struct ActionPrinter<'a> {
+    out: &'a mut dyn Write,
+    format: OutputFormat,
+    json: JsonArray,
+    /// Table rows, held until the end.
+    rows: Vec<ActionRow>,
+    /// Whether any row failed.
+    failed: bool,
+}
+
+impl<'a> ActionPrinter<'a> {
+    /// A printer to `out` in `format`.
+    pub fn new(out: &'a mut dyn Write, format: OutputFormat) -> Self {
+        ActionPrinter { out, format, json: JsonArray::default(), rows: Vec::new(), failed: false }
+    }
+
+    /// Prints (JSON) or holds (table) one row.
+    pub fn row(&mut self, row: ActionRow) -> std::io::Result<()> {
+        self.failed |= row.result == Verdict::Failed;
+        match self.format {
+            OutputFormat::Json => self.json.entry(self.out, &row),
+            OutputFormat::Table => {
+                self.rows.push(row);
+                Ok(())
+            }
+        }
+    }
+
+    /// Closes the JSON array or prints the table; says whether any row failed.
+    pub fn finish(self) -> std::io::Result<bool> {
+        match self.format {
+            OutputFormat::Json => self.json.close(self.out)?,
+            OutputFormat::Table => {
+                print(self.out, self.format, &self.rows, &["NAME", "ACTION", "RESULT", "DETAIL"], |row| {
+                    let result = serde_json::to_value(row.result)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    vec![
+                        row.name.clone(),
+                        row.action.clone(),
+                        result,
+                        row.reason
+                            .clone()
+                            .or_else(|| row.error.clone())
+                            .or_else(|| row.state.clone())
+                            .unwrap_or_default(),
+                    ]
+                })?
+            }
+        }
+        Ok(self.failed)
+    }
 }
 
 /// How results are printed.
@@ -237,4 +403,91 @@ pub enum OutputFormat {
     Table,
     /// JSON for scripts.
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compute(workspace: &str, name: &str, state: &str) -> Instance {
+        Instance {
+            kind: autostop_policy::Kind::ComputeInstance,
+            id: format!(
+                "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/\
+                 Microsoft.MachineLearningServices/workspaces/{workspace}/computes/{name}"
+            ),
+            name: name.to_owned(),
+            subscription: "00000000-0000-4000-8000-000000000001".to_owned(),
+            resource_group: "rg".to_owned(),
+            workspace: workspace.to_owned(),
+            compute_type: "ComputeInstance".to_owned(),
+            state: Some(state.to_owned()),
+            vm_size: Some("STANDARD_DS3_V2".to_owned()),
+            tags: BTreeMap::from([("team".to_owned(), "ml".to_owned())]),
+            ..Instance::default()
+        }
+    }
+
+    fn printed(format: OutputFormat, computes: &[Instance]) -> String {
+        let mut out = Vec::new();
+        let mut printer = ComputePrinter::new(&mut out, format);
+        for compute in computes {
+            printer.compute(compute).expect("written");
+        }
+        printer.finish().expect("written");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn json_written_row_by_row_is_the_pretty_array() {
+        let computes = [compute("ws-a", "one", "Running"), compute("ws-a", "two", "Stopped")];
+        let rows = computes.iter().map(ComputeRow::from).collect::<Vec<_>>();
+        let whole = serde_json::to_string_pretty(&rows).expect("serialised") + "\n";
+        assert_eq!(printed(OutputFormat::Json, &computes), whole);
+        assert_eq!(printed(OutputFormat::Json, &[]), "[]\n");
+    }
+
+    #[test]
+    fn action_rows_in_json_are_the_pretty_array_and_failures_are_told() {
+        let row = |name: &str, result: Verdict| ActionRow {
+            kind: Some("compute-instance".to_owned()),
+            id: format!("/x/{name}"),
+            name: name.to_owned(),
+            action: "stop".to_owned(),
+            result,
+            reason: None,
+            error: (result == Verdict::Failed).then(|| "boom".to_owned()),
+            state: Some("Stopped".to_owned()),
+        };
+        let rows = [row("a", Verdict::Succeeded), row("b", Verdict::Failed)];
+        let mut out = Vec::new();
+        let mut printer = ActionPrinter::new(&mut out, OutputFormat::Json);
+        for r in &rows {
+            printer.row(r.clone()).expect("written");
+        }
+        assert!(printer.finish().expect("written"), "a failed row is reported");
+        let whole = serde_json::to_string_pretty(&rows).expect("serialised") + "\n";
+        assert_eq!(String::from_utf8(out).expect("utf-8"), whole);
+        let mut out = Vec::new();
+        let mut printer = ActionPrinter::new(&mut out, OutputFormat::Table);
+        printer.row(rows[0].clone()).expect("held");
+        assert!(!printer.finish().expect("written"));
+        assert!(String::from_utf8(out).expect("utf-8").contains("succeeded"));
+    }
+
+    #[test]
+    fn a_table_up_to_the_limit_and_a_summary_past_it() {
+        let few = [compute("ws-a", "one", "Running"), compute("ws-b", "two", "Stopped")];
+        let table = printed(OutputFormat::Table, &few);
+        assert!(table.contains("NAME") && table.contains("rg/ws-b") && table.contains("team=ml"), "{table}");
+
+        let many = (0..=TABLE_ROWS)
+            .map(|i| compute(if i < 10 { "ws-a" } else { "ws-b" }, &format!("ci-{i}"), ["Running", "Stopped"][i % 2]))
+            .collect::<Vec<_>>();
+        let summary = printed(OutputFormat::Table, &many);
+        assert!(summary.starts_with(&format!("{} computes in 2 workspaces", TABLE_ROWS + 1)), "{summary}");
+        assert!(summary.contains(&format!("Running      {}", TABLE_ROWS / 2 + 1)), "{summary}");
+        assert!(summary.contains(&format!("Stopped      {}", TABLE_ROWS / 2)), "{summary}");
+        assert!(!summary.contains("ci-1"), "no rows past the limit: {summary}");
+    }
 }

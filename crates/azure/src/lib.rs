@@ -87,7 +87,7 @@ pub use policy::Stats;
 pub use power::PowerAction;
 pub use request::ACTIONS;
 pub use target::{Resource, TargetId};
-pub use throttle::ThrottleOptions;
+pub use throttle::{DEFAULT_HEADROOM, ThrottleOptions};
 pub use transport::{HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with, retry_options};
 
 /// The environment variable naming the ARM endpoint (`--arm-endpoint`).

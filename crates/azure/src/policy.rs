@@ -103,6 +103,7 @@ impl Policy for BudgetPolicy {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         let response = next[0].send(ctx, request, &next[1..]).await?;
         if let Some(sub) = &subscription {
+            self.with_throttle(|t| t.observe_answered(sub, budget, Instant::now()));
             let headers = response.headers();
             let remaining =
                 headers.get_optional_str(&budget.remaining_header().into()).and_then(|v| v.trim().parse::<u64>().ok());

@@ -103,7 +103,7 @@ async fn a_budget_that_mirrors_arm_is_never_throttled() {
         o.client_options.retry = RetryOptions::none();
         // Smaller and slower than the emulator's buckets (3 burst, 4 per second): ARM never has to say no.
         let bucket = BucketSize { burst: 2.0, per_second: 2.0 };
-        o.throttle = ThrottleOptions { reads: bucket, writes: bucket };
+        o.throttle = ThrottleOptions { reads: bucket, writes: bucket, ..ThrottleOptions::default() };
     });
     for _ in 0..5 {
         within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));

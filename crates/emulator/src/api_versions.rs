@@ -7,8 +7,10 @@
 //!   ansible-collections/azure#1739), with the same odd tail (`2014-02-26,2014-04`).
 //! - Microsoft.MachineLearningServices: the version folders of `specification/machinelearningservices/
 //!   resource-manager/Microsoft.MachineLearningServices/{stable,preview}/` in github.com/Azure/azure-rest-api-specs
-//!   (MIT), plus the versions the recorded sessions use (2024-04-01, 2021-07-01) and the 2018–2021 versions ARM's
-//!   template schema lists for `workspaces/computes`.
+//!   (MIT), plus the versions the recorded sessions use (2024-04-01, 2021-07-01), the 2018–2021 versions ARM's
+//!   template schema lists for `workspaces/computes`, and 2020-02-02, which azureml-core (1.61,
+//!   `azureml._compute._constants.MLC_WORKSPACE_API_VERSION`) sends to ARM to start, stop and restart compute
+//!   instances: the SDK Microsoft ships works against ARM, so ARM takes it.
 //!
 //! ARM's answers for a version it does not know (shapes from the same public reports):
 //! - its own endpoints: 400 `InvalidApiVersionParameter`, "The api-version '{v}' is invalid. The supported versions
@@ -123,6 +125,7 @@ pub(crate) const MACHINE_LEARNING: &[&str] = &[
     "2020-04-01",
     "2020-03-01",
     "2020-02-18-preview",
+    "2020-02-02",
     "2020-01-01",
     "2019-11-01",
     "2019-06-01",

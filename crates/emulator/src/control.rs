@@ -1,9 +1,10 @@
 //! Emulator-only controls, on the Rust [`Control`] handle and on the `/_emulator/...` management path: step
-//! operations to their end, set states, mint tokens, inject failures, faults and denials, change latency and
+//! operations to their end, read and set states, mint tokens, inject failures, faults and denials, change latency and
 //! throttling, read what was served.
 //!
 //! Tests use these to advance state without sleeping. The management path needs no token (it is not Azure).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,6 +122,14 @@ impl Control {
         let index = live.world.compute_by_id(compute_id)?;
         live.world.settle(index, now, &wall);
         Some(live.world.compute_at(index).spec.state.clone())
+    }
+
+    /// How many computes of the whole fleet are in each state now, as GETs would show them (e.g. to check what
+    /// a run really did, independently of what the client reported).
+    pub fn state_counts(&self) -> BTreeMap<String, usize> {
+        let now = self.shared.clock.now();
+        let wall = self.shared.wall();
+        self.shared.live().world.state_counts(now, &wall)
     }
 
     /// Sets a compute's state (e.g. `JobRunning`), cancelling any transition in flight; false if no such compute.
@@ -246,6 +255,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/complete-operations", post(complete_operations))
         .route("/state", get(get_state).post(set_state))
+        .route("/state-counts", get(state_counts))
         .route("/token", post(mint_token))
         .route("/fail-operations", post(fail_operations))
         .route("/deny", post(deny))
@@ -282,6 +292,10 @@ async fn get_state(State(shared): State<Arc<Shared>>, Query(query): Query<IdQuer
         Some(state) => Json(json!({"id": query.id, "state": state})).into_response(),
         None => not_found(&query.id),
     }
+}
+
+async fn state_counts(State(shared): State<Arc<Shared>>) -> Json<BTreeMap<String, usize>> {
+    Json(control(shared).state_counts())
 }
 
 #[derive(Deserialize)]

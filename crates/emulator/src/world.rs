@@ -5,7 +5,7 @@
 //! whenever a compute or an operation is looked at. Pure: the emulated time `now` and wall-clock strings are passed
 //! in; no HTTP here.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use crate::arm_error::ArmError;
@@ -506,6 +506,16 @@ impl World {
         for index in 0..self.computes.len() {
             self.settle(index, now, wall);
         }
+    }
+
+    /// How many computes are in each state at `now` (each settled first, as a GET would show it).
+    pub fn state_counts(&mut self, now: Duration, wall: &str) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for index in 0..self.computes.len() {
+            self.settle(index, now, wall);
+            *counts.entry(self.computes[index].spec.state.clone()).or_insert(0) += 1;
+        }
+        counts
     }
 
     /// Sets a compute's state, cancelling any transition in flight (its operation still reports its own end).

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use jiff::Timestamp;
+
 /// The kinds of target: Azure ML compute instances, virtual machines, VM scale sets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -69,12 +71,25 @@ pub struct Instance {
     pub vm_size: Option<String>,
     /// The resource's tags.
     pub tags: BTreeMap<String, String>,
+    /// The last operation Azure reports on it (`lastOperation`), when it reports one.
+    pub last_operation: Option<LastOperation>,
     /// Who owns it: for a compute, who Azure ML says created it; for a VM or scale set, the configured owner tag.
     pub owner: Option<String>,
     /// A compute instance's idle shutdown (ISO 8601, e.g. `PT60M`); `None` when off.
     pub idle_shutdown: Option<String>,
     /// A compute instance's native start/stop schedules.
     pub native_schedules: Vec<NativeSchedule>,
+}
+
+/// The last operation Azure reports on a compute instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastOperation {
+    /// `Start`, `Stop`, `Create`...
+    pub name: String,
+    /// When it was made; `None` when Azure gave no time or one that does not read as an instant.
+    pub time: Option<Timestamp>,
+    /// `Succeeded`, `InProgress`, `StopFailed`...
+    pub status: String,
 }
 
 /// A native start/stop schedule of a compute instance (Azure ML runs it, not autostop).

@@ -6,6 +6,8 @@
 //! - [`selector`]: names as globs, tags and sizes;
 //! - [`tags`]: the owner tags (opt-out, snooze, named rule);
 //! - [`mod@plan`]: inventory + config + window -> actions, skips and missed occurrences, each with its reason;
+//! - [`facts`]: what the plan reads from the state (autostop's own stops, owners' postponements);
+//! - [`owner_stop`]: whether an owner stopped an instance themselves (a start rule does not undo it);
 //! - [`timeline`]: every occurrence of a future window in time order, simulating forward;
 //! - [`savings`]: hours stopped by autostop and what they would have cost;
 //! - [`eligibility`]: whether a state allows an action, shared with the ad-hoc verbs.
@@ -13,9 +15,11 @@
 pub mod config;
 pub mod duration;
 mod eligibility;
+pub mod facts;
 pub mod idle;
 mod instance;
 pub mod native;
+pub mod owner_stop;
 pub mod plan;
 pub mod savings;
 pub mod selector;
@@ -25,8 +29,10 @@ pub mod timeline;
 pub use config::{Config, ConfigError, ConfigErrors, Rule};
 pub use duration::{DurationError, parse_duration};
 pub use eligibility::{Action, SkipReason, eligibility};
-pub use instance::{Instance, Kind, NativeSchedule, Scope};
+pub use facts::{Choice, Postponed, StateFacts};
+pub use instance::{Instance, Kind, LastOperation, NativeSchedule, Scope};
 pub use plan::{
-    Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, Window, occurrences, plan, plan_due,
+    Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, PostponedDue, Window, occurrences,
+    plan, plan_due,
 };
 pub use timeline::{Decision, Step, Timeline, timeline};

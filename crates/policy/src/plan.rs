@@ -25,16 +25,27 @@
 //!    ([`PlanSkipReason::UnreadableTag`]), never silently ignored.
 //! 7. **State.** Stop only `Running` (`JobRunning` only with `force`), start only `Stopped`, never a compute that
 //!    is not an instance ([`crate::eligibility`]).
+//! 8. **An owner's own stop.** A start rule does not start an instance that someone other than autostop stopped
+//!    after the rule's previous occurrence ([`PlanSkipReason::OwnerStopped`], [`crate::owner_stop`]), unless the
+//!    rule says `restart_owner_stopped = true`. What autostop itself stopped comes from the state, as
+//!    [`StateFacts`].
+//! 9. **An owner's postponement.** A stop its owner postponed from a notice link waits until the time chosen
+//!    ([`PlanSkipReason::Postponed`]) and acts once that time has come; one the owner skipped does not act
+//!    ([`PlanSkipReason::SkippedByOwner`]). The engine adds the postponed occurrence back, for that instance only,
+//!    when its new time falls in the evaluated window ([`Occurrences::add_postponed`]).
 //!
 //! Rules that select no in-scope instance at all (whether due or not) are listed in [`Plan::idle_rules`].
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use jiff::{Timestamp, Zoned};
 
 use crate::config::{Config, Rule};
 use crate::eligibility::{Action, SkipReason, eligibility};
+use crate::facts::StateFacts;
 use crate::instance::Instance;
+use crate::owner_stop::stopped_by_owner;
 use crate::tags::TagError;
 
 /// The evaluated time window `(after, until]`: occurrences at `after` are excluded, at `until` included.
@@ -151,6 +162,18 @@ pub enum PlanSkipReason {
         /// The holiday's name (the event's `SUMMARY`); `None` for a listed date.
         summary: Option<String>,
     },
+    /// Someone other than autostop stopped the instance after the start rule's previous occurrence.
+    OwnerStopped {
+        /// When Azure says it was stopped, in the rule's zone.
+        at: Zoned,
+    },
+    /// The owner postponed this stop from a notice link; it acts at `until`.
+    Postponed {
+        /// When the stop is due now, in the rule's zone.
+        until: Zoned,
+    },
+    /// The owner skipped this stop from a notice link.
+    SkippedByOwner,
     /// Another rule asks for the opposite action at the same instant, so neither acts.
     Conflict {
         /// The other rule.
@@ -180,6 +203,9 @@ impl PlanSkipReason {
             PlanSkipReason::Superseded { .. } => "superseded",
             PlanSkipReason::Conflict { .. } => "conflict",
             PlanSkipReason::Holiday { .. } => "holiday",
+            PlanSkipReason::OwnerStopped { .. } => "owner-stopped",
+            PlanSkipReason::Postponed { .. } => "postponed",
+            PlanSkipReason::SkippedByOwner => "skipped-by-owner",
         }
     }
 }
@@ -205,6 +231,13 @@ impl fmt::Display for PlanSkipReason {
                 write!(f, "holiday ({calendar}: {summary})")
             }
             PlanSkipReason::Holiday { calendar, summary: None } => write!(f, "holiday ({calendar})"),
+            PlanSkipReason::Postponed { until } => {
+                write!(f, "postponed by its owner until {}", until.strftime("%H:%M"))
+            }
+            PlanSkipReason::SkippedByOwner => f.write_str("skipped by its owner for this occurrence"),
+            PlanSkipReason::OwnerStopped { at } => {
+                write!(f, "stopped by its owner at {}; not restarted", at.strftime("%Y-%m-%d %H:%M %Z"))
+            }
         }
     }
 }
@@ -226,6 +259,22 @@ pub struct Due {
     pub rule: String,
     /// The occurrence, in the rule's zone.
     pub occurrence: Zoned,
+    /// Only these targets (ARM ids in lowercase), when set: a postponed stop concerns its instance alone.
+    pub only: Only,
+}
+
+/// The targets a due occurrence is limited to (`None`: every target its rule selects).
+type Only = Option<BTreeSet<String>>;
+
+/// What adding a postponed stop to the occurrences gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostponedDue {
+    /// It is due now (or folded into a later occurrence of its rule, which covers it).
+    Due,
+    /// Its new time is older than its rule's catch-up limit: it is missed.
+    Missed,
+    /// Its rule is no longer in the configuration.
+    UnknownRule,
 }
 
 /// A window's occurrences, sorted into those to act on and those too old.
@@ -255,11 +304,44 @@ impl Occurrences {
             Some(due) => due.occurrence = occurrence,
             None => {
                 let order = |name: &str| config.rules.iter().position(|rule| rule.name == name);
-                self.due.push(Due { rule: rule.name.clone(), occurrence });
+                self.due.push(Due { rule: rule.name.clone(), occurrence, only: None });
                 self.due.sort_by_key(|due| order(&due.rule));
             }
         }
         true
+    }
+
+    /// Adds a postponed stop whose new time `until` has come: its occurrence becomes due for `target_key` alone
+    /// (unless the occurrence is already due for every target, or a later occurrence of the rule is due, which
+    /// covers it). Missed when `until` is older than the rule's catch-up limit at `now`.
+    pub fn add_postponed(
+        &mut self,
+        config: &Config,
+        postponed: &crate::facts::Postponed,
+        occurrence: Zoned,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> PostponedDue {
+        let Some(rule) = config.rule(&postponed.rule) else {
+            return PostponedDue::UnknownRule;
+        };
+        if until < now.checked_sub(rule.catch_up).unwrap_or(Timestamp::MIN) {
+            return PostponedDue::Missed;
+        }
+        let same_rule = |due: &&mut Due| due.rule == rule.name;
+        match self.due.iter_mut().filter(same_rule).find(|due| due.occurrence.timestamp() >= occurrence.timestamp()) {
+            Some(due) if due.occurrence.timestamp() > occurrence.timestamp() => {}
+            Some(due) => {
+                if let Some(only) = &mut due.only {
+                    only.insert(postponed.target_key.clone());
+                }
+            }
+            None => {
+                let only = Some(BTreeSet::from([postponed.target_key.clone()]));
+                self.due.push(Due { rule: rule.name.clone(), occurrence, only });
+            }
+        }
+        PostponedDue::Due
     }
 }
 
@@ -278,23 +360,41 @@ pub fn occurrences(config: &Config, window: Window, now: Timestamp) -> Occurrenc
             }
         }
         if let Some(occurrence) = latest {
-            found.due.push(Due { rule: rule.name.clone(), occurrence });
+            found.due.push(Due { rule: rule.name.clone(), occurrence, only: None });
         }
     }
     found
 }
 
 /// Plans the window: see the module docs for every decision.
-pub fn plan(inventory: &[Instance], config: &Config, window: Window, now: Timestamp) -> Plan {
-    plan_due(inventory, config, occurrences(config, window, now), now)
+pub fn plan(inventory: &[Instance], config: &Config, facts: &StateFacts, window: Window, now: Timestamp) -> Plan {
+    plan_due(inventory, config, facts, occurrences(config, window, now), now)
 }
 
 /// Plans given occurrences (from [`occurrences`], perhaps with pending ones [added](Occurrences::add)).
-pub fn plan_due(inventory: &[Instance], config: &Config, occurrences: Occurrences, now: Timestamp) -> Plan {
+pub fn plan_due(
+    inventory: &[Instance],
+    config: &Config,
+    facts: &StateFacts,
+    occurrences: Occurrences,
+    now: Timestamp,
+) -> Plan {
     let mut plan = Plan { missed: occurrences.missed, ..Plan::default() };
-    let due: Vec<(&Rule, Zoned)> =
-        occurrences.due.into_iter().filter_map(|due| Some((config.rule(&due.rule)?, due.occurrence))).collect();
+    let (due, only): (Vec<(&Rule, Zoned)>, Vec<Only>) = occurrences
+        .due
+        .into_iter()
+        .filter_map(|due| Some(((config.rule(&due.rule)?, due.occurrence), due.only)))
+        .unzip();
 
+    // Each due start rule's previous occurrence: an owner's stop after it is not undone (step 8).
+    let previous: BTreeMap<&str, Timestamp> = due
+        .iter()
+        .filter(|(rule, _)| rule.action == Action::Start)
+        .map(|(rule, occurrence)| {
+            let since = rule.previous_occurrence(occurrence).map_or(Timestamp::MIN, |previous| previous.timestamp());
+            (rule.name.as_str(), since)
+        })
+        .collect();
     let in_scope = |instance: &Instance| config.scopes.iter().any(|scope| scope.covers(instance));
     plan.idle_rules = config
         .rules
@@ -310,7 +410,11 @@ pub fn plan_due(inventory: &[Instance], config: &Config, occurrences: Occurrence
     for instance in inventory {
         let scoped = in_scope(instance);
         let mut candidates: Vec<&(&Rule, Zoned)> = Vec::new();
-        for entry in &due {
+        let key = instance.id.to_ascii_lowercase();
+        for (entry, only) in due.iter().zip(&only) {
+            if only.as_ref().is_some_and(|only| !only.contains(&key)) {
+                continue;
+            }
             let (rule, occurrence) = entry;
             let skip = |reason| PlannedSkip {
                 rule: rule.name.clone(),
@@ -326,7 +430,7 @@ pub fn plan_due(inventory: &[Instance], config: &Config, occurrences: Occurrence
                 Relation::Applies => candidates.push(entry),
             }
         }
-        decide(instance, &candidates, config, now, &mut plan);
+        decide(instance, &candidates, config, (facts, &previous), now, &mut plan);
     }
     plan
 }
@@ -356,7 +460,14 @@ fn relation(rule: &Rule, instance: &Instance, config: &Config) -> Relation {
 
 /// Picks the one rule that acts on `instance` among `candidates` (in file order), then applies owner tags and
 /// state; records the action or the skips.
-fn decide(instance: &Instance, candidates: &[&(&Rule, Zoned)], config: &Config, now: Timestamp, plan: &mut Plan) {
+fn decide(
+    instance: &Instance,
+    candidates: &[&(&Rule, Zoned)],
+    config: &Config,
+    (facts, previous): (&StateFacts, &BTreeMap<&str, Timestamp>),
+    now: Timestamp,
+    plan: &mut Plan,
+) {
     let Some(latest) = candidates.iter().map(|(_, occurrence)| occurrence.timestamp()).max() else {
         return;
     };
@@ -399,6 +510,26 @@ fn decide(instance: &Instance, candidates: &[&(&Rule, Zoned)], config: &Config, 
         }
         (Ok(false), Ok(_)) => eligibility(winner.action, instance, winner.force).map_err(PlanSkipReason::Ineligible),
     };
+    let verdict = verdict.and_then(|()| match winner.action {
+        Action::Start if !winner.restart_owner_stopped => {
+            let since = previous.get(winner.name.as_str()).copied().unwrap_or(Timestamp::MIN);
+            match stopped_by_owner(instance, since, facts) {
+                Some(at) => Err(PlanSkipReason::OwnerStopped { at: at.to_zoned(occurrence.time_zone().clone()) }),
+                None => Ok(()),
+            }
+        }
+        Action::Stop => match facts.postponement(&winner.name, occurrence.timestamp(), instance) {
+            Some(postponed) => match postponed.until {
+                None => Err(PlanSkipReason::SkippedByOwner),
+                Some(until) if until > now => {
+                    Err(PlanSkipReason::Postponed { until: until.to_zoned(occurrence.time_zone().clone()) })
+                }
+                Some(_) => Ok(()),
+            },
+            None => Ok(()),
+        },
+        Action::Start => Ok(()),
+    });
     // A holiday comes before the owner tags (step 5 of the module docs).
     let verdict = match winner.holiday(occurrence) {
         Some((calendar, holiday)) => {

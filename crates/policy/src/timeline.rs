@@ -17,6 +17,7 @@ use jiff::{Timestamp, Zoned};
 
 use crate::config::Config;
 use crate::eligibility::Action;
+use crate::facts::StateFacts;
 use crate::instance::Instance;
 use crate::plan::{Due, Occurrences, PlanSkipReason, PlannedAction, PlannedSkip, Window, plan_due};
 
@@ -77,7 +78,7 @@ pub struct Timeline {
 }
 
 /// The timeline of the window `(now, until]` over `inventory` as seen at `now` (see the module docs).
-pub fn timeline(inventory: &[Instance], config: &Config, window: Window) -> Timeline {
+pub fn timeline(inventory: &[Instance], config: &Config, window: Window, facts: &StateFacts) -> Timeline {
     let mut occurrences: Vec<(Timestamp, usize, Zoned)> = Vec::new();
     for (order, rule) in config.rules.iter().enumerate() {
         for occurrence in rule.schedule.occurrences(window.after, window.until, rule.zone.time_zone()) {
@@ -99,9 +100,10 @@ pub fn timeline(inventory: &[Instance], config: &Config, window: Window) -> Time
             .map(|(_, order, occurrence)| Due {
                 rule: config.rules[*order].name.clone(),
                 occurrence: occurrence.clone(),
+                only: None,
             })
             .collect();
-        let plan = plan_due(&fleet, config, Occurrences { due: due.clone(), missed: Vec::new() }, window.after);
+        let plan = plan_due(&fleet, config, facts, Occurrences { due: due.clone(), missed: Vec::new() }, window.after);
         for action in &plan.actions {
             if let Some(target) = fleet.iter_mut().find(|target| target.id == action.target.id) {
                 target.state = Some(after(action.action).to_owned());

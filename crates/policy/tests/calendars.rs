@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use autostop_policy::{Action, Config, ConfigError, Instance, PlanSkipReason, Window, plan};
+use autostop_policy::{Action, Config, ConfigError, Instance, PlanSkipReason, StateFacts, Window, plan};
 use jiff::Timestamp;
 
 const HOLIDAYS: &str = include_str!("data/holidays.ics");
@@ -85,7 +85,7 @@ fn decision_at(config: &Config, local: &str, target: &Instance) -> String {
         .timestamp();
     let window =
         Window { after: at - jiff::SignedDuration::from_secs(60), until: at + jiff::SignedDuration::from_secs(30) };
-    let plan = plan(std::slice::from_ref(target), config, window, window.until);
+    let plan = plan(std::slice::from_ref(target), config, &StateFacts::default(), window, window.until);
     match (plan.actions.as_slice(), plan.skips.as_slice()) {
         ([action], []) => format!("act {}", action.rule),
         ([], [skip]) => format!("{} skipped: {}", skip.rule, skip.reason),
@@ -131,7 +131,13 @@ fn a_holiday_is_decided_before_owner_tags_and_has_a_stable_code() {
     let config = config();
     let opted_out = instance("Stopped", &[("autostop", "off")]);
     let at = ts("2026-03-30T06:00:30Z"); // 08:00:30 CEST
-    let plan = plan(&[opted_out], &config, Window { after: ts("2026-03-30T05:59:00Z"), until: at }, at);
+    let plan = plan(
+        &[opted_out],
+        &config,
+        &StateFacts::default(),
+        Window { after: ts("2026-03-30T05:59:00Z"), until: at },
+        at,
+    );
     assert_eq!(plan.skips.len(), 1, "{plan:#?}");
     assert_eq!(plan.skips[0].action, Action::Start);
     assert_eq!(

@@ -276,7 +276,7 @@ exclude = { size = ["x"] }
         (
             1,
             1,
-            "unknown key \"colour\": expected defaults, azure, state, tags, calendars, scopes, rules or idle_shutdown",
+            "unknown key \"colour\": expected defaults, azure, notify, state, tags, calendars, channels, scopes, rules or idle_shutdown",
         ),
         (5, 1, "[defaults]: unknown key \"catchup\": expected one of timezone, catch_up"),
         (9, 1, "scopes[1]: unknown key \"region\""),
@@ -428,4 +428,58 @@ fn scope_names_follow_azures_rules_for_their_kind() {
     let config = parse(valid).unwrap_or_else(|errors| panic!("{errors:#?}"));
     assert_eq!(config.scopes[0].resource_group.as_deref(), Some("ml(1).rg-é"));
     assert_eq!(config.scopes[0].workspace.as_deref(), Some("ws_1-a"));
+}
+
+#[test]
+fn notify_public_url_must_be_an_http_url_and_loses_its_trailing_slash() {
+    let scopes = "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000001\"\n";
+    let good = parse(&format!("[notify]\npublic_url = \"https://autostop.example.com/\"\n{scopes}")).expect("valid");
+    assert_eq!(good.notify.public_url.as_deref(), Some("https://autostop.example.com"));
+    let bad = errors(&format!("[notify]\npublic_url = \"autostop.example.com\"\n{scopes}"));
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!((bad[0].0, bad[0].1), (2, 14));
+    assert!(bad[0].2.starts_with("notify.public_url: expected an http:// or https:// URL"), "{bad:?}");
+}
+
+#[test]
+fn notices_need_a_stop_rule_a_positive_lead_and_declared_channels_and_never_echo_a_channel_url() {
+    let text = r#"
+[[channels]]
+name = "ml-team"
+kind = "webhook"
+url = "not a url with secret-token"
+
+[[channels]]
+name = "pager"
+kind = "sms"
+url = "https://example.com/x"
+
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000001"
+
+[[rules]]
+name = "stop"
+action = "stop"
+schedule = "0 0 20 * * *"
+notify = { before = "0m", channels = ["nobody"] }
+
+[[rules]]
+name = "start"
+action = "start"
+schedule = "0 0 8 * * *"
+notify = { before = "30m", channels = [] }
+"#;
+    let got = errors(text);
+    let messages: Vec<&str> = got.iter().map(|(_, _, message)| message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "channel ml-team: url: expected an http:// or https:// URL",
+            "channel pager: kind: expected webhook, found \"sms\"",
+            "rule stop: notify.before: expected a positive duration such as 30m",
+            "rule stop: notify.channels: no [[channels]] entry is named \"nobody\"",
+            "rule start: notify: only stop rules send notices (an owner answers a coming stop)",
+        ]
+    );
+    assert!(got.iter().all(|(_, _, message)| !message.contains("secret-token")));
 }

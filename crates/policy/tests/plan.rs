@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use autostop_policy::{Action, Config, Instance, Plan, Window, plan};
+use autostop_policy::{Action, Config, Instance, LastOperation, Plan, StateFacts, Window, plan};
 use jiff::Timestamp;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
@@ -311,7 +311,7 @@ fn every_rule_tag_and_state_combination() {
         ("stop: not due in the morning", morning(), instance("ci-1"), expect(&[])),
     ];
     for (name, (window, now), target, expected) in cases {
-        let plan = plan(std::slice::from_ref(&target), &config, window, now);
+        let plan = plan(std::slice::from_ref(&target), &config, &StateFacts::default(), window, now);
         assert_eq!(outcomes(&plan, &target), expected, "case {name:?}: {plan:#?}");
         assert!(plan.missed.is_empty(), "case {name:?}: {:?}", plan.missed);
     }
@@ -322,7 +322,7 @@ fn actions_carry_rule_occurrence_target_and_force() {
     let config = config(CONFIG);
     let (window, now) = evening();
     let fleet = [instance("ci-1"), with_state(instance("gpu-1"), Some("JobRunning"))];
-    let plan = plan(&fleet, &config, window, now);
+    let plan = plan(&fleet, &config, &StateFacts::default(), window, now);
     assert_eq!(plan.actions.len(), 2, "{plan:#?}");
     let ci = &plan.actions[0];
     assert_eq!(
@@ -341,11 +341,11 @@ fn a_rule_that_selects_nothing_is_reported() {
     let config = config(CONFIG);
     let (window, now) = evening();
     let fleet = [instance("ci-1"), instance("gpu-1")];
-    let plan = plan(&fleet, &config, window, now);
+    let plan = plan(&fleet, &config, &StateFacts::default(), window, now);
     assert_eq!(plan.idle_rules, vec!["morning-start".to_owned(), "selects-nothing".to_owned()]);
     let mut outside = instance("no-such-instance-1");
     outside.subscription = "00000000-0000-0000-0000-000000000009".to_owned();
-    let plan = plan::plan(&[outside], &config, window, now);
+    let plan = plan::plan(&[outside], &config, &StateFacts::default(), window, now);
     assert!(plan.idle_rules.contains(&"selects-nothing".to_owned()), "an out-of-scope match does not count");
 }
 
@@ -356,7 +356,7 @@ fn the_later_occurrence_wins_when_a_stop_and_a_start_both_fall_in_the_window() {
     let now = ts("2026-03-02T18:00:00Z");
     let window = Window { after: now, until: ts("2026-03-03T18:00:00Z") };
     let target = with_state(with_tag(instance("ci-1"), "autostart", "yes"), Some("Stopped"));
-    let plan = plan(std::slice::from_ref(&target), &config, window, now);
+    let plan = plan(std::slice::from_ref(&target), &config, &StateFacts::default(), window, now);
     assert_eq!(
         outcomes(&plan, &target),
         expect(&[("morning-start", Act(Action::Start)), ("evening-stop", Skip("superseded"))])
@@ -393,7 +393,7 @@ select = { tags = { conflict = "yes" } }
     let now = ts("2026-03-02T20:00:00Z");
     let calm = instance("calm");
     let torn = with_tag(instance("torn"), "conflict", "yes");
-    let plan = plan(&[calm.clone(), torn.clone()], &config, window, now);
+    let plan = plan(&[calm.clone(), torn.clone()], &config, &StateFacts::default(), window, now);
     assert_eq!(outcomes(&plan, &calm), expect(&[("stop-a", Act(Action::Stop)), ("stop-b", Skip("superseded"))]));
     assert_eq!(
         outcomes(&plan, &torn),
@@ -419,7 +419,7 @@ schedule = "0 0 * * * *"
     // Last run at 10:00:00Z, now 14:30Z: occurrences 11, 12, 13, 14 (UTC). 11 and 12 are more than 90 minutes
     // late (missed); 13 and 14 are on time, and only 14 acts.
     let window = Window { after: ts("2026-03-02T10:00:00Z"), until: ts("2026-03-02T14:30:00Z") };
-    let plan = plan(&[instance("ci-1")], &config, window, ts("2026-03-02T14:30:00Z"));
+    let plan = plan(&[instance("ci-1")], &config, &StateFacts::default(), window, ts("2026-03-02T14:30:00Z"));
     let missed: Vec<String> = plan.missed.iter().map(|m| m.occurrence.timestamp().to_string()).collect();
     assert_eq!(missed, ["2026-03-02T11:00:00Z", "2026-03-02T12:00:00Z"]);
     assert_eq!(plan.actions.len(), 1, "{plan:#?}");
@@ -446,15 +446,26 @@ schedule = "0 0 20 * * *"
     // Down since Friday 18:00 Berlin; back on Monday.
     let after = ts("2026-02-27T17:00:00Z");
     // At 21:30 Berlin the 20:00 occurrence is 90 minutes late: within the limit, it runs.
-    let late = plan(&fleet, &config, Window { after, until: ts("2026-03-02T20:30:00Z") }, ts("2026-03-02T20:30:00Z"));
+    let late = plan(
+        &fleet,
+        &config,
+        &StateFacts::default(),
+        Window { after, until: ts("2026-03-02T20:30:00Z") },
+        ts("2026-03-02T20:30:00Z"),
+    );
     let missed: Vec<String> = late.missed.iter().map(|m| m.occurrence.date().to_string()).collect();
     assert_eq!(missed, ["2026-02-27", "2026-02-28", "2026-03-01"]);
     assert!(late.missed.iter().all(|m| m.rule == "evening-stop" && m.action == Action::Stop));
     assert_eq!(late.actions.len(), 1);
     assert_eq!(late.actions[0].occurrence.to_string(), "2026-03-02T20:00:00+01:00[Europe/Berlin]");
     // At 22:30 Berlin it is 2h30 late: missed too, and nothing runs.
-    let too_late =
-        plan(&fleet, &config, Window { after, until: ts("2026-03-02T21:30:00Z") }, ts("2026-03-02T21:30:00Z"));
+    let too_late = plan(
+        &fleet,
+        &config,
+        &StateFacts::default(),
+        Window { after, until: ts("2026-03-02T21:30:00Z") },
+        ts("2026-03-02T21:30:00Z"),
+    );
     assert_eq!(too_late.missed.len(), 4);
     assert!(too_late.actions.is_empty() && too_late.skips.is_empty(), "{too_late:#?}");
 }
@@ -466,7 +477,7 @@ fn a_future_window_previews_tonight_with_snoozes_judged_at_the_occurrence() {
     let window = Window { after: now, until: ts("2026-03-02T20:00:00Z") };
     let until_nine = with_tag(instance("ci-1"), "autostop-snooze-until", "2026-03-02T21:00:00+01:00");
     let until_three = with_tag(instance("ci-2"), "autostop-snooze-until", "2026-03-02T15:00:00+01:00");
-    let plan = plan(&[until_nine.clone(), until_three.clone()], &config, window, now);
+    let plan = plan(&[until_nine.clone(), until_three.clone()], &config, &StateFacts::default(), window, now);
     assert_eq!(outcomes(&plan, &until_nine), expect(&[("evening-stop", Skip("snoozed"))]));
     assert_eq!(outcomes(&plan, &until_three), expect(&[("evening-stop", Act(Action::Stop))]));
     assert!(plan.missed.is_empty());
@@ -477,9 +488,21 @@ fn the_window_excludes_its_start_and_includes_its_end() {
     let config = config(CONFIG);
     let fleet = [instance("ci-1")];
     let at_eight = ts("2026-03-02T19:00:00Z");
-    let ending = plan(&fleet, &config, Window { after: ts("2026-03-02T18:00:00Z"), until: at_eight }, at_eight);
+    let ending = plan(
+        &fleet,
+        &config,
+        &StateFacts::default(),
+        Window { after: ts("2026-03-02T18:00:00Z"), until: at_eight },
+        at_eight,
+    );
     assert_eq!(ending.actions.len(), 1);
-    let starting = plan(&fleet, &config, Window { after: at_eight, until: ts("2026-03-02T19:30:00Z") }, at_eight);
+    let starting = plan(
+        &fleet,
+        &config,
+        &StateFacts::default(),
+        Window { after: at_eight, until: ts("2026-03-02T19:30:00Z") },
+        at_eight,
+    );
     assert!(starting.actions.is_empty(), "{starting:#?}");
 }
 
@@ -499,7 +522,91 @@ schedule = "0 30 2 * * *"
     );
     // 2026-03-29: Berlin skips from 02:00 to 03:00; the 02:30 occurrence runs at 03:30 CEST (01:30Z).
     let window = Window { after: ts("2026-03-28T23:00:00Z"), until: ts("2026-03-29T02:00:00Z") };
-    let plan = plan(&[instance("ci-1")], &config, window, ts("2026-03-29T02:00:00Z"));
+    let plan = plan(&[instance("ci-1")], &config, &StateFacts::default(), window, ts("2026-03-29T02:00:00Z"));
     assert_eq!(plan.actions.len(), 1, "{plan:#?}");
     assert_eq!(plan.actions[0].occurrence.to_string(), "2026-03-29T03:30:00+02:00[Europe/Berlin]");
+}
+
+#[test]
+fn a_start_rule_does_not_undo_a_stop_its_owner_made_since_its_previous_occurrence() {
+    let stopped_at = |at: &str| {
+        let mut target = with_tag(with_state(instance("ci-owner"), Some("Stopped")), "autostart", "yes");
+        target.last_operation =
+            Some(LastOperation { name: "Stop".to_owned(), time: Some(ts(at)), status: "Succeeded".to_owned() });
+        target
+    };
+    // morning-start at 08:00 Berlin (07:00Z) on 3 March; its previous occurrence is 2 March 07:00Z.
+    let now = ts("2026-03-03T07:00:30Z");
+    let window = Window { after: ts("2026-03-03T06:59:00Z"), until: now };
+    let none = StateFacts::default();
+    let owner = stopped_at("2026-03-02T15:00:00Z");
+    let planned = plan(std::slice::from_ref(&owner), &config(CONFIG), &none, window, now);
+    assert_eq!(outcomes(&planned, &owner), expect(&[("morning-start", Skip("owner-stopped"))]));
+    assert_eq!(planned.skips[0].reason.to_string(), "stopped by its owner at 2026-03-02 16:00 CET; not restarted");
+
+    // The same stop, sent by autostop's evening rule a few seconds earlier: autostop's own, so it starts.
+    let ours = StateFacts {
+        autostop_stops: [(owner.id.to_ascii_lowercase(), ts("2026-03-02T14:59:59Z"))].into(),
+        ..StateFacts::default()
+    };
+    let planned = plan(std::slice::from_ref(&owner), &config(CONFIG), &ours, window, now);
+    assert_eq!(outcomes(&planned, &owner), expect(&[("morning-start", Act(Action::Start))]));
+
+    // A stop before the previous occurrence was that occurrence's to answer: started.
+    let old = stopped_at("2026-03-02T06:00:00Z");
+    let planned = plan(std::slice::from_ref(&old), &config(CONFIG), &none, window, now);
+    assert_eq!(outcomes(&planned, &old), expect(&[("morning-start", Act(Action::Start))]));
+
+    // The rule may say to restart anyway.
+    let restarting = CONFIG.replace(
+        "select = { tags = { autostart = \"yes\" } }",
+        "select = { tags = { autostart = \"yes\" } }\nrestart_owner_stopped = true",
+    );
+    let planned = plan(std::slice::from_ref(&owner), &config(&restarting), &none, window, now);
+    assert_eq!(outcomes(&planned, &owner), expect(&[("morning-start", Act(Action::Start))]));
+}
+
+#[test]
+fn a_postponed_stop_waits_for_its_new_time_and_then_acts_for_its_instance_alone() {
+    let config = config(CONFIG);
+    let (late, other, skipped) = (instance("ci-late"), instance("ci-other"), instance("ci-skip"));
+    let fleet = [late.clone(), other.clone(), skipped.clone()];
+    // evening-stop at 20:00 Berlin (19:00Z); ci-late postponed by an hour, ci-skip skipped.
+    let occurrence = ts("2026-03-02T19:00:00Z");
+    let postponed = |target: &Instance, until: Option<&str>| autostop_policy::Postponed {
+        rule: "evening-stop".to_owned(),
+        occurrence,
+        target_key: target.id.to_ascii_lowercase(),
+        until: until.map(ts),
+    };
+    let facts = StateFacts {
+        postponements: vec![postponed(&late, Some("2026-03-02T20:00:00Z")), postponed(&skipped, None)],
+        ..StateFacts::default()
+    };
+    let now = ts("2026-03-02T19:00:30Z");
+    let at_eight = plan(&fleet, &config, &facts, Window { after: ts("2026-03-02T18:59:00Z"), until: now }, now);
+    assert_eq!(outcomes(&at_eight, &late), expect(&[("evening-stop", Skip("postponed"))]));
+    assert_eq!(outcomes(&at_eight, &skipped), expect(&[("evening-stop", Skip("skipped-by-owner"))]));
+    assert_eq!(outcomes(&at_eight, &other), expect(&[("evening-stop", Act(Action::Stop))]));
+    let reason = at_eight.skips.iter().find(|skip| skip.target.id == late.id).unwrap().reason.to_string();
+    assert_eq!(reason, "postponed by its owner until 21:00");
+
+    // At 21:00 Berlin the occurrence comes back for ci-late alone.
+    let now = ts("2026-03-02T20:00:20Z");
+    let window = Window { after: ts("2026-03-02T19:30:00Z"), until: now };
+    let mut due = autostop_policy::occurrences(&config, window, now);
+    let zoned = occurrence.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap());
+    let added = due.add_postponed(&config, &facts.postponements[0], zoned, ts("2026-03-02T20:00:00Z"), now);
+    assert_eq!(added, autostop_policy::PostponedDue::Due);
+    let at_nine = autostop_policy::plan_due(&fleet, &config, &facts, due, now);
+    assert_eq!(outcomes(&at_nine, &late), expect(&[("evening-stop", Act(Action::Stop))]));
+    assert!(outcomes(&at_nine, &other).is_empty(), "{at_nine:#?}");
+    assert!(outcomes(&at_nine, &skipped).is_empty(), "{at_nine:#?}");
+
+    // Past the catch-up limit (1h) after its new time, it is missed.
+    let mut due = autostop_policy::Occurrences::default();
+    let zoned = occurrence.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap());
+    let much_later = ts("2026-03-02T21:30:00Z");
+    let added = due.add_postponed(&config, &facts.postponements[0], zoned, ts("2026-03-02T20:00:00Z"), much_later);
+    assert_eq!(added, autostop_policy::PostponedDue::Missed);
 }

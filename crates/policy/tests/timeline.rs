@@ -93,7 +93,7 @@ fn a_week_across_the_spring_change_with_a_holiday_simulates_each_action_forward(
         instance("plain", "Running", &[]),
         instance("napper", "Running", &[("autostop-snooze-until", "2026-03-31T10:00:00+02:00")]),
     ];
-    let timeline = timeline(&fleet, &config, window);
+    let timeline = timeline(&fleet, &config, window, &autostop_policy::StateFacts::default());
 
     let instants: Vec<String> = timeline.steps.iter().map(|step| step.at.to_string()).collect();
     assert_eq!(
@@ -156,11 +156,13 @@ fn the_timeline_leaves_the_inventory_it_was_given_alone_and_an_empty_window_has_
     let config = config();
     let fleet = [instance("plain", "Running", &[])];
     let window = Window { after: ts("2026-03-27T11:00:00Z"), until: ts("2026-03-28T11:00:00Z") };
-    let timeline = timeline(&fleet, &config, window);
+    let timeline = timeline(&fleet, &config, window, &autostop_policy::StateFacts::default());
     assert_eq!(timeline.steps.len(), 1, "only Friday's stop: {timeline:#?}");
     assert_eq!(fleet[0].state.as_deref(), Some("Running"));
     assert_eq!(timeline.steps[0].actions[0].target.state.as_deref(), Some("Running"), "decided on the snapshot");
 
     let weekend = Window { after: ts("2026-03-28T00:00:00Z"), until: ts("2026-03-29T20:00:00Z") };
-    assert!(autostop_policy::timeline(&fleet, &config, weekend).steps.is_empty());
+    assert!(
+        autostop_policy::timeline(&fleet, &config, weekend, &autostop_policy::StateFacts::default()).steps.is_empty()
+    );
 }

@@ -32,11 +32,15 @@ pub enum EventKind {
     Interrupted,
     /// Azure accepted the action but the target was not read back in the state asked for before the deadline.
     Unconfirmed,
+    /// An owner postponed or skipped a coming stop from a notice link; the reason says the choice and until when.
+    Postponed,
+    /// A notice link was refused (its signature does not match, or its occurrence has passed); the reason says why.
+    LinkRefused,
 }
 
 impl EventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::Succeeded,
         EventKind::Accepted,
         EventKind::Failed,
@@ -44,6 +48,8 @@ impl EventKind {
         EventKind::Missed,
         EventKind::Interrupted,
         EventKind::Unconfirmed,
+        EventKind::Postponed,
+        EventKind::LinkRefused,
     ];
 
     /// The lowercase name stored in the database and shown to users.
@@ -56,6 +62,8 @@ impl EventKind {
             EventKind::Missed => "missed",
             EventKind::Interrupted => "interrupted",
             EventKind::Unconfirmed => "unconfirmed",
+            EventKind::Postponed => "postponed",
+            EventKind::LinkRefused => "link-refused",
         }
     }
 

@@ -1,6 +1,7 @@
 //! autostop's state: everything that must survive a process and be shared between processes — the audit log,
 //! the claims that make each scheduled action happen exactly once, the runs that hold them, the "last
 //! evaluated" cell that drives the scheduling window, occurrences still pending because their scope could
+//! not be read, owners' postponements of coming stops, and the key that signs notice links.
 //! not be read, and the hourly prices last fetched.
 //!
 //! [`StateStore`] is the one interface the engine uses. [`SqliteStore`] is the embedded backend (a file, WAL,
@@ -16,6 +17,7 @@ mod event;
 mod migrate;
 mod owner;
 mod pending;
+mod postponement;
 mod price;
 mod run;
 mod sqlite;
@@ -28,6 +30,7 @@ pub use event::{Event, EventKind, EventRecord, HistoryQuery, rfc3339};
 pub use migrate::{MigrateError, Migrated, migrate};
 pub use owner::Owner;
 pub use pending::Pending;
+pub use postponement::Postponement;
 pub use price::CachedPrice;
 pub use run::{NewRun, RunId, RunRecord, RunStatus};
 pub use sqlite::SqliteStore;

@@ -8,6 +8,8 @@
 //!   the event recorded with the move lands with it or not at all;
 //! - [`StateStore::advance_last_evaluated`] never moves a window back.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use jiff::Timestamp;
 
@@ -15,6 +17,7 @@ use crate::claim::{Claim, ClaimOutcome, NewClaim, Transition};
 use crate::error::Error;
 use crate::event::{Event, EventRecord, HistoryQuery};
 use crate::pending::Pending;
+use crate::postponement::Postponement;
 use crate::price::CachedPrice;
 use crate::run::{NewRun, RunId, RunRecord, RunStatus};
 
@@ -47,6 +50,11 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Every claim on one occurrence of one rule, whatever its status.
     async fn claims_of(&self, rule: &str, occurrence: Timestamp) -> Result<Vec<Claim>, Error>;
 
+    /// For each target (its ARM id in lowercase), when autostop last sent it a stop that Azure may have acted on:
+    /// the latest `sent_at` of its stop claims whose outcome is not `failed`. The engine uses it to tell
+    /// autostop's own stops from its owners' (`docs/adr/0006-owners-in-the-loop.md`).
+    async fn last_stops_sent(&self) -> Result<BTreeMap<String, Timestamp>, Error>;
+
     /// Every claim whose outcome is not final yet ([`crate::ClaimStatus::OPEN`]), oldest first.
     async fn open_claims(&self) -> Result<Vec<Claim>, Error>;
 
@@ -71,6 +79,16 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Forgets a pending occurrence: it was evaluated, or recorded missed.
     async fn clear_pending(&self, rule: &str, occurrence: Timestamp) -> Result<(), Error>;
 
+    /// Keeps an owner's postponement of one stop (replacing an earlier choice for the same rule, occurrence and
+    /// target) and records `event` (its audit record) with it: both land or neither.
+    async fn postpone(&self, postponement: &Postponement, event: &Event) -> Result<(), Error>;
+
+    /// The postponements of occurrences at or after `since`, by occurrence then target.
+    async fn postponements(&self, since: Timestamp) -> Result<Vec<Postponement>, Error>;
+
+    /// The key that signs notice links: the one stored, else `generated`, stored now. Of concurrent callers the
+    /// first to store wins and every caller gets its key. Never logged, never shown.
+    async fn link_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>, Error>;
     /// The cached prices in `currency` (any case), whatever their age: the caller decides what is fresh.
     async fn cached_prices(&self, currency: &str) -> Result<Vec<CachedPrice>, Error>;
 

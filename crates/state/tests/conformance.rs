@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use autostop_state::{
     BlobAddress, BlobStore, CachedPrice, ClaimKey, ClaimOutcome, ClaimStatus, Event, EventKind, HistoryQuery, NewClaim,
-    NewRun, Owner, Pending, RunId, RunStatus, SqliteStore, StateStore, Transition,
+    NewRun, Owner, Pending, Postponement, RunId, RunStatus, SqliteStore, StateStore, Transition,
 };
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use jiff::{Timestamp, Zoned};
@@ -470,6 +470,59 @@ async fn prices_are_cached_per_currency(open: Opener) {
     assert!(store.cached_prices("JPY").await.expect("read").is_empty());
 }
 
+/// An owner's postponement is kept per stop (a later choice replaces an earlier one) with its audit event; the
+/// link signing key is stored once and the same for every caller; the last stop sent to each target is kept.
+async fn owners_postponements_link_key_and_stops_sent(open: Opener) {
+    let store = open();
+    let late = key("ci-1");
+    let postponement = Postponement {
+        key: late.clone(),
+        target_name: "ci-1".to_owned(),
+        choice: "+1h".to_owned(),
+        until: Some(ts("2026-03-02T12:00:00Z")),
+        made_at: ts("2026-03-02T10:40:00Z"),
+    };
+    let recorded =
+        Event { reason: Some("postponed".to_owned()), ..event(EventKind::Postponed, "2026-03-02T10:40:00Z", "ci-1") };
+    store.postpone(&postponement, &recorded).await.expect("postpone");
+    let skipped = Postponement {
+        key: key("ci-2"),
+        target_name: "ci-2".to_owned(),
+        choice: "skip".to_owned(),
+        until: None,
+        ..postponement.clone()
+    };
+    store.postpone(&skipped, &event(EventKind::Postponed, "2026-03-02T10:41:00Z", "ci-2")).await.expect("skip");
+    let later =
+        Postponement { choice: "+2h".to_owned(), until: Some(ts("2026-03-02T13:00:00Z")), ..postponement.clone() };
+    open().postpone(&later, &event(EventKind::Postponed, "2026-03-02T10:42:00Z", "ci-1")).await.expect("again");
+    assert_eq!(store.postponements(ts("2026-03-02T00:00:00Z")).await.expect("list"), [later, skipped]);
+    assert!(store.postponements(ts("2026-03-03T00:00:00Z")).await.expect("list").is_empty());
+    let kinds = store.history(&HistoryQuery::default()).await.expect("history");
+    assert_eq!(kinds.iter().filter(|record| record.event.kind == EventKind::Postponed).count(), 3);
+
+    let first = store.link_signing_key(b"first key, thirty-two bytes long").await.expect("key");
+    let second = open().link_signing_key(b"other key, thirty-two bytes long").await.expect("key again");
+    assert_eq!(
+        (first.as_slice(), second.as_slice()),
+        (&b"first key, thirty-two bytes long"[..], &b"first key, thirty-two bytes long"[..])
+    );
+
+    let run = begin(store.as_ref(), "2026-03-02T10:59:00Z").await;
+    store.claim(&new_claim(&late, &run, "2026-03-02T11:00:00Z")).await.expect("claim");
+    let sent = Transition {
+        key: &late,
+        from: &[ClaimStatus::Claimed],
+        to: ClaimStatus::Sent,
+        at: ts("2026-03-02T11:00:01Z"),
+        event: None,
+    };
+    assert!(store.transition(&sent).await.expect("send"));
+    let stops = open().last_stops_sent().await.expect("stops sent");
+    assert_eq!(stops.get(&late.target_key()), Some(&ts("2026-03-02T11:00:01Z")), "{stops:?}");
+    assert_eq!(stops.len(), 1, "{stops:?}");
+}
+
 macro_rules! conformance {
     ($backend:ident: $($case:ident),* $(,)?) => {
         mod $backend {
@@ -483,5 +536,5 @@ macro_rules! conformance {
     };
 }
 
-conformance!(sqlite: claims_are_won_once, transitions_are_compare_and_set, open_claims_until_final, events_round_trip, window_never_moves_back, pending_occurrences, runs_with_heartbeats, retention_prunes_old_events_only, prices_are_cached_per_currency);
-conformance!(blob: claims_are_won_once, transitions_are_compare_and_set, open_claims_until_final, events_round_trip, window_never_moves_back, pending_occurrences, runs_with_heartbeats, retention_prunes_old_events_only, prices_are_cached_per_currency);
+conformance!(sqlite: claims_are_won_once, transitions_are_compare_and_set, open_claims_until_final, events_round_trip, window_never_moves_back, pending_occurrences, runs_with_heartbeats, retention_prunes_old_events_only, prices_are_cached_per_currency, owners_postponements_link_key_and_stops_sent);
+conformance!(blob: claims_are_won_once, transitions_are_compare_and_set, open_claims_until_final, events_round_trip, window_never_moves_back, pending_occurrences, runs_with_heartbeats, retention_prunes_old_events_only, prices_are_cached_per_currency, owners_postponements_link_key_and_stops_sent);

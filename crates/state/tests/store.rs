@@ -383,7 +383,7 @@ fn the_database_uses_wal_and_records_its_schema_version() {
     let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0)).expect("journal_mode");
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).expect("user_version");
     assert_eq!(mode, "wal");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 #[test]
@@ -541,4 +541,39 @@ async fn concurrent_changes_share_commits_and_a_failing_one_undoes_only_itself()
     let history = StateStore::history(store.as_ref(), &HistoryQuery::default()).await.expect("history");
     assert_eq!(history.len(), 49, "every other change of the batch was committed");
     assert!(history.iter().all(|record| record.event.target_name.as_deref() != Some("t25")));
+}
+
+#[test]
+fn the_last_stop_sent_to_each_target_ignores_failed_unsent_and_start_claims() {
+    let dir = common::fresh_dir("last-stops");
+    let store = SqliteStore::open(&dir.join("audit.db")).expect("open");
+    let run = new_run(&store, "2026-03-02T19:00:00Z");
+    let send = |claim: &ClaimKey, action: &str, at: &str, to: ClaimStatus| {
+        store.claim(&NewClaim { action: action.to_owned(), ..new_claim(claim, &run) }).expect("claim");
+        let at = ts(at);
+        assert!(
+            store.transition(&Transition { key: claim, from: &[ClaimStatus::Claimed], to, at, event: None }).unwrap()
+        );
+    };
+    let monday = key("stop", "2026-03-02T20:00:00+01:00[Europe/Berlin]", "A");
+    let tuesday = key("stop", "2026-03-03T20:00:00+01:00[Europe/Berlin]", "a");
+    send(&monday, "stop", "2026-03-02T19:00:02Z", ClaimStatus::Sent);
+    send(&tuesday, "stop", "2026-03-03T19:00:02Z", ClaimStatus::Sent);
+    // Failed, never sent, or a start: not a stop Azure may have acted on.
+    send(
+        &key("stop", "2026-03-04T20:00:00+01:00[Europe/Berlin]", "a"),
+        "stop",
+        "2026-03-04T19:00:02Z",
+        ClaimStatus::Failed,
+    );
+    store.claim(&new_claim(&key("stop", "2026-03-05T20:00:00+01:00[Europe/Berlin]", "a"), &run)).expect("claim");
+    send(
+        &key("start", "2026-03-05T08:00:00+01:00[Europe/Berlin]", "b"),
+        "start",
+        "2026-03-05T07:00:02Z",
+        ClaimStatus::Sent,
+    );
+    let stops = store.last_stops_sent().expect("last stops");
+    let target = monday.target_key();
+    assert_eq!(stops, [(target, ts("2026-03-03T19:00:02Z"))].into_iter().collect());
 }

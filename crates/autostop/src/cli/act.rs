@@ -16,7 +16,7 @@ use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
 use crate::discover::{Inventory, Scope, describe, discover, named_workspaces};
 use crate::engine::{AD_HOC_RULE, Actor, EngineOptions};
-use crate::output::{ActionRow, print_actions, unhandled_reason};
+use crate::output::{ActionPrinter, ActionRow, unhandled_reason};
 use crate::targets::{Selection, decide, unhandled_selected};
 
 /// `autostop stop|start (NAME... | --all) [SCOPE] [--wait] [--force] [--yes]`
@@ -79,7 +79,10 @@ pub async fn run(action: Action, args: ActArgs) -> anyhow::Result<Outcome> {
     let selection = if args.all { Selection::All } else { Selection::Names(args.names) };
     let request = Request { action, confirm, selection, force: args.force, apply: args.apply.options(args.wait) };
     let store = crate::store::StateLocation::resolve(args.state.as_deref())?.open()?;
-    execute(&client, store, &scope, &request, args.output, &mut std::io::stdout().lock()).await
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let outcome = execute(&client, store, &scope, &request, args.output, &mut out).await?;
+    out.flush()?;
+    Ok(outcome)
 }
 
 /// Decides and applies `request` over `scope`, printing one row per compute considered.
@@ -121,7 +124,7 @@ pub async fn execute(
     let report = actor.act_now(&planned, Some(&interrupt)).await?;
     let mut applied = report.outcomes.iter();
     let action = request.action.as_str().to_owned();
-    let mut rows = Vec::new();
+    let mut rows = ActionPrinter::new(out, format);
     for considered in &targets.considered {
         let target = considered.target;
         let mut row = ActionRow {
@@ -156,11 +159,11 @@ pub async fn execute(
                 };
             }
         }
-        rows.push(row);
+        rows.row(row)?;
     }
     let unhandled = unhandled_selected(&inventory.unhandled, &request.selection);
     for skipped in &unhandled {
-        rows.push(ActionRow {
+        rows.row(ActionRow {
             kind: Some(Kind::ComputeInstance.as_str().to_owned()),
             id: skipped.id.clone(),
             name: skipped.name.clone(),
@@ -169,12 +172,12 @@ pub async fn execute(
             reason: Some(unhandled_reason(skipped)),
             error: None,
             state: None,
-        });
+        })?;
     }
     let unknown =
         targets.unknown_names.iter().filter(|name| !unhandled.iter().any(|u| u.name.eq_ignore_ascii_case(name)));
     for name in unknown {
-        rows.push(ActionRow {
+        rows.row(ActionRow {
             kind: None,
             id: name.clone(),
             name: name.clone(),
@@ -189,13 +192,13 @@ pub async fn execute(
                     .unwrap_or_else(|| format!("no compute named {name} in {}", describe(scope))),
             ),
             state: None,
-        });
+        })?;
     }
-    print_actions(out, format, &rows)?;
+    let any_failed = rows.finish()?;
     for error in &report.errors {
         eprintln!("autostop: {error}");
     }
-    let failed = rows.iter().any(|row| row.result == Verdict::Failed) || !report.errors.is_empty();
+    let failed = any_failed || !report.errors.is_empty();
     Ok(match crate::report_errors(&inventory.errors) {
         Outcome::Success if !failed => Outcome::Success,
         _ => Outcome::SomeFailed,

@@ -2,8 +2,8 @@
 //! `--print-env`, in the background.
 //!
 //! Thin on purpose: it turns flags into `autostop_emulator::Options`, prints one JSON "ready" line and the
-//! `export NAME=value` lines a shell needs on stdout (logs go to stderr), and waits; on Ctrl-C or SIGTERM it shuts
-//! down as the crate does (its own CA folder removed). With `--print-env` it starts itself again as a background
+//! `export NAME=value` lines a shell needs on stdout (logs go to stderr), and waits; on Ctrl-C or SIGTERM it logs
+//! how many computes are in each state and shuts down as the crate does (its own CA folder removed). With `--print-env` it starts itself again as a background
 //! process and prints only the `export` lines (plus `AUTOSTOP_EMULATOR_PID`), so that
 //! `eval "$(autostop emulator --print-env)"` sets up a shell. The crate does the work.
 
@@ -121,7 +121,9 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<Outcome> {
         let emulator = Emulator::start(options).await.context("cannot start the emulator")?;
         announce(&emulator).context("cannot write to stdout")?;
         let signal = signals.first().await;
-        tracing::info!(signal, "shutting the emulator down");
+        // What the fleet ended as, for whoever drove it (the benchmark checks the client's report against it).
+        let states = serde_json::to_string(&emulator.control().state_counts()).unwrap_or_default();
+        tracing::info!(signal, states = %states, "shutting the emulator down");
         emulator.shutdown().await;
         Ok(Outcome::Success)
     })

@@ -1,6 +1,6 @@
-//! `autostop list`: the compute inventory of a scope.
+//! `autostop list`: the inventory of a scope, printed as it arrives.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use autostop_azure::ArmClient;
 use clap::Args;
@@ -8,8 +8,8 @@ use clap::Args;
 use crate::Outcome;
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
-use crate::discover::{Scope, discover};
-use crate::output::{ComputeRow, SkippedRow, print_computes};
+use crate::discover::{Found, Scope, discover_each};
+use crate::output::ComputePrinter;
 
 /// `autostop list [SCOPE] [--output table|json]`
 #[derive(Debug, Args)]
@@ -27,20 +27,31 @@ pub struct ListArgs {
 pub async fn run(args: ListArgs) -> anyhow::Result<Outcome> {
     let scope = args.scope.scope()?;
     let (_, client) = Connection::from_args(&args.azure).client(process_env)?;
-    execute(&client, &scope, args.output, &mut std::io::stdout().lock()).await
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let outcome = execute(&client, &scope, args.output, &mut out).await?;
+    out.flush()?;
+    Ok(outcome)
 }
 
-/// Lists the computes of `scope` to `out`, and those it cannot handle as skipped; listing errors go to stderr
-/// and make the outcome a failure (a skipped compute does not).
+/// Lists the targets of `scope` to `out` as they arrive (see [`ComputePrinter`]), and those it cannot handle as
+/// skipped; listing errors go to stderr and make the outcome a failure (a skipped compute does not).
 pub async fn execute(
     client: &ArmClient,
     scope: &Scope,
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let inventory = discover(client, scope).await;
-    let rows = inventory.targets.iter().map(ComputeRow::from).collect::<Vec<_>>();
-    let skipped = inventory.unhandled.iter().map(SkippedRow::from).collect::<Vec<_>>();
-    print_computes(out, format, &rows, &skipped)?;
-    Ok(crate::report_errors(&inventory.errors))
+    let mut printer = ComputePrinter::new(out, format);
+    let each = |found: Found| -> std::io::Result<()> {
+        for target in &found.targets {
+            printer.compute(target)?;
+        }
+        for unhandled in &found.unhandled {
+            printer.skipped(unhandled);
+        }
+        Ok(())
+    };
+    let errors = discover_each(client, scope, each).await?;
+    printer.finish()?;
+    Ok(crate::report_errors(&errors))
 }

@@ -140,13 +140,36 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         let page = crate::status::StatusPage::new(config_path.to_owned(), policy.clone(), store.clone(), prices, token);
         let pages: Option<std::sync::Arc<dyn crate::serve::Pages>> = Some(std::sync::Arc::new(page));
         let engine_store = store.clone();
+        let config = crate::config::load(config_path)?;
+        let wakeups = crate::engine::Wakeups::default();
+        // The postponed stops still to come, so that the daemon wakes for them from the start.
+        let since = crate::engine::postponements_since(&config, jiff::Timestamp::now(), jiff::Timestamp::now());
+        let postponed =
+            anyhow::Context::context(runtime()?.block_on(store.postponements(since)), "reading the postponed stops")?;
+        wakeups.add(postponed.iter().filter_map(|postponed| postponed.until));
+        let key = link_key()?;
+        let links = crate::serve::Links::new(store.clone(), config, key.clone(), wakeups.clone());
         let loader = move || {
             let (config, client) = crate::config::connect(&policy.config_path(), &policy.azure)?;
-            let options = crate::engine::EngineOptions { apply: apply.clone(), ..Default::default() };
-            Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options))
+            let options =
+                crate::engine::EngineOptions { apply: apply.clone(), link_key: key.clone(), ..Default::default() };
+            Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options).with_wakeups(wakeups.clone()))
         };
-        Ok((loader, store, pages))
+        Ok((loader, store, pages, links.router()))
     })
+}
+
+/// `AUTOSTOP_LINK_KEY`, the key notice links are signed with, when set (at least 32 bytes); never shown.
+pub fn link_key() -> anyhow::Result<Option<Vec<u8>>> {
+    match std::env::var_os("AUTOSTOP_LINK_KEY") {
+        None => Ok(None),
+        Some(key) if key.len() >= 32 => Ok(Some(key.into_encoded_bytes())),
+        Some(key) => Err(crate::UsageError(format!(
+            "AUTOSTOP_LINK_KEY: expected at least 32 bytes, found {} (its value is not shown)",
+            key.len()
+        ))
+        .into()),
+    }
 }
 
 /// The verbs' runtime: one thread. Their work is waiting on ARM, and one thread keeps memory small (one malloc

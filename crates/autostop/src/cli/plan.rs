@@ -61,10 +61,19 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     for odd in &unhandled {
         eprintln!("autostop: {} ({}) is left alone: cannot be handled: {}", odd.name, odd.id, odd.reason);
     }
+    // What autostop itself stopped and owners postponed, from the state (a state that does not exist yet knows of
+    // neither).
+    let location = args.policy.state()?;
+    let facts = if location.exists() {
+        let since = crate::engine::postponements_since(&config, at, at);
+        crate::engine::read_facts(location.open()?.as_ref(), since).await?.0
+    } else {
+        autostop_policy::StateFacts::default()
+    };
     let window = autostop_policy::Window { after: at, until };
-    let timeline = autostop_policy::timeline(&instances, &config, window);
+    let timeline = autostop_policy::timeline(&instances, &config, window, &facts);
     let rows = rows(&timeline);
-    for rule in &autostop_policy::plan(&instances, &config, window, at).idle_rules {
+    for rule in &autostop_policy::plan(&instances, &config, &facts, window, at).idle_rules {
         eprintln!("autostop: rule {rule} selects no instance in scope");
     }
     for conflict in autostop_policy::native::native_conflicts(&instances, &config) {

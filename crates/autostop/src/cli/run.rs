@@ -84,6 +84,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let options = EngineOptions {
         apply: args.apply.options(!args.no_wait),
         confirm_deadline: SignedDuration::try_from(args.confirm_deadline).context("--confirm-deadline is too long")?,
+        link_key: super::link_key()?,
         ..EngineOptions::default()
     };
     let keep = config.state.keep;

@@ -83,7 +83,7 @@ impl ServeArgs {
 /// last evaluated instant (used by the daemon; the Functions timer carries its own) and the daemon's extra pages.
 pub fn run<L: Load, S: LastStore>(
     args: ServeArgs,
-    parts: impl FnOnce(&Path) -> anyhow::Result<(L, S, Option<Arc<dyn Pages>>)>,
+    parts: impl FnOnce(&Path) -> anyhow::Result<(L, S, Option<Arc<dyn Pages>>, axum::Router)>,
 ) -> anyhow::Result<Outcome> {
     let mode = args.mode()?;
     let http = ServerLimits {
@@ -91,7 +91,7 @@ pub fn run<L: Load, S: LastStore>(
         max_connections: usize::try_from(args.http_max_connections).context("--http-max-connections")?,
     };
     init_logging(LoggingOptions { stream: LogStream::Stdout });
-    let (loader, store, pages) = parts(&args.config_path())?;
+    let (loader, store, pages, routes) = parts(&args.config_path())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let (controls_tx, controls) = mpsc::channel(8);
@@ -108,6 +108,7 @@ pub fn run<L: Load, S: LastStore>(
                     shutdown_grace: args.shutdown_grace,
                     retry_after_error: args.recheck_interval,
                     pages,
+                    routes,
                     ..DaemonOptions::default()
                 };
                 run_daemon(loader, store, options, controls).await

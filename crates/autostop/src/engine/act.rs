@@ -144,96 +144,110 @@ impl Context<'_> {
             }
         };
         let permit = self.permits.acquire(&request).await;
-        if self.interrupted() || self.store_broken.load(Ordering::SeqCst) {
+        // Every action waits here for its subscription's slot, thousands at once on a large fleet: what follows
+        // (the request, the operation's polls) is boxed so that a waiting action holds only this small future.
+        let key = &key;
+        let sent = async move {
+            if self.interrupted() || self.store_broken.load(Ordering::SeqCst) {
+                drop(permit);
+                let reason = Some("shutdown came before it was sent; nothing was sent".to_owned());
+                let interrupted = event(EventKind::Interrupted, reason.clone(), None);
+                move_to(&[ClaimStatus::Claimed], ClaimStatus::Interrupted, Some(interrupted)).await?;
+                return Ok(outcome(EventKind::Interrupted, reason, None));
+            }
+            // Durable before the request goes out: from here on, a crash leaves a claim the next run reads back.
+            if !move_to(&[ClaimStatus::Claimed], ClaimStatus::Sent, None).await? {
+                return Ok(outcome(
+                    EventKind::Skipped,
+                    Some("another process settled the claim first".to_owned()),
+                    None,
+                ));
+            }
+            let power = match request.action {
+                Action::Start => PowerAction::Start,
+                Action::Stop => PowerAction::Stop,
+            };
+            let begun = self.actor.client.begin(&request.id, power).await;
             drop(permit);
-            let reason = Some("shutdown came before it was sent; nothing was sent".to_owned());
-            let interrupted = event(EventKind::Interrupted, reason.clone(), None);
-            move_to(&[ClaimStatus::Claimed], ClaimStatus::Interrupted, Some(interrupted)).await?;
-            return Ok(outcome(EventKind::Interrupted, reason, None));
-        }
-        // Durable before the request goes out: from here on, a crash leaves a claim the next run reads back.
-        if !move_to(&[ClaimStatus::Claimed], ClaimStatus::Sent, None).await? {
-            return Ok(outcome(EventKind::Skipped, Some("another process settled the claim first".to_owned()), None));
-        }
-        let power = match request.action {
-            Action::Start => PowerAction::Start,
-            Action::Stop => PowerAction::Stop,
-        };
-        let begun = self.actor.client.begin(&request.id, power).await;
-        drop(permit);
-        let operation = match begun {
-            Ok(operation) => operation,
-            Err(err) => {
-                let error = Some(err.to_string());
-                let failed = event(EventKind::Failed, None, error.clone());
-                move_to(&[ClaimStatus::Sent, ClaimStatus::Interrupted], ClaimStatus::Failed, Some(failed)).await?;
-                return Ok(outcome(EventKind::Failed, None, error));
+            let operation = match begun {
+                Ok(operation) => operation,
+                Err(err) => {
+                    let error = Some(err.to_string());
+                    let failed = event(EventKind::Failed, None, error.clone());
+                    move_to(&[ClaimStatus::Sent, ClaimStatus::Interrupted], ClaimStatus::Failed, Some(failed)).await?;
+                    return Ok(outcome(EventKind::Failed, None, error));
+                }
+            };
+            let accepted = event(EventKind::Accepted, None, None);
+            // A process that judged this run dead may have moved the claim meanwhile: Azure's answer still counts.
+            move_to(&[ClaimStatus::Sent, ClaimStatus::Interrupted], ClaimStatus::Accepted, Some(accepted)).await?;
+            if !self.actor.options.apply.wait {
+                return Ok(outcome(
+                    EventKind::Accepted,
+                    Some("to be confirmed by a later evaluation".to_owned()),
+                    None,
+                ));
             }
-        };
-        let accepted = event(EventKind::Accepted, None, None);
-        // A process that judged this run dead may have moved the claim meanwhile: Azure's answer still counts.
-        move_to(&[ClaimStatus::Sent, ClaimStatus::Interrupted], ClaimStatus::Accepted, Some(accepted)).await?;
-        if !self.actor.options.apply.wait {
-            return Ok(outcome(EventKind::Accepted, Some("to be confirmed by a later evaluation".to_owned()), None));
-        }
-        let followed = self.actor.client.wait(&operation, &self.actor.options.apply.poll);
-        let followed = match self.interrupt {
-            Some(interrupt) => tokio::select! {
-                followed = followed => Some(followed),
-                () = interrupt.abandoned() => None,
-            },
-            None => Some(followed.await),
-        };
-        let Some(followed) = followed else {
-            let reason = "accepted by Azure; shutdown stopped following it: a later evaluation confirms it";
-            return Ok(outcome(EventKind::Accepted, Some(reason.to_owned()), None));
-        };
-        let claim = Claim {
-            key: key.clone(),
-            target_name: planned.target.name.clone(),
-            action: planned.action.to_string(),
-            run: self.run.clone(),
-            claimed_at: claim.at,
-            sent_at: Some(claim.at),
-            status: ClaimStatus::Accepted,
-            updated_at: Timestamp::now(),
-        };
-        let decision = match followed {
-            Ok(resource) => after_reading(
-                &claim,
-                planned.action,
-                &Seen::of(&resource),
-                Timestamp::now(),
-                self.actor.options.confirm_deadline,
-            ),
-            Err(err) if matches!(err.kind(), autostop_azure::ErrorKind::Operation { .. }) => {
-                Decision::Move { to: ClaimStatus::Failed, detail: err.to_string() }
-            }
-            Err(err) => Decision::Unreadable(err.to_string()),
-        };
-        match decision {
-            Decision::Move { to, detail } => {
-                let kind = to.event_kind().unwrap_or(EventKind::Failed);
-                let (reason, error) =
-                    if kind == EventKind::Failed { (None, Some(detail)) } else { (Some(detail), None) };
-                let settled = event(kind, reason.clone(), error.clone());
-                move_to(&[ClaimStatus::Accepted], to, Some(settled)).await?;
-                Ok(outcome(kind, reason, error))
-            }
-            Decision::Unreadable(error) => Ok(outcome(
-                EventKind::Accepted,
-                Some("accepted by Azure; following it failed, a later evaluation confirms it".to_owned()),
-                Some(error),
-            )),
-            Decision::Keep | Decision::Read => Ok(outcome(
-                EventKind::Accepted,
-                Some(
-                    "accepted by Azure, not yet read back in the state asked for: a later evaluation confirms it"
-                        .to_owned(),
+            let followed = self.actor.client.wait(&operation, &self.actor.options.apply.poll);
+            let followed = match self.interrupt {
+                Some(interrupt) => tokio::select! {
+                    followed = followed => Some(followed),
+                    () = interrupt.abandoned() => None,
+                },
+                None => Some(followed.await),
+            };
+            let Some(followed) = followed else {
+                let reason = "accepted by Azure; shutdown stopped following it: a later evaluation confirms it";
+                return Ok(outcome(EventKind::Accepted, Some(reason.to_owned()), None));
+            };
+            let claim = Claim {
+                key: key.clone(),
+                target_name: planned.target.name.clone(),
+                action: planned.action.to_string(),
+                run: self.run.clone(),
+                claimed_at: claim.at,
+                sent_at: Some(claim.at),
+                status: ClaimStatus::Accepted,
+                updated_at: Timestamp::now(),
+            };
+            let decision = match followed {
+                Ok(resource) => after_reading(
+                    &claim,
+                    planned.action,
+                    &Seen::of(&resource),
+                    Timestamp::now(),
+                    self.actor.options.confirm_deadline,
                 ),
-                None,
-            )),
-        }
+                Err(err) if matches!(err.kind(), autostop_azure::ErrorKind::Operation { .. }) => {
+                    Decision::Move { to: ClaimStatus::Failed, detail: err.to_string() }
+                }
+                Err(err) => Decision::Unreadable(err.to_string()),
+            };
+            match decision {
+                Decision::Move { to, detail } => {
+                    let kind = to.event_kind().unwrap_or(EventKind::Failed);
+                    let (reason, error) =
+                        if kind == EventKind::Failed { (None, Some(detail)) } else { (Some(detail), None) };
+                    let settled = event(kind, reason.clone(), error.clone());
+                    move_to(&[ClaimStatus::Accepted], to, Some(settled)).await?;
+                    Ok(outcome(kind, reason, error))
+                }
+                Decision::Unreadable(error) => Ok(outcome(
+                    EventKind::Accepted,
+                    Some("accepted by Azure; following it failed, a later evaluation confirms it".to_owned()),
+                    Some(error),
+                )),
+                Decision::Keep | Decision::Read => Ok(outcome(
+                    EventKind::Accepted,
+                    Some(
+                        "accepted by Azure, not yet read back in the state asked for: a later evaluation confirms it"
+                            .to_owned(),
+                    ),
+                    None,
+                )),
+            }
+        };
+        Box::pin(sent).await
     }
 }
 

@@ -13,22 +13,27 @@ mod act;
 pub mod confirm;
 mod idle;
 mod inventory;
+mod notices;
 mod report;
+mod wakeups;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use autostop_azure::ArmClient;
-use autostop_policy::{Config, Occurrences, PlannedAction, Window};
-use autostop_state::{Event, EventKind, NewRun, Owner, Pending, RunId, RunStatus, StateStore, rfc3339};
+use autostop_policy::{Choice, Config, Occurrences, PlannedAction, Postponed, PostponedDue, StateFacts, Window};
+use autostop_state::{Event, EventKind, NewRun, Owner, Pending, Postponement, RunId, RunStatus, StateStore, rfc3339};
 use futures::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::apply::ApplyOptions;
 use crate::signals::Interrupt;
 pub use inventory::{Found, inventory};
+pub use notices::NOTIFY_ACTION;
 pub use report::{RunOutcome, RunReport};
+pub use wakeups::Wakeups;
 
 /// The key under which `run`, the daemon and the Functions handler remember the end of the last evaluated window.
 pub const LAST_EVALUATED_KEY: &str = "run";
@@ -50,6 +55,8 @@ pub struct EngineOptions {
     pub heartbeat: Duration,
     /// A run whose heartbeat is older than this is taken for dead, and its claims are reconciled.
     pub stale_after: SignedDuration,
+    /// The key notice links are signed with (`AUTOSTOP_LINK_KEY`); `None`: the one kept in the state.
+    pub link_key: Option<Vec<u8>>,
 }
 
 impl Default for EngineOptions {
@@ -59,6 +66,7 @@ impl Default for EngineOptions {
             confirm_deadline: SignedDuration::from_mins(30),
             heartbeat: Duration::from_secs(5),
             stale_after: SignedDuration::from_secs(30),
+            link_key: None,
         }
     }
 }
@@ -95,10 +103,12 @@ impl Actor {
         let heartbeat = self.heartbeat(run.clone());
         let (mut outcomes, errors) = act::act(self, &run, actions, interrupt).await;
         heartbeat.abort();
-        let order = |outcome: &RunOutcome| {
-            actions.iter().position(|action| outcome.id.as_deref() == Some(action.target.id.as_str()))
-        };
-        outcomes.sort_by_key(order);
+        // In the order of the actions: one lookup per outcome (a search per comparison was quadratic).
+        let mut positions: HashMap<&str, usize> = HashMap::with_capacity(actions.len());
+        for (index, action) in actions.iter().enumerate() {
+            positions.entry(action.target.id.as_str()).or_insert(index);
+        }
+        outcomes.sort_by_cached_key(|outcome: &RunOutcome| outcome.id.as_deref().and_then(|id| positions.get(id)));
         let mut report = RunReport { outcomes, unsent: errors.len(), errors, ..RunReport::default() };
         report.interrupted = interrupt.is_some_and(Interrupt::is_requested);
         let status = if report.any_problem() { RunStatus::SomeFailed } else { RunStatus::Succeeded };
@@ -123,6 +133,36 @@ impl Actor {
     }
 }
 
+/// What the plan needs from the state: when autostop last sent each target a stop (so that a start rule can tell
+/// autostop's own stops from its owners'), and owners' postponements of the occurrences at or after `since`
+/// (also returned as stored, with their zoned occurrences).
+pub async fn read_facts(store: &dyn StateStore, since: Timestamp) -> anyhow::Result<(StateFacts, Vec<Postponement>)> {
+    let location = store.location();
+    let autostop_stops = store
+        .last_stops_sent()
+        .await
+        .with_context(|| format!("cannot read the stops autostop sent from {location}"))?;
+    let stored =
+        store.postponements(since).await.with_context(|| format!("cannot read the postponements from {location}"))?;
+    let postponements = stored
+        .iter()
+        .map(|stored| Postponed {
+            rule: stored.key.rule.clone(),
+            occurrence: stored.key.occurrence.timestamp(),
+            target_key: stored.key.target_key(),
+            until: stored.until,
+        })
+        .collect();
+    Ok((StateFacts { autostop_stops, postponements }, stored))
+}
+
+/// How far back the postponements that may matter to an evaluation at `now` of a window starting at `after`
+/// reach: the oldest occurrence still on time, moved by the longest postponement.
+pub fn postponements_since(config: &Config, after: Timestamp, now: Timestamp) -> Timestamp {
+    let on_time = now.checked_sub(config.longest_catch_up()).unwrap_or(Timestamp::MIN);
+    after.min(on_time).checked_sub(Choice::LONGEST).unwrap_or(Timestamp::MIN)
+}
+
 /// The rule name under which the ad-hoc verbs (`stop`, `start`) claim and record their actions. Parentheses
 /// cannot appear in a configured rule's name, so it never meets a scheduled rule.
 pub const AD_HOC_RULE: &str = "(ad-hoc)";
@@ -131,12 +171,23 @@ pub const AD_HOC_RULE: &str = "(ad-hoc)";
 pub struct Engine {
     config: Config,
     actor: Actor,
+    wakeups: Wakeups,
 }
 
 impl Engine {
     /// An engine over a validated configuration.
     pub fn new(config: Config, client: ArmClient, store: Arc<dyn StateStore>, options: EngineOptions) -> Engine {
-        Engine { config, actor: Actor::new(client, store, options) }
+        Engine { config, actor: Actor::new(client, store, options), wakeups: Wakeups::default() }
+    }
+
+    /// The same engine, telling `wakeups` the new times of the postponed stops it reads from the state.
+    pub fn with_wakeups(self, wakeups: Wakeups) -> Engine {
+        Engine { wakeups, ..self }
+    }
+
+    /// The first new time of a postponed stop strictly after `after`, as far as this process knows.
+    pub fn next_wakeup(&self, after: Timestamp) -> Option<Timestamp> {
+        self.wakeups.next_after(after)
     }
 
     /// The configuration in force.
@@ -236,13 +287,24 @@ impl Engine {
         let mut occurrences = autostop_policy::occurrences(&self.config, window, now);
         let pending = self.actor.store.pending().await?;
         let (on_time, late_pending) = self.add_pending(&mut occurrences, &pending, now);
+        let since = postponements_since(&self.config, window.after, now);
+        let (facts, postponements) = read_facts(self.actor.store.as_ref(), since).await?;
+        self.wakeups.add(postponements.iter().filter_map(|postponed| postponed.until).filter(|until| *until > now));
+        let late_postponed = self.add_postponed(&mut occurrences, &postponements, window, now);
+        let notices_due = !self.config.notices_due(now).is_empty();
         let idle_shutdown = self.config.idle_shutdown.is_some();
-        if occurrences.due.is_empty() && occurrences.missed.is_empty() && late_pending.is_empty() && !idle_shutdown {
+        if occurrences.due.is_empty()
+            && !notices_due
+            && !idle_shutdown
+            && occurrences.missed.is_empty()
+            && late_pending.is_empty()
+            && late_postponed.is_empty()
+        {
             return Ok(report);
         }
         let due_now = occurrences.due.clone();
         let mut unhandled = Vec::new();
-        let instances = if occurrences.due.is_empty() && !idle_shutdown {
+        let instances = if occurrences.due.is_empty() && !notices_due && !idle_shutdown {
             Vec::new()
         } else {
             let found = inventory(&self.actor.client, &self.config).await;
@@ -265,8 +327,28 @@ impl Engine {
             self.record_missed(run, &late.rule, &late.occurrence, Some(reason), &mut report).await?;
             self.actor.store.clear_pending(&late.rule, late.occurrence.timestamp()).await?;
         }
+        for late in &late_postponed {
+            let until = late.until.map(|until| until.to_zoned(late.key.occurrence.time_zone().clone()));
+            let reason = format!(
+                "postponed by its owner until {}; now older than the catch-up limit",
+                until.as_ref().map_or_else(String::new, rfc3339)
+            );
+            let outcome = RunOutcome {
+                kind: crate::discover::kind_of_id(&late.key.target_id).map(|kind| kind.as_str().to_owned()),
+                rule: late.key.rule.clone(),
+                occurrence: rfc3339(&late.key.occurrence),
+                id: Some(late.key.target_id.clone()),
+                name: Some(late.target_name.clone()),
+                action: "stop".to_owned(),
+                result: EventKind::Missed,
+                reason: Some(reason),
+                error: None,
+            };
+            self.record(run, &outcome, &late.key.occurrence).await?;
+            report.outcomes.push(outcome);
+        }
         let due = !occurrences.due.is_empty();
-        let plan = autostop_policy::plan_due(&instances, &self.config, occurrences, now);
+        let plan = autostop_policy::plan_due(&instances, &self.config, &facts, occurrences, now);
         if due {
             report.idle_rules = plan.idle_rules.clone();
         }
@@ -346,6 +428,8 @@ impl Engine {
         report.outcomes.extend(outcomes);
         report.unsent = errors.len();
         report.errors.extend(errors);
+        // Notices go out after the stops due now, so that a slow channel never delays one.
+        notices::send_due(&self.actor, &self.config, run, (&instances, &facts), now, &mut report).await?;
         Ok(report)
     }
 
@@ -363,6 +447,34 @@ impl Engine {
             });
             on_time && occurrences.add(&self.config, &entry.rule, entry.occurrence.clone(), now)
         })
+    }
+
+    /// Adds the postponed stops whose new time falls in `window`, each for its instance alone; returns those whose
+    /// new time is already past their rule's catch-up limit, or whose rule is gone (to be recorded missed).
+    fn add_postponed(
+        &self,
+        occurrences: &mut Occurrences,
+        postponements: &[Postponement],
+        window: Window,
+        now: Timestamp,
+    ) -> Vec<Postponement> {
+        let mut late = Vec::new();
+        for stored in postponements {
+            let Some(until) = stored.until.filter(|until| *until > window.after && *until <= window.until) else {
+                continue;
+            };
+            let postponed = Postponed {
+                rule: stored.key.rule.clone(),
+                occurrence: stored.key.occurrence.timestamp(),
+                target_key: stored.key.target_key(),
+                until: Some(until),
+            };
+            match occurrences.add_postponed(&self.config, &postponed, stored.key.occurrence.clone(), until, now) {
+                PostponedDue::Due => {}
+                PostponedDue::Missed | PostponedDue::UnknownRule => late.push(stored.clone()),
+            }
+        }
+        late
     }
 
     /// Without discovery errors, forgets the pending occurrences this evaluation covered. With them, keeps every

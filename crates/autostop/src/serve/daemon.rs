@@ -42,6 +42,8 @@ pub struct DaemonOptions {
     pub retry_after_error: Duration,
     /// More pages to serve (the status page at `/`).
     pub pages: Option<Arc<dyn Pages>>,
+    /// More routes served beside `/healthz` and `/metrics` (the notice links).
+    pub routes: axum::Router,
 }
 
 impl Default for DaemonOptions {
@@ -53,6 +55,7 @@ impl Default for DaemonOptions {
             max_sleep: Duration::from_secs(300),
             retry_after_error: Duration::from_secs(60),
             pages: None,
+            routes: axum::Router::new(),
         }
     }
 }
@@ -88,7 +91,7 @@ pub async fn run_daemon<L: Load, S: LastStore>(
     let addr = listener.local_addr().context("reading the bound HTTP address")?;
     tracing::info!(%addr, "listening");
     let (stop_http, http_stopped) = oneshot::channel::<()>();
-    let mut router = http::router(metrics.clone());
+    let mut router = http::router(metrics.clone()).merge(options.routes.clone());
     if let Some(pages) = &options.pages {
         let sink = metrics.clone();
         router = router.merge(

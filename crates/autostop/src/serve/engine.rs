@@ -33,11 +33,17 @@ impl Evaluate for Engine {
             let result = match outcome.result {
                 EventKind::Succeeded | EventKind::Accepted => ActionResult::Succeeded,
                 EventKind::Failed => ActionResult::Failed,
-                EventKind::Skipped => ActionResult::Skipped,
+                // Postponements and refused links are recorded by the link handler, never as a run's outcome.
+                EventKind::Skipped | EventKind::Postponed | EventKind::LinkRefused => ActionResult::Skipped,
                 EventKind::Missed => ActionResult::Missed,
                 EventKind::Interrupted => ActionResult::Interrupted,
                 EventKind::Unconfirmed => ActionResult::Unconfirmed,
             };
+            if outcome.action == crate::engine::NOTIFY_ACTION {
+                let channel = outcome.name.clone().unwrap_or_default();
+                *evaluation.notices.entry((channel, result)).or_default() += 1;
+                continue;
+            }
             if matches!(result, ActionResult::Succeeded | ActionResult::Failed | ActionResult::Unconfirmed) {
                 evaluation.attempted += 1;
             }
@@ -52,7 +58,9 @@ impl Evaluate for Engine {
     }
 
     fn next_occurrence(&self, after: Timestamp) -> Option<Timestamp> {
-        self.config().next_occurrence(after).map(|(_, next)| next.timestamp())
+        let occurrence = self.config().next_occurrence(after).map(|(_, next)| next.timestamp());
+        // A postponed stop's new time, and the time a notice is due, are due like an occurrence.
+        [occurrence, self.next_wakeup(after), self.config().next_notice(after)].into_iter().flatten().min()
     }
 }
 

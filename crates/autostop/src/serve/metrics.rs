@@ -67,6 +67,13 @@ struct ActionLabels {
     result: &'static str,
 }
 
+/// `autostop_notices_total{channel, result}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NoticeLabels {
+    channel: String,
+    result: &'static str,
+}
+
 /// `autostop_instances{state}`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
@@ -115,6 +122,7 @@ pub struct Metrics {
     health: Mutex<Health>,
     runs: Family<OutcomeLabels, Counter>,
     actions: Family<ActionLabels, Counter>,
+    notices: Family<NoticeLabels, Counter>,
     instances: Family<StateLabels, Gauge>,
     arm_requests: Counter,
     arm_retries: Counter,
@@ -136,6 +144,7 @@ impl Default for Metrics {
             health: Mutex::default(),
             runs: Family::default(),
             actions: Family::default(),
+            notices: Family::default(),
             instances: Family::default(),
             arm_requests: Counter::default(),
             arm_retries: Counter::default(),
@@ -153,6 +162,11 @@ impl Default for Metrics {
         // Help texts have no final period: the encoder adds one.
         registry.register("autostop_runs", "Evaluations run, by outcome", metrics.runs.clone());
         registry.register("autostop_actions", "Actions, skips and misses, by rule and result", metrics.actions.clone());
+        registry.register(
+            "autostop_notices",
+            "Notices sent to channels before a stop, by channel and result",
+            metrics.notices.clone(),
+        );
         registry.register(
             "autostop_last_success_timestamp_seconds",
             "End of the last window evaluated without errors or failed actions, in Unix seconds",
@@ -245,6 +259,10 @@ impl Metrics {
         self.runs.get_or_create(&OutcomeLabels { outcome: outcome.as_str() }).inc();
         for ((rule, result), count) in &evaluation.actions {
             self.actions.get_or_create(&ActionLabels { rule: rule.clone(), result: result.as_str() }).inc_by(*count);
+        }
+        for ((channel, result), count) in &evaluation.notices {
+            let labels = NoticeLabels { channel: channel.clone(), result: result.as_str() };
+            self.notices.get_or_create(&labels).inc_by(*count);
         }
         // An evaluation with no rule due discovers nothing: keep what the last discovery saw.
         if !evaluation.instances_by_state.is_empty() {
@@ -361,6 +379,7 @@ mod tests {
         evaluation.actions.insert(("nightly \"stop\"\\\nall".to_owned(), ActionResult::Succeeded), 2);
         evaluation.actions.insert(("nightly \"stop\"\\\nall".to_owned(), ActionResult::Failed), 1);
         evaluation.actions.insert(("morning".to_owned(), ActionResult::Skipped), 4);
+        evaluation.notices.insert(("ml-team".to_owned(), ActionResult::Failed), 1);
         evaluation.instances_by_state.insert("Running".to_owned(), 5);
         evaluation.instances_by_state.insert("Stopped".to_owned(), 2);
         evaluation.arm = ArmStats { requests: 10, retries: 2, throttled: 1 };
@@ -396,6 +415,7 @@ mod tests {
         assert_eq!(value("autostop_actions_total", &[("rule", rule), ("result", "succeeded")]), Some(4.0));
         assert_eq!(value("autostop_actions_total", &[("rule", rule), ("result", "failed")]), Some(2.0));
         assert_eq!(value("autostop_actions_total", &[("rule", "morning"), ("result", "skipped")]), Some(8.0));
+        assert_eq!(value("autostop_notices_total", &[("channel", "ml-team"), ("result", "failed")]), Some(2.0));
         assert_eq!(value("autostop_instances", &[("state", "Running")]), Some(5.0));
         assert_eq!(value("autostop_arm_requests_total", &[]), Some(20.0));
         assert_eq!(value("autostop_arm_retries_total", &[]), Some(4.0));

@@ -15,6 +15,7 @@ mod engine;
 mod fakes;
 mod functions;
 mod http;
+mod links;
 mod metrics;
 mod server;
 mod timer;
@@ -27,6 +28,7 @@ use jiff::Timestamp;
 pub use crate::signals::{Interrupt, forward_signals};
 pub use daemon::{DaemonOptions, run_daemon};
 pub use functions::{FunctionsOptions, run_functions};
+pub use links::Links;
 pub use server::ServerLimits;
 
 /// Where the savings totals go once computed (hours, cost, currency): `/metrics`.
@@ -143,6 +145,8 @@ pub struct Evaluation {
     pub failed: usize,
     /// How many actions ended how, by rule name: `(rule, result) -> count`.
     pub actions: BTreeMap<(String, ActionResult), u64>,
+    /// How many notices went how, by channel: `(channel, result) -> count`.
+    pub notices: BTreeMap<(String, ActionResult), u64>,
     /// Instances seen at discovery, by state as ARM spells it (`Running`, `Stopped`, ...).
     pub instances_by_state: BTreeMap<String, u64>,
     /// ARM traffic of this evaluation.

@@ -33,7 +33,7 @@ pub async fn gather(
     let (config, client) = crate::config::connect(config_path, &policy.azure)?;
     let crate::engine::Found { instances, errors, locations, .. } = crate::engine::inventory(&client, &config).await;
     let until = now.checked_add(AHEAD).context("the next 24 hours are past the year 9999")?;
-    let timeline = timeline(&instances, &config, Window { after: now, until });
+    let timeline = timeline(&instances, &config, Window { after: now, until }, &autostop_policy::StateFacts::default());
     let upcoming = timeline
         .steps
         .iter()

@@ -8,6 +8,10 @@ async fn list_prints_every_compute_of_every_subscription_across_pages() {
     let run = Cli::against(&emulator, &["list", "-s", SUB, "-s", SUB2, "-o", "json"]).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
+    let ids = rows.as_array().unwrap().iter().map(|row| row["id"].as_str().unwrap().to_lowercase()).collect::<Vec<_>>();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "rows are printed as they arrive, yet in the order of their ids");
     let mut names = rows.as_array().unwrap().iter().map(|row| row["name"].as_str().unwrap()).collect::<Vec<_>>();
     names.sort();
     assert_eq!(names, ["b-1", "cluster-1", "job-1", "run-1", "run-2", "starting-1", "stopped-1"]);

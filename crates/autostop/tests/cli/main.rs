@@ -11,6 +11,7 @@ mod faults;
 mod idle;
 mod list;
 mod machines;
+mod owners;
 mod policy;
 mod savings;
 mod stop_start;

@@ -165,6 +165,25 @@ async fn management_path_completes_operations_and_sets_state() {
 }
 
 #[tokio::test]
+async fn state_counts_show_the_whole_fleet_as_gets_would() {
+    let h = Harness::start(slow()).await;
+    let before = h.emulator.control().state_counts();
+    let running = before.get("Running").copied().unwrap_or(0);
+    assert!(running > 0, "the sample fleet has running instances: {before:?}");
+    begin(&h, "alice-ci", "stop").await;
+    let during = h.emulator.control().state_counts();
+    assert_eq!(during.get("Running").copied().unwrap_or(0), running - 1, "{during:?}");
+    assert_eq!(during.get("Stopping"), Some(&1), "{during:?}");
+    assert_eq!(during.values().sum::<usize>(), before.values().sum::<usize>(), "every compute counted once");
+    h.emulator.control().complete_operations();
+    let answer = within(h.http.get(h.url("/_emulator/state-counts")).send()).await.expect("answered");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let after: std::collections::BTreeMap<String, usize> = within(answer.json()).await.expect("a JSON object");
+    assert_eq!(after.get("Stopping"), None, "{after:?}");
+    assert_eq!(after.get("Stopped").copied().unwrap_or(0), before.get("Stopped").copied().unwrap_or(0) + 1);
+}
+
+#[tokio::test]
 async fn concurrent_requests_are_all_answered() {
     let fleet = autostop_emulator::Fleet::generate(2, 2, 25, 1.0);
     let h = std::sync::Arc::new(

@@ -12,8 +12,11 @@
 //! The config's text is pure input; calendar files are read through the reader the caller passes to
 //! [`Config::parse_with`], and each bad line of one is reported as `path:line: message`.
 //!
+//! `[[channels]]` name where notices go (`kind = "webhook"`, `url`); a stop rule's `notify = { before = "30m",
+//! channels = ["ml-team"] }` sends a digest of its coming stop to them. A channel's URL is never printed.
+//!
 //! Defaults when a key is absent: `defaults.timezone` = UTC, `defaults.catch_up` = [`DEFAULT_CATCH_UP`],
-//! `force` = false, `select` = everything in scope, the owner tag names of [`TagNames::default`].
+//! `force` = false, `restart_owner_stopped` = false, `select` = everything in scope, the owner tag names of [`TagNames::default`].
 
 mod error;
 mod raw;
@@ -69,6 +72,10 @@ pub struct Config {
     pub state: StateSettings,
     /// `[tags]`: the owner tag names.
     pub tags: TagNames,
+    /// `[notify]`: how owners hear of coming stops and answer them.
+    pub notify: NotifySettings,
+    /// `[[channels]]`: where notices go, in file order; names are unique (ignoring case).
+    pub channels: Vec<Channel>,
     /// `[[scopes]]`: where autostop may look and act; never empty.
     pub scopes: Vec<Scope>,
     /// `[[calendars]]`, in file order; names are unique (ignoring case).
@@ -95,6 +102,14 @@ pub struct Defaults {
     pub timezone: Zone,
     /// The catch-up limit of rules that set none.
     pub catch_up: SignedDuration,
+}
+
+/// `[notify]`: how owners hear of coming stops and answer them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// The URL under which `autostop serve` is reached from the owners' browsers (notice links point there),
+    /// `http://` or `https://`, without a trailing `/`.
+    pub public_url: Option<String>,
 }
 
 /// `[azure]`: overrides of how to reach Azure. Values are checked against the known names, kept as text.
@@ -131,8 +146,48 @@ pub struct Rule {
     pub force: bool,
     /// The calendars whose dates the rule rests on (`skip_on`), in the order written.
     pub skip_on: Vec<NamedCalendar>,
+    /// Whether a start rule also starts instances their owner stopped since its previous occurrence
+    /// (`restart_owner_stopped`; by default an owner's own stop is never undone).
+    pub restart_owner_stopped: bool,
+    /// `notify`: notices of this stop rule's coming occurrences, when set.
+    pub notify: Option<RuleNotify>,
     /// The kinds of target the rule is about (`kinds`); `None` for every kind its scopes hold.
     pub kinds: Option<Vec<Kind>>,
+}
+
+/// A stop rule's `notify = { before = "30m", channels = ["ml-team"] }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleNotify {
+    /// How long before each occurrence the notice goes out.
+    pub before: SignedDuration,
+    /// The channels it goes to (names of `[[channels]]`), in the order written.
+    pub channels: Vec<String>,
+}
+
+/// One `[[channels]]`: where notices go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    /// The name rules call it by.
+    pub name: String,
+    /// `webhook`: an HTTP POST of the notice's JSON to `url`.
+    pub url: SecretUrl,
+}
+
+/// A URL that may carry a secret (a webhook's token): its `Debug` shows nothing of it, and it is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    /// The URL itself, to send to; never to print.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretUrl(..)")
+    }
 }
 
 /// A holiday calendar and the name rules call it by.
@@ -156,6 +211,16 @@ impl Rule {
     /// rule's zone, which is the occurrence's), with that holiday.
     pub fn holiday(&self, occurrence: &Zoned) -> Option<(&str, Holiday)> {
         self.skip_on.iter().find_map(|named| Some((named.name.as_str(), named.calendar.holiday_at(occurrence)?)))
+    }
+
+    /// The rule's latest occurrence before `occurrence`, looked for up to four years back (`None` when there is
+    /// none that recent).
+    pub fn previous_occurrence(&self, occurrence: &Zoned) -> Option<Zoned> {
+        let until = occurrence.timestamp().checked_sub(SignedDuration::from_secs(1)).ok()?;
+        [1, 8, 32, 367, 4 * 366].into_iter().find_map(|days| {
+            let after = until.checked_sub(SignedDuration::from_hours(24 * days)).unwrap_or(Timestamp::MIN);
+            self.schedule.occurrences(after, until, occurrence.time_zone()).last()
+        })
     }
 }
 
@@ -189,6 +254,7 @@ impl Config {
             match key.get_ref().as_ref() {
                 "defaults" => raw.defaults = section(value, "[defaults]", &mut errors),
                 "azure" => raw.azure = section(value, "[azure]", &mut errors),
+                "notify" => raw.notify = section(value, "[notify]", &mut errors),
                 "state" => raw.state = section(value, "[state]", &mut errors),
                 "tags" => raw.tags = section(value, "[tags]", &mut errors),
                 // `scopes = []` is no scope at all, which validation reports like a missing key.
@@ -196,12 +262,13 @@ impl Config {
                 "scopes" => raw.scopes = Some(entries(value, "scopes", &mut errors)),
                 "rules" => raw.rules = entries(value, "rules", &mut errors),
                 "calendars" => raw.calendars = entries(value, "calendars", &mut errors),
+                "channels" => raw.channels = entries(value, "channels", &mut errors),
                 "idle_shutdown" => raw.idle_shutdown = section(value, "[idle_shutdown]", &mut errors),
                 other => errors.at(
                     &key.span(),
                     format!(
-                        "unknown key {other:?}: expected defaults, azure, state, tags, calendars, scopes, rules or \
-                         idle_shutdown"
+                        "unknown key {other:?}: expected defaults, azure, notify, state, tags, calendars, channels, scopes, \
+                         rules or idle_shutdown"
                     ),
                 ),
             }
@@ -227,6 +294,31 @@ impl Config {
             .min_by_key(|(_, next)| next.timestamp())
     }
 
+    /// The stop rules whose notice is due at `now`: their next occurrence after `now` is at most their
+    /// `notify.before` away. With that occurrence, in file order.
+    pub fn notices_due(&self, now: Timestamp) -> Vec<(&Rule, Zoned)> {
+        self.rules
+            .iter()
+            .filter_map(|rule| {
+                let before = rule.notify.as_ref()?.before;
+                let next = rule.schedule.next_after(now, rule.zone.time_zone())?;
+                (next.timestamp().checked_sub(before).ok()? <= now).then_some((rule, next))
+            })
+            .collect()
+    }
+
+    /// The first instant strictly after `after` at which a rule's notice becomes due (for the daemon's sleep).
+    pub fn next_notice(&self, after: Timestamp) -> Option<Timestamp> {
+        self.rules
+            .iter()
+            .filter_map(|rule| {
+                let before = rule.notify.as_ref()?.before;
+                let next = rule.schedule.next_after(after.checked_add(before).ok()?, rule.zone.time_zone())?;
+                next.timestamp().checked_sub(before).ok()
+            })
+            .min()
+    }
+
     /// The longest catch-up limit of any rule (the default's when there are no rules): how far back a first
     /// evaluation, with no memory of a previous one, should look.
     pub fn longest_catch_up(&self) -> SignedDuration {
@@ -239,12 +331,14 @@ impl Config {
 pub(crate) struct RawConfig {
     pub defaults: Option<raw::RawDefaults>,
     pub azure: Option<raw::RawAzure>,
+    pub notify: Option<raw::RawNotify>,
     pub state: Option<raw::RawState>,
     pub tags: Option<raw::RawTags>,
     /// `None` when the file has no `scopes` key at all.
     pub scopes: Option<Vec<Spanned<raw::RawScope>>>,
     pub rules: Vec<Spanned<raw::RawRule>>,
     pub calendars: Vec<Spanned<raw::RawCalendar>>,
+    pub channels: Vec<Spanned<raw::RawChannel>>,
     pub idle_shutdown: Option<raw::RawIdleShutdown>,
 }
 

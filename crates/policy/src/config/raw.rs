@@ -25,6 +25,10 @@ impl Keys for RawAzure {
     const KEYS: &'static [&'static str] = &["cloud", "arm_endpoint", "credential", "api_version"];
 }
 
+impl Keys for RawNotify {
+    const KEYS: &'static [&'static str] = &["public_url"];
+}
+
 impl Keys for RawState {
     const KEYS: &'static [&'static str] = &["keep"];
 }
@@ -41,15 +45,31 @@ impl Keys for RawCalendar {
     const KEYS: &'static [&'static str] = &["name", "file", "dates"];
 }
 
+impl Keys for RawChannel {
+    const KEYS: &'static [&'static str] = &["name", "kind", "url"];
+}
+
 impl Keys for RawScope {
     const KEYS: &'static [&'static str] = &["subscription", "resource_group", "workspace", "kinds"];
 }
 
 impl Keys for RawRule {
-    const KEYS: &'static [&'static str] =
-        &["name", "action", "schedule", "timezone", "catch_up", "select", "exclude", "force", "skip_on", "kinds"];
+    const KEYS: &'static [&'static str] = &[
+        "name",
+        "action",
+        "schedule",
+        "timezone",
+        "catch_up",
+        "select",
+        "exclude",
+        "force",
+        "skip_on",
+        "restart_owner_stopped",
+        "notify",
+        "kinds",
+    ];
     const NESTED: &'static [(&'static str, &'static [&'static str])] =
-        &[("select", SELECTOR_KEYS), ("exclude", SELECTOR_KEYS)];
+        &[("select", SELECTOR_KEYS), ("exclude", SELECTOR_KEYS), ("notify", &["before", "channels"])];
 }
 
 /// `[defaults]`.
@@ -68,6 +88,13 @@ pub(crate) struct RawAzure {
     pub arm_endpoint: Option<Spanned<String>>,
     pub credential: Option<Spanned<String>>,
     pub api_version: Option<Spanned<String>>,
+}
+
+/// `[notify]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNotify {
+    pub public_url: Option<Spanned<String>>,
 }
 
 /// `[state]`.
@@ -128,7 +155,27 @@ pub(crate) struct RawRule {
     pub force: bool,
     #[serde(default)]
     pub skip_on: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub restart_owner_stopped: bool,
+    pub notify: Option<Spanned<RawRuleNotify>>,
     pub kinds: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// A rule's `notify` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRuleNotify {
+    pub before: Spanned<String>,
+    pub channels: Vec<Spanned<String>>,
+}
+
+/// One `[[channels]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawChannel {
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub url: Spanned<String>,
 }
 
 /// A rule's `select` or `exclude` table.

@@ -10,11 +10,12 @@ use jiff::SignedDuration;
 use toml::Spanned;
 
 use super::error::Collector;
-use super::raw::{RawAzure, RawCalendar, RawRule, RawScope, RawSelector, RawTags};
+use super::raw::{RawAzure, RawCalendar, RawChannel, RawNotify, RawRule, RawScope, RawSelector, RawTags};
 use super::{
-    AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, RawConfig, Rule,
-    StateSettings,
+    AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, NotifySettings, RawConfig,
+    Rule, StateSettings,
 };
+use super::{Channel, RuleNotify, SecretUrl};
 use crate::duration::parse_duration;
 use crate::eligibility::Action;
 use crate::instance::{Kind, Scope};
@@ -46,6 +47,7 @@ pub(super) fn validate(
         None => Some(DEFAULT_CATCH_UP),
     };
     let azure = azure(raw.azure.unwrap_or_default(), errors);
+    let notify = notify(raw.notify.unwrap_or_default(), errors);
     let keep = raw.state.unwrap_or_default().keep.and_then(|text| {
         let keep = duration(&text, "state.keep", errors)?;
         if keep < SignedDuration::from_hours(24) {
@@ -61,14 +63,32 @@ pub(super) fn validate(
     let calendars = calendars(raw.calendars, files, errors);
     // Rules are checked even when the defaults are bad; a rule that needs a bad default is dropped silently,
     // since the default's own error already explains it. Likewise for a calendar that could not be read.
-    let fallbacks = Fallbacks { zone: timezone.as_ref(), catch_up, calendars: &calendars, declared: &declared };
+    let channels = channels(raw.channels, errors);
+    let fallbacks = Fallbacks {
+        zone: timezone.as_ref(),
+        catch_up,
+        calendars: &calendars,
+        declared: &declared,
+        channels: &channels,
+    };
     let rules = rules(raw.rules, &fallbacks, errors);
     let idle_shutdown = match raw.idle_shutdown {
         Some(section) => Some(idle_maximum(&section.max, errors)?),
         None => None,
     };
     let defaults = Defaults { timezone: timezone?, catch_up: catch_up? };
-    Some(Config { defaults, azure, state: StateSettings { keep }, tags, scopes, calendars, rules, idle_shutdown })
+    Some(Config {
+        defaults,
+        azure,
+        notify,
+        channels,
+        state: StateSettings { keep },
+        tags,
+        scopes,
+        calendars,
+        rules,
+        idle_shutdown,
+    })
 }
 
 /// What a rule inherits from `[defaults]`, when those are valid, and the calendars it may name.
@@ -79,6 +99,47 @@ struct Fallbacks<'a> {
     calendars: &'a [NamedCalendar],
     /// Every calendar name written, read or not.
     declared: &'a [String],
+    /// The channels that were read.
+    channels: &'a [Channel],
+}
+
+/// Reads each `[[channels]]` entry: a unique name, `kind = "webhook"` and an http(s) `url` (never echoed back).
+fn channels(raw: Vec<Spanned<RawChannel>>, errors: &mut Collector<'_>) -> Vec<Channel> {
+    let mut channels: Vec<Channel> = Vec::new();
+    for entry in raw {
+        let entry = entry.into_inner();
+        let name = entry.name.get_ref().clone();
+        if !rule_name_ok(&name) {
+            errors.at(
+                &entry.name.span(),
+                format!("channels.name: expected letters, digits, '-', '_' or '.', found {name:?}"),
+            );
+            continue;
+        }
+        if channels.iter().any(|channel| channel.name.eq_ignore_ascii_case(&name)) {
+            errors.at(
+                &entry.name.span(),
+                format!("channels.name: duplicate channel name {name:?} (names must be unique, ignoring case)"),
+            );
+            continue;
+        }
+        if entry.kind.get_ref() != "webhook" {
+            errors.at(
+                &entry.kind.span(),
+                format!("channel {name}: kind: expected webhook, found {:?}", entry.kind.get_ref()),
+            );
+            continue;
+        }
+        let url = entry.url.get_ref();
+        let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).unwrap_or_default();
+        if host.is_empty() || host.starts_with('/') || url.contains(char::is_whitespace) {
+            // The URL may hold a secret: it is not repeated here.
+            errors.at(&entry.url.span(), format!("channel {name}: url: expected an http:// or https:// URL"));
+            continue;
+        }
+        channels.push(Channel { name, url: SecretUrl(url.clone()) });
+    }
+    channels
 }
 
 /// Reads each `[[calendars]]` entry: its name, and its `file` (reporting each bad line of it) or its `dates`.
@@ -187,6 +248,20 @@ fn one_of(value: &Spanned<String>, key: &str, allowed: &[&str], errors: &mut Col
     }
     errors.at(&value.span(), format!("{key}: expected one of {}, found {:?}", allowed.join(", "), value.get_ref()));
     None
+}
+
+fn notify(raw: RawNotify, errors: &mut Collector<'_>) -> NotifySettings {
+    let public_url = raw.public_url.and_then(|url| {
+        let text = url.get_ref();
+        let host = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")).unwrap_or_default();
+        if host.is_empty() || host.starts_with('/') || text.contains(char::is_whitespace) || text.contains(['?', '#']) {
+            let message = format!("notify.public_url: expected an http:// or https:// URL, found {text:?}");
+            errors.at(&url.span(), message);
+            return None;
+        }
+        Some(text.trim_end_matches('/').to_owned())
+    });
+    NotifySettings { public_url }
 }
 
 fn azure(raw: RawAzure, errors: &mut Collector<'_>) -> AzureSettings {
@@ -353,6 +428,47 @@ fn rules(raw: Vec<Spanned<RawRule>>, defaults: &Fallbacks<'_>, errors: &mut Coll
     rules
 }
 
+/// A rule's `notify`: a stop rule only, a positive `before`, channels that `[[channels]]` declares.
+fn rule_notify(
+    raw: Spanned<super::raw::RawRuleNotify>,
+    name: &str,
+    action: Option<Action>,
+    defaults: &Fallbacks<'_>,
+    errors: &mut Collector<'_>,
+) -> Option<RuleNotify> {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    if action == Some(Action::Start) {
+        errors.at(&span, format!("rule {name}: notify: only stop rules send notices (an owner answers a coming stop)"));
+        return None;
+    }
+    let before = duration(&raw.before, &format!("rule {name}: notify.before"), errors);
+    let before = before.filter(|before| {
+        let positive = before.is_positive();
+        if !positive {
+            errors.at(
+                &raw.before.span(),
+                format!("rule {name}: notify.before: expected a positive duration such as 30m"),
+            );
+        }
+        positive
+    });
+    let mut channels = Vec::new();
+    for channel in &raw.channels {
+        match defaults.channels.iter().find(|known| known.name.eq_ignore_ascii_case(channel.get_ref())) {
+            Some(known) => channels.push(known.name.clone()),
+            None => errors.at(
+                &channel.span(),
+                format!("rule {name}: notify.channels: no [[channels]] entry is named {:?}", channel.get_ref()),
+            ),
+        }
+    }
+    if channels.len() != raw.channels.len() {
+        return None;
+    }
+    Some(RuleNotify { before: before?, channels })
+}
+
 fn rule_name_ok(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
@@ -397,6 +513,10 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         None => None,
     };
     let skip_on = skip_on(raw.skip_on, name, defaults, errors);
+    let notify = match raw.notify {
+        None => Some(None),
+        Some(notify) => rule_notify(notify, name, action, defaults, errors).map(Some),
+    };
     let kinds = raw.kinds.map(|written| kinds(written, &format!("rule {name}: kinds"), errors));
     Some(Rule {
         name: name.to_owned(),
@@ -408,6 +528,8 @@ fn one_rule(raw: RawRule, name: &str, defaults: &Fallbacks<'_>, errors: &mut Col
         exclude,
         force: raw.force,
         skip_on: skip_on?,
+        restart_owner_stopped: raw.restart_owner_stopped,
+        notify: notify?,
         kinds: match kinds {
             Some(kinds) => Some(kinds?),
             None => None,

@@ -11,6 +11,7 @@ use crate::claim::{Claim, ClaimKey, ClaimStatus};
 use crate::event::{Event, EventKind};
 use crate::owner::Owner;
 use crate::pending::Pending;
+use crate::postponement::Postponement;
 use crate::price::CachedPrice;
 use crate::run::{RunId, RunRecord, RunStatus};
 
@@ -166,6 +167,64 @@ impl PendingDoc {
             since: timestamp("pending since", self.since_ms)?,
             cause: self.cause.clone(),
         })
+    }
+}
+
+/// An owner's postponement of one stop (`postponements/...`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PostponementDoc {
+    pub rule: String,
+    pub occurrence: String,
+    pub target_id: String,
+    pub target_name: String,
+    pub choice: String,
+    pub until_ms: Option<i64>,
+    pub made_ms: i64,
+}
+
+impl PostponementDoc {
+    /// The document of `postponement`.
+    pub fn new(postponement: &Postponement) -> PostponementDoc {
+        PostponementDoc {
+            rule: postponement.key.rule.clone(),
+            occurrence: postponement.key.occurrence.to_string(),
+            target_id: postponement.key.target_id.clone(),
+            target_name: postponement.target_name.clone(),
+            choice: postponement.choice.clone(),
+            until_ms: postponement.until.map(Timestamp::as_millisecond),
+            made_ms: postponement.made_at.as_millisecond(),
+        }
+    }
+
+    /// The postponement it describes.
+    pub fn to_postponement(&self) -> Result<Postponement, Unreadable> {
+        Ok(Postponement {
+            key: ClaimKey {
+                rule: self.rule.clone(),
+                occurrence: zoned("postponed occurrence", &self.occurrence)?,
+                target_id: self.target_id.clone(),
+            },
+            target_name: self.target_name.clone(),
+            choice: self.choice.clone(),
+            until: self.until_ms.map(|ms| timestamp("postponed until", ms)).transpose()?,
+            made_at: timestamp("postponement made", self.made_ms)?,
+        })
+    }
+}
+
+/// When autostop last sent a stop to one target (`last-stops/...`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LastStopDoc {
+    pub target_key: String,
+    pub sent_ms: i64,
+}
+
+impl LastStopDoc {
+    /// When the stop was sent.
+    pub fn sent(&self) -> Result<Timestamp, Unreadable> {
+        timestamp("stop sent", self.sent_ms)
     }
 }
 

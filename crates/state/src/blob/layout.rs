@@ -83,6 +83,31 @@ impl Layout {
         format!("{}pending/", self.prefix)
     }
 
+    /// The document of an owner's postponement of one stop (keyed as the stop's claim).
+    pub fn postponement(&self, key: &ClaimKey) -> String {
+        format!("{}postponements/{}", self.prefix, Self::claim_suffix(key))
+    }
+
+    /// The prefix of every postponement.
+    pub fn all_postponements(&self) -> String {
+        format!("{}postponements/", self.prefix)
+    }
+
+    /// The document of when autostop last sent a stop to one target.
+    pub fn last_stop(&self, target_key: &str) -> String {
+        format!("{}last-stops/{}", self.prefix, encode(target_key))
+    }
+
+    /// The prefix of every last-stop document.
+    pub fn all_last_stops(&self) -> String {
+        format!("{}last-stops/", self.prefix)
+    }
+
+    /// The key that signs notice links (its raw bytes).
+    pub fn link_signing_key(&self) -> String {
+        format!("{}secrets/link-signing-key", self.prefix)
+    }
+
     /// A "last evaluated" cell.
     pub fn window(&self, key: &str) -> String {
         format!("{}windows/{}", self.prefix, encode(key))

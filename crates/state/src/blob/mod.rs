@@ -19,7 +19,7 @@ mod container;
 mod documents;
 mod layout;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -34,11 +34,14 @@ use crate::claim::{Claim, ClaimOutcome, ClaimStatus, NewClaim, Transition};
 use crate::error::Error;
 use crate::event::{Event, EventRecord, HistoryQuery};
 use crate::pending::Pending;
+use crate::postponement::Postponement;
 use crate::price::CachedPrice;
 use crate::run::{NewRun, RunId, RunRecord, RunStatus};
 use crate::store::StateStore;
 use container::{Condition, Container, Written};
-use documents::{ClaimDoc, EventLine, PendingDoc, PricesDoc, RunDoc, Unreadable, WindowDoc, parse};
+use documents::{
+    ClaimDoc, EventLine, LastStopDoc, PendingDoc, PostponementDoc, PricesDoc, RunDoc, Unreadable, WindowDoc, parse,
+};
 use layout::{Layout, event_id};
 
 /// How many blobs are read at once when a listing is followed by reads.
@@ -330,6 +333,9 @@ impl StateStore for BlobStore {
             if let Written::Done =
                 self.container.put(&name, to_json(&doc), Condition::Unchanged(etag), "move a claim").await?
             {
+                if transition.to == ClaimStatus::Sent && doc.action == "stop" {
+                    self.remember_stop_sent(&transition.key.target_key(), at).await?;
+                }
                 return Ok(true);
             }
         }
@@ -543,5 +549,73 @@ impl StateStore for BlobStore {
             .await?;
         }
         Ok(())
+    }
+
+    async fn last_stops_sent(&self) -> Result<BTreeMap<String, Timestamp>, Error> {
+        let names = self.container.list(&self.layout.all_last_stops(), "list the stops sent").await?;
+        let docs = self.read_all::<LastStopDoc>(names, "last stop sent", "read the stops sent").await?;
+        let mut stops = BTreeMap::new();
+        for (name, doc, _) in docs {
+            let sent = doc.sent().map_err(|unreadable| self.corrupt(&name, unreadable))?;
+            stops.insert(doc.target_key, sent);
+        }
+        Ok(stops)
+    }
+
+    async fn postpone(&self, postponement: &Postponement, event: &Event) -> Result<(), Error> {
+        // The choice first, then its audit event: a crash in between keeps the choice without its record (the
+        // SQLite backend writes both in one transaction; Blob Storage has none across blobs).
+        let name = self.layout.postponement(&postponement.key);
+        let doc = PostponementDoc::new(postponement);
+        self.container.put(&name, to_json(&doc), Condition::Any, "keep a postponement").await?;
+        self.record(event).await?;
+        Ok(())
+    }
+
+    async fn postponements(&self, since: Timestamp) -> Result<Vec<Postponement>, Error> {
+        let names = self.container.list(&self.layout.all_postponements(), "list postponements").await?;
+        let docs = self.read_all::<PostponementDoc>(names, "postponement", "read postponements").await?;
+        let mut found = Vec::new();
+        for (name, doc, _) in docs {
+            let postponement = doc.to_postponement().map_err(|unreadable| self.corrupt(&name, unreadable))?;
+            if postponement.key.occurrence.timestamp() >= since {
+                found.push(postponement);
+            }
+        }
+        found.sort_by(|a, b| {
+            (a.key.occurrence.timestamp(), &a.key.rule, a.key.target_key()).cmp(&(
+                b.key.occurrence.timestamp(),
+                &b.key.rule,
+                b.key.target_key(),
+            ))
+        });
+        Ok(found)
+    }
+
+    async fn link_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>, Error> {
+        let name = self.layout.link_signing_key();
+        self.container.put(&name, generated.to_vec(), Condition::Absent, "store the link signing key").await?;
+        match self.container.get(&name, "read the link signing key").await? {
+            Some((bytes, _)) => Ok(bytes.to_vec()),
+            None => Err(Error::Blob {
+                location: self.container.location().to_owned(),
+                operation: "read the link signing key",
+                message: "the key was gone right after it was stored".to_owned(),
+            }),
+        }
+    }
+}
+
+impl BlobStore {
+    /// Remembers that a stop was sent to `target_key` at `at_ms` (never moving the instant back).
+    async fn remember_stop_sent(&self, target_key: &str, at_ms: i64) -> Result<(), Error> {
+        let name = self.layout.last_stop(target_key);
+        self.update(&name, "last stop sent", "remember a stop sent", |doc: Option<LastStopDoc>| {
+            Ok(match doc {
+                Some(doc) if doc.sent_ms >= at_ms => Step::Stop(()),
+                _ => Step::Write(LastStopDoc { target_key: target_key.to_owned(), sent_ms: at_ms }, ()),
+            })
+        })
+        .await
     }
 }

@@ -10,6 +10,7 @@ mod queries;
 mod schema;
 mod writer;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use crate::claim::{Claim, ClaimOutcome, NewClaim, Transition};
 use crate::error::Error;
 use crate::event::{Event, EventRecord, HistoryQuery};
 use crate::pending::Pending;
+use crate::postponement::Postponement;
 use crate::price::CachedPrice;
 use crate::run::{NewRun, RunId, RunRecord, RunStatus};
 use crate::store::StateStore;
@@ -62,7 +64,7 @@ impl SqliteStore {
         let mut conn = Connection::open(path).map_err(|err| Error::sqlite(path, "open the file", err))?;
         let err = |operation, source| Error::sqlite(path, operation, source);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|source| err("set the busy timeout", source))?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|source| err("switch to WAL journaling", source))?;
+        switch_to_wal(&conn).map_err(|source| err("switch to WAL journaling", source))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(|source| err("set synchronous=FULL", source))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|source| err("enable foreign keys", source))?;
         migrate(&mut conn, path)?;
@@ -73,6 +75,23 @@ impl SqliteStore {
     /// The file this store reads and writes.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Puts the file in WAL mode. Switching needs the file to itself, and SQLite answers `SQLITE_BUSY` at once
+/// (without its busy handler) while another process opens the same new file: try again until the busy timeout.
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(err)
+                if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
     }
 }
 
@@ -146,6 +165,11 @@ impl SqliteStore {
         self.writer.call(move |db, conn| db.claims_of(conn, &rule, occurrence))
     }
 
+    /// See [`StateStore::last_stops_sent`].
+    pub fn last_stops_sent(&self) -> Result<BTreeMap<String, Timestamp>, Error> {
+        self.writer.call(|db, conn| db.last_stops_sent(conn))
+    }
+
     /// See [`StateStore::open_claims`].
     pub fn open_claims(&self) -> Result<Vec<Claim>, Error> {
         self.writer.call(|db, conn| db.open_claims(conn))
@@ -184,6 +208,17 @@ impl SqliteStore {
     pub fn keep_pending(&self, pending: &Pending) -> Result<(), Error> {
         let pending = pending.clone();
         self.writer.call(move |db, conn| db.keep_pending(conn, &pending))
+    }
+
+    /// See [`StateStore::postpone`].
+    pub fn postpone(&self, postponement: &Postponement, event: &Event) -> Result<(), Error> {
+        let (postponement, event) = (postponement.clone(), event.clone());
+        self.writer.call(move |db, conn| db.postpone(conn, &postponement, &event))
+    }
+
+    /// See [`StateStore::postponements`].
+    pub fn postponements(&self, since: Timestamp) -> Result<Vec<Postponement>, Error> {
+        self.writer.call(move |db, conn| db.postponements(conn, since))
     }
 
     /// See [`StateStore::clear_pending`].
@@ -294,6 +329,10 @@ impl StateStore for SqliteStore {
         self.writer.call_async(move |db, conn| db.claims_of(conn, &rule, occurrence)).await
     }
 
+    async fn last_stops_sent(&self) -> Result<BTreeMap<String, Timestamp>, Error> {
+        self.writer.call_async(|db, conn| db.last_stops_sent(conn)).await
+    }
+
     async fn open_claims(&self) -> Result<Vec<Claim>, Error> {
         self.writer.call_async(|db, conn| db.open_claims(conn)).await
     }
@@ -330,6 +369,20 @@ impl StateStore for SqliteStore {
     async fn clear_pending(&self, rule: &str, occurrence: Timestamp) -> Result<(), Error> {
         let rule = rule.to_owned();
         self.writer.call_async(move |db, conn| db.clear_pending(conn, &rule, occurrence)).await
+    }
+
+    async fn postpone(&self, postponement: &Postponement, event: &Event) -> Result<(), Error> {
+        let (postponement, event) = (postponement.clone(), event.clone());
+        self.writer.call_async(move |db, conn| db.postpone(conn, &postponement, &event)).await
+    }
+
+    async fn postponements(&self, since: Timestamp) -> Result<Vec<Postponement>, Error> {
+        self.writer.call_async(move |db, conn| db.postponements(conn, since)).await
+    }
+
+    async fn link_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>, Error> {
+        let generated = generated.to_vec();
+        self.writer.call_async(move |db, conn| db.link_signing_key(conn, &generated)).await
     }
 
     async fn cached_prices(&self, currency: &str) -> Result<Vec<CachedPrice>, Error> {

@@ -1,6 +1,7 @@
 //! The queries behind [`super::SqliteStore`], each run by the writer thread inside a transaction it commits
 //! (together with whatever other work it batched). Errors name the file and what was being done.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use jiff::{Timestamp, Zoned};
@@ -11,6 +12,7 @@ use crate::error::Error;
 use crate::event::{Event, EventKind, EventRecord, HistoryQuery};
 use crate::owner::Owner;
 use crate::pending::Pending;
+use crate::postponement::Postponement;
 use crate::price::CachedPrice;
 use crate::run::{NewRun, RunId, RunRecord, RunStatus};
 
@@ -216,6 +218,25 @@ impl Db {
         )
     }
 
+    /// For each target, when autostop last sent it a stop that did not fail.
+    pub(super) fn last_stops_sent(&self, conn: &Connection) -> Result<BTreeMap<String, Timestamp>, Error> {
+        let mut statement = conn
+            .prepare(
+                "SELECT target_key, max(sent_ms) FROM claims
+                 WHERE action = 'stop' AND sent_ms IS NOT NULL AND status <> 'failed' GROUP BY target_key",
+            )
+            .map_err(|err| self.err("list the stops sent", err))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+            .map_err(|err| self.err("list the stops sent", err))?;
+        let mut stops = BTreeMap::new();
+        for row in rows {
+            let (target, sent) = row.map_err(|err| self.err("read the stops sent", err))?;
+            stops.insert(target, self.timestamp("stop sent", sent)?);
+        }
+        Ok(stops)
+    }
+
     /// Every claim on one occurrence of one rule.
     pub(super) fn claims_of(&self, conn: &Connection, rule: &str, occurrence: Timestamp) -> Result<Vec<Claim>, Error> {
         self.select_claims(
@@ -378,6 +399,76 @@ impl Db {
             .map_err(|err| self.err("store prices", err))?;
         }
         Ok(())
+    }
+
+    /// Keeps a postponement (replacing an earlier one for its key) and records its event.
+    pub(super) fn postpone(&self, conn: &Connection, postponement: &Postponement, event: &Event) -> Result<(), Error> {
+        let key = &postponement.key;
+        conn.execute(
+            "INSERT INTO postponements
+                 (rule, occurrence_ms, target_key, occurrence, target_id, target_name, choice, until_ms, made_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT(rule, occurrence_ms, target_key) DO UPDATE SET
+                     choice = excluded.choice, until_ms = excluded.until_ms, made_ms = excluded.made_ms",
+            params![
+                key.rule,
+                key.occurrence.timestamp().as_millisecond(),
+                key.target_key(),
+                key.occurrence.to_string(),
+                key.target_id,
+                postponement.target_name,
+                postponement.choice,
+                postponement.until.map(Timestamp::as_millisecond),
+                postponement.made_at.as_millisecond(),
+            ],
+        )
+        .map_err(|err| self.err("keep a postponement", err))?;
+        insert_event(conn, event).map_err(|err| self.err("record an event", err))?;
+        Ok(())
+    }
+
+    /// The postponements of occurrences at or after `since`.
+    pub(super) fn postponements(&self, conn: &Connection, since: Timestamp) -> Result<Vec<Postponement>, Error> {
+        let mut statement = conn
+            .prepare(
+                "SELECT rule, occurrence, target_id, target_name, choice, until_ms, made_ms FROM postponements
+                 WHERE occurrence_ms >= ?1 ORDER BY occurrence_ms, rule, target_key",
+            )
+            .map_err(|err| self.err("list postponements", err))?;
+        let rows = statement
+            .query_map([since.as_millisecond()], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Option<i64>>(5)?,
+                    row.get::<_, i64>(6)?,
+                ))
+            })
+            .map_err(|err| self.err("list postponements", err))?;
+        let mut found = Vec::new();
+        for row in rows {
+            let (rule, occurrence, target_id, target_name, choice, until, made) =
+                row.map_err(|err| self.err("read postponements", err))?;
+            found.push(Postponement {
+                key: ClaimKey { rule, occurrence: self.zoned("postponed occurrence", occurrence)?, target_id },
+                target_name,
+                choice,
+                until: until.map(|ms| self.timestamp("postponed until", ms)).transpose()?,
+                made_at: self.timestamp("postponement made", made)?,
+            });
+        }
+        Ok(found)
+    }
+
+    /// The stored link signing key, else `generated`, stored now.
+    pub(super) fn link_signing_key(&self, conn: &Connection, generated: &[u8]) -> Result<Vec<u8>, Error> {
+        conn.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES ('link-signing-key', ?1)", [generated])
+            .map_err(|err| self.err("store the link signing key", err))?;
+        conn.query_row("SELECT value FROM secrets WHERE name = 'link-signing-key'", [], |row| row.get(0))
+            .map_err(|err| self.err("read the link signing key", err))
     }
 
     /// The events matching `query`, oldest first.

@@ -69,7 +69,24 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         cause         TEXT NOT NULL,
         PRIMARY KEY (rule, occurrence_ms)
     );",
-    // 3: hourly prices fetched from the Retail Prices API, with when they were fetched.
+    // 3: owners' postponements of coming stops (from notice links), and the key that signs those links.
+    "CREATE TABLE postponements (
+        rule          TEXT NOT NULL,
+        occurrence_ms INTEGER NOT NULL,
+        target_key    TEXT NOT NULL,
+        occurrence    TEXT NOT NULL,
+        target_id     TEXT NOT NULL,
+        target_name   TEXT NOT NULL,
+        choice        TEXT NOT NULL,
+        until_ms      INTEGER,
+        made_ms       INTEGER NOT NULL,
+        PRIMARY KEY (rule, occurrence_ms, target_key)
+    );
+    CREATE TABLE secrets (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );",
+    // 4: hourly prices fetched from the Retail Prices API, with when they were fetched.
     "CREATE TABLE prices (
         region     TEXT NOT NULL COLLATE NOCASE,
         size       TEXT NOT NULL COLLATE NOCASE,
