@@ -27,6 +27,20 @@ impl Db {
         Error::sqlite(&self.path, operation, source)
     }
 
+    /// Runs a query and reads every row with `row`; any failure is named by `operation`.
+    fn select<T, P: rusqlite::Params>(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        params: P,
+        operation: &'static str,
+        row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, Error> {
+        let mut statement = conn.prepare(sql).map_err(|err| self.err(operation, err))?;
+        let rows = statement.query_map(params, row).map_err(|err| self.err(operation, err))?;
+        rows.collect::<rusqlite::Result<Vec<T>>>().map_err(|err| self.err(operation, err))
+    }
+
     /// Records the start of a run and returns its id.
     pub(super) fn begin_run(&self, conn: &Connection, run: &NewRun) -> Result<RunId, Error> {
         conn.execute(
@@ -307,30 +321,30 @@ impl Db {
 
     /// Every pending occurrence, oldest first.
     pub(super) fn pending(&self, conn: &Connection) -> Result<Vec<Pending>, Error> {
-        let mut statement = conn
-            .prepare("SELECT rule, occurrence, since_ms, cause FROM pending ORDER BY occurrence_ms, rule")
-            .map_err(|err| self.err("list pending occurrences", err))?;
-        let rows = statement
-            .query_map([], |row| {
+        let rows = self.select(
+            conn,
+            "SELECT rule, occurrence, since_ms, cause FROM pending ORDER BY occurrence_ms, rule",
+            [],
+            "list pending occurrences",
+            |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
                     row.get::<_, i64>(2)?,
                     row.get::<_, String>(3)?,
                 ))
+            },
+        )?;
+        rows.into_iter()
+            .map(|(rule, occurrence, since, cause)| {
+                Ok(Pending {
+                    rule,
+                    occurrence: self.zoned("pending occurrence", occurrence)?,
+                    since: self.timestamp("pending since", since)?,
+                    cause,
+                })
             })
-            .map_err(|err| self.err("list pending occurrences", err))?;
-        let mut pending = Vec::new();
-        for row in rows {
-            let (rule, occurrence, since, cause) = row.map_err(|err| self.err("read pending occurrences", err))?;
-            pending.push(Pending {
-                rule,
-                occurrence: self.zoned("pending occurrence", occurrence)?,
-                since: self.timestamp("pending since", since)?,
-                cause,
-            });
-        }
-        Ok(pending)
+            .collect()
     }
 
     /// Keeps an occurrence pending: inserted the first time, its cause updated later.
@@ -362,31 +376,21 @@ impl Db {
 
     /// The cached prices in `currency` (any case).
     pub(super) fn cached_prices(&self, conn: &Connection, currency: &str) -> Result<Vec<CachedPrice>, Error> {
-        let mut statement = conn
-            .prepare(
-                "SELECT region, size, currency, hourly, fetched_ms FROM prices WHERE currency = ?1
-                 ORDER BY region, size",
-            )
-            .map_err(|err| self.err("read the cached prices", err))?;
-        let rows = statement
-            .query_map([currency], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, f64>(3)?,
-                    row.get::<_, i64>(4)?,
-                ))
+        let rows = self.select(
+            conn,
+            "SELECT region, size, currency, hourly, fetched_ms FROM prices WHERE currency = ?1 ORDER BY region, size",
+            [currency],
+            "read the cached prices",
+            |row| {
+                let text = |index| row.get::<_, String>(index);
+                Ok((text(0)?, text(1)?, text(2)?, row.get::<_, f64>(3)?, row.get::<_, i64>(4)?))
+            },
+        )?;
+        rows.into_iter()
+            .map(|(region, size, currency, hourly, fetched)| {
+                Ok(CachedPrice { region, size, currency, hourly, fetched: self.timestamp("price fetched", fetched)? })
             })
-            .map_err(|err| self.err("read the cached prices", err))?;
-        let mut prices = Vec::new();
-        for row in rows {
-            let (region, size, currency, hourly, fetched) =
-                row.map_err(|err| self.err("read the cached prices", err))?;
-            let fetched = self.timestamp("price fetched", fetched)?;
-            prices.push(CachedPrice { region, size, currency, hourly, fetched });
-        }
-        Ok(prices)
+            .collect()
     }
 
     /// Stores prices, replacing those of the same region, size and currency (all or none: one savepoint).
