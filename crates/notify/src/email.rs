@@ -2,8 +2,10 @@
 //! its signed links (they open the link's confirmation page; nothing acts on that GET), and who receives it.
 //!
 //! Who: a channel with `to = "owner"` sends one digest per owner with only that owner's instances
-//! ([`Notice::by_owner`]); an owner is mailed at its own value when that is an e-mail address, else at
-//! `OWNER@owner_domain` when `[notify] owner_domain` is set, else it is not deliverable ([`Undeliverable`]).
+//! ([`Notice::by_owner`]). An owner (the creator's user name Azure gives, else an Entra object id; a VM's owner
+//! tag) is mailed at its own value when that is an e-mail address; an object id (a GUID) is not deliverable
+//! (autostop does not look people up); any other value is mailed at `OWNER@owner_domain` when `[notify]
+//! owner_domain` is set, else it is not deliverable ([`Undeliverable`]).
 //! A channel with fixed addresses sends one digest of every instance to them. Pure.
 
 use std::fmt::Write as _;
@@ -29,6 +31,9 @@ pub enum Undeliverable {
     /// Instances whose owner Azure does not say.
     #[error("instances without an owner cannot be mailed to their owner")]
     NoOwner,
+    /// An owner that is an Entra object id: Azure gave no user name, and autostop does not look people up.
+    #[error("owner {0} is an Entra object id, not an e-mail address (Azure gave no user name)")]
+    ObjectId(String),
     /// An owner that is not an e-mail address, with no domain to complete it.
     #[error("owner {0:?} is not an e-mail address and [notify] owner_domain is not set")]
     NotAnAddress(String),
@@ -40,10 +45,23 @@ pub fn owner_address(owner: Option<&str>, owner_domain: Option<&str>) -> Result<
     if owner.contains('@') {
         return Ok(owner.to_owned());
     }
+    if is_guid(owner) {
+        return Err(Undeliverable::ObjectId(owner.to_owned()));
+    }
     match owner_domain {
         Some(domain) => Ok(format!("{owner}@{domain}")),
         None => Err(Undeliverable::NotAnAddress(owner.to_owned())),
     }
+}
+
+/// Whether `text` is a GUID (`8-4-4-4-12` hexadecimal digits), as Entra object ids are.
+fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The e-mail for `notice`.
