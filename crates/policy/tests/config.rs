@@ -84,6 +84,24 @@ fn the_starter_file_is_valid() {
 }
 
 #[test]
+fn the_starters_commented_notice_example_is_valid_once_uncommented() {
+    let keys = ["[notify]", "public_url", "owner_domain", "[[channels]]", "name", "kind", "url", "smtp", "from", "to"];
+    let keys = [&keys[..], &["username_env", "password_env", "notify"]].concat();
+    let uncommented: String = config::starter()
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest) if keys.iter().any(|key| rest.starts_with(&format!("{key} ")) || rest == *key) => rest,
+            _ => line,
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let config = parse(&uncommented).unwrap_or_else(|errors| panic!("{errors:#?}\n{uncommented}"));
+    let kinds: Vec<&str> = config.channels.iter().map(|channel| channel.kind.name()).collect();
+    assert_eq!(kinds, ["teams", "email"]);
+    assert!(config.rule("evening-stop").and_then(|rule| rule.notify.as_ref()).is_some(), "{uncommented}");
+}
+
+#[test]
 fn optional_sections_take_their_defaults() {
     let config = parse(
         r#"
