@@ -649,5 +649,12 @@ subscription = "00000000-0000-0000-0000-000000000001"
             (34, "channel partial: kind = \"email\" needs smtp, from and to"),
         ]
     );
+    let number = errors(
+        "[[channels]]\nname = \"m\"\nkind = \"email\"\nsmtp = \"smtp://h\"\nfrom = \"a@b\"\nto = 5\n\n\
+         [[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000001\"\n",
+    );
+    assert_eq!(number.len(), 1, "{number:?}");
+    assert_eq!(number[0].0, 6, "{number:?}");
+    assert_eq!(number[0].2, "channels[1]: to: expected \"owner\" or a list of e-mail addresses");
     assert!(got.iter().all(|(_, _, message)| !message.contains("SECRET")), "{got:#?}");
 }

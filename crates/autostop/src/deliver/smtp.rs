@@ -44,7 +44,8 @@ pub async fn send(
         .timeout(Some(super::SEND_TIMEOUT));
     if let Some(variables) = &email.credentials {
         let read = |name: &str| {
-            std::env::var(name).map_err(|_| format!("the SMTP credentials: environment variable {name} is not set"))
+            std::env::var(name)
+                .map_err(|_| format!("the SMTP credentials: environment variable {name} is not set (or not UTF-8)"))
         };
         transport = transport.credentials(Credentials::new(read(&variables.username)?, read(&variables.password)?));
     }

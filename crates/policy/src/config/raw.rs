@@ -188,7 +188,7 @@ pub(crate) struct RawChannel {
 
 /// An e-mail channel's `to`: `"owner"`, or a list of addresses.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "to: expected \"owner\" or a list of e-mail addresses")]
 pub(crate) enum RawRecipients {
     One(String),
     Many(Vec<String>),
