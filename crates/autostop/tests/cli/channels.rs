@@ -103,7 +103,10 @@ async fn receiver() -> (String, Kept) {
     let router = axum::Router::new()
         .route("/teams/SECRET-TEAMS-TOKEN", axum::routing::post(handler.clone()))
         .route("/slack/SECRET-SLACK-TOKEN", axum::routing::post(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Bound synchronously: nothing to wait for.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
     (base, kept)
