@@ -148,14 +148,18 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
             anyhow::Context::context(runtime()?.block_on(store.postponements(since)), "reading the postponed stops")?;
         wakeups.add(postponed.iter().filter_map(|postponed| postponed.until));
         let key = link_key()?;
-        let links = crate::serve::Links::new(store.clone(), config, key.clone(), wakeups.clone());
+        let links = std::sync::Arc::new(crate::serve::Links::new(store.clone(), config, key.clone(), wakeups.clone()));
+        let following = links.clone();
+        // Called at start and on SIGHUP: once the engine is built, the links follow its configuration too; a
+        // configuration that fails to load leaves both as they were.
         let loader = move || {
             let (config, client) = crate::config::connect(&policy.config_path(), &policy.azure)?;
             let options =
                 crate::engine::EngineOptions { apply: apply.clone(), link_key: key.clone(), ..Default::default() };
+            following.follow(config.clone());
             Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options).with_wakeups(wakeups.clone()))
         };
-        Ok((loader, store, pages, links.router()))
+        Ok((loader, store, pages, links))
     })
 }
 
