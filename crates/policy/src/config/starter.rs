@@ -24,6 +24,18 @@ catch_up = "1h"
 # [state]
 # keep = "400d"                    # prune events older than this after each run; claims are never pruned
 
+# Owners in the loop: a stop rule with notify = { before = "30m", channels = ["ml-team"] } sends each channel,
+# that long before each stop, the instances it will stop, with signed links to postpone it (+1h, +2h, +4h) or
+# skip it. The links point below public_url, where autostop answers them:
+#   autostop serve (the daemon):           its address as owners' browsers reach it, e.g. "https://autostop.example.com"
+#   Azure Functions (autostop functions init): the app's api URL, "https://APP.azurewebsites.net/api"
+# [notify]
+# public_url = "https://APP.azurewebsites.net/api"
+# [[channels]]
+# name = "ml-team"
+# kind = "webhook"
+# url = "https://hooks.example.com/..."
+
 # Owner tags on an instance (the names below are the defaults):
 #   autostop = off                                   never touch this instance
 #   autostop-snooze-until = 2026-03-02T23:00:00+09:00  no action before this instant
@@ -55,6 +67,7 @@ schedule = "0 0 20 * * Mon-Fri"
 # timezone = "Europe/Berlin"       # else defaults.timezone
 # select = { names = ["ci-*"], tags = { team = "research" }, sizes = ["Standard_NC*"] }
 # exclude = { names = ["ci-keep-*"] }
+# notify = { before = "30m", channels = ["ml-team"] }   # warn the owners first (see [notify] above)
 force = false
 
 [[rules]]
