@@ -53,6 +53,28 @@ async fn listening_addr(handler: &mut Process) -> String {
     addr
 }
 
+/// Starts the handler in the app folder as the host does (its `host.json` given): `defaultExecutablePath` (the
+/// built binary, placed there) with `arguments`, `FUNCTIONS_CUSTOMHANDLER_PORT` and `env`; returns it with the
+/// address it bound.
+async fn start_as_host(
+    emulator: &Emulator,
+    app: &Path,
+    host: &serde_json::Value,
+    env: &[(&str, &str)],
+) -> (Process, String) {
+    let description = &host["customHandler"]["description"];
+    let executable = app.join(description["defaultExecutablePath"].as_str().expect("defaultExecutablePath"));
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_autostop"), &executable).expect("place the binary");
+    let arguments: Vec<&str> =
+        description["arguments"].as_array().expect("arguments").iter().map(|a| a.as_str().expect("text")).collect();
+    // Port 0: the handler binds any free port and names it in its log, so no port is picked here and reused.
+    let env: Vec<(&str, &str)> =
+        [("FUNCTIONS_CUSTOMHANDLER_PORT", "0")].into_iter().chain(env.iter().copied()).collect();
+    let mut handler = Process::spawn(emulator, app, &arguments, &env, Some(&executable));
+    let addr = listening_addr(&mut handler).await;
+    (handler, addr)
+}
+
 fn timer_payload(status: serde_json::Value, past_due: bool) -> serde_json::Value {
     json!({
         "Data": { "timer": { "Schedule": { "AdjustForDST": true }, "ScheduleStatus": status, "IsPastDue": past_due } },
@@ -100,16 +122,7 @@ async fn the_functions_host_runs_the_handler_that_functions_init_writes() {
     assert!(app.join("autostop.toml").is_file() && app.join("README.md").is_file());
     read_json(&app.join("autostop-role.json"));
 
-    // Start the handler as the host does: defaultExecutablePath in the app folder, with host.json's arguments.
-    let description = &host["customHandler"]["description"];
-    let executable = app.join(description["defaultExecutablePath"].as_str().expect("defaultExecutablePath"));
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_autostop"), &executable).expect("place the binary");
-    let arguments: Vec<&str> =
-        description["arguments"].as_array().expect("arguments").iter().map(|a| a.as_str().expect("text")).collect();
-    // Port 0: the handler binds any free port and names it in its log, so no port is picked here and reused.
-    let mut handler =
-        Process::spawn(&emulator, &app, &arguments, &[("FUNCTIONS_CUSTOMHANDLER_PORT", "0")], Some(&executable));
-    let addr = listening_addr(&mut handler).await;
+    let (mut handler, addr) = start_as_host(&emulator, &app, &host, &[]).await;
 
     let client = reqwest::Client::new();
     let base = format!("http://{addr}");
@@ -344,15 +357,7 @@ async fn the_links_function_that_functions_init_writes_shows_postpones_and_refus
     let readme = std::fs::read_to_string(app.join("README.md")).expect("README");
     assert!(readme.contains("`autostop-links/function.json`") && !readme.contains("{{"), "{readme}");
 
-    // The handler, started as the host starts it.
-    let description = &host["customHandler"]["description"];
-    let executable = app.join(description["defaultExecutablePath"].as_str().expect("defaultExecutablePath"));
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_autostop"), &executable).expect("place the binary");
-    let arguments: Vec<&str> =
-        description["arguments"].as_array().expect("arguments").iter().map(|a| a.as_str().expect("text")).collect();
-    let env = [("FUNCTIONS_CUSTOMHANDLER_PORT", "0"), ("AUTOSTOP_LINK_KEY", LINK_KEY)];
-    let mut handler = Process::spawn(&emulator, &app, &arguments, &env, Some(&executable));
-    let addr = listening_addr(&mut handler).await;
+    let (handler, addr) = start_as_host(&emulator, &app, &host, &[("AUTOSTOP_LINK_KEY", LINK_KEY)]).await;
     let client = reqwest::Client::new();
     let function = format!("http://{addr}/autostop-links");
 
