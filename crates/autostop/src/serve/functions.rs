@@ -342,6 +342,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_http_invocation_is_answered_in_the_http_output_and_never_evaluates() {
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Succeed);
+        let host = start(engine).await;
+        // No link handler in this host: a link is not found, in the function's HTTP output, with 200 to the host.
+        let body = r#"{"Data":{"req":{"Url":"https://app.azurewebsites.net/api/owners/postpone?sig=00","Method":"GET","Query":{},"Headers":{}}},"Metadata":{}}"#;
+        let (code, json) = host.invoke(body.to_owned()).await;
+        assert_eq!(code, 200, "{json}");
+        assert_eq!(json["Outputs"]["res"]["statusCode"], 404, "{json}");
+        assert!(json["Logs"][0].as_str().is_some_and(|line| !line.contains("sig=")), "the query is logged: {json}");
+        let (code, json) = host.invoke(r#"{"Data":{"req":{"Url":"/relative","Method":"GET"}}}"#.to_owned()).await;
+        assert_eq!(code, 400, "{json}");
+        assert!(json["Logs"][0].as_str().is_some_and(|line| line.starts_with("Data.req.Url: expected")), "{json}");
+        assert!(windows.try_recv().is_err(), "an HTTP invocation evaluated the rules");
+        host.stop().await;
+    }
+
+    #[tokio::test]
     async fn shutdown_interrupts_the_invocation_in_flight_which_still_answers() {
         let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::WaitForInterrupt);
         let host = start(engine).await;
