@@ -214,12 +214,15 @@ async fn answer_link(links: Option<&Links>, function: &str, request: HttpInvocat
         let html = "<!doctype html><html><body><h1>Not found</h1></body></html>".to_owned();
         http_response(StatusCode::NOT_FOUND, html, vec![line])
     };
-    let Some(links) = links.filter(|_| request.path.ends_with(POSTPONE_PATH)) else {
+    let Some(links) = links else {
+        return not_found(format!("{} {}: this handler serves no notice links", request.method, request.path));
+    };
+    if !request.path.ends_with(POSTPONE_PATH) {
         return not_found(format!(
             "{} {}: not a notice link path (expected one ending in {POSTPONE_PATH})",
             request.method, request.path
         ));
-    };
+    }
     let Ok(method) = Method::from_bytes(request.method.as_bytes()) else {
         return not_found(format!("{:?}: not an HTTP method", request.method));
     };
