@@ -231,7 +231,7 @@ async fn link_status(request: reqwest::RequestBuilder) -> (u16, String) {
 }
 
 #[tokio::test]
-async fn sighup_hands_the_reloaded_rules_to_the_link_handler_and_a_rejected_reload_keeps_them() {
+async fn sighup_hands_the_reloaded_rules_to_the_link_handler_and_the_status_page_and_a_rejected_reload_keeps_them() {
     use autostop_notify::{Link, LinkKey};
     const KEY: &str = "a link key of at least thirty-two bytes, for tests only";
     let emulator = emulator(Duration::from_millis(300)).await;
@@ -245,29 +245,32 @@ async fn sighup_hands_the_reloaded_rules_to_the_link_handler_and_a_rejected_relo
     let base = format!("http://{}", listening["addr"].as_str().expect("the listening line names addr"));
     let key = LinkKey::new(KEY.as_bytes());
     let skip = autostop_policy::Choice::parse("skip").expect("choice");
-    let late = Link::new(&id("run-2"), "late", far, skip).url(&base, &key);
+    let late = Link::new(&id("run-2"), "night-owl", far, skip).url(&base, &key);
     let http = reqwest::Client::new();
 
     // The rule the link names is not configured yet.
     let (code, page) = link_status(http.get(&late)).await;
     assert_eq!(code, 410, "{page}");
     assert!(page.contains("no longer configured"), "{page}");
+    assert!(!get(&base).await.contains("night-owl"), "the status page shows a rule not configured");
 
-    // A reload that adds it: the link handler follows.
-    config_with_rules(dir.path(), &[("evening", "stop", "run-1", far), ("late", "stop", "run-2", far)]);
+    // A reload that adds it: the link handler and the status page follow.
+    config_with_rules(dir.path(), &[("evening", "stop", "run-1", far), ("night-owl", "stop", "run-2", far)]);
     daemon.signal("HUP").await;
     daemon.wait_for_log(|line| line["message"] == "configuration reloaded").await;
     let (code, page) = link_status(http.get(&late)).await;
     assert_eq!(code, 200, "{page}");
     assert!(page.contains("Skip this stop"), "{page}");
+    assert!(get(&base).await.contains("night-owl"), "the status page shows the reloaded rules");
 
-    // A rejected reload keeps the rules it had.
+    // A rejected reload keeps the rules it had, in both.
     std::fs::write(&config, "[[rules]]\nname = 1\n").expect("write the bad config");
     daemon.signal("HUP").await;
     daemon
         .wait_for_log(|line| line["message"].as_str().is_some_and(|m| m.starts_with("configuration reload failed")))
         .await;
     assert_eq!(link_status(http.get(&late)).await.0, 200);
+    assert!(get(&base).await.contains("night-owl"), "the status page keeps the rules it had");
 
     // A valid reload without the rule: its links are refused again.
     config_with_rules(dir.path(), &[("evening", "stop", "run-1", far)]);
