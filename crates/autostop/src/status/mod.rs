@@ -56,9 +56,15 @@ struct Inner {
     store: Arc<dyn autostop_state::StateStore>,
     prices: PriceSource,
     token: Option<String>,
-    /// The last snapshot: when it was gathered, and for which configuration.
-    cached: Mutex<Option<(Instant, Arc<Config>, Arc<Snapshot>)>>,
+    cached: Mutex<Option<Cached>>,
     savings: std::sync::OnceLock<SavingsSink>,
+}
+
+/// The last snapshot: when it was gathered, and for which configuration.
+struct Cached {
+    at: Instant,
+    config: Arc<Config>,
+    snapshot: Arc<Snapshot>,
 }
 
 impl std::fmt::Debug for StatusPage {
@@ -131,7 +137,7 @@ impl Inner {
             sink(totals.hours, totals.cost, &snapshot.currency);
         }
         let snapshot = Arc::new(snapshot);
-        *self.cached.lock().await = Some((Instant::now(), config, snapshot.clone()));
+        *self.cached.lock().await = Some(Cached { at: Instant::now(), config, snapshot: snapshot.clone() });
         Ok(snapshot)
     }
 
@@ -139,11 +145,11 @@ impl Inner {
     /// followed now, else a new one.
     async fn snapshot(&self) -> anyhow::Result<Arc<Snapshot>> {
         let config = self.config.read().unwrap_or_else(PoisonError::into_inner).clone();
-        if let Some((at, of, snapshot)) = self.cached.lock().await.as_ref()
-            && at.elapsed() < REFRESH
-            && Arc::ptr_eq(of, &config)
+        if let Some(cached) = self.cached.lock().await.as_ref()
+            && cached.at.elapsed() < REFRESH
+            && Arc::ptr_eq(&cached.config, &config)
         {
-            return Ok(snapshot.clone());
+            return Ok(cached.snapshot.clone());
         }
         self.refresh().await
     }
