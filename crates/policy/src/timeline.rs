@@ -11,7 +11,8 @@
 //!   occurrences away and lets the later ones act;
 //! - holidays (`skip_on`) are judged on each occurrence's local date.
 //!
-//! Nothing is ever missed: the window starts at `now`.
+//! Nothing is ever missed: the window starts at `now`. A stop that acts under a rule with `notify` is announced
+//! beforehand ([`Decision::notice`]): when its notice goes and to which channels.
 
 use jiff::{Timestamp, Zoned};
 
@@ -47,6 +48,29 @@ pub struct Decision<'a> {
     pub action: Action,
     /// Why nothing is done; `None` when the action is taken.
     pub skip: Option<&'a PlanSkipReason>,
+}
+
+/// The notice that announces a stop: `run` sends it, `notify.before` ahead of the occurrence, as one digest per
+/// channel listing the instances the stop will concern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedNotice<'a> {
+    /// When it goes, in the rule's zone.
+    pub at: Zoned,
+    /// The channels it goes to, in the order the rule names them.
+    pub channels: &'a [String],
+}
+
+impl Decision<'_> {
+    /// The notice this decision is announced in: a stop that acts, under a rule of `config` with `notify`.
+    /// Skipped instances are not listed in notices, so they have none.
+    pub fn notice<'c>(&self, config: &'c Config) -> Option<PlannedNotice<'c>> {
+        if self.skip.is_some() || self.action != Action::Stop {
+            return None;
+        }
+        let notify = config.rule(self.rule)?.notify.as_ref()?;
+        let at = self.occurrence.checked_sub(notify.before).ok()?;
+        Some(PlannedNotice { at, channels: &notify.channels })
+    }
 }
 
 impl Step {

@@ -166,3 +166,54 @@ fn the_timeline_leaves_the_inventory_it_was_given_alone_and_an_empty_window_has_
         autostop_policy::timeline(&fleet, &config, weekend, &autostop_policy::StateFacts::default()).steps.is_empty()
     );
 }
+
+#[test]
+fn a_stop_that_acts_under_a_rule_with_notify_is_announced_before_its_occurrence_in_the_rules_zone() {
+    let text = CONFIG.replace(
+        "schedule = \"0 0 20 * * Mon-Fri\"\n",
+        "schedule = \"0 0 20 * * Mon-Fri\"\nnotify = { before = \"45m\", channels = [\"ml-team\", \"ops\"] }\n",
+    ) + "\n[[channels]]\nname = \"ml-team\"\nkind = \"webhook\"\nurl = \"https://hooks.example.com/a\"\n\
+           \n[[channels]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"https://hooks.example.com/b\"\n\
+           \n[notify]\npublic_url = \"https://autostop.example.com\"\n";
+    let read = |_: &Path| Ok(HOLIDAYS.to_owned());
+    let config = Config::parse_with(&text, Path::new("conf/autostop.toml"), &read)
+        .unwrap_or_else(|errors| panic!("test config: {errors:#?}"));
+    // Friday before the spring change to Monday after it (a holiday: no start, and the stop finds it stopped).
+    let window = Window { after: ts("2026-03-27T11:00:00Z"), until: ts("2026-03-31T11:00:00Z") };
+    let fleet = [instance("plain", "Running", &[]), instance("kept", "Running", &[("autostop", "off")])];
+    let timeline = timeline(&fleet, &config, window, &autostop_policy::StateFacts::default());
+
+    let notices: Vec<String> = timeline
+        .steps
+        .iter()
+        .flat_map(autostop_policy::Step::decisions)
+        .map(|decision| {
+            let notice = decision
+                .notice(&config)
+                .map(|notice| format!("{} → {}", notice.at.strftime("%a %H:%M%:z"), notice.channels.join(", ")));
+            format!(
+                "{} {} {}: {}",
+                decision.occurrence.strftime("%a %H:%M"),
+                decision.rule,
+                decision.target.name,
+                notice.unwrap_or_else(|| "none".to_owned())
+            )
+        })
+        .collect();
+    assert_eq!(
+        notices,
+        [
+            "Fri 20:00 evening-stop plain: Fri 19:15+01:00 → ml-team, ops",
+            // Opted out: not in the notice.
+            "Fri 20:00 evening-stop kept: none",
+            // A start has no notice.
+            "Mon 08:00 morning-start plain: none",
+            "Mon 08:00 morning-start kept: none",
+            // Already stopped since Friday: skipped, so not announced.
+            "Mon 20:00 evening-stop plain: none",
+            "Mon 20:00 evening-stop kept: none",
+            "Tue 08:00 morning-start plain: none",
+            "Tue 08:00 morning-start kept: none",
+        ]
+    );
+}

@@ -44,6 +44,17 @@ pub struct PlanRow {
     pub reason: Option<String>,
     /// A stable code for the reason (`opted-out`, `snoozed`, `job-running`...; `null` for an action).
     pub code: Option<&'static str>,
+    /// The notice announcing this stop (`null` when none: a start, a skip, or a rule without `notify`).
+    pub notice: Option<PlanNotice>,
+}
+
+/// When a stop's notice goes, and where. The JSON keys are a contract for scripts.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanNotice {
+    /// When it goes, RFC 3339 with the rule's offset.
+    pub at: String,
+    /// The channels it goes to.
+    pub channels: Vec<String>,
 }
 
 /// Runs `autostop plan`: discovers the configured scopes (read-only) and plans `(at, at + window]`.
@@ -72,7 +83,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     };
     let window = autostop_policy::Window { after: at, until };
     let timeline = autostop_policy::timeline(&instances, &config, window, &facts);
-    let rows = rows(&timeline);
+    let rows = rows(&timeline, &config);
     for rule in &autostop_policy::plan(&instances, &config, &facts, window, at).idle_rules {
         eprintln!("autostop: rule {rule} selects no instance in scope");
     }
@@ -85,7 +96,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     for error in &errors {
         eprintln!("autostop: {error}");
     }
-    let header = ["OCCURRENCE", "RULE", "NAME", "ACTION", "DECISION", "WHY"];
+    let header = ["OCCURRENCE", "RULE", "NAME", "ACTION", "DECISION", "WHY", "NOTICE"];
     crate::output::print(&mut std::io::stdout().lock(), args.output, &rows, &header, |row| {
         vec![
             row.occurrence.clone(),
@@ -94,13 +105,26 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
             row.action.clone(),
             row.decision.to_owned(),
             row.reason.clone().unwrap_or_default(),
+            row.notice.as_ref().map(|notice| notice_cell(&row.occurrence, notice)).unwrap_or_default(),
         ]
     })?;
     Ok(if errors.is_empty() { Outcome::Success } else { Outcome::SomeFailed })
 }
 
-/// The timeline as rows, in time order: at each occurrence its actions, then its skips, in inventory order.
-pub fn rows(timeline: &autostop_policy::Timeline) -> Vec<PlanRow> {
+/// A notice in the table: `19:30 → ml-team, ops`, with its date too when it is not the occurrence's.
+fn notice_cell(occurrence: &str, notice: &PlanNotice) -> String {
+    let same_date = occurrence.get(..10).is_some_and(|date| notice.at.starts_with(date));
+    let at = match (same_date, notice.at.get(11..16), notice.at.get(..10)) {
+        (true, Some(time), _) => time.to_owned(),
+        (false, Some(time), Some(date)) => format!("{date} {time}"),
+        _ => notice.at.clone(),
+    };
+    format!("{at} → {}", notice.channels.join(", "))
+}
+
+/// The timeline as rows, in time order: at each occurrence its actions, then its skips, in inventory order; each
+/// stop that acts with its rule's notice.
+pub fn rows(timeline: &autostop_policy::Timeline, config: &autostop_policy::Config) -> Vec<PlanRow> {
     timeline
         .steps
         .iter()
@@ -114,6 +138,9 @@ pub fn rows(timeline: &autostop_policy::Timeline) -> Vec<PlanRow> {
             decision: if decision.skip.is_some() { "skip" } else { "act" },
             reason: decision.skip.map(ToString::to_string),
             code: decision.skip.map(autostop_policy::PlanSkipReason::code),
+            notice: decision
+                .notice(config)
+                .map(|notice| PlanNotice { at: rfc3339(&notice.at), channels: notice.channels.to_vec() }),
         })
         .collect()
 }

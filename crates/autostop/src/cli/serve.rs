@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 
 use crate::logging::{LogStream, LoggingOptions, init_logging};
 use crate::serve::{
-    DaemonOptions, FunctionsOptions, LastStore, Load, Pages, ServerLimits, forward_signals, run_daemon, run_functions,
+    DaemonOptions, FunctionsOptions, LastStore, Links, Load, Pages, ServerLimits, forward_signals, run_daemon,
+    run_functions,
 };
 use crate::{Outcome, UsageError};
 
@@ -80,10 +81,11 @@ impl ServeArgs {
 /// Runs `autostop serve` until SIGTERM or SIGINT.
 ///
 /// `parts` builds, from the configuration path, the engine loader (called again on SIGHUP), the store of the
-/// last evaluated instant (used by the daemon; the Functions timer carries its own) and the daemon's extra pages.
+/// last evaluated instant (used by the daemon; the Functions timer carries its own), the daemon's extra pages
+/// and the notice links' handler (served by the daemon, and by the Functions handler's HTTP trigger).
 pub fn run<L: Load, S: LastStore>(
     args: ServeArgs,
-    parts: impl FnOnce(&Path) -> anyhow::Result<(L, S, Option<Arc<dyn Pages>>, axum::Router)>,
+    parts: impl FnOnce(&Path) -> anyhow::Result<(L, S, Option<Arc<dyn Pages>>, Arc<Links>)>,
 ) -> anyhow::Result<Outcome> {
     let mode = args.mode()?;
     let http = ServerLimits {
@@ -91,14 +93,14 @@ pub fn run<L: Load, S: LastStore>(
         max_connections: usize::try_from(args.http_max_connections).context("--http-max-connections")?,
     };
     init_logging(LoggingOptions { stream: LogStream::Stdout });
-    let (loader, store, pages, routes) = parts(&args.config_path())?;
+    let (loader, store, pages, links) = parts(&args.config_path())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let (controls_tx, controls) = mpsc::channel(8);
         forward_signals(controls_tx).context("listening for SIGTERM, SIGINT and SIGHUP")?;
         match mode {
             Mode::Functions { port } => {
-                let options = FunctionsOptions { port, shutdown_grace: args.shutdown_grace, http };
+                let options = FunctionsOptions { port, shutdown_grace: args.shutdown_grace, http, links: Some(links) };
                 run_functions(loader, options, controls).await
             }
             Mode::Daemon => {
@@ -108,7 +110,7 @@ pub fn run<L: Load, S: LastStore>(
                     shutdown_grace: args.shutdown_grace,
                     retry_after_error: args.recheck_interval,
                     pages,
-                    routes,
+                    routes: links.router(),
                     ..DaemonOptions::default()
                 };
                 run_daemon(loader, store, options, controls).await

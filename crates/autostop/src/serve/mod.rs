@@ -15,6 +15,7 @@ mod engine;
 mod fakes;
 mod functions;
 mod http;
+mod http_trigger;
 mod links;
 mod metrics;
 mod server;
@@ -28,6 +29,7 @@ use jiff::Timestamp;
 pub use crate::signals::{Interrupt, forward_signals};
 pub use daemon::{DaemonOptions, run_daemon};
 pub use functions::{FunctionsOptions, run_functions};
+pub use http_trigger::{REQUEST_BINDING, RESPONSE_BINDING};
 pub use links::Links;
 pub use server::ServerLimits;
 

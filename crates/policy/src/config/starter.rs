@@ -33,11 +33,14 @@ opt_out = "autostop"
 snooze_until = "autostop-snooze-until"
 rule = "autostop-rule"
 
-# Notices: a stop rule with notify = { before = "30m", channels = [...] } sends, that long before each stop, a
-# digest of the instances it will stop, with links their owners open to postpone (+1h, +2h, +4h) or skip it.
-# The links point at `autostop serve`, reached from the owners' browsers at public_url (required with notify).
+# Owners in the loop: a stop rule with notify = { before = "30m", channels = ["ml-team"] } sends each channel,
+# that long before each stop, a digest of the instances it will stop, with signed links their owners open to
+# postpone it (+1h, +2h, +4h) or skip it. The links point below public_url (required with notify), where
+# autostop answers them:
+#   autostop serve (the daemon):           its address as owners' browsers reach it, e.g. "https://autostop.example.com"
+#   Azure Functions (autostop functions init): the app's api URL, "https://APP.azurewebsites.net/api"
 # [notify]
-# public_url = "https://autostop.example.com"
+# public_url = "https://APP.azurewebsites.net/api"
 # owner_domain = "example.com"     # e-mail to owners who are not addresses: alice -> alice@example.com
 #
 # Channels: kind = "webhook" (the notice's JSON), "teams" (an Adaptive Card to a Teams Workflows webhook),
@@ -79,7 +82,7 @@ schedule = "0 0 20 * * Mon-Fri"
 # timezone = "Europe/Berlin"       # else defaults.timezone
 # select = { names = ["ci-*"], tags = { team = "research" }, sizes = ["Standard_NC*"] }
 # exclude = { names = ["ci-keep-*"] }
-# notify = { before = "30m", channels = ["ml-team", "owners"] }   # needs [notify] public_url
+# notify = { before = "30m", channels = ["ml-team", "owners"] }   # warn the owners first (needs [notify] public_url)
 force = false
 
 [[rules]]
