@@ -133,14 +133,21 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
     let ServeCommand { serve, state, azure, apply, prices, currency } = args;
     let apply = apply.options(wait);
     let prices = crate::savings::PriceSource::from_args(prices, &currency)?;
+    let election = serve.election();
     serve::run(serve, move |config_path| {
         let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
-        let store = policy.state()?.open()?;
+        let config = crate::config::load(config_path)?;
+        let location = policy.state()?;
+        let (store, lease) = if election.ha || config.state.leader {
+            let (store, lease) = location.open_with_lease(election.lease)?;
+            (store, Some(lease))
+        } else {
+            (location.open()?, None)
+        };
         let token = std::env::var(crate::status::TOKEN_ENV).ok();
         let page = crate::status::StatusPage::new(config_path.to_owned(), policy.clone(), store.clone(), prices, token);
         let pages: Option<std::sync::Arc<dyn crate::serve::Pages>> = Some(std::sync::Arc::new(page));
         let engine_store = store.clone();
-        let config = crate::config::load(config_path)?;
         let wakeups = crate::engine::Wakeups::default();
         // The postponed stops still to come, so that the daemon wakes for them from the start.
         let since = crate::engine::postponements_since(&config, jiff::Timestamp::now(), jiff::Timestamp::now());
@@ -155,7 +162,7 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
                 crate::engine::EngineOptions { apply: apply.clone(), link_key: key.clone(), ..Default::default() };
             Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options).with_wakeups(wakeups.clone()))
         };
-        Ok((loader, store, pages, links.router()))
+        Ok(serve::Parts { loader, store, pages, routes: links.router(), election: lease })
     })
 }
 

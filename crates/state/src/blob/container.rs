@@ -1,6 +1,6 @@
 //! The few Blob Storage operations the Blob state needs, over the official `azure_storage_blob` client: read a
-//! blob with its ETag, write one under a condition, delete, list by prefix, append a line, and the lease that
-//! elects a leader. Every failure becomes an [`Error`] naming the state (never its SAS); a lost condition is a
+//! blob with its ETag, write one under a condition, delete, list by prefix, append a line; and a blob's client
+//! for the leader lease (`lease.rs`). Every failure becomes an [`Error`] naming the state (never its SAS); a lost condition is a
 //! value ([`Written::Lost`]), not an error.
 
 use std::sync::Arc;
@@ -87,6 +87,11 @@ impl Container {
     /// The state's URL without its SAS.
     pub fn location(&self) -> &str {
         &self.location
+    }
+
+    /// The client of blob `name` in this container, for the calls this module does not wrap (the lease).
+    pub fn blob_client(&self, name: &str) -> azure_storage_blob::BlobClient {
+        self.client.blob_client(name)
     }
 
     /// An error for `operation` from what the client said, with the SAS removed.
