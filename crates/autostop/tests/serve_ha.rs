@@ -12,6 +12,8 @@
 mod azurite;
 #[path = "support/openmetrics.rs"]
 mod openmetrics;
+#[path = "support/requests.rs"]
+mod requests;
 #[allow(dead_code)]
 #[path = "support/unattended.rs"]
 mod unattended;
@@ -21,12 +23,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace};
+use autostop_emulator::{Emulator, Fleet, Options};
 use autostop_state::{BlobAddress, BlobStore, StateStore};
 use azurite::Azurite;
 use jiff::Timestamp;
+use requests::stop_posts;
 use tokio::time::Instant;
-use unattended::{Process, TIMEOUT, compute, config_with_rules, id, occurrence_in, wait_for_state};
+use unattended::{Process, TIMEOUT, compute, config_with_rules, id, occurrence_in, wait_for_state, workspace_fleet};
 
 /// The lease the tests elect with.
 const LEASE: Duration = Duration::from_secs(15);
@@ -35,20 +38,7 @@ const LEASE: Duration = Duration::from_secs(15);
 const ACQUIRE_EVERY: Duration = Duration::from_secs(3);
 
 fn fleet() -> Fleet {
-    Fleet {
-        subscriptions: vec![Subscription {
-            id: unattended::SUB.into(),
-            resource_groups: vec![ResourceGroup {
-                name: "ml-rg".into(),
-                workspaces: vec![Workspace {
-                    name: "ws-a".into(),
-                    location: "eastus".into(),
-                    computes: vec![compute("run-1", "Running"), compute("run-2", "Running")],
-                }],
-                ..Default::default()
-            }],
-        }],
-    }
+    workspace_fleet(vec![compute("run-1", "Running"), compute("run-2", "Running")])
 }
 
 async fn emulator() -> Emulator {
@@ -153,6 +143,17 @@ impl Replica {
         openmetrics::parse(&text).unwrap_or_else(|err| panic!("/metrics is not valid OpenMetrics text: {err}\n{text}"))
     }
 
+    /// Waits until `/metrics` counts the stop of each rule once, as succeeded.
+    async fn records_both_stops(&self) {
+        wait_until("both stops in /metrics", || async {
+            let exposition = self.metrics().await;
+            ["stop-1", "stop-2"].iter().all(|rule| {
+                exposition.value("autostop_actions_total", &[("rule", rule), ("result", "succeeded")]) == Some(1.0)
+            })
+        })
+        .await;
+    }
+
     async fn role(&self) -> Option<String> {
         self.health().await["role"].as_str().map(str::to_owned)
     }
@@ -180,19 +181,6 @@ async fn elected(a: Replica, b: Replica) -> (Replica, Replica) {
         assert!(Instant::now() < deadline, "no leader and follower within {TIMEOUT:?}: {ra:?} {rb:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// How many stop POSTs each compute received, by name.
-fn stop_posts(emulator: &Emulator) -> BTreeMap<String, usize> {
-    let mut posts = BTreeMap::new();
-    for request in emulator.control().requests() {
-        let path = request.path.split('?').next().unwrap_or_default();
-        if request.method == "POST" && path.ends_with("/stop") {
-            let name = path.trim_end_matches("/stop").rsplit('/').next().unwrap_or_default().to_owned();
-            *posts.entry(name).or_default() += 1;
-        }
-    }
-    posts
 }
 
 fn once_each() -> BTreeMap<String, usize> {
@@ -232,13 +220,7 @@ async fn two_replicas_elect_one_leader_and_only_it_acts_and_prunes() {
 
     wait_for_state(&world.emulator, &id("run-1"), &["Stopping", "Stopped"]).await;
     wait_for_state(&world.emulator, &id("run-2"), &["Stopping", "Stopped"]).await;
-    wait_until("the leader records both stops", || async {
-        let exposition = leader.metrics().await;
-        ["stop-1", "stop-2"].iter().all(|rule| {
-            exposition.value("autostop_actions_total", &[("rule", rule), ("result", "succeeded")]) == Some(1.0)
-        })
-    })
-    .await;
+    leader.records_both_stops().await;
     assert_eq!(stop_posts(&world.emulator), once_each(), "exactly one stop POST per target");
 
     // Only the leader evaluated: the follower sent nothing to ARM and ran nothing.
@@ -292,13 +274,7 @@ async fn a_leader_killed_before_an_occurrence_is_replaced_within_a_lease_period_
     // The occurrence passed while nobody led: the new leader catches it up, once.
     wait_for_state(&world.emulator, &id("run-1"), &["Stopping", "Stopped"]).await;
     wait_for_state(&world.emulator, &id("run-2"), &["Stopping", "Stopped"]).await;
-    wait_until("the new leader records both stops", || async {
-        let exposition = follower.metrics().await;
-        ["stop-1", "stop-2"].iter().all(|rule| {
-            exposition.value("autostop_actions_total", &[("rule", rule), ("result", "succeeded")]) == Some(1.0)
-        })
-    })
-    .await;
+    follower.records_both_stops().await;
     assert_eq!(stop_posts(&world.emulator), once_each(), "exactly one stop POST per target");
     let health = follower.health().await;
     assert_eq!((health["role"].as_str(), health["status"].as_str()), (Some("leader"), Some("ok")), "{health}");
