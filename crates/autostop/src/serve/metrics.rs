@@ -539,6 +539,32 @@ mod tests {
         assert_eq!(parsed.value("autostop_next_occurrence_timestamp_seconds", &[]), None, "an unknown instant");
     }
 
+    #[test]
+    fn the_role_and_the_prunes_show_in_the_gauge_the_counters_and_the_health() {
+        let metrics = Metrics::default();
+        metrics.set_role(None);
+        let value = |metrics: &Metrics, name: &str, labels: &[(&str, &str)]| {
+            openmetrics::parse(&metrics.render()).expect("valid").value(name, labels)
+        };
+        assert_eq!(value(&metrics, "autostop_leader", &[]), Some(1.0), "without election a daemon always leads");
+        assert_eq!(metrics.health().role, None);
+        let at: Timestamp = "2026-01-05T22:00:00Z".parse().expect("timestamp");
+        metrics.record_evaluation(&evaluation(), at, false);
+        let lost = "lost the leader lease: no answer".to_owned();
+        metrics.set_role(Some(&Role::Follower { leader: None, problem: Some(lost.clone()) }));
+        assert_eq!(value(&metrics, "autostop_leader", &[]), Some(0.0));
+        assert_eq!(metrics.health().all_problems(), vec![lost], "the leader reports evaluations from now on");
+
+        metrics.set_role(Some(&Role::Leader));
+        metrics.record_prune(Some("[state] keep: cannot prune".to_owned()));
+        assert_eq!(metrics.health().all_problems(), vec!["[state] keep: cannot prune".to_owned()]);
+        metrics.record_prune(None);
+        assert!(metrics.health().all_problems().is_empty(), "a prune that works clears the failure");
+        assert_eq!(value(&metrics, "autostop_event_prunes_total", &[("result", "failed")]), Some(1.0));
+        assert_eq!(value(&metrics, "autostop_event_prunes_total", &[("result", "succeeded")]), Some(1.0));
+        assert_eq!(value(&metrics, "autostop_leader", &[]), Some(1.0));
+    }
+
     /// The check the tests rely on can fail: the independent parser refuses what a scraper refuses.
     #[test]
     fn the_parser_rejects_what_an_openmetrics_scraper_rejects() {
