@@ -2,8 +2,8 @@
 //! `--oauth basic`, tokens from the emulator's Entra endpoint) elect one leader with a Blob lease, and only it
 //! acts on the emulator's ARM; a leader killed with SIGKILL is replaced within a lease period, one stopped with
 //! SIGTERM gives the lease back at once; the leader prunes the audit log (`[state] keep`). Also: `--ha` on an
-//! SQLite state is a configuration error, and a container SAS URL works for the Blob state without ever being
-//! shown.
+//! SQLite state is a configuration error, and a container SAS URL works for the Blob state (and its lease)
+//! without ever being shown.
 //!
 //! The lease lasts 15 s here (`--lease-duration`, the shortest Blob Storage grants). Every await is bounded by
 //! [`TIMEOUT`].
@@ -383,6 +383,20 @@ async fn a_container_sas_url_works_for_the_blob_state_and_is_never_shown() {
     let events: serde_json::Value = serde_json::from_slice(&history.stdout).expect("history prints JSON");
     let accepted = events.as_array().expect("an array").iter().filter(|event| event["result"] == "accepted").count();
     assert_eq!(accepted, 2, "both stops are in the state behind the SAS: {events}");
+
+    // A replica elects itself on the state behind the SAS (the lease needs its write permission), evaluates from
+    // where `run` left the window, and never logs the SAS either.
+    let replica = world.replica(&url).await;
+    wait_until("the replica leads", || async { replica.role().await.as_deref() == Some("leader") }).await;
+    wait_until("the replica evaluates", || async {
+        replica.metrics().await.value("autostop_runs_total", &[("outcome", "success")]) == Some(1.0)
+    })
+    .await;
+    let exit = replica.process.terminate().await;
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    exit.assert_never_wrote(&signature);
+    exit.assert_never_wrote("sig=");
+    assert_eq!(stop_posts(&world.emulator), once_each(), "the daemon did not act again");
 
     // The SAS is the only credential needed: a state behind a SAS with a wrong signature is refused loudly.
     let forged = format!("{plain}?{}", sas.replace(&signature, "AAAA"));
