@@ -1,7 +1,8 @@
 //! `autostop serve --ha` through the binary: replicas sharing one Blob state on a real Azurite (HTTPS,
 //! `--oauth basic`, tokens from the emulator's Entra endpoint) elect one leader with a Blob lease, and only it
 //! acts on the emulator's ARM; a leader killed with SIGKILL is replaced within a lease period, one stopped with
-//! SIGTERM gives the lease back at once; the leader prunes the audit log (`[state] keep`). Also: `--ha` on an
+//! SIGTERM gives the lease back at once, one cut off from the storage steps down loudly before anyone else
+//! leads; the leader prunes the audit log (`[state] keep`). Also: `--ha` on an
 //! SQLite state is a configuration error, and a container SAS URL works for the Blob state (and its lease)
 //! without ever being shown.
 //!
@@ -12,6 +13,8 @@
 mod azurite;
 #[path = "support/openmetrics.rs"]
 mod openmetrics;
+#[path = "support/relay.rs"]
+mod relay;
 #[path = "support/requests.rs"]
 mod requests;
 #[allow(dead_code)]
@@ -27,6 +30,7 @@ use autostop_emulator::{Emulator, Fleet, Options};
 use autostop_state::{BlobAddress, BlobStore, StateStore};
 use azurite::Azurite;
 use jiff::Timestamp;
+use relay::Relay;
 use requests::stop_posts;
 use tokio::time::Instant;
 use unattended::{Process, TIMEOUT, compute, config_with_rules, id, occurrence_in, wait_for_state, workspace_fleet};
@@ -303,6 +307,49 @@ async fn a_leader_stopped_with_sigterm_gives_the_lease_back_and_the_follower_lea
     assert!(stop_posts(&world.emulator).is_empty(), "nothing was due");
     let exit = follower.process.terminate().await;
     assert_eq!(exit.code, Some(0), "{exit:?}");
+}
+
+#[tokio::test]
+async fn a_leader_cut_off_from_the_storage_steps_down_loudly_before_the_follower_leads() {
+    let world = world("cut").await;
+    world.config(occurrence_in(Duration::from_secs(6 * 3600)), "");
+    let relay = Relay::start(world.azurite.port).await;
+    let through_relay = format!("https://127.0.0.1:{}/{}/cut", relay.port, azurite::ACCOUNT);
+    let mut leader = world.replica(&through_relay).await;
+    wait_until("the first replica leads", || async { leader.role().await.as_deref() == Some("leader") }).await;
+    let follower = world.replica(&world.azurite.url("cut", "")).await;
+    wait_until("the second follows", || async { follower.role().await.as_deref() == Some("follower") }).await;
+
+    relay.cut();
+    let cut = Instant::now();
+    let mut stepped_down = None;
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let (old, new) = (leader.health().await, follower.health().await);
+        assert!(!(old["role"] == "leader" && new["role"] == "leader"), "two leaders at once: {old} {new}");
+        if stepped_down.is_none() && old["role"] == "follower" {
+            stepped_down = Some(cut.elapsed());
+            assert_eq!(old["status"], "degraded", "a lost lease is on /healthz: {old}");
+            let problems = old["problems"].to_string();
+            assert!(problems.contains("lost the leader lease"), "{old}");
+        }
+        if new["role"] == "leader" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no takeover within {TIMEOUT:?}: {old} {new}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stepped_down = stepped_down.expect("the old leader stepped down before the takeover");
+    assert!(stepped_down <= LEASE + Duration::from_secs(1), "stepped down {stepped_down:?} after the cut");
+    assert_eq!(leader.metrics().await.value("autostop_leader", &[]), Some(0.0));
+    leader
+        .process
+        .wait_for_log(|line| line["level"] == "ERROR" && line.to_string().contains("lost the leader lease"))
+        .await;
+    for replica in [leader, follower] {
+        let exit = replica.process.terminate().await;
+        assert_eq!(exit.code, Some(0), "{exit:?}");
+    }
 }
 
 #[tokio::test]

@@ -13,6 +13,8 @@ mod list;
 mod machines;
 mod owners;
 mod policy;
+#[path = "../support/relay.rs"]
+mod relay;
 #[path = "../support/requests.rs"]
 mod requests;
 mod savings;
