@@ -250,7 +250,11 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
                         not_before = Some(now.checked_add(self.options.retry_after_error).unwrap_or(Timestamp::MAX));
                     }
                     RunEnd::Stop => return Ok(()),
-                    RunEnd::Deposed => {}
+                    RunEnd::Deposed => {
+                        // What the interrupted evaluation left is for the next leader to report.
+                        let role = self.role.as_ref().map(|role| role.borrow().clone());
+                        self.metrics.set_role(role.as_ref());
+                    }
                 }
                 continue;
             }
@@ -550,6 +554,7 @@ mod tests {
         assert!(!running.task.is_finished(), "losing the lease is no reason to exit");
         let text = running.metrics.render();
         assert!(text.contains("autostop_actions_total{rule=\"nightly\",result=\"interrupted\"} 1\n"), "{text}");
+        assert!(running.metrics.health().problems.is_empty(), "the interrupted window is the next leader's to report");
         stop(running).await;
         assert_eq!(store.saves(), 0, "an interrupted window is left to the next leader");
     }
