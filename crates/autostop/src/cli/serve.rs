@@ -213,6 +213,18 @@ mod tests {
     }
 
     #[test]
+    fn leader_election_is_off_by_default_and_the_lease_lasts_what_blob_storage_grants() {
+        let args = parse(&[]).expect("valid");
+        assert_eq!(args.election(), ElectionArgs { ha: false, lease: LeaseDuration::MAX });
+        let args = parse(&["--ha", "--lease-duration", "15s"]).expect("valid");
+        assert_eq!(args.election(), ElectionArgs { ha: true, lease: LeaseDuration::MIN });
+        for bad in ["14s", "2m", "20500ms"] {
+            let err = parse(&["--lease-duration", bad]).expect_err(bad).to_string();
+            assert!(err.contains("expected whole seconds from 15s to 60s"), "{err}");
+        }
+    }
+
+    #[test]
     fn the_http_limits_have_documented_defaults_and_refuse_zero() {
         let args = parse(&[]).expect("valid");
         let defaults = ServerLimits::default();
