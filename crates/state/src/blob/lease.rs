@@ -100,7 +100,7 @@ pub enum Acquired {
 pub enum Renewed {
     /// Still ours, for a lease duration from when the request was sent.
     Held,
-    /// No longer ours (it expired and was taken, or was broken): the service's error code says how.
+    /// No longer ours (it expired and was taken, or was broken): what the service said (status and error code).
     Lost(String),
 }
 
@@ -166,7 +166,7 @@ impl LeaderLease {
     pub async fn renew(&self, lease: &LeaseId) -> Result<Renewed, Error> {
         match self.container.blob_client(&self.blob).renew_lease(lease.0.clone(), None).await {
             Ok(_) => Ok(Renewed::Held),
-            Err(err) if is_not_ours(&err) => Ok(Renewed::Lost(error_code(&err))),
+            Err(err) if is_not_ours(&err) => Ok(Renewed::Lost(self.container.describe(&err))),
             Err(err) => Err(self.container.failed("renew the leader lease", &err)),
         }
     }
@@ -188,19 +188,10 @@ impl LeaderLease {
     }
 }
 
-/// Whether a lease call failed because the lease is not (or no longer) ours: 409 (`LeaseIdMismatchWithLease
-/// Operation`, `LeaseNotPresentWithLeaseOperation`, `LeaseAlreadyBroken`...) or 412 (`LeaseLost`).
+/// Whether a lease call failed because the lease is not (or no longer) ours: 409
+/// (`LeaseIdMismatchWithLeaseOperation`, `LeaseNotPresentWithLeaseOperation`...) or 412 (`LeaseLost`).
 fn is_not_ours(err: &azure_core::Error) -> bool {
     matches!(err.http_status(), Some(StatusCode::Conflict | StatusCode::PreconditionFailed))
-}
-
-fn error_code(err: &azure_core::Error) -> String {
-    match err.kind() {
-        azure_core::error::ErrorKind::HttpResponse { status, error_code, .. } => {
-            format!("HTTP {} {}", u16::from(*status), error_code.as_deref().unwrap_or("(no error code)"))
-        }
-        _ => err.to_string(),
-    }
 }
 
 #[cfg(test)]
