@@ -10,32 +10,17 @@ mod unattended;
 use std::path::Path;
 use std::time::Duration;
 
-use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace, actions};
+use autostop_emulator::{Emulator, Options, actions};
 use jiff::Timestamp;
 use serde_json::json;
 use unattended::{
     Process, TIMEOUT, closed_within, compute, config_with_rules, id, idle_connection, occurrence_in, wait_for_state,
+    workspace_fleet,
 };
 
 async fn emulator() -> Emulator {
-    let fleet = Fleet {
-        subscriptions: vec![Subscription {
-            id: unattended::SUB.into(),
-            resource_groups: vec![ResourceGroup {
-                name: "ml-rg".into(),
-                workspaces: vec![Workspace {
-                    name: "ws-a".into(),
-                    location: "eastus".into(),
-                    computes: vec![
-                        compute("run-1", "Running"),
-                        compute("run-2", "Running"),
-                        compute("idle-1", "Running"),
-                    ],
-                }],
-                ..Default::default()
-            }],
-        }],
-    };
+    let fleet =
+        workspace_fleet(vec![compute("run-1", "Running"), compute("run-2", "Running"), compute("idle-1", "Running")]);
     let options = Options { fleet, transition: Duration::from_millis(300), ..Default::default() };
     tokio::time::timeout(TIMEOUT, Emulator::start(options)).await.expect("emulator starts in time").expect("emulator")
 }

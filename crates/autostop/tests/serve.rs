@@ -11,27 +11,15 @@ mod unattended;
 
 use std::time::Duration;
 
-use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace, actions};
+use autostop_emulator::{Emulator, Fleet, Options, actions};
 use jiff::Timestamp;
 use unattended::{
     Process, TIMEOUT, closed_within, compute, config_with_rules, id, idle_connection, occurrence_in, wait_for_state,
+    workspace_fleet,
 };
 
 fn fleet() -> Fleet {
-    Fleet {
-        subscriptions: vec![Subscription {
-            id: unattended::SUB.into(),
-            resource_groups: vec![ResourceGroup {
-                name: "ml-rg".into(),
-                workspaces: vec![Workspace {
-                    name: "ws-a".into(),
-                    location: "eastus".into(),
-                    computes: vec![compute("run-1", "Running"), compute("run-2", "Running")],
-                }],
-                ..Default::default()
-            }],
-        }],
-    }
+    workspace_fleet(vec![compute("run-1", "Running"), compute("run-2", "Running")])
 }
 
 async fn emulator(transition: Duration) -> Emulator {

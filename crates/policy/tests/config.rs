@@ -165,6 +165,16 @@ fn state_keep_is_a_duration_of_at_least_a_day() {
 }
 
 #[test]
+fn state_leader_asks_serve_for_leader_election() {
+    let scope = "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000000\"\n";
+    assert!(parse(&format!("[state]\nleader = true\n{scope}")).expect("valid").state.leader);
+    assert!(!parse(scope).expect("valid").state.leader, "no election by default");
+    let found = errors(&format!("[state]\nleader = \"yes\"\n{scope}"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0, found[0].1), (2, 10), "{found:?}");
+}
+
+#[test]
 fn every_semantic_error_is_reported_with_its_position() {
     let text = r#"[defaults]
 timezone = "Mars/Olympus_Mons"

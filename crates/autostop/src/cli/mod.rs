@@ -133,10 +133,17 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
     let ServeCommand { serve, state, azure, apply, prices, currency } = args;
     let apply = apply.options(wait);
     let prices = crate::savings::PriceSource::from_args(prices, &currency)?;
+    let election = serve.election();
     serve::run(serve, move |config_path| {
         let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
-        let store = policy.state()?.open()?;
         let config = crate::config::load(config_path)?;
+        let location = policy.state()?;
+        let (store, lease) = if election.ha || config.state.leader {
+            let (store, lease) = location.open_with_lease(election.lease)?;
+            (store, Some(lease))
+        } else {
+            (location.open()?, None)
+        };
         let token = std::env::var(crate::status::TOKEN_ENV).ok();
         let page = crate::status::StatusPage::new(config.clone(), policy.clone(), store.clone(), prices, token);
         let page = std::sync::Arc::new(page);
@@ -161,7 +168,7 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
             page.follow(config.clone());
             Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options).with_wakeups(wakeups.clone()))
         };
-        Ok((loader, store, pages, links))
+        Ok(serve::Parts { loader, store, pages, links, election: lease })
     })
 }
 

@@ -14,6 +14,10 @@ mod list;
 mod machines;
 mod owners;
 mod policy;
+#[path = "../support/relay.rs"]
+mod relay;
+#[path = "../support/requests.rs"]
+mod requests;
 mod savings;
 mod stop_start;
 mod timeline;

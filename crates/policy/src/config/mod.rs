@@ -71,7 +71,7 @@ pub struct Config {
     pub defaults: Defaults,
     /// `[azure]`: how to reach Azure; every field optional (the command line and environment fill the rest).
     pub azure: AzureSettings,
-    /// `[state]`: how long audit events are kept.
+    /// `[state]`: how long audit events are kept, and whether `serve` elects a leader.
     pub state: StateSettings,
     /// `[tags]`: the owner tag names.
     pub tags: TagNames,
@@ -96,6 +96,8 @@ pub struct StateSettings {
     /// `keep`: audit events older than this are pruned after each evaluation (`None`: kept forever). Claims and
     /// pending occurrences are never pruned.
     pub keep: Option<SignedDuration>,
+    /// `leader`: `autostop serve` takes part in leader election on its Blob state, as with `--ha`.
+    pub leader: bool,
 }
 
 /// `[defaults]`, resolved.

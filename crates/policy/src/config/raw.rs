@@ -30,7 +30,7 @@ impl Keys for RawNotify {
 }
 
 impl Keys for RawState {
-    const KEYS: &'static [&'static str] = &["keep"];
+    const KEYS: &'static [&'static str] = &["keep", "leader"];
 }
 
 impl Keys for RawTags {
@@ -104,6 +104,8 @@ pub(crate) struct RawNotify {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawState {
     pub keep: Option<Spanned<String>>,
+    #[serde(default)]
+    pub leader: bool,
 }
 
 /// `[tags]`.

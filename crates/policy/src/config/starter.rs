@@ -23,6 +23,7 @@ catch_up = "1h"
 # Retention of the audit log (the state is chosen by --state / AUTOSTOP_STATE: a file, or a Blob Storage URL).
 # [state]
 # keep = "400d"                    # prune events older than this after each run; claims are never pruned
+# leader = true                    # serve: elect one leader among replicas sharing a Blob state (as --ha)
 
 # Owner tags on an instance (the names below are the defaults):
 #   autostop = off                                   never touch this instance

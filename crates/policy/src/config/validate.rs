@@ -55,7 +55,9 @@ pub(super) fn validate(
     let raw_notify = raw.notify.unwrap_or_default();
     let public_url_written = raw_notify.public_url.is_some();
     let notify = notify(raw_notify, errors);
-    let keep = raw.state.unwrap_or_default().keep.and_then(|text| {
+    let state = raw.state.unwrap_or_default();
+    let leader = state.leader;
+    let keep = state.keep.and_then(|text| {
         let keep = duration(&text, "state.keep", errors)?;
         if keep < SignedDuration::from_hours(24) {
             errors.at(&text.span(), format!("state.keep: expected at least 1d, found {:?}", text.get_ref()));
@@ -90,7 +92,7 @@ pub(super) fn validate(
         azure,
         notify,
         channels,
-        state: StateSettings { keep },
+        state: StateSettings { keep, leader },
         tags,
         scopes,
         calendars,
