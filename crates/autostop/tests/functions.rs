@@ -260,6 +260,65 @@ async fn the_handler_closes_a_connection_that_sends_no_header_after_the_timeout_
     assert_eq!(exit.code, Some(0), "{}", exit.stderr);
 }
 
+/// A skip recorded `days` ago, found again by its `reason`.
+fn old_event(days: i64, reason: &str) -> autostop_state::Event {
+    let at = Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(24 * days)).expect("in range");
+    autostop_state::Event {
+        reason: Some(reason.to_owned()),
+        ..autostop_state::Event::new(at, autostop_state::EventKind::Skipped)
+    }
+}
+
+fn reasons(history: &serde_json::Value) -> Vec<&str> {
+    history.as_array().expect("an array").iter().filter_map(|event| event["reason"].as_str()).collect()
+}
+
+#[tokio::test]
+async fn an_invocation_prunes_the_audit_log_and_no_instance_prunes_again_within_the_day() {
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config_with_rules(dir.path(), &[("later", "stop", "run-1", occurrence_in(Duration::from_secs(3600)))]);
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{text}\n[state]\nkeep = \"30d\"\n")).expect("write config");
+    // The state the handlers find under XDG_STATE_HOME, with an event older than what is kept.
+    let state = autostop_state::SqliteStore::open(&dir.path().join("state/autostop/audit.db")).expect("state");
+    state.record(&old_event(40, "first old event")).expect("recorded");
+    let args = ["serve", "--config", config.to_str().expect("utf-8 path")];
+    let env = [("FUNCTIONS_CUSTOMHANDLER_PORT", "0")];
+    let client = reqwest::Client::new();
+
+    let mut first = Process::spawn(&emulator, dir.path(), &args, &env, None);
+    let url = format!("http://{}/autostop-timer", listening_addr(&mut first).await);
+    let (code, body) = invoke(&client, &url, &timer_payload(serde_json::Value::Null, false)).await;
+    assert_eq!(code, 200, "{body}");
+    // The answer does not wait for the prune: it follows in the background.
+    let pruned = first.wait_for_log(|line| line["message"] == "pruned the audit log ([state] keep)").await;
+    assert_eq!(pruned["deleted"], 1, "{pruned}");
+    let history = autostop(&emulator, dir.path(), &["history", "--since", "60d", "-o", "json"]).await;
+    assert!(!reasons(&history).contains(&"first old event"), "not pruned: {history:#}");
+
+    // As old an event again, then invocations moments later: of this instance, and of a new one (the host
+    // scaled out, or recycled the first), which only the state can tell that the audit log was just pruned.
+    state.record(&old_event(40, "second old event")).expect("recorded");
+    let (code, body) = invoke(&client, &url, &timer_payload(serde_json::Value::Null, false)).await;
+    assert_eq!(code, 200, "{body}");
+    let mut second = Process::spawn(&emulator, dir.path(), &args, &env, None);
+    let url = format!("http://{}/autostop-timer", listening_addr(&mut second).await);
+    let (code, body) = invoke(&client, &url, &timer_payload(serde_json::Value::Null, false)).await;
+    assert_eq!(code, 200, "{body}");
+
+    // Shutdown waits for a prune in flight: after it, whatever either instance would prune is gone.
+    let mut prunes = Vec::new();
+    for handler in [first, second] {
+        let exit = handler.terminate().await;
+        assert_eq!(exit.code, Some(0), "{exit:?}");
+        prunes.push(exit.logs.iter().filter(|line| line["message"] == "pruned the audit log ([state] keep)").count());
+    }
+    assert_eq!(prunes, [1, 0], "one prune, by the first instance's first invocation");
+    let history = autostop(&emulator, dir.path(), &["history", "--since", "60d", "-o", "json"]).await;
+    assert!(reasons(&history).contains(&"second old event"), "pruned again within the day: {history:#}");
+}
+
 /// The signing key the handler is given, and the test signs its links with.
 const LINK_KEY: &str = "a link key of at least thirty-two bytes, for tests only";
 

@@ -176,6 +176,13 @@ pub struct Pruned {
     pub deleted: u64,
 }
 
+/// Whether a prune of the events before `before` is due, `every` after the last one, which left the history
+/// complete from `pruned_before` (`before` as it was then; the Blob backend keeps whole days, so the start of that
+/// day: a prune is then due once a whole day more can go). Pure.
+fn prune_due(pruned_before: Option<Timestamp>, before: Timestamp, every: SignedDuration) -> bool {
+    pruned_before.is_none_or(|pruned| before.duration_since(pruned) >= every)
+}
+
 /// Configuration and an actor: everything an evaluation needs.
 pub struct Engine {
     config: Config,
@@ -217,6 +224,21 @@ impl Engine {
             .await
             .with_context(|| format!("[state] keep: cannot prune the events before {before}"))?;
         Ok(Some(Pruned { before, deleted }))
+    }
+
+    /// Like [`Engine::prune`], but only when the last prune recorded in the state, by any process, is at least
+    /// `every` old (`None` also when it is not): the Functions handler's retention, where instances come and go
+    /// and only the state remembers. A prune that was cut short never advanced the record, so it is due again.
+    pub async fn prune_when_due(&self, now: Timestamp, every: SignedDuration) -> anyhow::Result<Option<Pruned>> {
+        let Some(before) = self.config.state.keep.and_then(|keep| now.checked_sub(keep).ok()) else {
+            return Ok(None);
+        };
+        let pruned_before = (self.actor.store.pruned_before().await)
+            .context("[state] keep: cannot read when the audit log was last pruned")?;
+        if !prune_due(pruned_before, before, every) {
+            return Ok(None);
+        }
+        self.prune(now).await
     }
 
     /// The ARM client (for its traffic counters).
@@ -581,5 +603,24 @@ impl Engine {
             .await
             .with_context(|| format!("cannot write to the audit log in {}", self.actor.store.location()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prune_is_due_when_never_pruned_or_once_the_kept_period_moved_on_by_every() {
+        let day = SignedDuration::from_hours(24);
+        let before: Timestamp = "2026-03-10T12:00:00Z".parse().expect("timestamp");
+        assert!(prune_due(None, before, day), "never pruned");
+        let an_hour_ago = before.checked_sub(SignedDuration::from_hours(1)).expect("in range");
+        assert!(!prune_due(Some(an_hour_ago), before, day), "pruned an hour ago");
+        assert!(prune_due(Some(before.checked_sub(day).expect("in range")), before, day), "pruned a day ago");
+        // A Blob state keeps whole days: pruned at 23:00 yesterday, its history is complete from 00:00 yesterday.
+        let blob_mark: Timestamp = "2026-03-09T00:00:00Z".parse().expect("timestamp");
+        assert!(!prune_due(Some(blob_mark), "2026-03-09T23:00:00Z".parse().expect("timestamp"), day));
+        assert!(prune_due(Some(blob_mark), "2026-03-10T00:00:00Z".parse().expect("timestamp"), day));
     }
 }

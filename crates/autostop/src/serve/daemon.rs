@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use super::leader::{Role, Timing, elect};
 use super::metrics::Metrics;
-use super::retention::Retention;
+use super::retention::{Cadence, Retention};
 use super::server::{ServerLimits, serve};
 use super::{Evaluate, LastStore, Load, Pages, Window, http};
 use crate::signals::{Control, Interrupt, Stage};
@@ -132,7 +132,7 @@ pub async fn run_daemon<L: Load, S: LastStore>(
         clock: SystemClock,
         options,
         role,
-        retention: Retention::default(),
+        retention: Retention::new(Cadence::Daemon),
     };
     let result = scheduler.run(controls).await;
     if let Some((stop, task)) = election {
@@ -510,7 +510,7 @@ mod tests {
             clock,
             options: options(),
             role,
-            retention: Retention::default(),
+            retention: Retention::new(Cadence::Daemon),
         };
         Running { controls, metrics, task: tokio::spawn(scheduler.run(rx)) }
     }

@@ -66,6 +66,10 @@ impl Evaluate for Engine {
     async fn prune(&self, now: Timestamp) -> anyhow::Result<Option<Pruned>> {
         Engine::prune(self, now).await
     }
+
+    async fn prune_when_due(&self, now: Timestamp, every: jiff::SignedDuration) -> anyhow::Result<Option<Pruned>> {
+        Engine::prune_when_due(self, now, every).await
+    }
 }
 
 /// The daemon schedules from the engine's "last evaluated" cell.

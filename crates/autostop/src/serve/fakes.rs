@@ -31,6 +31,10 @@ pub struct FakeEngine {
     pub occurrences: Vec<Timestamp>,
     pub behaviour: Behaviour,
     pub seen: mpsc::UnboundedSender<Window>,
+    /// What [`Evaluate::prune_when_due`] answers: always due, pruning one event, or failing with this text.
+    pub prune_failure: Option<&'static str>,
+    /// How many times [`Evaluate::prune_when_due`] was called.
+    pub prunes: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeEngine {
@@ -38,7 +42,7 @@ impl FakeEngine {
     pub fn new(occurrences: &[&str], behaviour: Behaviour) -> (Self, mpsc::UnboundedReceiver<Window>) {
         let (seen, rx) = mpsc::unbounded_channel();
         let occurrences = occurrences.iter().map(|text| ts(text)).collect();
-        (FakeEngine { occurrences, behaviour, seen }, rx)
+        (FakeEngine { occurrences, behaviour, seen, prune_failure: None, prunes: Arc::default() }, rx)
     }
 
     fn due(&self, window: Window) -> Vec<Timestamp> {
@@ -102,6 +106,18 @@ impl Evaluate for FakeEngine {
     /// No retention configured.
     async fn prune(&self, _now: Timestamp) -> anyhow::Result<Option<super::Pruned>> {
         Ok(None)
+    }
+
+    async fn prune_when_due(
+        &self,
+        now: Timestamp,
+        _every: jiff::SignedDuration,
+    ) -> anyhow::Result<Option<super::Pruned>> {
+        self.prunes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        match self.prune_failure {
+            Some(failure) => anyhow::bail!("{failure}"),
+            None => Ok(Some(super::Pruned { before: now, deleted: 1 })),
+        }
     }
 }
 

@@ -13,6 +13,14 @@
 //! An invocation whose `Data` holds an HTTP request (`Url`, `Method`: the links function `functions init` writes,
 //! see [`super::http_trigger`]) is answered by the same link handler as the daemon's ([`Links::answer`]), outside
 //! the timer's one-at-a-time lock: the page goes back in `Outputs.res`, with HTTP 200 to the host.
+//!
+//! Retention (`[state] keep`): after an evaluation the handler starts a prune of the audit log in the background
+//! when one is due, and answers without waiting for it ([`super::retention`], [`Cadence::Shared`]). The host may
+//! end work left after an answer (it scales in and recycles instances), so whether a prune is due is read from
+//! the state, where each prune records how far it went: at most once a day whatever the number of instances, and
+//! a prune cut short is due again at the next invocation on any instance. A failed prune never fails an
+//! invocation: it is logged at once, and each later invocation's `Logs` carries it (`retention problem: ...`)
+//! until a prune works.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
@@ -32,6 +40,7 @@ use tokio::sync::{Mutex, mpsc};
 use super::daemon::RECORD_WAIT;
 use super::http_trigger::{HttpInvocation, http_response, parse_http_invocation};
 use super::links::Links;
+use super::retention::{Cadence, PruneReport, Retention};
 use super::server::ServerLimits;
 use super::timer::{InvokeResponse, parse_invocation};
 use super::{Evaluate, Load, Window};
@@ -56,6 +65,32 @@ struct Handler<E> {
     run: Mutex<()>,
     interrupt: Interrupt,
     links: Option<Arc<Links>>,
+    retention: Mutex<Retention>,
+    prune_problem: Arc<PruneProblem>,
+}
+
+/// Why the last prune of the audit log failed, until one works or the state says none is due.
+#[derive(Debug, Default)]
+struct PruneProblem(std::sync::Mutex<Option<String>>);
+
+impl PruneProblem {
+    fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    fn set(&self, problem: Option<String>) {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = problem;
+    }
+}
+
+impl PruneReport for PruneProblem {
+    fn record_prune(&self, problem: Option<String>) {
+        self.set(problem);
+    }
+
+    fn record_not_due(&self) {
+        self.set(None);
+    }
 }
 
 /// Serves the Functions host until shutdown; SIGHUP reloads the configuration as in the daemon.
@@ -89,6 +124,8 @@ async fn serve<L: Load>(
         run: Mutex::new(()),
         interrupt,
         links: options.links,
+        retention: Mutex::new(Retention::new(Cadence::Shared)),
+        prune_problem: Arc::default(),
     });
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -127,6 +164,7 @@ async fn serve<L: Load>(
             }
         }
     };
+    handler.retention.lock().await.finish(shutdown_grace).await;
     finished.context("the custom handler task failed")
 }
 
@@ -189,8 +227,11 @@ async fn invoke<E: Evaluate>(
             for line in &evaluation.lines {
                 tracing::info!(function, "{line}");
             }
+            // In the background: the answer never waits for a prune, nor fails for one.
+            handler.retention.lock().await.after_evaluation(&engine, &handler.prune_problem, now).await;
             let mut logs = evaluation.lines;
             logs.extend(evaluation.problems.iter().map(|problem| format!("problem: {problem}")));
+            logs.extend(handler.prune_problem.get().map(|problem| format!("retention problem: {problem}")));
             logs.push(format!(
                 "window {window_text}: {} attempted, {} succeeded, {} failed",
                 evaluation.attempted, evaluation.succeeded, evaluation.failed
@@ -331,6 +372,37 @@ mod tests {
             assert!(!json["Logs"].as_array().expect("Logs").is_empty(), "{json}");
             host.stop().await;
         }
+    }
+
+    #[tokio::test]
+    async fn a_failed_prune_never_fails_an_invocation_and_shows_in_the_later_ones_until_the_hour_is_up() {
+        use std::sync::atomic::Ordering;
+        let (mut engine, _windows) = FakeEngine::new(&[], Behaviour::Succeed);
+        engine.prune_failure =
+            Some("[state] keep: cannot prune the events before 2026-01-01T00:00:00Z: disk I/O error");
+        let prunes = engine.prunes.clone();
+        let host = start(engine).await;
+        let (code, json) = host.invoke(payload("null", false)).await;
+        assert_eq!(code, 200, "{json}");
+        // The prune runs after the answer; a later invocation reports its failure, and does not try again yet.
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        let shown = loop {
+            let (code, json) = host.invoke(payload("null", false)).await;
+            assert_eq!(code, 200, "a failed prune failed the invocation: {json}");
+            let logs = json["Logs"].as_array().expect("Logs").clone();
+            if let Some(line) = logs.iter().filter_map(|line| line.as_str()).find(|line| line.starts_with("retention"))
+            {
+                break line.to_owned();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the failed prune is never shown: {json}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(
+            shown.starts_with("retention problem: [state] keep: cannot prune") && shown.ends_with("disk I/O error"),
+            "{shown}"
+        );
+        assert_eq!(prunes.load(Ordering::SeqCst), 1, "tried again within the hour");
+        host.stop().await;
     }
 
     #[tokio::test]

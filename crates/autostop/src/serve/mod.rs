@@ -71,6 +71,14 @@ pub trait Evaluate: Send + Sync + 'static {
     /// Deletes the audit events older than the configured retention (`[state] keep`) at `now`; `None` when none
     /// is configured.
     fn prune(&self, now: Timestamp) -> impl Future<Output = anyhow::Result<Option<Pruned>>> + Send;
+
+    /// Like [`Evaluate::prune`], but only when the state says the last prune, by any process, is at least `every`
+    /// old; `None` also when it is not due.
+    fn prune_when_due(
+        &self,
+        now: Timestamp,
+        every: jiff::SignedDuration,
+    ) -> impl Future<Output = anyhow::Result<Option<Pruned>>> + Send;
 }
 
 /// Builds the engine from the configuration: once at start, and again on SIGHUP.
