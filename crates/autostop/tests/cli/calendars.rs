@@ -7,45 +7,26 @@ const HOLIDAYS: &str = include_str!("../data/jp-holidays.ics");
 const BAD_HOLIDAYS: &str = include_str!("../data/bad-holidays.ics");
 
 /// A Tokyo config whose morning start rests on Japanese holidays; the calendar file sits beside it.
-const CONFIG: &str = r#"
-[defaults]
-timezone = "Asia/Tokyo"
+const CONFIG: &str = day_config!(
+    defaults: "timezone = \"Asia/Tokyo\"",
+    sections: "\n[[calendars]]\nname = \"jp-holidays\"\nfile = \"calendars/jp-holidays.ics\"\n",
+    stop: "",
+    start: "skip_on = [\"jp-holidays\"]",
+);
 
-[[calendars]]
-name = "jp-holidays"
-file = "calendars/jp-holidays.ics"
-
-[[scopes]]
-subscription = "00000000-0000-0000-0000-00000000a001"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-
-[[rules]]
-name = "morning-start"
-action = "start"
-schedule = "0 0 8 * * Mon-Fri"
-select = { tags = { autostart = "yes" } }
-skip_on = ["jp-holidays"]
-"#;
-
-/// A temporary folder holding `autostop.toml` and `calendars/jp-holidays.ics` with the given texts.
-fn folder(ics: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("calendars")).unwrap();
-    std::fs::write(dir.path().join("calendars/jp-holidays.ics"), ics).unwrap();
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let config = config.to_str().unwrap().to_owned();
-    (dir, config)
+/// A [`Setup`] of [`CONFIG`], with `calendars/jp-holidays.ics` beside it holding `ics`.
+fn folder(ics: &str) -> Setup {
+    let setup = setup(CONFIG);
+    std::fs::create_dir(setup.dir.path().join("calendars")).unwrap();
+    std::fs::write(setup.dir.path().join("calendars/jp-holidays.ics"), ics).unwrap();
+    setup
 }
 
 #[tokio::test]
 async fn check_reads_the_calendar_beside_the_config_and_reports_its_bad_line() {
-    let (dir, config) = folder(HOLIDAYS);
-    let good = Cli::bare(&["check", "--config", &config]).run().await;
+    let setup = folder(HOLIDAYS);
+    let (dir, config) = (setup.dir.path(), setup.config.to_str().unwrap());
+    let good = Cli::bare(&["check", "--config", config]).run().await;
     assert_eq!(good.code, 0, "{good:#?}");
     assert!(good.stdout.contains("calendar jp-holidays: 2 event or dates"), "{good:#?}");
     assert!(
@@ -54,10 +35,10 @@ async fn check_reads_the_calendar_beside_the_config_and_reports_its_bad_line() {
         "{good:#?}"
     );
 
-    std::fs::write(dir.path().join("calendars/jp-holidays.ics"), BAD_HOLIDAYS).unwrap();
-    let bad = Cli::bare(&["check", "--config", &config]).run().await;
+    std::fs::write(dir.join("calendars/jp-holidays.ics"), BAD_HOLIDAYS).unwrap();
+    let bad = Cli::bare(&["check", "--config", config]).run().await;
     assert_eq!(bad.code, 2, "{bad:#?}");
-    let ics = dir.path().join("calendars/jp-holidays.ics").display().to_string();
+    let ics = dir.join("calendars/jp-holidays.ics").display().to_string();
     let line = bad.stderr.lines().next().unwrap_or_default();
     assert!(line.starts_with(&format!("{ics}:5: RRULE: ")), "{bad:#?}");
     assert!(bad.stderr.contains("1 error in "), "{bad:#?}");
@@ -73,15 +54,10 @@ async fn plan_shows_the_holiday_the_morning_start_rests_on() {
         },
     ]))
     .await;
-    let (dir, config) = folder(HOLIDAYS);
-    let state = dir.path().join("audit.db");
+    let setup = folder(HOLIDAYS);
     // From noon on Thursday 31 December 2026 (Tokyo) for a day: Friday 1 January is 元日.
     let args = ["plan", "--at", "2026-12-31T12:00:00", "--window", "24h"];
-    let json = Cli::against(&emulator, &[&args[..], &["-o", "json"]].concat())
-        .env("AUTOSTOP_CONFIG", &config)
-        .args_state(&state)
-        .run()
-        .await;
+    let json = setup.cli(&emulator, &[&args[..], &["-o", "json"]].concat()).run().await;
     assert_eq!(json.code, 0, "{json:#?}");
     let rows = json.json();
     let morning = rows
@@ -96,7 +72,7 @@ async fn plan_shows_the_holiday_the_morning_start_rests_on() {
     assert_eq!(morning["occurrence"], "2027-01-01T08:00:00+09:00", "{rows:#}");
     assert_eq!(row(&rows, "plain-1")["decision"], "act", "the evening stop has no calendar: {rows:#}");
 
-    let table = Cli::against(&emulator, &args).env("AUTOSTOP_CONFIG", &config).args_state(&state).run().await;
+    let table = setup.cli(&emulator, &args).run().await;
     assert_eq!(table.code, 0, "{table:#?}");
     let line = table.stdout.lines().find(|line| line.contains("holiday (jp-holidays: 元日)")).unwrap_or_default();
     let words: Vec<&str> = line.split_whitespace().collect();

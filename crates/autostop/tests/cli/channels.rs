@@ -121,18 +121,8 @@ async fn teams_gets_an_adaptive_card_and_slack_block_kit_with_signed_links_once_
         compute("run-stopped", "ComputeInstance", "Stopped"),
     ]))
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[defaults]
-timezone = "Asia/Tokyo"
-
-[notify]
-public_url = "{PUBLIC_URL}"
-
+    let channels = format!(
+        r#"
 [[channels]]
 name = "teams"
 kind = "teams"
@@ -142,28 +132,12 @@ url = "{base}/teams/SECRET-TEAMS-TOKEN"
 name = "slack"
 kind = "slack"
 url = "{base}/slack/SECRET-SLACK-TOKEN"
-
-[[scopes]]
-subscription = "{SUB}"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-select = {{ names = ["run-*"] }}
-notify = {{ before = "30m", channels = ["teams", "slack"] }}
 "#
-        ),
-    )
-    .unwrap();
-    let state = dir.path().join("audit.db");
-    let cli = |args: &[&str]| {
-        Cli::against(&emulator, args)
-            .env("AUTOSTOP_CONFIG", &config)
-            .env("AUTOSTOP_LINK_KEY", LINK_KEY)
-            .args_state(&state)
-    };
-    let run_at = |now: &'static str| cli(&["run", "--now", now, "-o", "json"]).run();
+    );
+    let notify = format!("public_url = \"{PUBLIC_URL}\"");
+    let setup = setup(&notice_config(&notify, &channels, r#"select = { names = ["run-*"] }"#, &["teams", "slack"]))
+        .env("AUTOSTOP_LINK_KEY", LINK_KEY);
+    let run_at = |now: &'static str| setup.run_at(&emulator, now);
 
     // Both services refuse the first time, each in its own way: recorded, loudly, without the URLs.
     let first = run_at("2026-03-02T19:30:10+09:00").await;
@@ -234,7 +208,7 @@ notify = {{ before = "30m", channels = ["teams", "slack"] }}
         }
     }
 
-    let history = cli(&["history", "-o", "json"]).run().await;
+    let history = setup.cli(&emulator, &["history", "-o", "json"]).run().await;
     for output in [&first.stdout, &first.stderr, &second.stdout, &second.stderr, &history.stdout] {
         assert!(!output.contains("SECRET-"), "a webhook URL leaked: {output}");
     }
@@ -252,8 +226,16 @@ fn python() -> PathBuf {
     python
 }
 
-/// A CA of the test's own and a server certificate it signed for 127.0.0.1: `(ca.pem, cert.pem, key.pem)`.
-fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+/// A CA of the test's own, a server certificate it signed for 127.0.0.1, and the trust roots autostop is given
+/// (the emulator's CA and the test's, in one `SSL_CERT_FILE`), in a temporary folder the SMTP servers write to.
+struct SmtpTls {
+    dir: tempfile::TempDir,
+    cert: PathBuf,
+    key: PathBuf,
+    roots: PathBuf,
+}
+
+fn smtp_tls(emulator: &autostop_emulator::Emulator) -> SmtpTls {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -265,11 +247,17 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
     params.distinguished_name.push(DnType::CommonName, "autostop test SMTP server");
     let cert = params.signed_by(&key, &issuer).unwrap();
-    let paths = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&paths.0, ca.pem()).unwrap();
-    std::fs::write(&paths.1, cert.pem()).unwrap();
-    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
-    paths
+    let dir = tempfile::tempdir().unwrap();
+    let tls = SmtpTls {
+        cert: dir.path().join("cert.pem"),
+        key: dir.path().join("key.pem"),
+        roots: dir.path().join("roots.pem"),
+        dir,
+    };
+    std::fs::write(&tls.cert, cert.pem()).unwrap();
+    std::fs::write(&tls.key, key.serialize_pem()).unwrap();
+    std::fs::write(&tls.roots, format!("{}\n{}", emulator.ca_pem(), ca.pem())).unwrap();
+    tls
 }
 
 const SMTP_USER: &str = "autostop-notices";
@@ -284,7 +272,9 @@ struct SmtpServer {
 }
 
 impl SmtpServer {
-    async fn start(security: &str, (cert, key): (&Path, &Path), out: PathBuf) -> SmtpServer {
+    /// `smtp_server.py --security SECURITY`, writing to the folder `name` beside the certificates.
+    async fn start(security: &str, tls: &SmtpTls, name: &str) -> SmtpServer {
+        let out = tls.dir.path().join(name);
         std::fs::create_dir_all(&out).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/smtp_server.py");
         let mut child = tokio::process::Command::new(python())
@@ -292,9 +282,9 @@ impl SmtpServer {
             .args(["--security", security, "--out"])
             .arg(&out)
             .arg("--cert")
-            .arg(cert)
+            .arg(&tls.cert)
             .arg("--key")
-            .arg(key)
+            .arg(&tls.key)
             .env("SMTP_SERVER_USER", SMTP_USER)
             .env("SMTP_SERVER_PASSWORD", SMTP_PASSWORD)
             .stdin(std::process::Stdio::null())
@@ -325,6 +315,33 @@ impl SmtpServer {
     }
 }
 
+/// A `[[channels]]` entry of kind `email`: `smtp` its server's URL, `to` the TOML value of its `to`, with the
+/// credentials in `NOTICE_SMTP_USER` and `NOTICE_SMTP_PASSWORD`.
+fn email_channel(name: &str, smtp: &str, to: &str) -> String {
+    format!(
+        r#"
+[[channels]]
+name = "{name}"
+kind = "email"
+smtp = "{smtp}"
+from = "autostop@example.com"
+to = {to}
+username_env = "NOTICE_SMTP_USER"
+password_env = "NOTICE_SMTP_PASSWORD"
+"#
+    )
+}
+
+/// A [`Setup`] for e-mail notices: `config`, the link key, the trust roots in `roots` (the emulator's CA and the
+/// SMTP server's) and the right SMTP credentials.
+fn smtp_setup(config: &str, roots: &Path) -> Setup {
+    setup(config)
+        .env("AUTOSTOP_LINK_KEY", LINK_KEY)
+        .env("SSL_CERT_FILE", roots)
+        .env("NOTICE_SMTP_USER", SMTP_USER)
+        .env("NOTICE_SMTP_PASSWORD", SMTP_PASSWORD)
+}
+
 /// Every notice link in a plain-text body.
 fn links_in(text: &str) -> Vec<&str> {
     text.split_whitespace().filter(|word| word.starts_with(PUBLIC_URL)).collect()
@@ -339,66 +356,20 @@ async fn email_sends_one_digest_per_owner_over_starttls_and_one_to_fixed_address
         owned("nobody-1", None),
     ]))
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = certificates(dir.path());
-    let starttls = SmtpServer::start("starttls", (&cert, &key), dir.path().join("starttls")).await;
-    let implicit = SmtpServer::start("tls", (&cert, &key), dir.path().join("tls")).await;
-    // autostop trusts the emulator's CA and the SMTP server's, from the one SSL_CERT_FILE.
-    let bundle = dir.path().join("roots.pem");
-    std::fs::write(&bundle, format!("{}\n{}", emulator.ca_pem(), std::fs::read_to_string(&ca).unwrap())).unwrap();
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[defaults]
-timezone = "Asia/Tokyo"
-
-[notify]
-public_url = "{PUBLIC_URL}"
-owner_domain = "example.org"
-
-[[channels]]
-name = "owners"
-kind = "email"
-smtp = "smtp://127.0.0.1:{}"
-from = "autostop@example.com"
-to = "owner"
-username_env = "NOTICE_SMTP_USER"
-password_env = "NOTICE_SMTP_PASSWORD"
-
-[[channels]]
-name = "ops"
-kind = "email"
-smtp = "smtps://127.0.0.1:{}"
-from = "autostop@example.com"
-to = ["ops@example.com", "lead@example.com"]
-username_env = "NOTICE_SMTP_USER"
-password_env = "NOTICE_SMTP_PASSWORD"
-
-[[scopes]]
-subscription = "{SUB}"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-notify = {{ before = "30m", channels = ["owners", "ops"] }}
-"#,
-            starttls.port, implicit.port
+    let tls = smtp_tls(&emulator);
+    let starttls = SmtpServer::start("starttls", &tls, "starttls").await;
+    let implicit = SmtpServer::start("tls", &tls, "tls").await;
+    let channels = [
+        email_channel("owners", &format!("smtp://127.0.0.1:{}", starttls.port), r#""owner""#),
+        email_channel(
+            "ops",
+            &format!("smtps://127.0.0.1:{}", implicit.port),
+            r#"["ops@example.com", "lead@example.com"]"#,
         ),
-    )
-    .unwrap();
-    let state = dir.path().join("audit.db");
-    let cli = |args: &[&str], password: &str| {
-        Cli::against(&emulator, args)
-            .env("AUTOSTOP_CONFIG", &config)
-            .env("AUTOSTOP_LINK_KEY", LINK_KEY)
-            .env("SSL_CERT_FILE", &bundle)
-            .env("NOTICE_SMTP_USER", SMTP_USER)
-            .env("NOTICE_SMTP_PASSWORD", password)
-            .args_state(&state)
-    };
+    ];
+    let notify = format!("public_url = \"{PUBLIC_URL}\"\nowner_domain = \"example.org\"");
+    let setup = smtp_setup(&notice_config(&notify, &channels.join("\n"), "", &["owners", "ops"]), &tls.roots);
+    let cli = |args: &[&str], password: &str| setup.cli(&emulator, args).env("NOTICE_SMTP_PASSWORD", password);
     let run_at = |now: &'static str, password: &str| cli(&["run", "--now", now, "-o", "json"], password).run();
 
     // The servers refuse the wrong password (AUTH is theirs to check): every digest fails and is recorded, the

@@ -126,9 +126,7 @@ schedule = "0 0 20 * * *"
 max = "2h"
 "#
     ));
-    let (config, state) = (setup.config.as_path(), setup.state.as_path());
-    let run =
-        Cli::against(&emulator, &["run", "-o", "json"]).env("AUTOSTOP_CONFIG", config).args_state(state).run().await;
+    let run = setup.cli(&emulator, &["run", "-o", "json"]).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
     let off = row(&rows, "off-1");
@@ -141,11 +139,7 @@ max = "2h"
     assert_eq!(idle_of(&emulator, "long-1").await, "PT120M");
     assert_eq!(idle_of(&emulator, "short-1").await, "PT30M");
 
-    let plan = Cli::against(&emulator, &["plan", "--window", "24h"])
-        .env("AUTOSTOP_CONFIG", config)
-        .args_state(state)
-        .run()
-        .await;
+    let plan = setup.cli(&emulator, &["plan", "--window", "24h"]).run().await;
     assert_eq!(plan.code, 0, "{plan:#?}");
     assert!(
         plan.stderr.contains("rule evening-stop stops native-1, but its native schedule starts it again: Start cron 0 8 * * * (Pacific Standard Time)"),

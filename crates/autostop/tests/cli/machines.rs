@@ -191,12 +191,7 @@ schedule = "0 0 8 * * *"
 kinds = ["vm"]
 "#
     ));
-    let run_at = |now: &'static str| {
-        Cli::against(&emulator, &["run", "--now", now, "-o", "json"])
-            .env("AUTOSTOP_CONFIG", &setup.config)
-            .args_state(&setup.state)
-            .run()
-    };
+    let run_at = |now: &'static str| setup.run_at(&emulator, now);
     let run = run_at("2026-03-02T20:00:30Z").await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();

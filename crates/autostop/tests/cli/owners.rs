@@ -7,26 +7,13 @@ use autostop_emulator::{Compute, Emulator};
 
 use crate::util::*;
 
-const CONFIG: &str = r#"
-[defaults]
-timezone = "Asia/Tokyo"
-catch_up = "1h"
-
-[[scopes]]
-subscription = "00000000-0000-0000-0000-00000000a001"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-select = { names = ["auto-*"] }
-
-[[rules]]
-name = "morning-start"
-action = "start"
-schedule = "0 0 8 * * Mon-Fri"
-select = { tags = { autostart = "yes" } }
-"#;
+/// The day in Tokyo: the evening stop stops only the `auto-*` instances.
+const CONFIG: &str = day_config!(
+    defaults: "timezone = \"Asia/Tokyo\"\ncatch_up = \"1h\"",
+    sections: "",
+    stop: "select = { names = [\"auto-*\"] }",
+    start: "",
+);
 
 fn morning(name: &str) -> Compute {
     Compute {
@@ -50,11 +37,8 @@ async fn stop_as_owner(emulator: &Emulator, name: &str) {
 #[tokio::test]
 async fn a_start_rule_does_not_undo_the_owners_own_stop_but_starts_what_autostop_stopped() {
     let emulator = emulator(fleet(vec![morning("owner-1"), morning("auto-1")])).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let state = dir.path().join("audit.db");
-    let cli = |args: &[&str]| Cli::against(&emulator, args).env("AUTOSTOP_CONFIG", &config).args_state(&state);
+    let setup = setup(CONFIG);
+    let cli = |args: &[&str]| setup.cli(&emulator, args);
 
     // Monday 20:00 Tokyo: autostop stops auto-1; the owner of owner-1 stops it themselves.
     let evening = cli(&["run", "--now", "2026-03-02T20:00:30+09:00", "-o", "json"]).run().await;
@@ -96,7 +80,7 @@ async fn a_start_rule_does_not_undo_the_owners_own_stop_but_starts_what_autostop
         "select = { tags = { autostart = \"yes\" } }",
         "select = { tags = { autostart = \"yes\" } }\nrestart_owner_stopped = true",
     );
-    std::fs::write(&config, restarting).unwrap();
+    std::fs::write(&setup.config, restarting).unwrap();
     let next = cli(&["run", "--now", "2026-03-04T08:00:10+09:00", "-o", "json"]).run().await;
     assert_eq!(next.code, 0, "{next:#?}");
     assert_eq!(row(&next.json(), "owner-1")["result"], "succeeded", "{next:#?}");
@@ -122,11 +106,6 @@ fn at_wall_clock(cli: Cli, at: jiff::Timestamp) -> Cli {
         .env("TZ", "UTC")
 }
 
-/// A free port on 127.0.0.1 (free when asked).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn send(request: reqwest::RequestBuilder) -> (u16, String) {
     let response = tokio::time::timeout(TIMEOUT, request.send()).await.expect("answer in time").expect("answer");
     let code = response.status().as_u16();
@@ -148,17 +127,13 @@ async fn an_owner_postpones_or_skips_a_stop_from_a_signed_link_and_the_stop_come
         compute("plain-1", "ComputeInstance", "Running"),
     ]))
     .await;
-    let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let public_url = format!("http://127.0.0.1:{port}");
     // The stop comes 20 s from now (UTC); the links expire then.
     let occurrence = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(20)).round(jiff::Unit::Second).unwrap();
     let at = occurrence.to_zoned(jiff::tz::TimeZone::UTC);
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
+    let setup = setup(&format!(
+        r#"
 [defaults]
 timezone = "UTC"
 catch_up = "1h"
@@ -175,14 +150,11 @@ name = "evening-stop"
 action = "stop"
 schedule = "{} {} {} * * *"
 "#,
-            at.second(),
-            at.minute(),
-            at.hour()
-        ),
-    )
-    .unwrap();
-    let state = dir.path().join("audit.db");
-    let cli = |args: &[&str]| Cli::against(&emulator, args).env("AUTOSTOP_CONFIG", &config).args_state(&state);
+        at.second(),
+        at.minute(),
+        at.hour()
+    ));
+    let cli = |args: &[&str]| setup.cli(&emulator, args);
     let listen = format!("127.0.0.1:{port}");
     let mut daemon = cli(&["serve", "--listen", &listen]).env("AUTOSTOP_LINK_KEY", LINK_KEY).spawn();
     let http = reqwest::Client::new();
@@ -346,38 +318,10 @@ async fn a_stop_rule_notifies_its_channel_once_with_a_digest_and_a_failed_notice
         },
     ]))
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("autostop.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[defaults]
-timezone = "Asia/Tokyo"
-
-[notify]
-public_url = "https://autostop.example.com"
-
-[[channels]]
-name = "ml-team"
-kind = "webhook"
-url = "{hook}"
-
-[[scopes]]
-subscription = "{SUB}"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-select = {{ names = ["run-*"] }}
-notify = {{ before = "30m", channels = ["ml-team"] }}
-"#
-        ),
-    )
-    .unwrap();
-    let state = dir.path().join("audit.db");
-    let cli = |args: &[&str]| Cli::against(&emulator, args).env("AUTOSTOP_CONFIG", &config).args_state(&state);
+    let channel = format!("[[channels]]\nname = \"ml-team\"\nkind = \"webhook\"\nurl = \"{hook}\"");
+    let notify = r#"public_url = "https://autostop.example.com""#;
+    let setup = setup(&notice_config(notify, &channel, r#"select = { names = ["run-*"] }"#, &["ml-team"]));
+    let cli = |args: &[&str]| setup.cli(&emulator, args);
     let run_at = |now: &'static str| cli(&["run", "--now", now, "-o", "json"]).run();
 
     // The plan says when the notice goes and where, for each stop that acts, over two evenings.

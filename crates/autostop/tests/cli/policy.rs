@@ -25,30 +25,13 @@ fn day_fleet() -> autostop_emulator::Fleet {
     ])
 }
 
-const CONFIG: &str = r#"
-[defaults]
-timezone = "Tokyo Standard Time"
-catch_up = "1h"
-
-[[scopes]]
-subscription = "00000000-0000-0000-0000-00000000a001"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-
-[[rules]]
-name = "morning-start"
-action = "start"
-schedule = "0 0 8 * * Mon-Fri"
-select = { tags = { autostart = "yes" } }
-"#;
-
-async fn run_at(emulator: &Emulator, setup: &Setup, now: &str) -> Run {
-    let args = ["run", "--now", now, "-o", "json"];
-    Cli::against(emulator, &args).env("AUTOSTOP_CONFIG", &setup.config).args_state(&setup.state).run().await
-}
+/// The day in Tokyo, the zone by its Windows name.
+const CONFIG: &str = day_config!(
+    defaults: "timezone = \"Tokyo Standard Time\"\ncatch_up = \"1h\"",
+    sections: "",
+    stop: "",
+    start: "",
+);
 
 fn results(run: &Run) -> BTreeMap<String, String> {
     run.json()
@@ -69,12 +52,12 @@ async fn a_simulated_day_in_tokyo() {
     let setup = setup(CONFIG);
 
     // 19:00 JST, Monday: the first run looks back one catch-up limit; nothing is due.
-    let run = run_at(&emulator, &setup, "2026-03-02T19:00:00+09:00").await;
+    let run = setup.run_at(&emulator, "2026-03-02T19:00:00+09:00").await;
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(run.json(), serde_json::json!([]));
 
     // 20:00:30 JST (11:00:30 UTC): the evening stop.
-    let run = run_at(&emulator, &setup, "2026-03-02T11:00:30Z").await;
+    let run = setup.run_at(&emulator, "2026-03-02T11:00:30Z").await;
     assert_eq!(run.code, 0, "{run:#?}");
     let got = results(&run);
     assert_eq!(got["plain-1"], "succeeded");
@@ -95,7 +78,7 @@ async fn a_simulated_day_in_tokyo() {
     assert_eq!(state(&emulator, "job-1"), "JobRunning");
 
     // 08:00:10 JST Tuesday: the morning start acts only on the instance that asked for it.
-    let run = run_at(&emulator, &setup, "2026-03-03T08:00:10+09:00").await;
+    let run = setup.run_at(&emulator, "2026-03-03T08:00:10+09:00").await;
     assert_eq!(run.code, 0, "{run:#?}");
     let got = results(&run);
     assert_eq!(got.get("morning-1").map(String::as_str), Some("succeeded"), "{run:#?}");
@@ -104,7 +87,7 @@ async fn a_simulated_day_in_tokyo() {
     assert_eq!(state(&emulator, "plain-1"), "Stopped");
 
     // 20:00:05 JST Tuesday: the snooze has expired, the opt-out still holds.
-    let run = run_at(&emulator, &setup, "2026-03-03T20:00:05+09:00").await;
+    let run = setup.run_at(&emulator, "2026-03-03T20:00:05+09:00").await;
     assert_eq!(run.code, 0, "{run:#?}");
     let got = results(&run);
     assert_eq!(got["snoozed-1"], "succeeded");
@@ -133,11 +116,11 @@ async fn a_simulated_day_in_tokyo() {
 async fn after_a_gap_only_occurrences_within_the_catch_up_limit_run() {
     let emulator = emulator(day_fleet()).await;
     let setup = setup(CONFIG);
-    let run = run_at(&emulator, &setup, "2026-03-02T19:00:00+09:00").await;
+    let run = setup.run_at(&emulator, "2026-03-02T19:00:00+09:00").await;
     assert_eq!(run.code, 0, "{run:#?}");
     // Down from Monday 19:00 to Tuesday 20:30: Monday 20:00 and Tuesday 08:00 are missed, Tuesday 20:00 runs.
     // A missed occurrence is lost work: the run says so with its exit status and on stderr.
-    let run = run_at(&emulator, &setup, "2026-03-03T20:30:00+09:00").await;
+    let run = setup.run_at(&emulator, "2026-03-03T20:30:00+09:00").await;
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(run.stderr.contains("missed"), "{run:#?}");
     let outcomes = run.json();
@@ -160,7 +143,7 @@ async fn after_a_gap_only_occurrences_within_the_catch_up_limit_run() {
 async fn the_same_occurrence_acts_once_even_when_evaluated_again() {
     let emulator = emulator(day_fleet()).await;
     let setup = setup(CONFIG);
-    let run = run_at(&emulator, &setup, "2026-03-02T20:00:30+09:00").await;
+    let run = setup.run_at(&emulator, "2026-03-02T20:00:30+09:00").await;
     assert_eq!(results(&run)["plain-1"], "succeeded", "{run:#?}");
     // Someone starts it again; then the window is evaluated once more (as after a crash before the window was
     // saved): the occurrence was already carried out, so it is not repeated.
@@ -170,7 +153,7 @@ async fn the_same_occurrence_acts_once_even_when_evaluated_again() {
     let rewound: i64 = "2026-03-02T10:59:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond();
     raw.execute("UPDATE last_evaluated SET at_ms = ?1 WHERE key = 'run'", [rewound]).unwrap();
     drop(raw);
-    let run = run_at(&emulator, &setup, "2026-03-02T20:01:00+09:00").await;
+    let run = setup.run_at(&emulator, "2026-03-02T20:01:00+09:00").await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
     assert_eq!(row(&rows, "plain-1")["result"], "skipped", "{rows:#}");
@@ -183,7 +166,7 @@ async fn plan_previews_the_coming_day_without_acting() {
     let emulator = emulator(day_fleet()).await;
     let setup = setup(CONFIG);
     let args = ["plan", "--at", "2026-03-02T12:00:00", "--window", "24h", "-o", "json"];
-    let run = Cli::against(&emulator, &args).env("AUTOSTOP_CONFIG", &setup.config).args_state(&setup.state).run().await;
+    let run = setup.cli(&emulator, &args).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
     let acts = rows
@@ -219,10 +202,7 @@ async fn kill_9_during_a_run_loses_nothing_recorded_and_the_next_run_finishes_th
     };
     emulator.control().set_faults(slow);
     let setup = setup(CONFIG);
-    let mut child = Cli::against(&emulator, &["run", "--now", "2026-03-02T20:00:30+09:00", "--concurrency", "1"])
-        .env("AUTOSTOP_CONFIG", &setup.config)
-        .args_state(&setup.state)
-        .spawn();
+    let mut child = setup.cli(&emulator, &["run", "--now", "2026-03-02T20:00:30+09:00", "--concurrency", "1"]).spawn();
     // Wait until a few actions are recorded, then kill -9 in the middle of the run.
     let recorded = tokio::time::timeout(TIMEOUT, async {
         loop {
@@ -249,7 +229,7 @@ async fn kill_9_during_a_run_loses_nothing_recorded_and_the_next_run_finishes_th
     // The next run over the same window does the rest, and nothing twice.
     emulator.control().set_faults(autostop_emulator::Faults::default());
     emulator.control().complete_operations();
-    let run = run_at(&emulator, &setup, "2026-03-02T20:00:40+09:00").await;
+    let run = setup.run_at(&emulator, "2026-03-02T20:00:40+09:00").await;
     assert_eq!(run.code, 0, "{run:#?}");
     for i in 1..=8 {
         assert_eq!(state(&emulator, &format!("run-{i}")), "Stopped", "run-{i}");

@@ -85,7 +85,7 @@ async fn setup_with_log() -> (Emulator, Setup) {
 async fn savings(emulator: &Emulator, setup: &Setup, args: &[&str]) -> Run {
     let mut all = vec!["savings", "--since", "30d"];
     all.extend_from_slice(args);
-    Cli::against(emulator, &all).env("AUTOSTOP_CONFIG", &setup.config).args_state(&setup.state).run().await
+    setup.cli(emulator, &all).run().await
 }
 
 /// (key, hours, cost, unpriced hours) of each JSON line.

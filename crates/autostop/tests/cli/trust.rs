@@ -16,11 +16,7 @@ fn running(count: usize) -> autostop_emulator::Fleet {
 fn run_cli(emulator: &Emulator, setup: &Setup, now: &str, extra: &[&str]) -> Cli {
     let mut args = vec!["run", "--now", now, "-o", "json"];
     args.extend_from_slice(extra);
-    Cli::against(emulator, &args).env("AUTOSTOP_CONFIG", &setup.config).args_state(&setup.state)
-}
-
-async fn run_at(emulator: &Emulator, setup: &Setup, now: &str) -> Run {
-    run_cli(emulator, setup, now, &[]).run().await
+    setup.cli(emulator, &args)
 }
 
 fn events(state: &Path) -> Vec<autostop_state::EventRecord> {
@@ -41,11 +37,11 @@ fn names_with(state: &Path, kind: EventKind) -> Vec<String> {
 async fn an_occurrence_whose_scope_cannot_be_read_stays_pending_and_runs_once_it_can() {
     let emulator = emulator(running(3)).await;
     let setup = setup(EVENING_STOP);
-    assert_eq!(run_at(&emulator, &setup, "2026-03-02T19:59:00Z").await.code, 0);
+    assert_eq!(setup.run_at(&emulator, "2026-03-02T19:59:00Z").await.code, 0);
 
     // 20:00:30: the workspace list is refused. The run fails loudly and acts on nothing.
     emulator.control().deny(&format!("/subscriptions/{SUB}"), actions::WORKSPACE_READ);
-    let failed = run_at(&emulator, &setup, "2026-03-02T20:00:30Z").await;
+    let failed = setup.run_at(&emulator, "2026-03-02T20:00:30Z").await;
     assert_eq!(failed.code, 1, "{failed:#?}");
     assert!(failed.stderr.contains("AuthorizationFailed"), "the cause is named: {failed:#?}");
     assert!(failed.stderr.contains("pending"), "the occurrence is said to be pending: {failed:#?}");
@@ -53,7 +49,7 @@ async fn an_occurrence_whose_scope_cannot_be_read_stays_pending_and_runs_once_it
 
     // 20:01: fixed. The 20:00 stop is not lost: it runs now, recorded against its occurrence.
     emulator.control().allow_all();
-    let fixed = run_at(&emulator, &setup, "2026-03-02T20:01:00Z").await;
+    let fixed = setup.run_at(&emulator, "2026-03-02T20:01:00Z").await;
     assert_eq!(fixed.code, 0, "{fixed:#?}");
     let rows = fixed.json();
     for name in ["inst-01", "inst-02", "inst-03"] {
@@ -64,7 +60,7 @@ async fn an_occurrence_whose_scope_cannot_be_read_stays_pending_and_runs_once_it
     assert!(SqliteStore::open(&setup.state).unwrap().pending().unwrap().is_empty(), "nothing left pending");
 
     // And again: nothing is done twice.
-    let again = run_at(&emulator, &setup, "2026-03-02T20:02:00Z").await;
+    let again = setup.run_at(&emulator, "2026-03-02T20:02:00Z").await;
     assert_eq!(again.code, 0, "{again:#?}");
     assert!(stop_posts(&emulator).values().all(|posts| *posts == 1), "{:?}", stop_posts(&emulator));
 }
@@ -73,12 +69,12 @@ async fn an_occurrence_whose_scope_cannot_be_read_stays_pending_and_runs_once_it
 async fn a_pending_occurrence_past_its_catch_up_limit_is_recorded_missed_with_its_cause() {
     let emulator = emulator(running(2)).await;
     let setup = setup(EVENING_STOP);
-    assert_eq!(run_at(&emulator, &setup, "2026-03-02T19:59:00Z").await.code, 0);
+    assert_eq!(setup.run_at(&emulator, "2026-03-02T19:59:00Z").await.code, 0);
     emulator.control().deny(&format!("/subscriptions/{SUB}"), actions::WORKSPACE_READ);
-    assert_eq!(run_at(&emulator, &setup, "2026-03-02T20:00:30Z").await.code, 1);
+    assert_eq!(setup.run_at(&emulator, "2026-03-02T20:00:30Z").await.code, 1);
     emulator.control().allow_all();
     // 21:30: the 20:00 occurrence is older than the 1h catch-up limit: missed, loudly, with why.
-    let late = run_at(&emulator, &setup, "2026-03-02T21:30:00Z").await;
+    let late = setup.run_at(&emulator, "2026-03-02T21:30:00Z").await;
     assert_eq!(late.code, 1, "{late:#?}");
     let missed: Vec<_> = events(&setup.state).into_iter().filter(|r| r.event.kind == EventKind::Missed).collect();
     assert_eq!(missed.len(), 1, "{missed:#?}");
@@ -124,7 +120,7 @@ async fn a_state_that_cannot_grow_never_lets_a_stop_out_without_its_durable_clai
     for limit_kib in [48, 96, 160, 256] {
         let emulator = emulator(running(60)).await;
         let setup = setup(EVENING_STOP);
-        assert_eq!(run_at(&emulator, &setup, "2026-03-02T19:59:00Z").await.code, 0);
+        assert_eq!(setup.run_at(&emulator, "2026-03-02T19:59:00Z").await.code, 0);
         // The file-size limit makes every write past `limit_kib` fail (EFBIG), as a full disk does.
         let line = format!(
             "ulimit -f {limit_kib}; trap '' XFSZ; exec '{}' run --now 2026-03-02T20:00:30Z --no-wait -o json --state '{}'",
@@ -156,7 +152,7 @@ async fn a_state_that_cannot_grow_never_lets_a_stop_out_without_its_durable_clai
         // Room again: the next run confirms what was sent and does the rest, each once.
         drop(store);
         emulator.control().complete_operations();
-        let next = run_at(&emulator, &setup, "2026-03-02T20:01:00Z").await;
+        let next = setup.run_at(&emulator, "2026-03-02T20:01:00Z").await;
         assert_eq!(next.code, 0, "limit {limit_kib} KiB, next run: {next:#?}");
         let posts = stop_posts(&emulator);
         assert_eq!(posts.len(), 60, "{posts:?} {next:#?}");
@@ -201,7 +197,7 @@ async fn sigterm_sends_nothing_new_and_the_next_run_confirms_and_finishes_the_jo
     emulator.control().set_faults(Faults::default());
     emulator.control().set_latency(Duration::ZERO);
     emulator.control().complete_operations();
-    let next = run_at(&emulator, &setup, "2026-03-02T20:01:00Z").await;
+    let next = setup.run_at(&emulator, "2026-03-02T20:01:00Z").await;
     assert_eq!(next.code, 0, "{next:#?}");
     let posts = stop_posts(&emulator);
     assert!(posts.len() == 8 && posts.values().all(|count| *count == 1), "{posts:?}");
@@ -228,7 +224,7 @@ async fn an_accepted_stop_is_confirmed_by_a_later_run_or_recorded_unconfirmed_pa
     assert_eq!(row(&rows, "inst-02")["result"], "unconfirmed", "{rows:#}");
     assert!(row(&rows, "inst-02")["reason"].as_str().unwrap().contains("Running"), "{rows:#}");
     // Final: nothing left to confirm, and nothing is confirmed twice.
-    let quiet = run_at(&emulator, &setup, "2026-03-02T20:06:00Z").await;
+    let quiet = setup.run_at(&emulator, "2026-03-02T20:06:00Z").await;
     assert_eq!(quiet.code, 0, "{quiet:#?}");
     assert_eq!(quiet.json(), serde_json::json!([]));
 }
@@ -238,7 +234,7 @@ async fn back_tests_cannot_move_the_schedule() {
     let emulator = emulator(running(1)).await;
     let setup = setup(EVENING_STOP);
     let future = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(2)).unwrap().to_string();
-    let refused = run_at(&emulator, &setup, &future).await;
+    let refused = setup.run_at(&emulator, &future).await;
     assert_eq!(refused.code, 2, "{refused:#?}");
     assert!(refused.stderr.contains("future"), "{refused:#?}");
     let no_state = Cli::against(&emulator, &["run", "--now", "2026-03-02T20:00:30Z"])
@@ -251,8 +247,8 @@ async fn back_tests_cannot_move_the_schedule() {
     assert!(stop_posts(&emulator).is_empty() && !setup.state.exists(), "refused runs touch nothing");
     assert!(!setup.dir.path().join("autostop").exists(), "not even the default state");
 
-    assert_eq!(run_at(&emulator, &setup, "2026-03-02T21:00:00Z").await.code, 0);
-    let backwards = run_at(&emulator, &setup, "2026-03-02T19:00:00Z").await;
+    assert_eq!(setup.run_at(&emulator, "2026-03-02T21:00:00Z").await.code, 0);
+    let backwards = setup.run_at(&emulator, "2026-03-02T19:00:00Z").await;
     assert_eq!(backwards.code, 2, "{backwards:#?}");
     assert!(backwards.stderr.contains("never moves back"), "{backwards:#?}");
     let store = SqliteStore::open(&setup.state).unwrap();
@@ -264,7 +260,7 @@ async fn the_state_is_created_private() {
     use std::os::unix::fs::PermissionsExt;
     let emulator = emulator(running(1)).await;
     let setup = setup(EVENING_STOP);
-    assert_eq!(run_at(&emulator, &setup, "2026-03-02T19:59:00Z").await.code, 0);
+    assert_eq!(setup.run_at(&emulator, "2026-03-02T19:59:00Z").await.code, 0);
     let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&setup.state), 0o600);
     assert_eq!(mode(setup.state.parent().unwrap()), 0o700);
@@ -287,7 +283,7 @@ async fn an_ad_hoc_stop_without_wait_is_recorded_and_confirmed_by_the_next_run()
 
     // A scheduled run with nothing due still reads the instance back and records the outcome.
     emulator.control().complete_operations();
-    let run = run_at(&emulator, &setup, "2026-03-02T19:00:00Z").await;
+    let run = setup.run_at(&emulator, "2026-03-02T19:00:00Z").await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();
     assert_eq!(row(&rows, "inst-01")["result"], "succeeded", "{rows:#}");
@@ -305,7 +301,7 @@ async fn a_scheduled_run_acts_on_a_workspace_that_holds_a_compute_it_cannot_hand
     ));
     let emulator = emulator(fleet).await;
     let setup = setup(EVENING_STOP);
-    let run = run_at(&emulator, &setup, "2026-03-02T20:00:30Z").await;
+    let run = setup.run_at(&emulator, "2026-03-02T20:00:30Z").await;
     assert_eq!(run.code, 0, "a compute it cannot handle is a skip, not a failure: {run:#?}");
     let rows = run.json();
     assert_eq!(row(&rows, "inst-01")["result"], "succeeded", "{rows:#}");

@@ -242,13 +242,50 @@ action = "stop"
 schedule = "0 0 20 * * *"
 "#;
 
+/// A day's config for the instances of [`SUB`], as a `&'static str`: `[defaults]` with the keys given, any more
+/// sections, then `evening-stop` (stop at 20:00 every day) and `morning-start` (start at 08:00 on weekdays what is
+/// tagged `autostart = yes`), each with the more keys given. Every argument is a string literal.
+macro_rules! day_config {
+    (defaults: $defaults:literal, sections: $sections:literal, stop: $stop:literal, start: $start:literal $(,)?) => {
+        concat!(
+            "\n[defaults]\n",
+            $defaults,
+            "\n",
+            $sections,
+            r#"
+[[scopes]]
+subscription = "00000000-0000-0000-0000-00000000a001"
+
+[[rules]]
+name = "evening-stop"
+action = "stop"
+schedule = "0 0 20 * * *"
+"#,
+            $stop,
+            r#"
+
+[[rules]]
+name = "morning-start"
+action = "start"
+schedule = "0 0 8 * * Mon-Fri"
+select = { tags = { autostart = "yes" } }
+"#,
+            $start,
+            "\n"
+        )
+    };
+}
+pub(crate) use day_config;
+
 pub use crate::requests::stop_posts;
 
-/// A temporary folder with a config file (`autostop.toml`) and the path of a state in it (not yet created).
+/// A temporary folder with a config file (`autostop.toml`) and the path of a state in it (not yet created), and
+/// the environment every command of the test is given besides the emulator's.
 pub struct Setup {
     pub dir: tempfile::TempDir,
     pub config: std::path::PathBuf,
     pub state: std::path::PathBuf,
+    env: Vec<(String, std::ffi::OsString)>,
 }
 
 /// A [`Setup`] whose config file holds `config`.
@@ -257,5 +294,59 @@ pub fn setup(config: &str) -> Setup {
     let path = dir.path().join("autostop.toml");
     std::fs::write(&path, config).expect("config written");
     let state = dir.path().join("state").join("audit.db");
-    Setup { config: path, state, dir }
+    Setup { config: path, state, dir, env: Vec::new() }
+}
+
+impl Setup {
+    /// Gives every command of [`Setup::cli`] `key=value` in its environment.
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Setup {
+        self.env.push((key.to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// The binary against `emulator` with `args`, this config (`AUTOSTOP_CONFIG`) and state (`--state`), and the
+    /// environment given with [`Setup::env`].
+    pub fn cli(&self, emulator: &Emulator, args: &[&str]) -> Cli {
+        let cli = Cli::against(emulator, args).env("AUTOSTOP_CONFIG", &self.config);
+        self.env.iter().fold(cli, |cli, (key, value)| cli.env(key, value)).args_state(&self.state)
+    }
+
+    /// `autostop run --now NOW -o json`, run to its end.
+    pub async fn run_at(&self, emulator: &Emulator, now: &str) -> Run {
+        self.cli(emulator, &["run", "--now", now, "-o", "json"]).run().await
+    }
+}
+
+/// A config of one rule, `evening-stop`, that stops the instances of [`SUB`] at 20:00 in Tokyo every day and
+/// sends a notice 30 minutes before to the channels named in `to`: `notify` is the body of the `[notify]`
+/// section (its `public_url`...), `channels` the `[[channels]]` entries, and `select` more keys of the rule
+/// (such as `select = { names = ["run-*"] }`), or nothing.
+pub fn notice_config(notify: &str, channels: &str, select: &str, to: &[&str]) -> String {
+    let to = serde_json::to_string(to).expect("names");
+    format!(
+        r#"
+[defaults]
+timezone = "Asia/Tokyo"
+
+[notify]
+{notify}
+
+{channels}
+
+[[scopes]]
+subscription = "{SUB}"
+
+[[rules]]
+name = "evening-stop"
+action = "stop"
+schedule = "0 0 20 * * *"
+{select}
+notify = {{ before = "30m", channels = {to} }}
+"#
+    )
+}
+
+/// A free port on 127.0.0.1: nothing listens on it when this returns.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
 }
