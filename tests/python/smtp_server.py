@@ -1,21 +1,26 @@
 """A real SMTP server for the e-mail notice tests (crates/autostop/tests/cli/channels.rs): aiosmtpd, pinned in
 tests/python/requirements.txt and installed by .ci/setup into .test-env/python.
 
-    smtp_server.py --security starttls|tls --cert CERT.pem --key KEY.pem --out DIR
+    smtp_server.py --security starttls|tls|plain [--cert CERT.pem --key KEY.pem] --out DIR [--port N]
 
-Listens on 127.0.0.1 on a free port and prints `{"port": N}` on one line once it accepts connections. With
-`starttls` the connection starts in plain text and every command but EHLO/HELO/NOOP/QUIT is refused until
-STARTTLS; with `tls` it is TLS from the first byte (SMTPS). Either way AUTH is required before MAIL, and only the
-user name and password in the environment variables SMTP_SERVER_USER and SMTP_SERVER_PASSWORD are accepted (a
-wrong pair gets `535`). Each message accepted is parsed with Python's e-mail parser and written to DIR as
-NNNN.json: envelope sender and recipients, the authenticated user, whether the session was TLS, the subject, To
-header, and the decoded plain-text and HTML bodies. Runs until killed.
+Listens on 127.0.0.1 on port N (default 0: a free port) and prints `{"port": N}` on one line once it accepts
+connections. With `starttls` the connection starts in plain text and every command but EHLO/HELO/NOOP/QUIT is
+refused until STARTTLS; with `tls` it is TLS from the first byte (SMTPS); with `plain` (no certificate needed)
+there is no TLS at all: STARTTLS is not offered and AUTH is offered and accepted in clear text, as by a server
+that is misconfigured or behind someone who strips STARTTLS. In every mode AUTH is required before MAIL, and only
+the user name and password in the environment variables SMTP_SERVER_USER and SMTP_SERVER_PASSWORD are accepted
+(a wrong pair gets `535`). The verb of every command received (never its arguments) is appended to
+DIR/commands.log, one a line, so a test can tell that a client connected and what it sent. Each message accepted
+is parsed with Python's e-mail parser and written to DIR as NNNN.json: envelope sender and recipients, the
+authenticated user, whether the session was TLS, the subject, To header, and the decoded plain-text and HTML
+bodies. Runs until killed.
 """
 
 import argparse
 import asyncio
 import email
 import email.policy
+import functools
 import json
 import logging
 import os
@@ -56,6 +61,31 @@ class Keep:
         return "250 2.0.0 message kept"
 
 
+class Recording(SMTP):
+    """aiosmtpd's server, appending the verb of every command it receives to DIR/commands.log."""
+
+    def __init__(self, *args, commands_log, **kwargs):
+        self.commands_log = commands_log
+        super().__init__(*args, **kwargs)
+
+
+def recorded(verb):
+    """`SMTP.smtp_VERB`, noting the verb first (its `@syntax` attributes kept, for HELP)."""
+    original = getattr(SMTP, "smtp_" + verb)
+
+    @functools.wraps(original)
+    async def method(self, arg):
+        with open(self.commands_log, "a", encoding="utf-8") as file:
+            file.write(verb + "\n")
+        return await original(self, arg)
+
+    return method
+
+
+for _verb in ["HELO", "EHLO", "NOOP", "QUIT", "STARTTLS", "AUTH", "HELP", "VRFY", "MAIL", "RCPT", "RSET", "DATA"]:
+    setattr(Recording, "smtp_" + _verb, recorded(_verb))
+
+
 def authenticator(user, password):
     """Accepts exactly `user` and `password` (bytes)."""
 
@@ -68,40 +98,49 @@ def authenticator(user, password):
 
 async def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--security", choices=["starttls", "tls"], required=True)
-    parser.add_argument("--cert", required=True)
-    parser.add_argument("--key", required=True)
+    parser.add_argument("--security", choices=["starttls", "tls", "plain"], required=True)
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
 
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(args.cert, args.key)
+    context = None
+    if args.security != "plain":
+        if not (args.cert and args.key):
+            parser.error(f"--security {args.security} needs --cert and --key")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
     user = os.environ["SMTP_SERVER_USER"].encode()
     password = os.environ["SMTP_SERVER_PASSWORD"].encode()
     implicit = args.security == "tls"
+    starttls = args.security == "starttls"
     # aiosmtpd itself still sets its deprecated Session.login_data after AUTH.
     warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
-    if implicit:
-        # aiosmtpd warns when AUTH does not wait for STARTTLS; with SMTPS the connection is TLS from the first byte.
+    if not starttls:
+        # aiosmtpd warns when AUTH does not wait for STARTTLS: SMTPS is TLS from the first byte, and the plain
+        # server accepts AUTH in clear text on purpose.
         warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
         logging.getLogger("mail.log").setLevel(logging.ERROR)
     handler = Keep(args.out, implicit)
+    commands_log = os.path.join(args.out, "commands.log")
     loop = asyncio.get_running_loop()
 
     def session():
-        return SMTP(
+        return Recording(
             handler,
+            commands_log=commands_log,
             hostname="localhost",
-            tls_context=None if implicit else context,
-            require_starttls=not implicit,
+            tls_context=context if starttls else None,
+            require_starttls=starttls,
             auth_required=True,
-            # SMTPS is TLS from the first byte; with STARTTLS, AUTH is offered only after it.
-            auth_require_tls=not implicit,
+            # With STARTTLS, AUTH is offered only after it.
+            auth_require_tls=starttls,
             authenticator=authenticator(user, password),
             loop=loop,
         )
 
-    server = await loop.create_server(session, "127.0.0.1", 0, ssl=context if implicit else None)
+    server = await loop.create_server(session, "127.0.0.1", args.port, ssl=context if implicit else None)
     print(json.dumps({"port": server.sockets[0].getsockname()[1]}), flush=True)
     await server.serve_forever()
 

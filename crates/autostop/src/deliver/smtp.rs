@@ -49,10 +49,28 @@ pub async fn send(
         };
         transport = transport.credentials(Credentials::new(read(&variables.username)?, read(&variables.password)?));
     }
-    transport
-        .build()
-        .send(message)
-        .await
-        .map(drop)
-        .map_err(|err| format!("SMTP {}:{}: {:#}", server.host, server.port, anyhow::Error::new(err)))
+    transport.build().send(message).await.map(drop).map_err(|err| {
+        let at = format!("SMTP {}:{}", server.host, server.port);
+        if server.security == SmtpSecurity::StartTls && err.is_client() && err.to_string().contains("STARTTLS") {
+            return format!(
+                "{at}: the server does not offer STARTTLS, which an smtp:// channel requires: neither the \
+                 credentials nor the message were sent (use smtps:// for a server that is TLS from the first byte)"
+            );
+        }
+        format!("{at}: {}", describe(&err))
+    })
+}
+
+/// lettre's error, each cause once: its text already ends with its source's, so only the causes below that are
+/// added.
+fn describe(err: &lettre::transport::smtp::Error) -> String {
+    use std::error::Error as _;
+    let mut text = err.to_string();
+    let mut cause = err.source().and_then(|source| source.source());
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }

@@ -2,7 +2,8 @@
 //! incoming-webhook-like HTTP receiver (they answer as those services do: `202`, `ok`, throttling in a 200's body,
 //! `no_service`), and a real SMTP server (aiosmtpd, `tests/python/smtp_server.py`, installed by `.ci/setup` into
 //! `.test-env/python`) with a certificate from a CA of the test's own, over STARTTLS and implicit TLS, with AUTH
-//! checked by the server against credentials autostop reads from its environment.
+//! checked by the server against credentials autostop reads from its environment; an SMTP server that is down
+//! until the next evaluation, and one that does not offer STARTTLS (and would take the credentials in clear text).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -272,14 +273,15 @@ struct SmtpServer {
 }
 
 impl SmtpServer {
-    /// `smtp_server.py --security SECURITY`, writing to the folder `name` beside the certificates.
-    async fn start(security: &str, tls: &SmtpTls, name: &str) -> SmtpServer {
+    /// `smtp_server.py --security SECURITY` on `port` (0: a free one), writing to the folder `name` beside the
+    /// certificates.
+    async fn start(security: &str, tls: &SmtpTls, name: &str, port: u16) -> SmtpServer {
         let out = tls.dir.path().join(name);
         std::fs::create_dir_all(&out).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/smtp_server.py");
         let mut child = tokio::process::Command::new(python())
             .arg(script)
-            .args(["--security", security, "--out"])
+            .args(["--security", security, "--port", &port.to_string(), "--out"])
             .arg(&out)
             .arg("--cert")
             .arg(&tls.cert)
@@ -301,6 +303,12 @@ impl SmtpServer {
         let ready: serde_json::Value = serde_json::from_str(&line).expect("JSON");
         let port = ready["port"].as_u64().expect("a port") as u16;
         SmtpServer { _child: child, out, port }
+    }
+
+    /// The verbs of the commands it received, in order.
+    fn commands(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(self.out.join("commands.log")).unwrap_or_default();
+        log.lines().map(str::to_owned).collect()
     }
 
     /// The messages it kept, in arrival order.
@@ -357,8 +365,8 @@ async fn email_sends_one_digest_per_owner_over_starttls_and_one_to_fixed_address
     ]))
     .await;
     let tls = smtp_tls(&emulator);
-    let starttls = SmtpServer::start("starttls", &tls, "starttls").await;
-    let implicit = SmtpServer::start("tls", &tls, "tls").await;
+    let starttls = SmtpServer::start("starttls", &tls, "starttls", 0).await;
+    let implicit = SmtpServer::start("tls", &tls, "tls", 0).await;
     let channels = [
         email_channel("owners", &format!("smtp://127.0.0.1:{}", starttls.port), r#""owner""#),
         email_channel(
@@ -451,6 +459,96 @@ async fn email_sends_one_digest_per_owner_over_starttls_and_one_to_fixed_address
     let history = cli(&["history", "-o", "json"], SMTP_PASSWORD).run().await;
     for output in [&first.stdout, &first.stderr, &second.stdout, &second.stderr, &history.stdout] {
         assert!(!output.contains(WRONG_PASSWORD) && !output.contains(SMTP_PASSWORD), "a password leaked: {output}");
+    }
+}
+
+/// An emulator whose one instance to stop is run-1.
+async fn one_instance() -> autostop_emulator::Emulator {
+    emulator(fleet(vec![owned("run-1", Some("alice@example.com"))])).await
+}
+
+/// A [`Setup`] whose `evening-stop` notifies one e-mail channel, `ops`, on `smtp` (its server's URL), to a fixed
+/// address.
+fn ops_channel(tls: &SmtpTls, smtp: &str) -> Setup {
+    let channel = email_channel("ops", smtp, r#"["ops@example.com"]"#);
+    let notify = format!("public_url = \"{PUBLIC_URL}\"");
+    smtp_setup(&notice_config(&notify, &channel, "", &["ops"]), &tls.roots)
+}
+
+/// The results of the notice events in the audit log, in order.
+async fn notice_history(emulator: &autostop_emulator::Emulator, setup: &Setup) -> Vec<(String, String)> {
+    let history = setup.cli(emulator, &["history", "-o", "json"]).run().await;
+    assert_eq!(history.code, 0, "{history:#?}");
+    let events = history.json();
+    let said = |event: &serde_json::Value| {
+        event["errorMessage"].as_str().or(event["reason"].as_str()).unwrap_or_default().to_owned()
+    };
+    let notices = events.as_array().expect("an array").iter().filter(|event| event["action"] == "notify");
+    notices.map(|event| (event["result"].as_str().unwrap_or_default().to_owned(), said(event))).collect()
+}
+
+#[tokio::test]
+async fn a_digest_for_an_smtp_server_that_is_down_fails_and_the_next_evaluation_sends_it_once_it_is_up() {
+    // Nothing listens on the channel's port until the server starts there, after the first evaluation.
+    let emulator = one_instance().await;
+    let tls = smtp_tls(&emulator);
+    let port = free_port();
+    let setup = ops_channel(&tls, &format!("smtp://127.0.0.1:{port}"));
+
+    let first = setup.run_at(&emulator, "2026-03-02T19:30:10+09:00").await;
+    assert_eq!(first.code, 1, "{first:#?}");
+    let (result, error) = notices(&first).remove("notice:ops").unwrap_or_else(|| panic!("no notice: {first:#?}"));
+    assert_eq!(result, "failed", "{first:#?}");
+    assert!(error.contains(&format!("SMTP 127.0.0.1:{port}: Connection error: Connection refused")), "{error}");
+    assert_eq!(error.matches("refused").count(), 1, "each cause once: {error}");
+    assert!(error.contains("the next evaluation retries"), "{error}");
+
+    let server = SmtpServer::start("starttls", &tls, "starttls", port).await;
+    assert_eq!(server.port, port);
+    let second = setup.run_at(&emulator, "2026-03-02T19:35:10+09:00").await;
+    assert_eq!(second.code, 0, "{second:#?}");
+    assert_eq!(notices(&second).get("notice:ops").map(|(result, _)| result.as_str()), Some("succeeded"), "{second:#?}");
+    let third = setup.run_at(&emulator, "2026-03-02T19:40:10+09:00").await;
+    assert_eq!(third.code, 0, "{third:#?}");
+    assert_eq!(third.json(), serde_json::json!([]), "once per rule, occurrence and channel");
+
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert_eq!(messages[0]["rcpt_tos"], serde_json::json!(["ops@example.com"]));
+    assert_eq!((messages[0]["tls"].as_bool(), messages[0]["authenticated_as"].as_str()), (Some(true), Some(SMTP_USER)));
+    assert!(messages[0]["text"].as_str().is_some_and(|text| text.contains("run-1")), "{messages:#?}");
+    let results: Vec<String> = notice_history(&emulator, &setup).await.into_iter().map(|(result, _)| result).collect();
+    assert_eq!(results, ["failed", "succeeded"]);
+}
+
+#[tokio::test]
+async fn an_smtp_channel_refuses_a_server_that_does_not_offer_starttls_and_never_sends_it_the_credentials() {
+    // The server offers AUTH in clear text and would take the password: a client that did not insist on
+    // STARTTLS would hand it over.
+    let emulator = one_instance().await;
+    let tls = smtp_tls(&emulator);
+    let server = SmtpServer::start("plain", &tls, "plain", 0).await;
+    let setup = ops_channel(&tls, &format!("smtp://127.0.0.1:{}", server.port));
+
+    // Refused at each evaluation (the next one retries), never sent.
+    for now in ["2026-03-02T19:30:10+09:00", "2026-03-02T19:35:10+09:00"] {
+        let run = setup.run_at(&emulator, now).await;
+        assert_eq!(run.code, 1, "{run:#?}");
+        let (result, error) = notices(&run).remove("notice:ops").unwrap_or_else(|| panic!("no notice: {run:#?}"));
+        assert_eq!(result, "failed", "{run:#?}");
+        assert!(error.contains("the server does not offer STARTTLS"), "the reason names what is missing: {error}");
+        assert!(error.contains("neither the credentials nor the message were sent"), "{error}");
+        assert!(!run.stdout.contains(SMTP_PASSWORD) && !run.stderr.contains(SMTP_PASSWORD), "{run:#?}");
+    }
+    let commands = server.commands();
+    assert!(commands.iter().any(|verb| verb == "EHLO"), "autostop never reached the server: {commands:?}");
+    assert!(!commands.iter().any(|verb| verb == "AUTH" || verb == "MAIL"), "sent in clear text: {commands:?}");
+    assert!(server.messages().is_empty());
+    let history = notice_history(&emulator, &setup).await;
+    assert_eq!(history.len(), 2, "{history:#?}");
+    for (result, error) in &history {
+        assert_eq!(result, "failed", "{history:#?}");
+        assert!(error.contains("the server does not offer STARTTLS"), "{history:#?}");
     }
 }
 
