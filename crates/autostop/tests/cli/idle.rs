@@ -112,20 +112,7 @@ async fn bounds_are_refused_on_the_command_line_and_by_check() {
 #[tokio::test]
 async fn run_applies_the_idle_shutdown_section_and_plan_names_native_conflicts() {
     let emulator = emulator(idle_fleet()).await;
-    let setup = setup(&format!(
-        r#"
-[[scopes]]
-subscription = "{SUB}"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-
-[idle_shutdown]
-max = "2h"
-"#
-    ));
+    let setup = setup(concat!(evening_stop!(), "\n[idle_shutdown]\nmax = \"2h\"\n"));
     let run = setup.cli(&emulator, &["run", "-o", "json"]).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     let rows = run.json();

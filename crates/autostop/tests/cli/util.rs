@@ -227,12 +227,11 @@ pub fn row<'a>(rows: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
         .unwrap_or_else(|| panic!("no row named {name} in {rows:#}"))
 }
 
-/// One rule, `evening-stop`: stop every instance of [`SUB`] at 20:00 UTC, catching up for an hour.
-pub const EVENING_STOP: &str = r#"
-[defaults]
-timezone = "UTC"
-catch_up = "1h"
-
+/// The scope [`SUB`] and its rule `evening-stop`, which stops at 20:00 (in the config's time zone) every day,
+/// as a string literal: more keys of the rule may follow it.
+macro_rules! evening_stop {
+    () => {
+        r#"
 [[scopes]]
 subscription = "00000000-0000-0000-0000-00000000a001"
 
@@ -240,7 +239,13 @@ subscription = "00000000-0000-0000-0000-00000000a001"
 name = "evening-stop"
 action = "stop"
 schedule = "0 0 20 * * *"
-"#;
+"#
+    };
+}
+pub(crate) use evening_stop;
+
+/// One rule, `evening-stop`: stop every instance of [`SUB`] at 20:00 UTC, catching up for an hour.
+pub const EVENING_STOP: &str = concat!("\n[defaults]\ntimezone = \"UTC\"\ncatch_up = \"1h\"\n", evening_stop!());
 
 /// A day's config for the instances of [`SUB`], as a `&'static str`: `[defaults]` with the keys given, any more
 /// sections, then `evening-stop` (stop at 20:00 every day) and `morning-start` (start at 08:00 on weekdays what is
@@ -252,15 +257,7 @@ macro_rules! day_config {
             $defaults,
             "\n",
             $sections,
-            r#"
-[[scopes]]
-subscription = "00000000-0000-0000-0000-00000000a001"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-"#,
+            evening_stop!(),
             $stop,
             r#"
 
@@ -324,25 +321,15 @@ impl Setup {
 pub fn notice_config(notify: &str, channels: &str, select: &str, to: &[&str]) -> String {
     let to = serde_json::to_string(to).expect("names");
     format!(
-        r#"
-[defaults]
-timezone = "Asia/Tokyo"
-
-[notify]
-{notify}
-
-{channels}
-
-[[scopes]]
-subscription = "{SUB}"
-
-[[rules]]
-name = "evening-stop"
-action = "stop"
-schedule = "0 0 20 * * *"
-{select}
-notify = {{ before = "30m", channels = {to} }}
-"#
+        concat!(
+            "\n[defaults]\ntimezone = \"Asia/Tokyo\"\n\n[notify]\n{notify}\n\n{channels}\n",
+            evening_stop!(),
+            "{select}\nnotify = {{ before = \"30m\", channels = {to} }}\n"
+        ),
+        notify = notify,
+        channels = channels,
+        select = select,
+        to = to
     )
 }
 
