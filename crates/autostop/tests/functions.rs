@@ -269,10 +269,6 @@ fn old_event(days: i64, reason: &str) -> autostop_state::Event {
     }
 }
 
-fn reasons(history: &serde_json::Value) -> Vec<&str> {
-    history.as_array().expect("an array").iter().filter_map(|event| event["reason"].as_str()).collect()
-}
-
 #[tokio::test]
 async fn an_invocation_prunes_the_audit_log_and_no_instance_prunes_again_within_the_day() {
     let emulator = emulator().await;
@@ -295,7 +291,7 @@ async fn an_invocation_prunes_the_audit_log_and_no_instance_prunes_again_within_
     let pruned = first.wait_for_log(|line| line["message"] == "pruned the audit log ([state] keep)").await;
     assert_eq!(pruned["deleted"], 1, "{pruned}");
     let history = autostop(&emulator, dir.path(), &["history", "--since", "60d", "-o", "json"]).await;
-    assert!(!reasons(&history).contains(&"first old event"), "not pruned: {history:#}");
+    assert!(!column(&history, "reason").contains(&"first old event"), "not pruned: {history:#}");
 
     // As old an event again, then invocations moments later: of this instance, and of a new one (the host
     // scaled out, or recycled the first), which only the state can tell that the audit log was just pruned.
@@ -316,7 +312,7 @@ async fn an_invocation_prunes_the_audit_log_and_no_instance_prunes_again_within_
     }
     assert_eq!(prunes, [1, 0], "one prune, by the first instance's first invocation");
     let history = autostop(&emulator, dir.path(), &["history", "--since", "60d", "-o", "json"]).await;
-    assert!(reasons(&history).contains(&"second old event"), "pruned again within the day: {history:#}");
+    assert!(column(&history, "reason").contains(&"second old event"), "pruned again within the day: {history:#}");
 }
 
 /// The signing key the handler is given, and the test signs its links with.
@@ -360,8 +356,9 @@ async fn autostop(emulator: &Emulator, dir: &Path, args: &[&str]) -> serde_json:
     serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("autostop {args:?}: not JSON ({err}): {stderr}"))
 }
 
-fn results(history: &serde_json::Value) -> Vec<&str> {
-    history.as_array().expect("an array").iter().filter_map(|event| event["result"].as_str()).collect()
+/// The `key` of every event of a `history -o json` that has one.
+fn column<'a>(history: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    history.as_array().expect("an array").iter().filter_map(|event| event[key].as_str()).collect()
 }
 
 #[tokio::test]
@@ -422,7 +419,7 @@ async fn the_links_function_that_functions_init_writes_shows_postpones_and_refus
     assert!(page.contains("run-1") && page.contains("<form method=\"post\">") && page.contains(&until), "{page}");
     assert!(!body.to_string().contains("sig="), "the signature is echoed: {body}");
     let history = autostop(&emulator, &app, &["history", "-o", "json"]).await;
-    assert!(!results(&history).contains(&"postponed"), "GET changed something: {history:#}");
+    assert!(!column(&history, "result").contains(&"postponed"), "GET changed something: {history:#}");
 
     // A tampered link: 403, and its POST recorded; another path: 404.
     let tampered = late.replace("choice=%2B1h", "choice=%2B4h");
@@ -439,7 +436,7 @@ async fn the_links_function_that_functions_init_writes_shows_postpones_and_refus
     let page = body["Outputs"]["res"]["body"].as_str().expect("an HTML body");
     assert!(page.contains(&format!("postponed by its owner until {until} (+1h)")), "{page}");
     let history = autostop(&emulator, &app, &["history", "-o", "json"]).await;
-    let results = results(&history);
+    let results = column(&history, "result");
     assert_eq!(results.iter().filter(|result| **result == "postponed").count(), 1, "{history:#}");
     assert_eq!(results.iter().filter(|result| **result == "link-refused").count(), 1, "{history:#}");
     let config = app.join("autostop.toml");
