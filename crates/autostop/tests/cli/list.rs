@@ -124,3 +124,35 @@ async fn stop_all_acts_on_the_rest_of_a_workspace_that_holds_an_odd_name() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stdout.lines().any(|l| l.contains("résumé-ci") && l.contains("skipped")), "{}", run.stdout);
 }
+
+/// The table's size limit (`output::TABLE_ROWS`), as the README documents it.
+const TABLE_ROWS: usize = 2_000;
+
+#[tokio::test]
+async fn past_the_table_limit_a_terminal_a_pipe_and_a_file_all_get_the_summary() {
+    let computes = (0..=TABLE_ROWS)
+        .map(|i| compute(&format!("ci-{i:04}"), "ComputeInstance", ["Running", "Stopped"][i % 2]))
+        .collect::<Vec<_>>();
+    let options = autostop_emulator::Options { fleet: fleet(computes), page_size: 500, ..Default::default() };
+    let emulator = tokio::time::timeout(TIMEOUT, autostop_emulator::Emulator::start(options))
+        .await
+        .expect("emulator start timed out")
+        .expect("emulator starts");
+    let summary = format!("{} computes in 1 workspaces (more than {TABLE_ROWS}: a summary", TABLE_ROWS + 1);
+    let counts = [format!("Running      {}", TABLE_ROWS / 2 + 1), format!("Stopped      {}", TABLE_ROWS / 2)];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("list.txt");
+    let redirect = format!(">'{}'", file.display());
+    let piped = Cli::against(&emulator, &["list", "-s", SUB]).run().await;
+    let on_terminal = Cli::in_terminal(&emulator, &["list", "-s", SUB], "").run().await;
+    let to_file = Cli::in_terminal_redirected(&emulator, &["list", "-s", SUB], &redirect, "").run().await;
+    let written = std::fs::read_to_string(&file).expect("the list was written to the file");
+    for (how, run, text) in [("pipe", &piped, &piped.stdout), ("terminal", &on_terminal, &on_terminal.stdout), ("file", &to_file, &written)] {
+        assert_eq!(run.code, 0, "{how}: {run:#?}");
+        assert!(text.contains(&summary), "{how}: {text}");
+        for count in &counts {
+            assert!(text.contains(count.as_str()), "{how}: {count} missing from {text}");
+        }
+        assert!(!text.contains("ci-0001"), "{how}: no rows past the limit: {text}");
+    }
+}
