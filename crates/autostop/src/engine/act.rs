@@ -130,13 +130,8 @@ impl Context<'_> {
 
     /// One action, from claim to the recorded answer, holding `slot` (its subscription's) until the request is
     /// answered. `Err` is a state error: nothing further was sent for it.
-    async fn act_one(
-        &self,
-        planned: &PlannedAction,
-        slot: Option<OwnedSemaphorePermit>,
-    ) -> Result<RunOutcome, String> {
-        let request =
-            planned.target.id.parse().ok().map(|id| ActionRequest { id, action: planned.action });
+    async fn act_one(&self, planned: &PlannedAction, slot: Option<OwnedSemaphorePermit>) -> Result<RunOutcome, String> {
+        let request = planned.target.id.parse().ok().map(|id| ActionRequest { id, action: planned.action });
         let key = ClaimKey {
             rule: planned.rule.clone(),
             occurrence: planned.occurrence.clone(),
@@ -193,7 +188,11 @@ impl Context<'_> {
             run: self.run.clone(),
             at: Timestamp::now(),
         };
-        match store.claim(&claim).await.map_err(|err| broken(&err))? {
+        let claimed = store.claim(&claim).await.map_err(|err| broken(&err))?;
+        // Only its time is needed from here on: an action being followed holds no copy of the claim.
+        let claimed_at = claim.at;
+        drop(claim);
+        match claimed {
             ClaimOutcome::Won => {}
             ClaimOutcome::Held(held) => {
                 let reason = Some(held_reason(&held));
@@ -211,8 +210,8 @@ impl Context<'_> {
             }
         };
         let permit = slot;
-        // What follows (the request, the operation's polls) is boxed so that the future stays small while the
-        // claim is written.
+        // What follows is boxed, and within it the request and the following of the operation: an action being
+        // followed (thousands at once at the start of a large job) holds only what it needs between polls.
         let key = &key;
         let sent = async move {
             if self.interrupted() || self.store_broken.load(Ordering::SeqCst) {
@@ -234,7 +233,7 @@ impl Context<'_> {
                 Action::Start => PowerAction::Start,
                 Action::Stop => PowerAction::Stop,
             };
-            let begun = self.actor.client.begin(&request.id, power).await;
+            let begun = Box::pin(self.actor.client.begin(&request.id, power)).await;
             drop(permit);
             let operation = match begun {
                 Ok(operation) => operation,
@@ -255,7 +254,7 @@ impl Context<'_> {
                     None,
                 ));
             }
-            let followed = self.actor.client.wait(&operation, &self.actor.options.apply.poll);
+            let followed = Box::pin(self.actor.client.wait(&operation, &self.actor.options.apply.poll));
             let followed = match self.interrupt {
                 Some(interrupt) => tokio::select! {
                     followed = followed => Some(followed),
@@ -272,8 +271,8 @@ impl Context<'_> {
                 target_name: planned.target.name.clone(),
                 action: planned.action.to_string(),
                 run: self.run.clone(),
-                claimed_at: claim.at,
-                sent_at: Some(claim.at),
+                claimed_at,
+                sent_at: Some(claimed_at),
                 status: ClaimStatus::Accepted,
                 updated_at: Timestamp::now(),
             };
