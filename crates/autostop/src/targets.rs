@@ -342,7 +342,10 @@ mod tests {
         let computes = [compute("ws-a", "alice-ci", ComputeType::ComputeInstance, Some(ComputeState::Running))];
         let decided = decide(&computes, &Selection::All, Action::Stop, false);
         let candidate = Candidate::of(&decided.considered[0]);
-        assert_eq!((candidate.kind, &*candidate.name, candidate.state.as_deref()), (Kind::ComputeInstance, "alice-ci", Some("Running")));
+        assert_eq!(
+            (candidate.kind, &*candidate.name, candidate.state.as_deref()),
+            (Kind::ComputeInstance, "alice-ci", Some("Running"))
+        );
         assert_eq!(candidate.decision, Ok(()));
         let target = candidate.target();
         assert_eq!((target.kind, &target.id, &target.name), (computes[0].kind, &computes[0].id, &computes[0].name));

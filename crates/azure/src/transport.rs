@@ -120,8 +120,7 @@ impl Limited {
     fn count(&self, url: &url::Url) {
         let Some(subscription) = subscription_of(url) else { return };
         let mut seen = self.subscriptions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen.subscriptions.contains(subscription) || !seen.subscriptions.insert(subscription.to_ascii_lowercase())
-        {
+        if seen.subscriptions.contains(subscription) || !seen.subscriptions.insert(subscription.to_ascii_lowercase()) {
             return;
         }
         let wanted = in_flight_for(seen.subscriptions.len());

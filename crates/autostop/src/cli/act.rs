@@ -95,7 +95,8 @@ pub async fn execute(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let Considered { candidates, unknown_names, unhandled, errors, name_errors } = consider(client, scope, request).await;
+    let InScope { candidates, unknown_names, unhandled, errors, name_errors } =
+        consider(client, scope, request).await;
     // Claimed and recorded like a scheduled action (rule "(ad-hoc)", occurrence now), so that an action not
     // followed to its end is confirmed by a later run, and the audit log says who stopped what.
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
@@ -116,9 +117,8 @@ pub async fn execute(
     let interrupt = crate::signals::interrupt_on_signals(SHUTDOWN_GRACE).context("listening for SIGTERM and SIGINT")?;
     let mut applied: Vec<Option<Applied>> = vec![None; to_act.len()];
     let plan = Plan { count: to_act.len(), action: planned };
-    let report = actor
-        .act_now(plan, Some(&interrupt), |index, result| applied[index] = Some(Applied::of(result)))
-        .await?;
+    let report =
+        actor.act_now(plan, Some(&interrupt), |index, result| applied[index] = Some(Applied::of(result))).await?;
     let mut applied = applied.into_iter();
     let action = request.action.as_str().to_owned();
     let mut rows = ActionPrinter::new(out, format);
@@ -193,7 +193,7 @@ pub async fn execute(
 }
 
 /// What the verb considered in its scope.
-struct Considered {
+struct InScope {
     /// Every target considered, in the order of their ids (as discovered for named computes).
     candidates: Vec<Candidate>,
     /// Names given that matched no target.
@@ -208,7 +208,7 @@ struct Considered {
 
 /// Discovers `scope` and decides for each target, a workspace's listing at a time: of the listings only the
 /// [`Candidate`]s are kept.
-async fn consider(client: &ArmClient, scope: &Scope, request: &Request) -> Considered {
+async fn consider(client: &ArmClient, scope: &Scope, request: &Request) -> InScope {
     let mut considering = Considering::new(&request.selection, request.action, request.force);
     let only_instances = scope.kinds == [autostop_policy::Kind::ComputeInstance];
     if let (Selection::Names(names), Some(workspaces)) =
@@ -217,7 +217,7 @@ async fn consider(client: &ArmClient, scope: &Scope, request: &Request) -> Consi
         let (inventory, name_errors) = get_named(client, &workspaces, names).await;
         considering.add(&inventory.targets);
         let (candidates, unknown_names) = considering.finish();
-        return Considered {
+        return InScope {
             candidates,
             unknown_names,
             unhandled: inventory.unhandled,
@@ -236,7 +236,7 @@ async fn consider(client: &ArmClient, scope: &Scope, request: &Request) -> Consi
     // In the order of their ids whatever their kind, as the whole inventory was.
     candidates.sort_by_cached_key(|candidate| candidate.id.to_lowercase());
     unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
-    Considered { candidates, unknown_names, unhandled, errors, name_errors: Vec::new() }
+    InScope { candidates, unknown_names, unhandled, errors, name_errors: Vec::new() }
 }
 
 /// How one action ended, as its row shows it.

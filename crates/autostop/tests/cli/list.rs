@@ -147,7 +147,9 @@ async fn past_the_table_limit_a_terminal_a_pipe_and_a_file_all_get_the_summary()
     let on_terminal = Cli::in_terminal(&emulator, &["list", "-s", SUB], "").run().await;
     let to_file = Cli::in_terminal_redirected(&emulator, &["list", "-s", SUB], &redirect, "").run().await;
     let written = std::fs::read_to_string(&file).expect("the list was written to the file");
-    for (how, run, text) in [("pipe", &piped, &piped.stdout), ("terminal", &on_terminal, &on_terminal.stdout), ("file", &to_file, &written)] {
+    for (how, run, text) in
+        [("pipe", &piped, &piped.stdout), ("terminal", &on_terminal, &on_terminal.stdout), ("file", &to_file, &written)]
+    {
         assert_eq!(run.code, 0, "{how}: {run:#?}");
         assert!(text.contains(&summary), "{how}: {text}");
         for count in &counts {
