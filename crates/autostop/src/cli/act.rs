@@ -95,8 +95,7 @@ pub async fn execute(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let InScope { candidates, unknown_names, unhandled, errors, name_errors } =
-        consider(client, scope, request).await;
+    let InScope { candidates, unknown_names, unhandled, errors, name_errors } = consider(client, scope, request).await;
     // Claimed and recorded like a scheduled action (rule "(ad-hoc)", occurrence now), so that an action not
     // followed to its end is confirmed by a later run, and the audit log says who stopped what.
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
