@@ -16,7 +16,7 @@ use crate::apply::{ApplyArgs, ApplyOptions, Verdict};
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
 use crate::discover::{Found, Inventory, Scope, describe, discover_each, named_workspaces};
-use crate::engine::{AD_HOC_RULE, Actor, EngineOptions, Plan, RunOutcome};
+use crate::engine::{AD_HOC_RULE, Actions, Actor, EngineOptions, RunOutcome};
 use crate::output::{ActionPrinter, ActionRow, unhandled_reason};
 use crate::targets::{Candidate, Considering, Selection, unhandled_selected};
 
@@ -115,9 +115,9 @@ pub async fn execute(
     let actor = Actor::new(client.clone(), store, options);
     let interrupt = crate::signals::interrupt_on_signals(SHUTDOWN_GRACE).context("listening for SIGTERM and SIGINT")?;
     let mut applied: Vec<Option<Applied>> = vec![None; to_act.len()];
-    let plan = Plan { count: to_act.len(), action: planned };
+    let actions = Actions { count: to_act.len(), action: planned };
     let report =
-        actor.act_now(plan, Some(&interrupt), |index, result| applied[index] = Some(Applied::of(result))).await?;
+        actor.act_now(actions, Some(&interrupt), |index, result| applied[index] = Some(Applied::of(result))).await?;
     let mut applied = applied.into_iter();
     let action = request.action.as_str().to_owned();
     let mut rows = ActionPrinter::new(out, format);

@@ -37,37 +37,37 @@ pub async fn act(
         Ok(outcome) => outcomes.push(outcome),
         Err(error) => errors.push(error),
     };
-    act_each(actor, run, Plan { count: actions.len(), action: |index| &actions[index] }, interrupt, done).await;
+    act_each(actor, run, Actions { count: actions.len(), action: |index| &actions[index] }, interrupt, done).await;
     (outcomes, errors)
 }
 
-/// A plan handed to [`act_each`] one action at a time: `action(index)` for each index below `count`. A verb that
-/// acts on a large fleet builds each action when its turn comes instead of holding them all.
-pub struct Plan<F> {
+/// Planned actions handed to [`act_each`] one at a time: `action(index)` for each index below `count`. A verb
+/// that acts on a large fleet builds each action when its turn comes instead of holding them all.
+pub struct Actions<F> {
     /// How many actions there are.
     pub count: usize,
     /// The action at an index (called once to group the actions by subscription, once more to act on it).
     pub action: F,
 }
 
-/// Acts on every action of `plan` and hands each result to `done` with the action's index as soon as it is
+/// Acts on each of `actions` and hands each result to `done` with the action's index as soon as it is
 /// known (`Err`: a state error that kept it from being sent, named). At most [`ApplyOptions::concurrency`]
 /// actions are being started at once in each subscription (ARM's budgets are per subscription, so one that has
 /// spent its budget holds nobody else up); an action waiting for its turn is only its index, so what is held
-/// at once is bounded by the actions being started and those being followed, not by the size of the plan.
+/// at once is bounded by the actions being started and those being followed, not by how many there are.
 ///
 /// [`ApplyOptions::concurrency`]: crate::apply::ApplyOptions::concurrency
 pub async fn act_each<F, P>(
     actor: &Actor,
     run: &RunId,
-    plan: Plan<F>,
+    actions: Actions<F>,
     interrupt: Option<&Interrupt>,
     mut done: impl FnMut(usize, Result<RunOutcome, String>),
 ) where
     F: Fn(usize) -> P,
     P: Borrow<PlannedAction>,
 {
-    let Plan { count, action } = plan;
+    let Actions { count, action } = actions;
     let queues = by_subscription(count, &action);
     let concurrency = actor.options.apply.concurrency.max(1);
     let slots = queues.iter().map(|_| Arc::new(Semaphore::new(concurrency))).collect::<Vec<_>>();

@@ -29,7 +29,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::apply::ApplyOptions;
 use crate::signals::Interrupt;
-pub use act::Plan;
+pub use act::Actions;
 pub use inventory::{Found, inventory};
 pub use notices::NOTIFY_ACTION;
 pub use report::{RunOutcome, RunReport};
@@ -85,14 +85,14 @@ impl Actor {
         Actor { client, store, options }
     }
 
-    /// Acts on the actions of `plan` now, outside any schedule (the ad-hoc verbs): one run, each action claimed
+    /// Acts on `actions` now, outside any schedule (the ad-hoc verbs): one run, each action claimed
     /// (under the rule name [`AD_HOC_RULE`] and the given occurrence) and recorded like a scheduled one, so that
     /// later evaluations confirm what is not followed to its end. Each action's result goes to `done` with the
     /// action's index as soon as it is known (`Err`: a state error kept it from being sent; it is also one of the
-    /// report's errors); the report itself holds no outcomes, so that a large plan's are not all held.
+    /// report's errors); the report itself holds no outcomes, so that those of many actions are not all held.
     pub async fn act_now<F, P>(
         &self,
-        plan: Plan<F>,
+        actions: Actions<F>,
         interrupt: Option<&Interrupt>,
         mut done: impl FnMut(usize, Result<RunOutcome, String>),
     ) -> anyhow::Result<RunReport>
@@ -114,7 +114,7 @@ impl Actor {
         let heartbeat = self.heartbeat(run.clone());
         let mut report = RunReport::default();
         let mut problem = false;
-        act::act_each(self, &run, plan, interrupt, |index, result| {
+        act::act_each(self, &run, actions, interrupt, |index, result| {
             match &result {
                 Ok(outcome) => problem |= outcome.is_problem(),
                 Err(error) => report.errors.push(error.clone()),
