@@ -32,6 +32,9 @@ pub struct PlanRow {
     pub rule: String,
     /// The occurrence, RFC 3339 with the rule's offset.
     pub occurrence: String,
+    /// When the decision is taken, RFC 3339 with the rule's offset: the occurrence, or the new time of a stop its
+    /// owner postponed (then the occurrence has two rows: `postponed` at it, the stop at its new time).
+    pub at: String,
     /// The compute's ARM id.
     pub id: String,
     /// The compute's name.
@@ -88,7 +91,11 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let header = ["OCCURRENCE", "RULE", "NAME", "ACTION", "DECISION", "WHY"];
     crate::output::print(&mut std::io::stdout().lock(), args.output, &rows, &header, |row| {
         vec![
-            row.occurrence.clone(),
+            if row.at == row.occurrence {
+                row.occurrence.clone()
+            } else {
+                format!("{} (at {})", row.occurrence, row.at)
+            },
             row.rule.clone(),
             row.name.clone(),
             row.action.clone(),
@@ -108,6 +115,7 @@ pub fn rows(timeline: &autostop_policy::Timeline) -> Vec<PlanRow> {
         .map(|decision| PlanRow {
             rule: decision.rule.to_owned(),
             occurrence: rfc3339(decision.occurrence),
+            at: rfc3339(&decision.at.to_zoned(decision.occurrence.time_zone().clone())),
             id: decision.target.id.clone(),
             name: decision.target.name.clone(),
             action: decision.action.to_string(),
