@@ -279,6 +279,11 @@ impl Machines {
         self.index.get(&id.trim_end_matches('/').to_ascii_lowercase()).copied()
     }
 
+    /// Each (region, VM size) of the VMs and scale sets, as the fleet spells them.
+    pub fn sizes_by_region(&self) -> std::collections::BTreeSet<(String, String)> {
+        self.machines.iter().map(|machine| (machine.location.clone(), machine.vm_size.clone())).collect()
+    }
+
     /// The machine at `index` as last settled.
     pub fn at(&self, index: usize) -> &Machine {
         &self.machines[index]
