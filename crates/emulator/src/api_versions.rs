@@ -12,6 +12,14 @@
 //!   `azureml._compute._constants.MLC_WORKSPACE_API_VERSION`) sends to ARM to start, stop and restart compute
 //!   instances: the SDK Microsoft ships works against ARM, so ARM takes it.
 //!
+//! - `updateIdleShutdownSetting` of Microsoft.MachineLearningServices, read in the same repository: declared by the
+//!   spec of stable 2025-06-01 (the path and `Compute_UpdateIdleShutdownSetting`), absent from the specs of stable
+//!   2021-07-01, 2023-04-01, 2024-04-01, 2024-10-01, 2025-09-01, 2025-12-01 and 2026-07-01 (their compute paths end
+//!   at `restart`); among the previews, those whose `examples/Compute/updateIdleShutdownSetting.json` the spec
+//!   references (2022-06-01-preview to 2026-07-15-preview, listed below). A version of the provider that does not
+//!   declare the operation is refused with 400 `InvalidApiVersionParameter` naming the versions that do (the
+//!   emulator's wording: no recorded answer of the service for this case).
+//!
 //! ARM's answers for a version it does not know (shapes from the same public reports):
 //! - its own endpoints: 400 `InvalidApiVersionParameter`, "The api-version '{v}' is invalid. The supported versions
 //!   are '{comma-separated list}'."
@@ -134,6 +142,44 @@ pub(crate) const MACHINE_LEARNING: &[&str] = &[
     "2018-03-01-preview",
 ];
 
+/// Versions of Microsoft.MachineLearningServices whose spec declares `POST .../computes/{name}/
+/// updateIdleShutdownSetting` (see the module docs).
+pub(crate) const IDLE_SHUTDOWN: &[&str] = &[
+    "2026-07-15-preview",
+    "2026-01-15-preview",
+    "2025-10-01-preview",
+    "2025-07-01-preview",
+    "2025-06-01",
+    "2025-04-01-preview",
+    "2025-01-01-preview",
+    "2024-10-01-preview",
+    "2024-07-01-preview",
+    "2024-01-01-preview",
+    "2023-08-01-preview",
+    "2023-06-01-preview",
+    "2023-04-01-preview",
+    "2023-02-01-preview",
+    "2022-12-01-preview",
+    "2022-06-01-preview",
+];
+
+/// Accepts `version` for the operation `operation` when it is one of `versions` (a provider's version that does
+/// not declare the operation is refused; check the provider's versions first with [`check`]).
+pub(crate) fn check_operation(operation: &str, versions: &[&str], version: &str) -> Result<(), ArmError> {
+    if versions.contains(&version) {
+        return Ok(());
+    }
+    Err(ArmError::new(
+        400,
+        "InvalidApiVersionParameter",
+        format!(
+            "The api-version '{version}' does not support the operation '{operation}'. The supported versions are \
+             '{}'.",
+            versions.join(", ")
+        ),
+    ))
+}
+
 /// Who answers a request, which decides the accepted versions and the error's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Service<'a> {
@@ -178,8 +224,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_idle_shutdown_operation_is_accepted_only_where_its_spec_declares_it() {
+        assert!(IDLE_SHUTDOWN.iter().all(|version| MACHINE_LEARNING.contains(version)), "all provider versions");
+        assert!(check_operation("updateIdleShutdownSetting", IDLE_SHUTDOWN, "2025-06-01").is_ok());
+        for undeclared in ["2024-04-01", "2024-10-01", "2025-09-01", "2026-07-01"] {
+            let error = check_operation("updateIdleShutdownSetting", IDLE_SHUTDOWN, undeclared).unwrap_err();
+            assert_eq!((error.status, error.code.as_str()), (400, "InvalidApiVersionParameter"), "{undeclared}");
+            assert!(error.message.contains("'2026-07-15-preview, "), "{}", error.message);
+        }
+    }
+
+    #[test]
     fn lists_are_newest_first_without_duplicates() {
-        for list in [RESOURCES, MACHINE_LEARNING] {
+        for list in [RESOURCES, MACHINE_LEARNING, IDLE_SHUTDOWN] {
             let mut seen = std::collections::HashSet::new();
             assert!(list.iter().all(|v| seen.insert(*v)), "duplicates in {list:?}");
         }
