@@ -279,6 +279,14 @@ impl Machines {
         self.index.get(&id.trim_end_matches('/').to_ascii_lowercase()).copied()
     }
 
+    /// Every region of the VMs and scale sets, in lower case, sorted, once each.
+    pub fn locations(&self) -> Vec<String> {
+        let mut locations: Vec<String> = self.machines.iter().map(|m| m.location.to_ascii_lowercase()).collect();
+        locations.sort();
+        locations.dedup();
+        locations
+    }
+
     /// Each (region, VM size) of the VMs and scale sets, as the fleet spells them.
     pub fn sizes_by_region(&self) -> std::collections::BTreeSet<(String, String)> {
         self.machines.iter().map(|machine| (machine.location.clone(), machine.vm_size.clone())).collect()

@@ -60,8 +60,12 @@ fn serve(
         let world = &shared.live().world;
         let locations = world.locations();
         let location = world.location_of(subscription, group, Some(workspace)).unwrap_or("*");
-        let service =
-            Service::MachineLearning { resource_type: "workspaces/computes", location, locations: &locations };
+        let service = Service::Provider {
+            versions: api_versions::MACHINE_LEARNING,
+            resource_type: "workspaces/computes",
+            location,
+            locations: &locations,
+        };
         api_versions::check(&service, version)?;
     }
     api_versions::check_operation("updateIdleShutdownSetting", api_versions::IDLE_SHUTDOWN, version)?;
