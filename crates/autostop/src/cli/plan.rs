@@ -1,6 +1,11 @@
 //! `autostop plan`: what the policy would do at each occurrence of a window of time, and why (a dry run: nothing
-//! is changed). Each occurrence sees the states the earlier ones leave ([`autostop_policy::timeline`]).
+//! is changed). Each occurrence sees the states the earlier ones leave ([`autostop_policy::timeline`]). Azure ML
+//! native start schedules that undo a stop rule's work are part of the answer: listed below the table, and on each
+//! JSON row of that rule and instance (`native_starts`).
 
+use std::io::Write;
+
+use autostop_policy::native::NativeConflict;
 use clap::Args;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -47,6 +52,9 @@ pub struct PlanRow {
     pub reason: Option<String>,
     /// A stable code for the reason (`opted-out`, `snoozed`, `job-running`...; `null` for an action).
     pub code: Option<&'static str>,
+    /// The target's enabled Azure ML native schedules that start it again after this stop rule stops it, as Azure
+    /// describes them (`Start cron 0 8 * * * (UTC)`); empty when none (always for a start).
+    pub native_starts: Vec<String>,
 }
 
 /// Runs `autostop plan`: discovers the configured scopes (read-only) and plans `(at, at + window]`.
@@ -75,21 +83,17 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     };
     let window = autostop_policy::Window { after: at, until };
     let timeline = autostop_policy::timeline(&instances, &config, window, &facts);
-    let rows = rows(&timeline);
+    let conflicts = autostop_policy::native::native_conflicts(&instances, &config);
+    let rows = rows(&timeline, &conflicts);
     for rule in &autostop_policy::plan(&instances, &config, &facts, window, at).idle_rules {
         eprintln!("autostop: rule {rule} selects no instance in scope");
-    }
-    for conflict in autostop_policy::native::native_conflicts(&instances, &config) {
-        eprintln!(
-            "autostop: rule {} stops {}, but its native schedule starts it again: {}",
-            conflict.rule, conflict.target.name, conflict.schedule
-        );
     }
     for error in &errors {
         eprintln!("autostop: {error}");
     }
     let header = ["OCCURRENCE", "RULE", "NAME", "ACTION", "DECISION", "WHY"];
-    crate::output::print(&mut std::io::stdout().lock(), args.output, &rows, &header, |row| {
+    let mut out = std::io::stdout().lock();
+    crate::output::print(&mut out, args.output, &rows, &header, |row| {
         vec![
             if row.at == row.occurrence {
                 row.occurrence.clone()
@@ -103,11 +107,28 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
             row.reason.clone().unwrap_or_default(),
         ]
     })?;
+    if args.output == OutputFormat::Table {
+        print_native_conflicts(&mut out, &conflicts)?;
+    }
     Ok(if errors.is_empty() { Outcome::Success } else { Outcome::SomeFailed })
 }
 
-/// The timeline as rows, in time order: at each occurrence its actions, then its skips, in inventory order.
-pub fn rows(timeline: &autostop_policy::Timeline) -> Vec<PlanRow> {
+/// Below the table: each native start schedule that undoes a stop rule's work, whether or not the rule occurs in
+/// the window.
+fn print_native_conflicts(out: &mut dyn Write, conflicts: &[NativeConflict]) -> std::io::Result<()> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Native schedules that start again what a stop rule stops:")?;
+    for conflict in conflicts {
+        writeln!(out, "  rule {} stops {}: {}", conflict.rule, conflict.target.name, conflict.schedule)?;
+    }
+    Ok(())
+}
+
+/// The timeline as rows, in time order: at each occurrence its actions, then its skips, in inventory order; each
+/// with the native start schedules of `conflicts` that undo it.
+pub fn rows(timeline: &autostop_policy::Timeline, conflicts: &[NativeConflict]) -> Vec<PlanRow> {
     timeline
         .steps
         .iter()
@@ -122,6 +143,11 @@ pub fn rows(timeline: &autostop_policy::Timeline) -> Vec<PlanRow> {
             decision: if decision.skip.is_some() { "skip" } else { "act" },
             reason: decision.skip.map(ToString::to_string),
             code: decision.skip.map(autostop_policy::PlanSkipReason::code),
+            native_starts: conflicts
+                .iter()
+                .filter(|conflict| conflict.rule == decision.rule && conflict.target.id == decision.target.id)
+                .map(|conflict| conflict.schedule.clone())
+                .collect(),
         })
         .collect()
 }

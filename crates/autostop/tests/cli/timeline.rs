@@ -38,7 +38,11 @@ async fn a_week_of_plan_lists_each_occurrence_for_each_target_simulating_forward
     for row in rows {
         let mut keys: Vec<&str> = row.as_object().expect("an object").keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["action", "at", "code", "decision", "id", "name", "occurrence", "reason", "rule"], "{row}");
+        assert_eq!(
+            keys,
+            ["action", "at", "code", "decision", "id", "name", "native_starts", "occurrence", "reason", "rule"],
+            "{row}"
+        );
         assert_eq!(row["at"], row["occurrence"], "nothing postponed: each decision at its occurrence");
     }
     let line = |row: &serde_json::Value| {
