@@ -901,8 +901,8 @@ fn status_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
             audit_note(paths, &history_label)
         ),
         format!(
-            "first page (gathers the snapshot: discovery of {} instances, the 24 h timeline, the history, prices): \
-             {:.2} s",
+            "first page once /healthz answers (the snapshot gathered by this request, or awaited from the daemon's \
+             own first gathering: discovery of {} instances, the 24 h timeline, the history, prices): {:.2} s",
             shape.instances(),
             cold.elapsed.as_secs_f64()
         ),
