@@ -281,10 +281,7 @@ impl Machines {
 
     /// Every region of the VMs and scale sets, in lower case, sorted, once each.
     pub fn locations(&self) -> Vec<String> {
-        let mut locations: Vec<String> = self.machines.iter().map(|m| m.location.to_ascii_lowercase()).collect();
-        locations.sort();
-        locations.dedup();
-        locations
+        crate::world::distinct_locations(self.machines.iter().map(|machine| machine.location.as_str()))
     }
 
     /// Each (region, VM size) of the VMs and scale sets, as the fleet spells them.
