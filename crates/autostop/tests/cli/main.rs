@@ -5,6 +5,7 @@
 mod azurite;
 mod blob_state;
 mod calendars;
+mod channels;
 mod credentials;
 mod errors;
 mod faults;

@@ -33,6 +33,30 @@ opt_out = "autostop"
 snooze_until = "autostop-snooze-until"
 rule = "autostop-rule"
 
+# Notices: a stop rule with notify = { before = "30m", channels = [...] } sends, that long before each stop, a
+# digest of the instances it will stop, with links their owners open to postpone (+1h, +2h, +4h) or skip it.
+# The links point at `autostop serve`, reached from the owners' browsers at public_url (required with notify).
+# [notify]
+# public_url = "https://autostop.example.com"
+# owner_domain = "example.com"     # e-mail to owners who are not addresses: alice -> alice@example.com
+#
+# Channels: kind = "webhook" (the notice's JSON), "teams" (an Adaptive Card to a Teams Workflows webhook),
+# "slack" (Block Kit to an incoming webhook) or "email" (SMTP; one digest per owner with to = "owner").
+# Webhook URLs hold a secret: keep this file private. SMTP credentials come from the environment variables named.
+# [[channels]]
+# name = "ml-team"
+# kind = "teams"
+# url = "https://prod-00.westeurope.logic.azure.com/workflows/.../invoke?...&sig=..."
+#
+# [[channels]]
+# name = "owners"
+# kind = "email"
+# smtp = "smtp://smtp.example.com:587"   # STARTTLS, required; smtps://HOST:465 for TLS from the first byte
+# from = "autostop@example.com"
+# to = "owner"                           # or a list: ["ml-ops@example.com"]
+# username_env = "AUTOSTOP_SMTP_USER"    # the names of environment variables, never the values
+# password_env = "AUTOSTOP_SMTP_PASSWORD"
+
 # Where autostop looks and acts. It never acts outside these scopes.
 [[scopes]]
 subscription = "00000000-0000-0000-0000-000000000000"
@@ -55,6 +79,7 @@ schedule = "0 0 20 * * Mon-Fri"
 # timezone = "Europe/Berlin"       # else defaults.timezone
 # select = { names = ["ci-*"], tags = { team = "research" }, sizes = ["Standard_NC*"] }
 # exclude = { names = ["ci-keep-*"] }
+# notify = { before = "30m", channels = ["ml-team", "owners"] }   # needs [notify] public_url
 force = false
 
 [[rules]]
