@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the official Azure Python clients (azure-identity, azure-ai-ml, azure-cli; pinned in
-# tests/python/requirements.txt) into a virtual environment at .test-env/python, for
-# crates/autostop/tests/official_clients.rs. Does nothing when the environment exists and was built from the same
-# requirements (their SHA-256 is kept in .test-env/python/requirements.sha256); rebuilds it otherwise.
+# Installs the official Azure Python clients (azure-identity, azure-ai-ml, azure-cli) and the aiosmtpd SMTP server
+# (pinned in tests/python/requirements.txt) into a virtual environment at .test-env/python, for
+# crates/autostop/tests/official_clients.rs and the e-mail notice tests in crates/autostop/tests/cli/channels.rs.
+# Does nothing when the environment exists and was built from the same requirements (their SHA-256 is kept in
+# .test-env/python/requirements.sha256); rebuilds it otherwise.
 # Run from the repository root (.ci/setup does).
 set -euo pipefail
 
@@ -22,7 +23,7 @@ echo "python: creating $venv with $("$python" --version) from $requirements"
 rm -rf "$venv"
 "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-"$venv/bin/python" -c 'import azure.identity, azure.ai.ml, azure.cli.core'
+"$venv/bin/python" -c 'import azure.identity, azure.ai.ml, azure.cli.core, aiosmtpd'
 "$venv/bin/az" version --output none
 echo "$wanted" > "$stamp"
 echo "python: $venv ready in $(( $(date +%s) - started ))s"

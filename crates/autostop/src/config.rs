@@ -35,7 +35,13 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
 /// Reads the config file and connects to Azure as it (and the command line) says.
 pub fn connect(path: &Path, azure: &AzureArgs) -> anyhow::Result<(Config, ArmClient)> {
     let config = load(path)?;
+    let client = client(&config, azure)?;
+    Ok((config, client))
+}
+
+/// The Azure client a loaded configuration (with the command line) asks for.
+pub fn client(config: &Config, azure: &AzureArgs) -> anyhow::Result<ArmClient> {
     let connection = Connection::from_args_and_config(azure, &config.azure)?;
     let (_, client) = connection.client(process_env)?;
-    Ok((config, client))
+    Ok(client)
 }

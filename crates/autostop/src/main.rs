@@ -7,6 +7,7 @@ mod apply;
 mod cli;
 mod config;
 mod connect;
+mod deliver;
 mod discover;
 mod engine;
 mod idle;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use autostop_state::{BlobAddress, BlobStore, SqliteStore, StateStore};
+use autostop_state::{BlobAddress, BlobStore, LeaderLease, LeaseDuration, SqliteStore, StateStore};
 
 use crate::UsageError;
 
@@ -74,6 +74,27 @@ impl StateLocation {
                 Ok(Arc::new(store))
             }
             StateLocation::Blob(address) => Ok(Arc::new(open_blob(address)?)),
+        }
+    }
+}
+
+impl StateLocation {
+    /// Opens the store and its leader lease (`serve --ha`): only a Blob state can elect a leader, since an SQLite
+    /// file cannot be shared between machines.
+    pub fn open_with_lease(&self, duration: LeaseDuration) -> anyhow::Result<(Arc<dyn StateStore>, LeaderLease)> {
+        match self {
+            StateLocation::Sqlite(path) => Err(UsageError(format!(
+                "--ha ([state] leader): leader election needs a Blob state shared by the replicas (--state \
+                 https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]), found the SQLite file {}, which only \
+                 processes on one machine can share",
+                path.display()
+            ))
+            .into()),
+            StateLocation::Blob(address) => {
+                let store = open_blob(address)?;
+                let lease = store.leader_lease(duration);
+                Ok((Arc::new(store), lease))
+            }
         }
     }
 }

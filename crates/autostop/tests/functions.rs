@@ -10,32 +10,17 @@ mod unattended;
 use std::path::Path;
 use std::time::Duration;
 
-use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace, actions};
+use autostop_emulator::{Emulator, Options, actions};
 use jiff::Timestamp;
 use serde_json::json;
 use unattended::{
     Process, TIMEOUT, closed_within, compute, config_with_rules, id, idle_connection, occurrence_in, wait_for_state,
+    workspace_fleet,
 };
 
 async fn emulator() -> Emulator {
-    let fleet = Fleet {
-        subscriptions: vec![Subscription {
-            id: unattended::SUB.into(),
-            resource_groups: vec![ResourceGroup {
-                name: "ml-rg".into(),
-                workspaces: vec![Workspace {
-                    name: "ws-a".into(),
-                    location: "eastus".into(),
-                    computes: vec![
-                        compute("run-1", "Running"),
-                        compute("run-2", "Running"),
-                        compute("idle-1", "Running"),
-                    ],
-                }],
-                ..Default::default()
-            }],
-        }],
-    };
+    let fleet =
+        workspace_fleet(vec![compute("run-1", "Running"), compute("run-2", "Running"), compute("idle-1", "Running")]);
     let options = Options { fleet, transition: Duration::from_millis(300), ..Default::default() };
     tokio::time::timeout(TIMEOUT, Emulator::start(options)).await.expect("emulator starts in time").expect("emulator")
 }
@@ -51,6 +36,28 @@ async fn listening_addr(handler: &mut Process) -> String {
     let addr = listening["addr"].as_str().expect("the listening line names addr").to_owned();
     assert!(addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"), "not a bound address: {addr}");
     addr
+}
+
+/// Starts the handler in the app folder as the host does (its `host.json` given): `defaultExecutablePath` (the
+/// built binary, placed there) with `arguments`, `FUNCTIONS_CUSTOMHANDLER_PORT` and `env`; returns it with the
+/// address it bound.
+async fn start_as_host(
+    emulator: &Emulator,
+    app: &Path,
+    host: &serde_json::Value,
+    env: &[(&str, &str)],
+) -> (Process, String) {
+    let description = &host["customHandler"]["description"];
+    let executable = app.join(description["defaultExecutablePath"].as_str().expect("defaultExecutablePath"));
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_autostop"), &executable).expect("place the binary");
+    let arguments: Vec<&str> =
+        description["arguments"].as_array().expect("arguments").iter().map(|a| a.as_str().expect("text")).collect();
+    // Port 0: the handler binds any free port and names it in its log, so no port is picked here and reused.
+    let env: Vec<(&str, &str)> =
+        [("FUNCTIONS_CUSTOMHANDLER_PORT", "0")].into_iter().chain(env.iter().copied()).collect();
+    let mut handler = Process::spawn(emulator, app, &arguments, &env, Some(&executable));
+    let addr = listening_addr(&mut handler).await;
+    (handler, addr)
 }
 
 fn timer_payload(status: serde_json::Value, past_due: bool) -> serde_json::Value {
@@ -100,16 +107,7 @@ async fn the_functions_host_runs_the_handler_that_functions_init_writes() {
     assert!(app.join("autostop.toml").is_file() && app.join("README.md").is_file());
     read_json(&app.join("autostop-role.json"));
 
-    // Start the handler as the host does: defaultExecutablePath in the app folder, with host.json's arguments.
-    let description = &host["customHandler"]["description"];
-    let executable = app.join(description["defaultExecutablePath"].as_str().expect("defaultExecutablePath"));
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_autostop"), &executable).expect("place the binary");
-    let arguments: Vec<&str> =
-        description["arguments"].as_array().expect("arguments").iter().map(|a| a.as_str().expect("text")).collect();
-    // Port 0: the handler binds any free port and names it in its log, so no port is picked here and reused.
-    let mut handler =
-        Process::spawn(&emulator, &app, &arguments, &[("FUNCTIONS_CUSTOMHANDLER_PORT", "0")], Some(&executable));
-    let addr = listening_addr(&mut handler).await;
+    let (mut handler, addr) = start_as_host(&emulator, &app, &host, &[]).await;
 
     let client = reqwest::Client::new();
     let base = format!("http://{addr}");
@@ -260,4 +258,144 @@ async fn the_handler_closes_a_connection_that_sends_no_header_after_the_timeout_
     assert!(probe.expect("in time").is_ok_and(|response| response.status().is_success()), "GET / still answers");
     let exit = handler.terminate().await;
     assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+}
+
+/// The signing key the handler is given, and the test signs its links with.
+const LINK_KEY: &str = "a link key of at least thirty-two bytes, for tests only";
+
+/// The host's invocation of the links function for `method` on `url`, shaped as the host sends it (the
+/// custom-handler request payload: `Data.req` with `Url`, `Method`, `Query`, `Headers`, `Params`, `Identities`).
+fn http_payload(method: &str, url: &str) -> serde_json::Value {
+    let query: serde_json::Map<String, serde_json::Value> = url
+        .split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(key, value)| (key.to_owned(), json!(value)))
+        .collect();
+    json!({
+        "Data": { "req": {
+            "Url": url,
+            "Method": method,
+            "Query": serde_json::Value::Object(query).to_string(),
+            "Headers": { "Accept": ["text/html"], "User-Agent": ["Mozilla/5.0"] },
+            "Params": {},
+            "Identities": "[]"
+        } },
+        "Metadata": { "sys": { "MethodName": "autostop-links", "UtcNow": Timestamp::now().to_string() } }
+    })
+}
+
+/// `autostop ARGS` against the emulator, in `dir` with the state under it, as the handler started there.
+async fn autostop(emulator: &Emulator, dir: &Path, args: &[&str]) -> serde_json::Value {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_autostop"));
+    command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default()).env("HOME", dir);
+    command.env("XDG_STATE_HOME", dir.join("state")).kill_on_drop(true);
+    for (key, value) in emulator.env() {
+        command.env(key, value);
+    }
+    let output = tokio::time::timeout(TIMEOUT, command.output()).await.expect("in time").expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "autostop {args:?} failed: {stderr}");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("autostop {args:?}: not JSON ({err}): {stderr}"))
+}
+
+fn results(history: &serde_json::Value) -> Vec<&str> {
+    history.as_array().expect("an array").iter().filter_map(|event| event["result"].as_str()).collect()
+}
+
+#[tokio::test]
+async fn the_links_function_that_functions_init_writes_shows_postpones_and_refuses_links_as_the_host_invokes_it() {
+    use autostop_notify::{Link, LinkKey};
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = dir.path().join("app");
+    let occurrence = occurrence_in(Duration::from_secs(3600));
+    let config = config_with_rules(dir.path(), &[("evening", "stop", "run-1", occurrence)]);
+    let public_url = "https://autostop-test.azurewebsites.net/api";
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{text}\n[notify]\npublic_url = \"{public_url}\"\n")).expect("write config");
+
+    let init = functions_init(&["--config".as_ref(), config.as_os_str(), "--out".as_ref(), app.as_os_str()]).await;
+    assert!(init.status.success(), "functions init failed: {}", String::from_utf8_lossy(&init.stderr));
+    let printed = String::from_utf8_lossy(&init.stdout);
+    assert!(printed.contains(&format!("notice links will point to {public_url}/owners/postpone")), "{printed}");
+
+    // Both functions, each with the bindings the host needs.
+    let timer = read_json(&app.join("autostop-timer/function.json"));
+    assert_eq!(timer["bindings"].as_array().map(Vec::len), Some(1), "{timer}");
+    assert_eq!(timer["bindings"][0]["type"], "timerTrigger");
+    let links = read_json(&app.join("autostop-links/function.json"));
+    let bindings = links["bindings"].as_array().expect("bindings");
+    assert_eq!(bindings.len(), 2, "{links}");
+    let trigger = bindings.iter().find(|binding| binding["direction"] == "in").expect("an input binding");
+    assert_eq!(trigger["type"], "httpTrigger");
+    assert_eq!(trigger["name"], "req");
+    assert_eq!(trigger["authLevel"], "anonymous");
+    assert_eq!(trigger["route"], "owners/postpone");
+    assert_eq!(trigger["methods"], json!(["get", "post"]));
+    let output = bindings.iter().find(|binding| binding["direction"] == "out").expect("an output binding");
+    assert_eq!((output["type"].as_str(), output["name"].as_str()), (Some("http"), Some("res")), "{links}");
+    let host = read_json(&app.join("host.json"));
+    assert_eq!(host["customHandler"]["enableForwardingHttpRequest"], false, "the handler reads invocation payloads");
+    let readme = std::fs::read_to_string(app.join("README.md")).expect("README");
+    assert!(readme.contains("`autostop-links/function.json`") && !readme.contains("{{"), "{readme}");
+
+    let (handler, addr) = start_as_host(&emulator, &app, &host, &[("AUTOSTOP_LINK_KEY", LINK_KEY)]).await;
+    let client = reqwest::Client::new();
+    let function = format!("http://{addr}/autostop-links");
+
+    let key = LinkKey::new(LINK_KEY.as_bytes());
+    let late = Link::new(&id("run-1"), "evening", occurrence, autostop_policy::Choice::parse("+1h").expect("choice"))
+        .url(public_url, &key);
+    assert!(late.starts_with(&format!("{public_url}/owners/postpone?")), "{late}");
+    let until = (occurrence + jiff::SignedDuration::from_hours(1)).to_zoned(jiff::tz::TimeZone::UTC);
+    let until = until.strftime("%H:%M").to_string();
+
+    // GET: the confirmation page in Outputs.res, HTTP 200 to the host; nothing changes.
+    let (code, body) = invoke(&client, &function, &http_payload("GET", &late)).await;
+    assert_eq!(code, 200, "{body}");
+    let res = &body["Outputs"]["res"];
+    assert_eq!(res["statusCode"], 200, "{body}");
+    assert_eq!(res["headers"]["Content-Type"], "text/html; charset=utf-8", "{body}");
+    let page = res["body"].as_str().expect("an HTML body");
+    assert!(page.contains("run-1") && page.contains("<form method=\"post\">") && page.contains(&until), "{page}");
+    assert!(!body.to_string().contains("sig="), "the signature is echoed: {body}");
+    let history = autostop(&emulator, &app, &["history", "-o", "json"]).await;
+    assert!(!results(&history).contains(&"postponed"), "GET changed something: {history:#}");
+
+    // A tampered link: 403, and its POST recorded; another path: 404.
+    let tampered = late.replace("choice=%2B1h", "choice=%2B4h");
+    assert_ne!(tampered, late);
+    let (code, body) = invoke(&client, &function, &http_payload("POST", &tampered)).await;
+    assert_eq!((code, body["Outputs"]["res"]["statusCode"].as_u64()), (200, Some(403)), "{body}");
+    let elsewhere = late.replace("/owners/postpone?", "/owners/other?");
+    let (_, body) = invoke(&client, &function, &http_payload("GET", &elsewhere)).await;
+    assert_eq!(body["Outputs"]["res"]["statusCode"], 404, "{body}");
+
+    // POST from the page: postponed, recorded; the plan shows it.
+    let (code, body) = invoke(&client, &function, &http_payload("POST", &late)).await;
+    assert_eq!((code, body["Outputs"]["res"]["statusCode"].as_u64()), (200, Some(200)), "{body}");
+    let page = body["Outputs"]["res"]["body"].as_str().expect("an HTML body");
+    assert!(page.contains(&format!("postponed by its owner until {until} (+1h)")), "{page}");
+    let history = autostop(&emulator, &app, &["history", "-o", "json"]).await;
+    let results = results(&history);
+    assert_eq!(results.iter().filter(|result| **result == "postponed").count(), 1, "{history:#}");
+    assert_eq!(results.iter().filter(|result| **result == "link-refused").count(), 1, "{history:#}");
+    let config = app.join("autostop.toml");
+    let config = config.to_str().expect("utf-8 path");
+    let plan = autostop(&emulator, &app, &["plan", "--config", config, "--window", "2h", "-o", "json"]).await;
+    let row = plan.as_array().expect("rows").iter().find(|row| row["name"] == "run-1").expect("run-1 planned");
+    assert_eq!(row["code"], "postponed", "{plan:#}");
+    assert_eq!(row["reason"], format!("postponed by its owner until {until}"), "{plan:#}");
+
+    let exit = handler.terminate().await;
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    exit.assert_never_wrote(LINK_KEY);
+    let signature = late.rsplit("sig=").next().expect("a signature");
+    exit.assert_never_wrote(signature);
+    // GET, the tampered POST and the POST (the other path never reached the link handler).
+    let answered = exit.logs.iter().filter(|line| line["message"] == "notice link answered").count();
+    assert_eq!(answered, 3, "{:#?}", exit.logs);
 }

@@ -11,27 +11,15 @@ mod unattended;
 
 use std::time::Duration;
 
-use autostop_emulator::{Emulator, Fleet, Options, ResourceGroup, Subscription, Workspace, actions};
+use autostop_emulator::{Emulator, Fleet, Options, actions};
 use jiff::Timestamp;
 use unattended::{
     Process, TIMEOUT, closed_within, compute, config_with_rules, id, idle_connection, occurrence_in, wait_for_state,
+    workspace_fleet,
 };
 
 fn fleet() -> Fleet {
-    Fleet {
-        subscriptions: vec![Subscription {
-            id: unattended::SUB.into(),
-            resource_groups: vec![ResourceGroup {
-                name: "ml-rg".into(),
-                workspaces: vec![Workspace {
-                    name: "ws-a".into(),
-                    location: "eastus".into(),
-                    computes: vec![compute("run-1", "Running"), compute("run-2", "Running")],
-                }],
-                ..Default::default()
-            }],
-        }],
-    }
+    workspace_fleet(vec![compute("run-1", "Running"), compute("run-2", "Running")])
 }
 
 async fn emulator(transition: Duration) -> Emulator {
@@ -221,6 +209,69 @@ async fn sighup_keeps_the_config_when_the_new_one_is_invalid_and_applies_a_valid
     assert_eq!(exit.code, Some(0), "{exit:?}");
     // Why the reload was refused: each error with its line and column.
     assert!(exit.stderr.contains("autostop.toml:2:"), "{}", exit.stderr);
+}
+
+/// The status of a request to a notice link, and its page.
+async fn link_status(request: reqwest::RequestBuilder) -> (u16, String) {
+    let response = tokio::time::timeout(TIMEOUT, request.send()).await.expect("answer in time").expect("answer");
+    let code = response.status().as_u16();
+    (code, tokio::time::timeout(TIMEOUT, response.text()).await.expect("body in time").expect("body"))
+}
+
+#[tokio::test]
+async fn sighup_hands_the_reloaded_rules_to_the_link_handler_and_the_status_page_and_a_rejected_reload_keeps_them() {
+    use autostop_notify::{Link, LinkKey};
+    const KEY: &str = "a link key of at least thirty-two bytes, for tests only";
+    let emulator = emulator(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let far = occurrence_in(Duration::from_secs(6 * 3600));
+    let config = config_with_rules(dir.path(), &[("evening", "stop", "run-1", far)]);
+    let config_text = config.to_str().expect("utf-8 path").to_owned();
+    let args = ["serve", "--config", &config_text, "--listen", "127.0.0.1:0"];
+    let mut daemon = Process::spawn(&emulator, dir.path(), &args, &[("AUTOSTOP_LINK_KEY", KEY)], None);
+    let listening = daemon.wait_for_log(|line| line["message"] == "listening").await;
+    let base = format!("http://{}", listening["addr"].as_str().expect("the listening line names addr"));
+    let key = LinkKey::new(KEY.as_bytes());
+    let skip = autostop_policy::Choice::parse("skip").expect("choice");
+    let late = Link::new(&id("run-2"), "night-owl", far, skip).url(&base, &key);
+    let http = reqwest::Client::new();
+
+    // The rule the link names is not configured yet.
+    let (code, page) = link_status(http.get(&late)).await;
+    assert_eq!(code, 410, "{page}");
+    assert!(page.contains("no longer configured"), "{page}");
+    assert!(!get(&base).await.contains("night-owl"), "the status page shows a rule not configured");
+
+    // A reload that adds it: the link handler and the status page follow.
+    config_with_rules(dir.path(), &[("evening", "stop", "run-1", far), ("night-owl", "stop", "run-2", far)]);
+    daemon.signal("HUP").await;
+    daemon.wait_for_log(|line| line["message"] == "configuration reloaded").await;
+    let (code, page) = link_status(http.get(&late)).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Skip this stop"), "{page}");
+    assert!(get(&base).await.contains("night-owl"), "the status page shows the reloaded rules");
+
+    // A rejected reload keeps the rules it had, in both.
+    std::fs::write(&config, "[[rules]]\nname = 1\n").expect("write the bad config");
+    daemon.signal("HUP").await;
+    daemon
+        .wait_for_log(|line| line["message"].as_str().is_some_and(|m| m.starts_with("configuration reload failed")))
+        .await;
+    assert_eq!(link_status(http.get(&late)).await.0, 200);
+    assert!(get(&base).await.contains("night-owl"), "the status page keeps the rules it had");
+
+    // A valid reload without the rule: its links are refused again.
+    config_with_rules(dir.path(), &[("evening", "stop", "run-1", far)]);
+    daemon.signal("HUP").await;
+    daemon.wait_for_log(|line| line["message"] == "configuration reloaded").await;
+    assert_eq!(link_status(http.post(&late)).await.0, 410);
+
+    let exit = daemon.terminate().await;
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    assert!(exit.stderr.contains("autostop.toml:2:"), "the rejected reload says why: {}", exit.stderr);
+    let events = history(dir.path()).await;
+    let refused = events.as_array().expect("events").iter().filter(|event| event["result"] == "link-refused").count();
+    assert_eq!(refused, 1, "the refused POST is recorded: {events:#}");
 }
 
 /// The audit log of the daemon whose state lives under `dir`, as `autostop history --output json` prints it.

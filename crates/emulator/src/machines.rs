@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::arm::json::stable_guid;
 use crate::arm_error::ArmError;
 use crate::fleet::Fleet;
-use crate::operations::{Operation, Operations, Progress};
+use crate::operations::{Accepted, NewOperation, Operations, Progress};
 
 /// The ARM provider namespace of VMs and scale sets.
 pub(crate) const COMPUTE_PROVIDER: &str = "Microsoft.Compute";
@@ -153,17 +153,6 @@ pub(crate) struct Machine {
     fail_next: bool,
 }
 
-/// An accepted operation: where to poll it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct MachineAccepted {
-    /// The operation id.
-    pub operation_id: String,
-    /// The subscription, as the fleet spells it.
-    pub subscription: String,
-    /// The region that names the status URL.
-    pub location: String,
-}
-
 /// Every VM and scale set of the fleet.
 #[derive(Debug, Default)]
 pub(crate) struct Machines {
@@ -279,6 +268,16 @@ impl Machines {
         self.index.get(&id.trim_end_matches('/').to_ascii_lowercase()).copied()
     }
 
+    /// Every region of the VMs and scale sets, in lower case, sorted, once each.
+    pub fn locations(&self) -> Vec<String> {
+        crate::world::distinct_locations(self.machines.iter().map(|machine| machine.location.as_str()))
+    }
+
+    /// Each (region, VM size) of the VMs and scale sets, as the fleet spells them.
+    pub fn sizes_by_region(&self) -> std::collections::BTreeSet<(String, String)> {
+        self.machines.iter().map(|machine| (machine.location.clone(), machine.vm_size.clone())).collect()
+    }
+
     /// The machine at `index` as last settled.
     pub fn at(&self, index: usize) -> &Machine {
         &self.machines[index]
@@ -286,20 +285,7 @@ impl Machines {
 
     /// Applies the outcome of the machine's operation if it has ended by `now`.
     pub fn settle(&mut self, index: usize, now: Duration, wall: &str) {
-        let machine = &mut self.machines[index];
-        let Some(op_id) = machine.pending.clone() else { return };
-        let Some(op) = self.operations.get_mut(&op_id) else {
-            machine.pending = None;
-            return;
-        };
-        if !op.ended(now, wall) {
-            return;
-        }
-        machine.pending = None;
-        machine.status_time = wall.to_owned();
-        machine.etag += 1;
-        machine.power_state =
-            if op.failure.is_some() { op.from_state.clone() } else { op.action.final_state().to_owned() };
+        settle(&mut self.machines[index], &mut self.operations, now, wall);
     }
 
     /// Begins `action` on a machine: the accepted operation, or what Azure answers instead (409
@@ -312,7 +298,7 @@ impl Machines {
         duration: Duration,
         inject_failure: bool,
         wall: &str,
-    ) -> Result<MachineAccepted, ArmError> {
+    ) -> Result<Accepted, ArmError> {
         self.settle(index, now, wall);
         let machine = &mut self.machines[index];
         let noun = machine.kind.noun();
@@ -341,11 +327,6 @@ impl Machines {
                 ),
             ));
         }
-        let accepted = MachineAccepted {
-            operation_id: uuid::Uuid::new_v4().to_string(),
-            subscription: machine.subscription.clone(),
-            location: machine.location.clone(),
-        };
         let failure = (std::mem::take(&mut machine.fail_next) || inject_failure).then(|| {
             ArmError::new(
                 500,
@@ -357,20 +338,8 @@ impl Machines {
                 ),
             )
         });
-        self.operations.insert(
-            accepted.operation_id.clone(),
-            Operation {
-                target: index,
-                action,
-                from_state: machine.power_state.clone(),
-                started: now,
-                ends_at: now + duration,
-                failure,
-                subscription: accepted.subscription.clone(),
-                start_time: wall.to_owned(),
-                end_time: None,
-            },
-        );
+        let new = NewOperation { target: index, action, from_state: machine.power_state.clone(), duration, failure };
+        let accepted = self.operations.begin(new, (&machine.subscription, &machine.location), now, wall);
         machine.pending = Some(accepted.operation_id.clone());
         machine.power_state = action.transient_state().to_owned();
         machine.status_time = wall.to_owned();
@@ -387,16 +356,16 @@ impl Machines {
         wall: &str,
     ) -> Result<Progress, ArmError> {
         self.check_subscription(subscription)?;
-        let not_found = || {
+        let machines = &mut self.machines;
+        let settled = |ops: &mut _, index: usize| settle(&mut machines[index], ops, now, wall);
+        let progress = self.operations.poll((subscription, operation_id), now, wall, settled);
+        progress.ok_or_else(|| {
             ArmError::new(
                 404,
                 "NotFound",
                 format!("The operation '{operation_id}' was not found in subscription '{subscription}'."),
             )
-        };
-        let machine = self.operations.target(subscription, operation_id).ok_or_else(not_found)?;
-        self.settle(machine, now, wall);
-        self.operations.progress(operation_id, now, wall).ok_or_else(not_found)
+        })
     }
 
     /// Ends every operation in flight at `now`.
@@ -425,6 +394,14 @@ impl Machines {
         }
         marked
     }
+}
+
+/// Applies the outcome of `machine`'s operation if it has ended by `now`.
+fn settle(machine: &mut Machine, operations: &mut Operations<MachineAction>, now: Duration, wall: &str) {
+    let Some(op) = operations.take_ended(&mut machine.pending, now, wall) else { return };
+    machine.status_time = wall.to_owned();
+    machine.etag += 1;
+    machine.power_state = if op.failure.is_some() { op.from_state.clone() } else { op.action.final_state().to_owned() };
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::arm_error::ArmError;
 use crate::fleet::{Compute, Fleet};
-use crate::operations::{Operation, Operations};
+use crate::operations::{Accepted, NewOperation, Operations};
 
 /// The ARM provider namespace of Azure ML.
 pub(crate) const PROVIDER: &str = "Microsoft.MachineLearningServices";
@@ -151,17 +151,6 @@ pub(crate) struct ComputeEntry {
 /// What an operation-status poll sees.
 pub(crate) use crate::operations::Progress as OperationStatus;
 
-/// The accepted start of an action: where to poll it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Accepted {
-    /// The operation id.
-    pub operation_id: String,
-    /// The subscription, as the fleet spells it.
-    pub subscription: String,
-    /// The region that names the status URL.
-    pub location: String,
-}
-
 /// The live, indexed fleet.
 #[derive(Debug)]
 pub(crate) struct World {
@@ -299,10 +288,7 @@ impl World {
 
     /// Every location of the fleet's workspaces, sorted, each once.
     pub fn locations(&self) -> Vec<String> {
-        let mut locations: Vec<String> = self.workspaces.iter().map(|ws| ws.location.to_ascii_lowercase()).collect();
-        locations.sort();
-        locations.dedup();
-        locations
+        distinct_locations(self.workspaces.iter().map(|ws| ws.location.as_str()))
     }
 
     /// Where ARM routes a request about a resource group (its first workspace's location) or one of its
@@ -358,25 +344,7 @@ impl World {
 
     /// Applies the outcome of the compute's operation if it has ended by `now`.
     pub fn settle(&mut self, index: usize, now: Duration, wall: &str) {
-        let compute = &mut self.computes[index];
-        let Some(op_id) = compute.pending.clone() else { return };
-        let Some(op) = self.operations.get_mut(&op_id) else {
-            compute.pending = None;
-            return;
-        };
-        if !op.ended(now, wall) {
-            return;
-        }
-        compute.pending = None;
-        compute.rendered = None;
-        compute.modified_on = wall.to_owned();
-        if op.failure.is_some() {
-            compute.spec.state = op.from_state.clone();
-            compute.last_operation.status = format!("{}Failed", op.action.operation_name());
-        } else {
-            compute.spec.state = op.action.final_state().to_owned();
-            compute.last_operation.status = "Succeeded".to_owned();
-        }
+        settle(&mut self.computes[index], &mut self.operations, now, wall);
     }
 
     /// Begins `action` on a compute instance: the accepted operation, or what ARM answers instead.
@@ -440,11 +408,6 @@ impl World {
             ));
         }
         let ws = &self.workspaces[compute.workspace];
-        let accepted = Accepted {
-            operation_id: uuid::Uuid::new_v4().to_string(),
-            subscription: ws.subscription.clone(),
-            location: ws.location.clone(),
-        };
         let compute = &mut self.computes[index];
         let failure = (std::mem::take(&mut compute.fail_next) || inject_failure).then(|| {
             ArmError::new(
@@ -456,20 +419,8 @@ impl World {
                 ),
             )
         });
-        self.operations.insert(
-            accepted.operation_id.clone(),
-            Operation {
-                target: index,
-                action,
-                from_state: compute.spec.state.clone(),
-                started: now,
-                ends_at: now + duration,
-                failure,
-                subscription: accepted.subscription.clone(),
-                start_time: wall.to_owned(),
-                end_time: None,
-            },
-        );
+        let new = NewOperation { target: index, action, from_state: compute.spec.state.clone(), duration, failure };
+        let accepted = self.operations.begin(new, (&ws.subscription, &ws.location), now, wall);
         compute.pending = Some(accepted.operation_id.clone());
         compute.rendered = None;
         compute.spec.state = action.transient_state().to_owned();
@@ -488,16 +439,16 @@ impl World {
         wall: &str,
     ) -> Result<OperationStatus, ArmError> {
         self.subscription(subscription)?;
-        let not_found = || {
+        let computes = &mut self.computes;
+        let settled = |ops: &mut _, index: usize| settle(&mut computes[index], ops, now, wall);
+        let status = self.operations.poll((subscription, operation_id), now, wall, settled);
+        status.ok_or_else(|| {
             ArmError::new(
                 404,
                 "ResourceNotFound",
                 format!("The compute operation '{operation_id}' was not found in subscription '{subscription}'."),
             )
-        };
-        let compute = self.operations.target(subscription, operation_id).ok_or_else(not_found)?;
-        self.settle(compute, now, wall);
-        self.operations.progress(operation_id, now, wall).ok_or_else(not_found)
+        })
     }
 
     /// Ends every operation in flight at `now` (their computes settle on next look).
@@ -551,6 +502,28 @@ impl World {
             marked += 1;
         }
         marked
+    }
+}
+
+/// `locations` in lower case, sorted, each once: the list ARM prints in its errors.
+pub(crate) fn distinct_locations<'a>(locations: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut all: Vec<String> = locations.map(str::to_ascii_lowercase).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Applies the outcome of `compute`'s operation if it has ended by `now`.
+fn settle(compute: &mut ComputeEntry, operations: &mut Operations<Action>, now: Duration, wall: &str) {
+    let Some(op) = operations.take_ended(&mut compute.pending, now, wall) else { return };
+    compute.rendered = None;
+    compute.modified_on = wall.to_owned();
+    if op.failure.is_some() {
+        compute.spec.state = op.from_state.clone();
+        compute.last_operation.status = format!("{}Failed", op.action.operation_name());
+    } else {
+        compute.spec.state = op.action.final_state().to_owned();
+        compute.last_operation.status = "Succeeded".to_owned();
     }
 }
 

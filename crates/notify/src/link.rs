@@ -90,6 +90,17 @@ pub enum LinkError {
     /// The system gave no random bytes for a new key.
     #[error("cannot generate a link signing key: no randomness from the system")]
     NoRandomness,
+    /// The query string is not a link's (a field missing, or not a number where one is expected).
+    #[error("the link is incomplete: {0}")]
+    Malformed(String),
+}
+
+impl LinkQuery {
+    /// Reads a link's query string (what follows `?`, still percent-encoded), as it arrives; nothing is checked
+    /// but its shape.
+    pub fn parse(query: &str) -> Result<LinkQuery, LinkError> {
+        serde_urlencoded::from_str(query).map_err(|err| LinkError::Malformed(err.to_string()))
+    }
 }
 
 impl Link {
@@ -170,8 +181,7 @@ mod tests {
     }
 
     fn query_of(url: &str) -> LinkQuery {
-        let query = url.split_once('?').map(|(_, query)| query).unwrap();
-        serde_urlencoded::from_str(query).unwrap()
+        LinkQuery::parse(url.split_once('?').map(|(_, query)| query).unwrap()).unwrap()
     }
 
     #[test]
@@ -209,5 +219,13 @@ mod tests {
         let upper = LinkQuery { target: ID.to_uppercase(), ..query.clone() };
         assert!(Link::verify(&upper, &key, before).is_ok());
         assert_eq!(format!("{key:?}"), "LinkKey(..)");
+    }
+
+    #[test]
+    fn a_query_without_every_field_is_malformed() {
+        let err = LinkQuery::parse("target=x&rule=r&occurrence=1&choice=skip&sig=00").expect_err("no expires");
+        assert!(matches!(&err, LinkError::Malformed(text) if text.contains("expires")), "{err}");
+        let err = LinkQuery::parse("target=x&rule=r&occurrence=soon&choice=skip&expires=1&sig=00").expect_err("text");
+        assert!(matches!(err, LinkError::Malformed(_)), "{err}");
     }
 }

@@ -3,6 +3,8 @@
 //! `{"rule","action","occurrence","instances":[{"id","name","owner","workspace","postpone":[{"label","until","url"}],
 //! "skip_url"}]}`. Pure: building it signs links, nothing else.
 
+use std::collections::BTreeMap;
+
 use autostop_policy::{Choice, Instance};
 use jiff::Zoned;
 use serde::Serialize;
@@ -18,6 +20,9 @@ pub struct Notice {
     pub action: String,
     /// The occurrence, RFC 3339 with the rule's offset.
     pub occurrence: String,
+    /// The occurrence for people: `2026-03-02 20:00 +09:00` (not part of the JSON).
+    #[serde(skip)]
+    pub when: String,
     /// The instances it will stop.
     pub instances: Vec<NoticeInstance>,
 }
@@ -75,7 +80,37 @@ impl Notice {
                 }
             })
             .collect();
-        Notice { rule: rule.to_owned(), action: "stop".to_owned(), occurrence: rfc3339(occurrence), instances }
+        Notice {
+            rule: rule.to_owned(),
+            action: "stop".to_owned(),
+            occurrence: rfc3339(occurrence),
+            when: occurrence.strftime("%Y-%m-%d %H:%M %:z").to_string(),
+            instances,
+        }
+    }
+
+    /// One line saying what the notice is about: `evening-stop stops 2 instances at 2026-03-02 20:00 +09:00`.
+    pub fn headline(&self) -> String {
+        let count = self.instances.len();
+        let noun = if count == 1 { "instance" } else { "instances" };
+        format!("{} stops {count} {noun} at {}", self.rule, self.when)
+    }
+
+    /// The notice split by owner: one notice per distinct owner (`None`: instances without one) holding only that
+    /// owner's instances, in the order of their owners (no owner last).
+    pub fn by_owner(&self) -> Vec<(Option<String>, Notice)> {
+        let mut owners: BTreeMap<Option<&str>, Vec<NoticeInstance>> = BTreeMap::new();
+        for instance in &self.instances {
+            owners.entry(instance.owner.as_deref()).or_default().push(instance.clone());
+        }
+        let mut split: Vec<(Option<String>, Notice)> = owners
+            .into_iter()
+            .map(|(owner, instances)| (owner.map(str::to_owned), Notice { instances, ..self.clone() }))
+            .collect();
+        // `None` sorts first in a map; nobody's instances go last.
+        let unowned = usize::from(split.first().is_some_and(|(owner, _)| owner.is_none()));
+        split.rotate_left(unowned);
+        split
     }
 }
 

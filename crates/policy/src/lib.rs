@@ -35,4 +35,4 @@ pub use plan::{
     Due, Missed, Occurrences, Plan, PlanSkipReason, PlannedAction, PlannedSkip, PostponedDue, Window, occurrences,
     plan, plan_due,
 };
-pub use timeline::{Decision, Step, Timeline, timeline};
+pub use timeline::{Decision, PlannedNotice, Step, Timeline, timeline};

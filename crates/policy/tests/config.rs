@@ -84,6 +84,24 @@ fn the_starter_file_is_valid() {
 }
 
 #[test]
+fn the_starters_commented_notice_example_is_valid_once_uncommented() {
+    let keys = ["[notify]", "public_url", "owner_domain", "[[channels]]", "name", "kind", "url", "smtp", "from", "to"];
+    let keys = [&keys[..], &["username_env", "password_env", "notify"]].concat();
+    let uncommented: String = config::starter()
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest) if keys.iter().any(|key| rest.starts_with(&format!("{key} ")) || rest == *key) => rest,
+            _ => line,
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let config = parse(&uncommented).unwrap_or_else(|errors| panic!("{errors:#?}\n{uncommented}"));
+    let kinds: Vec<&str> = config.channels.iter().map(|channel| channel.kind.name()).collect();
+    assert_eq!(kinds, ["teams", "email"]);
+    assert!(config.rule("evening-stop").and_then(|rule| rule.notify.as_ref()).is_some(), "{uncommented}");
+}
+
+#[test]
 fn optional_sections_take_their_defaults() {
     let config = parse(
         r#"
@@ -144,6 +162,16 @@ fn state_keep_is_a_duration_of_at_least_a_day() {
     let found = errors(&format!("[state]\nkeep = \"forever\"\n{scope}"));
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].2.starts_with("state.keep: "), "{found:?}");
+}
+
+#[test]
+fn state_leader_asks_serve_for_leader_election() {
+    let scope = "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000000\"\n";
+    assert!(parse(&format!("[state]\nleader = true\n{scope}")).expect("valid").state.leader);
+    assert!(!parse(scope).expect("valid").state.leader, "no election by default");
+    let found = errors(&format!("[state]\nleader = \"yes\"\n{scope}"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0, found[0].1), (2, 10), "{found:?}");
 }
 
 #[test]
@@ -475,11 +503,168 @@ notify = { before = "30m", channels = [] }
         messages,
         [
             "channel ml-team: url: expected an http:// or https:// URL",
-            "channel pager: kind: expected webhook, found \"sms\"",
+            "channel pager: kind: expected webhook, teams, slack or email, found \"sms\"",
+            "rule stop: notify: [notify] public_url is not set: notices carry links to it (the URL `autostop serve` \
+             is reached at from the owners' browsers)",
             "rule stop: notify.before: expected a positive duration such as 30m",
             "rule stop: notify.channels: no [[channels]] entry is named \"nobody\"",
             "rule start: notify: only stop rules send notices (an owner answers a coming stop)",
         ]
     );
     assert!(got.iter().all(|(_, _, message)| !message.contains("secret-token")));
+}
+
+#[test]
+fn teams_slack_and_email_channels_read_their_own_keys() {
+    use autostop_policy::config::{ChannelKind, Recipients, SmtpSecurity};
+    let text = r#"
+[notify]
+public_url = "https://autostop.example.com"
+owner_domain = "example.com"
+
+[[channels]]
+name = "teams"
+kind = "teams"
+url = "https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=SECRET"
+
+[[channels]]
+name = "slack"
+kind = "slack"
+url = "https://hooks.slack.com/services/T0/B0/SECRET"
+
+[[channels]]
+name = "owners"
+kind = "email"
+smtp = "smtp://mail.example.com"
+from = "autostop@example.com"
+to = "owner"
+username_env = "SMTP_USER"
+password_env = "SMTP_PASSWORD"
+
+[[channels]]
+name = "ops"
+kind = "email"
+smtp = "smtps://[::1]:2465"
+from = "autostop@example.com"
+to = ["ops@example.com", "lead@example.com"]
+
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000001"
+
+[[rules]]
+name = "stop"
+action = "stop"
+schedule = "0 0 20 * * *"
+notify = { before = "30m", channels = ["teams", "slack", "owners", "ops"] }
+"#;
+    let config = parse(text).unwrap_or_else(|errors| panic!("{errors:#?}"));
+    assert_eq!(config.notify.owner_domain.as_deref(), Some("example.com"));
+    let kinds: Vec<&str> = config.channels.iter().map(|channel| channel.kind.name()).collect();
+    assert_eq!(kinds, ["teams", "slack", "email", "email"]);
+    let ChannelKind::Email(owners) = &config.channels[2].kind else { panic!("{:?}", config.channels[2]) };
+    assert_eq!(
+        (owners.server.security, owners.server.host.as_str(), owners.server.port),
+        (SmtpSecurity::StartTls, "mail.example.com", 587)
+    );
+    assert_eq!(owners.to, Recipients::Owners);
+    let credentials = owners.credentials.as_ref().expect("credentials");
+    assert_eq!((credentials.username.as_str(), credentials.password.as_str()), ("SMTP_USER", "SMTP_PASSWORD"));
+    let ChannelKind::Email(ops) = &config.channels[3].kind else { panic!("{:?}", config.channels[3]) };
+    assert_eq!(
+        (ops.server.security, ops.server.host.as_str(), ops.server.port),
+        (SmtpSecurity::ImplicitTls, "::1", 2465)
+    );
+    assert_eq!(ops.to, Recipients::Addresses(vec!["ops@example.com".to_owned(), "lead@example.com".to_owned()]));
+    assert_eq!(ops.credentials, None);
+    assert!(!format!("{config:?}").contains("SECRET"), "a webhook URL shows in Debug");
+}
+
+#[test]
+fn channel_keys_are_checked_per_kind_and_never_echo_a_secret() {
+    let text = r#"
+[notify]
+public_url = "https://autostop.example.com"
+owner_domain = "not a domain"
+
+[[channels]]
+name = "slack"
+kind = "slack"
+url = "https://hooks.slack.com/services/T0/B0/SECRET"
+to = "owner"
+
+[[channels]]
+name = "teams"
+kind = "teams"
+
+[[channels]]
+name = "mail"
+kind = "email"
+smtp = "smtp://alice:SECRET-PASSWORD@mail.example.com:587"
+from = "autostop"
+to = "everyone"
+username_env = "SMTP_USER"
+url = "https://example.com/SECRET"
+
+[[channels]]
+name = "plain"
+kind = "email"
+smtp = "http://mail.example.com"
+from = "autostop@example.com"
+to = ["ops@example.com", "not an address"]
+username_env = "1BAD"
+password_env = "SMTP-PASSWORD"
+
+[[channels]]
+name = "partial"
+kind = "email"
+smtp = "smtps://mail.example.com:0"
+to = []
+
+[[scopes]]
+subscription = "00000000-0000-0000-0000-000000000001"
+"#;
+    let got = errors(text);
+    let lines: Vec<(usize, &str)> = got.iter().map(|(line, _, message)| (*line, message.as_str())).collect();
+    assert_eq!(
+        lines,
+        [
+            (4, "notify.owner_domain: expected a domain name such as example.com, found \"not a domain\""),
+            (10, "channel slack: to: not a key of kind = \"slack\""),
+            (12, "channel teams: kind = \"teams\" needs url"),
+            (16, "channel mail: expected both username_env and password_env, or neither"),
+            (
+                19,
+                "channel mail: smtp: expected smtp://HOST[:PORT] (STARTTLS) or smtps://HOST[:PORT] (implicit TLS), \
+                 found credentials in it (name them with username_env and password_env instead)"
+            ),
+            (20, "channel mail: from: expected an e-mail address such as ops@example.com, found \"autostop\""),
+            (21, "channel mail: to: expected \"owner\" or a list of addresses, found \"everyone\""),
+            (23, "channel mail: url: not a key of kind = \"email\""),
+            (
+                28,
+                "channel plain: smtp: expected smtp://HOST[:PORT] (STARTTLS) or smtps://HOST[:PORT] (implicit TLS), \
+                 found another scheme"
+            ),
+            (30, "channel plain: to: expected e-mail addresses such as ops@example.com, found \"not an address\""),
+            (
+                31,
+                "channel plain: username_env: expected the name of an environment variable such as SMTP_PASSWORD, \
+                 found \"1BAD\""
+            ),
+            (
+                32,
+                "channel plain: password_env: expected the name of an environment variable such as SMTP_PASSWORD, \
+                 found \"SMTP-PASSWORD\""
+            ),
+            (34, "channel partial: kind = \"email\" needs smtp, from and to"),
+        ]
+    );
+    let number = errors(
+        "[[channels]]\nname = \"m\"\nkind = \"email\"\nsmtp = \"smtp://h\"\nfrom = \"a@b\"\nto = 5\n\n\
+         [[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000001\"\n",
+    );
+    assert_eq!(number.len(), 1, "{number:?}");
+    assert_eq!(number[0].0, 6, "{number:?}");
+    assert_eq!(number[0].2, "channels[1]: to: expected \"owner\" or a list of e-mail addresses");
+    assert!(got.iter().all(|(_, _, message)| !message.contains("SECRET")), "{got:#?}");
 }

@@ -23,7 +23,10 @@ mod run;
 mod sqlite;
 mod store;
 
-pub use blob::{AddressError, BlobAddress, BlobStore};
+pub use blob::{
+    Acquired, AddressError, BlobAddress, BlobStore, LeaderIdentity, LeaderLease, LeaseDuration, LeaseDurationError,
+    LeaseId, Renewed,
+};
 pub use claim::{Claim, ClaimKey, ClaimOutcome, ClaimStatus, NewClaim, Transition};
 pub use error::Error;
 pub use event::{Event, EventKind, EventRecord, HistoryQuery, rfc3339};

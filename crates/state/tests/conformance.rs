@@ -1,6 +1,7 @@
 //! One suite for the [`StateStore`] trait, run on every backend: an SQLite file, and a Blob container on a real
 //! Azurite (HTTPS, bearer tokens). Each case states a guarantee of the trait's documentation; a backend passes
-//! only if it keeps all of them. "Processes" are separate store instances on the same state.
+//! only if it keeps all of them. "Processes" are separate store instances on the same state. Also the Blob
+//! state's leader lease (`serve --ha`), which only that backend has.
 
 mod common;
 
@@ -12,8 +13,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use autostop_state::{
-    BlobAddress, BlobStore, CachedPrice, ClaimKey, ClaimOutcome, ClaimStatus, Event, EventKind, HistoryQuery, NewClaim,
-    NewRun, Owner, Pending, Postponement, RunId, RunStatus, SqliteStore, StateStore, Transition,
+    Acquired, BlobAddress, BlobStore, CachedPrice, ClaimKey, ClaimOutcome, ClaimStatus, Event, EventKind, HistoryQuery,
+    LeaderIdentity, LeaseDuration, NewClaim, NewRun, Owner, Pending, Postponement, Renewed, RunId, RunStatus,
+    SqliteStore, StateStore, Transition,
 };
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use jiff::{Timestamp, Zoned};
@@ -59,18 +61,21 @@ fn azurite() -> &'static azurite::Azurite {
     })
 }
 
-fn blob(name: &str) -> Opener {
+/// Opens the Blob state of the case `name` (a container of its own on the shared Azurite).
+fn blob_store(name: &str) -> BlobStore {
     let azurite = azurite();
     let container = format!("c-{}", name.replace('_', "-"));
     let address = BlobAddress::parse(&azurite.url(&container[..container.len().min(63)], "state/a"))
         .expect("a valid Azurite URL");
     let client = autostop_azure::http_client(Some(&azurite.ca_pem)).expect("an HTTP client trusting Azurite's CA");
     let options = autostop_azure::client_options(client);
-    Arc::new(move || {
-        let credential: Arc<dyn TokenCredential> = Arc::new(TestCredential);
-        Arc::new(BlobStore::open(&address, Some(credential), options.clone()).expect("open the Blob state"))
-            as Arc<dyn StateStore>
-    })
+    let credential: Arc<dyn TokenCredential> = Arc::new(TestCredential);
+    BlobStore::open(&address, Some(credential), options).expect("open the Blob state")
+}
+
+fn blob(name: &str) -> Opener {
+    let name = name.to_owned();
+    Arc::new(move || Arc::new(blob_store(&name)) as Arc<dyn StateStore>)
 }
 
 async fn bounded<F: Future<Output = ()>>(case: F) {
@@ -521,6 +526,37 @@ async fn owners_postponements_link_key_and_stops_sent(open: Opener) {
     let stops = open().last_stops_sent().await.expect("stops sent");
     assert_eq!(stops.get(&late.target_key()), Some(&ts("2026-03-02T11:00:01Z")), "{stops:?}");
     assert_eq!(stops.len(), 1, "{stops:?}");
+}
+
+/// The leader lease of `serve --ha` (Blob only): one holder at a time, named in the lease blob; released, or
+/// expired when not renewed, it goes to the next asker, and the former holder's renewal then says it is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_lease_is_held_by_one_until_released_or_expired() {
+    bounded(async {
+        let (a, b) = (blob_store("leader_lease"), blob_store("leader_lease"));
+        let (a, b) = (a.leader_lease(LeaseDuration::MIN), b.leader_lease(LeaseDuration::MIN));
+        let identity = |host: &str| LeaderIdentity { host: host.to_owned(), pid: 1, listen: format!("{host}:9464") };
+        let Acquired::Leading(first) = a.acquire(&identity("a")).await.expect("acquire") else {
+            panic!("the first asker leads");
+        };
+        assert_eq!(b.acquire(&identity("b")).await.expect("acquire"), Acquired::HeldBy(Some(identity("a"))));
+        assert_eq!(a.renew(&first).await.expect("renew"), Renewed::Held);
+
+        a.release(&first).await.expect("release");
+        let Acquired::Leading(second) = b.acquire(&identity("b")).await.expect("acquire") else {
+            panic!("a released lease goes to the next asker at once");
+        };
+        assert!(matches!(a.renew(&first).await.expect("renew"), Renewed::Lost(_)), "the old lease is not ours");
+        a.release(&first).await.expect("releasing a lease that is no longer ours is no error");
+        assert_eq!(a.acquire(&identity("a")).await.expect("acquire"), Acquired::HeldBy(Some(identity("b"))));
+
+        // b stops renewing: once its lease has run out, a takes it, and b's renewal says so.
+        tokio::time::sleep(LeaseDuration::MIN.get() + Duration::from_secs(1)).await;
+        assert!(matches!(a.acquire(&identity("a")).await.expect("acquire"), Acquired::Leading(_)));
+        let lost = b.renew(&second).await.expect("renew");
+        assert!(matches!(&lost, Renewed::Lost(code) if code.contains("409")), "{lost:?}");
+    })
+    .await;
 }
 
 macro_rules! conformance {

@@ -1,7 +1,10 @@
-//! `autostop functions init`: writes a deployable Azure Functions app folder (custom handler + one timer).
+//! `autostop functions init`: writes a deployable Azure Functions app folder (custom handler, one timer, and the
+//! HTTP function that serves the owners' notice links).
 //!
 //! Writes files only; talks to no network. The folder: `host.json` (the custom handler: this binary, run as
-//! `serve --functions --config CONFIG`), `FUNCTION/function.json` (one timer trigger), the validated config and
+//! `serve --functions --config CONFIG`), `FUNCTION/function.json` (one timer trigger), `LINKS/function.json` (an
+//! anonymous HTTP trigger on the route `owners/postpone`, GET and POST: the links carry their own HMAC
+//! signature, and a function key in the URL would only be one more secret to leak), the validated config and
 //! the calendar files it names (at the same relative paths), `local.settings.json` (setting names, never secret values), `autostop-role.json` (least privilege) and a README
 //! with the build, zip and deploy steps.
 
@@ -12,6 +15,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use crate::serve::{REQUEST_BINDING, RESPONSE_BINDING};
 use crate::{Outcome, UsageError};
 
 /// The timer's schedule when none is given: every five minutes, on the minute (UTC).
@@ -48,9 +52,12 @@ pub struct InitArgs {
     /// The timer's NCRONTAB schedule, read in UTC: how often rules are evaluated.
     #[arg(long, default_value = DEFAULT_SCHEDULE)]
     schedule: String,
-    /// The function's name (its folder, and the path the host posts to).
+    /// The timer function's name (its folder, and the path the host posts to).
     #[arg(long, default_value = "autostop-timer")]
     function_name: String,
+    /// The name of the HTTP function that serves the owners' notice links (route `owners/postpone`).
+    #[arg(long, default_value = "autostop-links")]
+    links_function_name: String,
     /// The executable's name in the folder (host.json's defaultExecutablePath).
     #[arg(long, default_value = "autostop")]
     executable: String,
@@ -69,8 +76,9 @@ pub fn run(args: FunctionsArgs) -> anyhow::Result<Outcome> {
     }
 }
 
-/// Checks a function name as the Functions host does: a letter, then letters, digits, `_` or `-`, at most 127.
-fn check_function_name(name: &str) -> Result<(), UsageError> {
+/// Checks a function name (given as `flag`) as the Functions host does: a letter, then letters, digits, `_` or
+/// `-`, at most 127.
+fn check_function_name(flag: &str, name: &str) -> Result<(), UsageError> {
     let mut chars = name.chars();
     let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
@@ -79,7 +87,7 @@ fn check_function_name(name: &str) -> Result<(), UsageError> {
         Ok(())
     } else {
         Err(UsageError(format!(
-            "--function-name: expected a letter then letters, digits, '_' or '-' (at most 127), found {name:?}"
+            "{flag}: expected a letter then letters, digits, '_' or '-' (at most 127), found {name:?}"
         )))
     }
 }
@@ -136,6 +144,34 @@ fn function_json(schedule: &str) -> serde_json::Value {
     })
 }
 
+/// The route of the links function below the host's `api/` prefix: the links' own path.
+fn links_route() -> &'static str {
+    autostop_notify::POSTPONE_PATH.trim_start_matches('/')
+}
+
+/// The links function: an HTTP trigger for GET (the confirmation page) and POST (the choice) on the links' route,
+/// and its HTTP response. Anonymous: each link is signed (HMAC-SHA256) for one instance and occurrence and expires
+/// with it, which is the whole of its authorisation; a function key would have to travel in every notice.
+fn links_function_json() -> serde_json::Value {
+    json!({
+        "bindings": [
+            {
+                "name": REQUEST_BINDING,
+                "type": "httpTrigger",
+                "direction": "in",
+                "authLevel": "anonymous",
+                "methods": ["get", "post"],
+                "route": links_route()
+            },
+            {
+                "name": RESPONSE_BINDING,
+                "type": "http",
+                "direction": "out"
+            }
+        ]
+    })
+}
+
 fn local_settings_json() -> serde_json::Value {
     // Names only: values stay empty so that no secret is ever written here.
     json!({
@@ -154,6 +190,8 @@ fn local_settings_json() -> serde_json::Value {
 fn readme(args: &InitArgs) -> String {
     README
         .replace("{{FUNCTION}}", &args.function_name)
+        .replace("{{LINKS_FUNCTION}}", &args.links_function_name)
+        .replace("{{LINKS_ROUTE}}", links_route())
         .replace("{{SCHEDULE}}", &args.schedule)
         .replace("{{EXECUTABLE}}", &args.executable)
         .replace("{{ARGUMENTS}}", &handler_arguments().join(" "))
@@ -173,15 +211,23 @@ fn write(path: &Path, contents: &str) -> anyhow::Result<()> {
 }
 
 fn init(args: &InitArgs) -> anyhow::Result<Outcome> {
-    check_function_name(&args.function_name)?;
+    check_function_name("--function-name", &args.function_name)?;
+    check_function_name("--links-function-name", &args.links_function_name)?;
     check_executable(&args.executable)?;
-    if args.function_name == args.executable {
-        return Err(UsageError(format!(
-            "--function-name and --executable: expected different names (the function is a folder next to the \
-             executable), found {:?} for both",
-            args.executable
-        ))
-        .into());
+    let names = [
+        ("--function-name", &args.function_name),
+        ("--links-function-name", &args.links_function_name),
+        ("--executable", &args.executable),
+    ];
+    for (at, (flag, name)) in names.iter().enumerate() {
+        // Functions are folders beside the executable: no two may share a name (the host compares ignoring case).
+        if let Some((other, _)) = names[at + 1..].iter().find(|(_, other)| other.eq_ignore_ascii_case(name)) {
+            return Err(UsageError(format!(
+                "{flag} and {other}: expected different names (each function is a folder next to the executable), \
+                 found {name:?} for both"
+            ))
+            .into());
+        }
     }
     autostop_schedule::Schedule::parse(&args.schedule).map_err(|err| UsageError(format!("--schedule: {err}")))?;
     let config_path = autostop_policy::config::config_path(args.config.as_deref(), |name| std::env::var_os(name));
@@ -205,6 +251,9 @@ fn init(args: &InitArgs) -> anyhow::Result<Outcome> {
 
     write(&out.join("host.json"), &pretty(&host_json(&args.executable)))?;
     write(&function_dir.join("function.json"), &pretty(&function_json(&args.schedule)))?;
+    let links_dir = out.join(&args.links_function_name);
+    fs::create_dir_all(&links_dir).with_context(|| format!("creating {}", links_dir.display()))?;
+    write(&links_dir.join("function.json"), &pretty(&links_function_json()))?;
     write(&out.join(CONFIG_FILE), &config)?;
     let config_dir = config_path.parent().unwrap_or(Path::new(""));
     for file in &calendar_files {
@@ -223,7 +272,25 @@ fn init(args: &InitArgs) -> anyhow::Result<Outcome> {
         set_executable(&target)?;
     }
     println!("wrote the Function App folder {} (see its README.md to deploy)", out.display());
+    println!("{}", links_next_step(parsed.notify.public_url.as_deref()));
     Ok(Outcome::Success)
+}
+
+/// The step that makes notice links reach the links function: `[notify] public_url` set to the app's `api` URL.
+fn links_next_step(public_url: Option<&str>) -> String {
+    let route = links_route();
+    let set = format!(
+        "set [notify] public_url = \"https://APP.azurewebsites.net/api\" in the folder's {CONFIG_FILE} (APP: your \
+         Function App's name), so that notice links reach the links function at \
+         https://APP.azurewebsites.net/api/{route}"
+    );
+    match public_url {
+        None => format!("next: {set}"),
+        Some(url) if url.ends_with("/api") => {
+            format!("notice links will point to {url}/{route}: check that this is your Function App's URL")
+        }
+        Some(url) => format!("next: public_url is {url}, which is not a Function App's api URL: {set}"),
+    }
 }
 
 /// The calendar files the config names, which the app folder must hold at the same place beside its config:
@@ -281,6 +348,30 @@ mod tests {
     }
 
     #[test]
+    fn the_links_function_is_an_anonymous_http_trigger_on_the_links_route() {
+        let function = links_function_json();
+        assert_eq!(
+            function["bindings"],
+            json!([
+                {"name": "req", "type": "httpTrigger", "direction": "in", "authLevel": "anonymous",
+                 "methods": ["get", "post"], "route": "owners/postpone"},
+                {"name": "res", "type": "http", "direction": "out"}
+            ])
+        );
+    }
+
+    #[test]
+    fn the_next_step_names_the_public_url_to_set() {
+        let unset = links_next_step(None);
+        assert!(unset.starts_with("next: set [notify] public_url = \"https://APP.azurewebsites.net/api\""), "{unset}");
+        assert!(unset.ends_with("at https://APP.azurewebsites.net/api/owners/postpone"), "{unset}");
+        let set = links_next_step(Some("https://my-app.azurewebsites.net/api"));
+        assert!(set.starts_with("notice links will point to https://my-app.azurewebsites.net/api/owners/postpone"));
+        let elsewhere = links_next_step(Some("https://autostop.example.com"));
+        assert!(elsewhere.starts_with("next: public_url is https://autostop.example.com, which is not"), "{elsewhere}");
+    }
+
+    #[test]
     fn local_settings_name_credentials_without_values() {
         let settings = local_settings_json();
         assert_eq!(settings["Values"]["FUNCTIONS_WORKER_RUNTIME"], "Custom");
@@ -309,13 +400,13 @@ mod tests {
 
     #[test]
     fn names_are_checked_before_anything_is_written() {
-        assert!(check_function_name("autostop-timer_1").is_ok());
-        let err = check_function_name("1timer").expect_err("starts with a digit");
+        assert!(check_function_name("--function-name", "autostop-timer_1").is_ok());
+        let err = check_function_name("--function-name", "1timer").expect_err("starts with a digit");
         assert_eq!(
             err.to_string(),
             "--function-name: expected a letter then letters, digits, '_' or '-' (at most 127), found \"1timer\""
         );
-        assert!(check_function_name("a/b").is_err());
+        assert!(check_function_name("--links-function-name", "a/b").is_err());
         assert!(check_executable("autostop").is_ok());
         assert!(check_executable("../autostop").is_err());
         assert!(check_executable("").is_err());

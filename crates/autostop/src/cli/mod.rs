@@ -133,14 +133,22 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
     let ServeCommand { serve, state, azure, apply, prices, currency } = args;
     let apply = apply.options(wait);
     let prices = crate::savings::PriceSource::from_args(prices, &currency)?;
+    let election = serve.election();
     serve::run(serve, move |config_path| {
         let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
-        let store = policy.state()?.open()?;
-        let token = std::env::var(crate::status::TOKEN_ENV).ok();
-        let page = crate::status::StatusPage::new(config_path.to_owned(), policy.clone(), store.clone(), prices, token);
-        let pages: Option<std::sync::Arc<dyn crate::serve::Pages>> = Some(std::sync::Arc::new(page));
-        let engine_store = store.clone();
         let config = crate::config::load(config_path)?;
+        let location = policy.state()?;
+        let (store, lease) = if election.ha || config.state.leader {
+            let (store, lease) = location.open_with_lease(election.lease)?;
+            (store, Some(lease))
+        } else {
+            (location.open()?, None)
+        };
+        let token = std::env::var(crate::status::TOKEN_ENV).ok();
+        let page = crate::status::StatusPage::new(config.clone(), policy.clone(), store.clone(), prices, token);
+        let page = std::sync::Arc::new(page);
+        let pages: Option<std::sync::Arc<dyn crate::serve::Pages>> = Some(page.clone());
+        let engine_store = store.clone();
         let wakeups = crate::engine::Wakeups::default();
         // The postponed stops still to come, so that the daemon wakes for them from the start.
         let since = crate::engine::postponements_since(&config, jiff::Timestamp::now(), jiff::Timestamp::now());
@@ -148,14 +156,19 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
             anyhow::Context::context(runtime()?.block_on(store.postponements(since)), "reading the postponed stops")?;
         wakeups.add(postponed.iter().filter_map(|postponed| postponed.until));
         let key = link_key()?;
-        let links = crate::serve::Links::new(store.clone(), config, key.clone(), wakeups.clone());
+        let links = std::sync::Arc::new(crate::serve::Links::new(store.clone(), config, key.clone(), wakeups.clone()));
+        let following = links.clone();
+        // Called at start and on SIGHUP: once the engine is built, the links and the status page follow its
+        // configuration too; a configuration that fails to load leaves all three as they were.
         let loader = move || {
             let (config, client) = crate::config::connect(&policy.config_path(), &policy.azure)?;
             let options =
                 crate::engine::EngineOptions { apply: apply.clone(), link_key: key.clone(), ..Default::default() };
+            following.follow(config.clone());
+            page.follow(config.clone());
             Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options).with_wakeups(wakeups.clone()))
         };
-        Ok((loader, store, pages, links.router()))
+        Ok(serve::Parts { loader, store, pages, links, election: lease })
     })
 }
 

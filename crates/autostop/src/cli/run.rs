@@ -87,8 +87,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         link_key: super::link_key()?,
         ..EngineOptions::default()
     };
-    let keep = config.state.keep;
-    let retention = store.clone();
     let engine = Engine::new(config, client, store, options);
     let interrupt =
         crate::signals::interrupt_on_signals(args.shutdown_grace).context("listening for SIGTERM and SIGINT")?;
@@ -114,24 +112,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         );
     }
     // Retention after the evaluation, never before or during it: claims and pending occurrences are kept.
-    let pruned = match keep {
-        Some(keep) => prune(&*retention, now, keep).await,
-        None => true,
-    };
-    Ok(if problems.is_empty() && pruned { Outcome::Success } else { Outcome::SomeFailed })
-}
-
-/// Deletes the events older than `keep` at `now` (`[state] keep`); says on stderr, and returns `false`, when it
-/// could not.
-async fn prune(store: &dyn autostop_state::StateStore, now: Timestamp, keep: SignedDuration) -> bool {
-    let Ok(before) = now.checked_sub(keep) else { return true };
-    match store.prune_events(before).await {
+    let pruned = match engine.prune(now).await {
         Ok(_) => true,
         Err(err) => {
-            eprintln!("autostop: [state] keep: cannot prune the events before {before}: {err}");
+            eprintln!("autostop: {err:#}");
             false
         }
-    }
+    };
+    Ok(if problems.is_empty() && pruned { Outcome::Success } else { Outcome::SomeFailed })
 }
 
 /// Prints run outcomes as a table or a JSON array.

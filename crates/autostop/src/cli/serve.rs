@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use autostop_policy::duration::{duration_arg, positive_duration_arg};
+use autostop_state::{LeaderLease, LeaseDuration};
 use clap::Args;
 use tokio::sync::mpsc;
 
 use crate::logging::{LogStream, LoggingOptions, init_logging};
 use crate::serve::{
-    DaemonOptions, FunctionsOptions, LastStore, Load, Pages, ServerLimits, forward_signals, run_daemon, run_functions,
+    DaemonOptions, FunctionsOptions, LastStore, Links, Load, Pages, ServerLimits, forward_signals, run_daemon,
+    run_functions,
 };
 use crate::{Outcome, UsageError};
 
@@ -50,6 +52,43 @@ pub struct ServeArgs {
     /// The most HTTP connections served at once; connections beyond it are closed as soon as they are accepted.
     #[arg(long, value_name = "N", env = "AUTOSTOP_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     http_max_connections: u32,
+    /// Leader election between replicas sharing a Blob state (also `[state] leader = true`): only the replica
+    /// holding the state's leader lease evaluates and acts; the others serve HTTP and take over when it goes.
+    #[arg(long)]
+    ha: bool,
+    /// How long the leader lease lasts without renewal (whole seconds, 15s to 60s): a dead leader is replaced
+    /// within about this long; it renews every third of it.
+    #[arg(long, value_name = "DURATION", env = "AUTOSTOP_LEASE_DURATION", default_value = "60s", value_parser = lease_duration_arg)]
+    lease_duration: LeaseDuration,
+}
+
+/// The value parser of `--lease-duration`.
+fn lease_duration_arg(text: &str) -> Result<LeaseDuration, String> {
+    let duration = duration_arg(text).map_err(|err| err.to_string())?;
+    LeaseDuration::new(duration).map_err(|err| err.to_string())
+}
+
+/// Whether and how `serve` takes part in leader election, as the command line asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ElectionArgs {
+    /// `--ha` was given.
+    pub ha: bool,
+    /// `--lease-duration`.
+    pub lease: LeaseDuration,
+}
+
+/// What the daemon is built from (see [`run`]).
+pub struct Parts<L, S> {
+    /// Builds the engine (again on SIGHUP).
+    pub loader: L,
+    /// Where the daemon reads the last evaluated instant.
+    pub store: S,
+    /// The status page.
+    pub pages: Option<Arc<dyn Pages>>,
+    /// The owners' links (served by the daemon, and by the Functions handler's HTTP trigger).
+    pub links: Arc<Links>,
+    /// The leader lease, when the daemon takes part in leader election.
+    pub election: Option<LeaderLease>,
 }
 
 /// What `serve` runs as.
@@ -63,6 +102,11 @@ impl ServeArgs {
     /// The configuration file to read: `--config`, else `$AUTOSTOP_CONFIG`, else `./autostop.toml`.
     pub fn config_path(&self) -> PathBuf {
         autostop_policy::config::config_path(self.config.as_deref(), |name| std::env::var_os(name))
+    }
+
+    /// What the command line says about leader election (`[state] leader` may ask for it too).
+    pub fn election(&self) -> ElectionArgs {
+        ElectionArgs { ha: self.ha, lease: self.lease_duration }
     }
 
     fn mode(&self) -> Result<Mode, UsageError> {
@@ -80,10 +124,12 @@ impl ServeArgs {
 /// Runs `autostop serve` until SIGTERM or SIGINT.
 ///
 /// `parts` builds, from the configuration path, the engine loader (called again on SIGHUP), the store of the
-/// last evaluated instant (used by the daemon; the Functions timer carries its own) and the daemon's extra pages.
+/// last evaluated instant (used by the daemon; the Functions timer carries its own), the daemon's extra pages
+/// and the notice links' handler (served by the daemon, and by the Functions handler's HTTP trigger), and the
+/// leader lease when the daemon takes part in leader election.
 pub fn run<L: Load, S: LastStore>(
     args: ServeArgs,
-    parts: impl FnOnce(&Path) -> anyhow::Result<(L, S, Option<Arc<dyn Pages>>, axum::Router)>,
+    parts: impl FnOnce(&Path) -> anyhow::Result<Parts<L, S>>,
 ) -> anyhow::Result<Outcome> {
     let mode = args.mode()?;
     let http = ServerLimits {
@@ -91,14 +137,22 @@ pub fn run<L: Load, S: LastStore>(
         max_connections: usize::try_from(args.http_max_connections).context("--http-max-connections")?,
     };
     init_logging(LoggingOptions { stream: LogStream::Stdout });
-    let (loader, store, pages, routes) = parts(&args.config_path())?;
+    let Parts { loader, store, pages, links, election } = parts(&args.config_path())?;
+    if election.is_some() && matches!(mode, Mode::Functions { .. }) {
+        return Err(UsageError(
+            "--ha ([state] leader): leader election is for `serve` daemons; under the Functions host the timer \
+             invokes one instance at a time and the claims keep each action to one"
+                .into(),
+        )
+        .into());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let (controls_tx, controls) = mpsc::channel(8);
         forward_signals(controls_tx).context("listening for SIGTERM, SIGINT and SIGHUP")?;
         match mode {
             Mode::Functions { port } => {
-                let options = FunctionsOptions { port, shutdown_grace: args.shutdown_grace, http };
+                let options = FunctionsOptions { port, shutdown_grace: args.shutdown_grace, http, links: Some(links) };
                 run_functions(loader, options, controls).await
             }
             Mode::Daemon => {
@@ -108,7 +162,8 @@ pub fn run<L: Load, S: LastStore>(
                     shutdown_grace: args.shutdown_grace,
                     retry_after_error: args.recheck_interval,
                     pages,
-                    routes,
+                    routes: links.router(),
+                    election,
                     ..DaemonOptions::default()
                 };
                 run_daemon(loader, store, options, controls).await
@@ -157,6 +212,18 @@ mod tests {
         assert!(parse(&["--shutdown-grace", "-5s"]).is_err());
         let err = parse(&["--shutdown-grace", "soon"]).expect_err("not a duration").to_string();
         assert!(err.contains("expected a duration such as") && err.contains("\"soon\""), "{err}");
+    }
+
+    #[test]
+    fn leader_election_is_off_by_default_and_the_lease_lasts_what_blob_storage_grants() {
+        let args = parse(&[]).expect("valid");
+        assert_eq!(args.election(), ElectionArgs { ha: false, lease: LeaseDuration::MAX });
+        let args = parse(&["--ha", "--lease-duration", "15s"]).expect("valid");
+        assert_eq!(args.election(), ElectionArgs { ha: true, lease: LeaseDuration::MIN });
+        for bad in ["14s", "2m", "20500ms"] {
+            let err = parse(&["--lease-duration", bad]).expect_err(bad).to_string();
+            assert!(err.contains("expected whole seconds from 15s to 60s"), "{err}");
+        }
     }
 
     #[test]

@@ -181,6 +181,15 @@ pub fn postponements_since(config: &Config, after: Timestamp, now: Timestamp) ->
 /// cannot appear in a configured rule's name, so it never meets a scheduled rule.
 pub const AD_HOC_RULE: &str = "(ad-hoc)";
 
+/// What `[state] keep` pruned ([`Engine::prune`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    /// Events before this instant went (the Blob backend keeps the whole day it falls in).
+    pub before: Timestamp,
+    /// How many were deleted: rows (SQLite) or whole days (Blob).
+    pub deleted: u64,
+}
+
 /// Configuration and an actor: everything an evaluation needs.
 pub struct Engine {
     config: Config,
@@ -207,6 +216,21 @@ impl Engine {
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Deletes the audit events older than `[state] keep` at `now` (`None` without `keep`). Claims and pending
+    /// occurrences are never pruned. Run after an evaluation, never before or during one.
+    pub async fn prune(&self, now: Timestamp) -> anyhow::Result<Option<Pruned>> {
+        let Some(before) = self.config.state.keep.and_then(|keep| now.checked_sub(keep).ok()) else {
+            return Ok(None);
+        };
+        let deleted = self
+            .actor
+            .store
+            .prune_events(before)
+            .await
+            .with_context(|| format!("[state] keep: cannot prune the events before {before}"))?;
+        Ok(Some(Pruned { before, deleted }))
     }
 
     /// The ARM client (for its traffic counters).

@@ -8,17 +8,26 @@
 //! leaves at once. SIGHUP reloads the configuration between
 //! (or during) runs; an invalid configuration keeps the old engine. The loop reads the wall clock only through
 //! [`Clock`], so tests run it on Tokio's paused time.
+//!
+//! With leader election (`--ha`, [`super::leader`]) the loop evaluates only while this replica leads: a follower
+//! waits (serving HTTP), a replica that takes over evaluates at once from the shared "last evaluated" (catching
+//! up what the previous leader left, confirming what it left open), and one that loses the lease during an
+//! evaluation tells the engine to send nothing new, as shutdown does. After an evaluation the leader prunes the
+//! audit log (`[state] keep`) in the background, at most daily ([`super::retention`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use autostop_state::{LeaderIdentity, LeaderLease, Owner};
 use jiff::Timestamp;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
+use super::leader::{Role, Timing, elect};
 use super::metrics::Metrics;
+use super::retention::Retention;
 use super::server::{ServerLimits, serve};
 use super::{Evaluate, LastStore, Load, Pages, Window, http};
 use crate::signals::{Control, Interrupt, Stage};
@@ -44,6 +53,9 @@ pub struct DaemonOptions {
     pub pages: Option<Arc<dyn Pages>>,
     /// More routes served beside `/healthz` and `/metrics` (the notice links).
     pub routes: axum::Router,
+    /// Leader election (`--ha`): the lease the replicas sharing the state take turns holding. `None`: this
+    /// daemon always evaluates.
+    pub election: Option<LeaderLease>,
 }
 
 impl Default for DaemonOptions {
@@ -56,6 +68,7 @@ impl Default for DaemonOptions {
             retry_after_error: Duration::from_secs(60),
             pages: None,
             routes: axum::Router::new(),
+            election: None,
         }
     }
 }
@@ -101,13 +114,62 @@ pub async fn run_daemon<L: Load, S: LastStore>(
     let server = tokio::spawn(serve(listener, router, options.http, async {
         let _ = http_stopped.await;
     }));
-    let scheduler = Scheduler { loader, store, engine: Arc::new(engine), metrics, clock: SystemClock, options };
+    let (role, election) = match options.election.clone() {
+        Some(lease) => {
+            let (role, election) = start_election(lease, addr, metrics.clone());
+            (Some(role), Some(election))
+        }
+        None => {
+            metrics.set_role(None);
+            (None, None)
+        }
+    };
+    let scheduler = Scheduler {
+        loader,
+        store,
+        engine: Arc::new(engine),
+        metrics,
+        clock: SystemClock,
+        options,
+        role,
+        retention: Retention::default(),
+    };
     let result = scheduler.run(controls).await;
+    if let Some((stop, task)) = election {
+        // A leader gives the lease back before exiting, so that another replica takes over at once.
+        let _ = stop.send(());
+        if tokio::time::timeout(RECORD_WAIT, task).await.is_err() {
+            tracing::error!("the leader election did not end in time: the lease expires by itself");
+        }
+    }
     let _ = stop_http.send(());
     if let Err(err) = server.await {
         tracing::warn!(error = %err, "the HTTP server task failed");
     }
     result
+}
+
+/// Starts the election for a daemon listening on `addr`: the role it publishes (also shown by `/healthz` and
+/// `/metrics`), and how to stop it.
+fn start_election(
+    lease: LeaderLease,
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+) -> (watch::Receiver<Role>, (oneshot::Sender<()>, tokio::task::JoinHandle<()>)) {
+    let me = LeaderIdentity { host: Owner::this_process().host, pid: std::process::id(), listen: addr.to_string() };
+    let timing = Timing::for_lease(lease.duration().get());
+    let (role_tx, role) = watch::channel(Role::Follower { leader: None, problem: None });
+    metrics.set_role(Some(&role.borrow()));
+    let mut shown = role.clone();
+    tokio::spawn(async move {
+        while shown.changed().await.is_ok() {
+            let current = shown.borrow_and_update().clone();
+            metrics.set_role(Some(&current));
+        }
+    });
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(elect(lease, me, timing, role_tx, stopped));
+    (role, (stop, task))
 }
 
 /// How one evaluation ended, as the loop sees it.
@@ -119,6 +181,8 @@ enum RunEnd {
     Failed,
     /// Shutdown came: exit (an interrupted window is not remembered, so a restart evaluates it again).
     Stop,
+    /// The leader lease was lost during it: follow (the window is not remembered; the next leader evaluates it).
+    Deposed,
 }
 
 pub(super) struct Scheduler<L: Load, S, C> {
@@ -128,6 +192,9 @@ pub(super) struct Scheduler<L: Load, S, C> {
     pub(super) metrics: Arc<Metrics>,
     pub(super) clock: C,
     pub(super) options: DaemonOptions,
+    /// This replica's role from the election; `None` without one: it always leads.
+    pub(super) role: Option<watch::Receiver<Role>>,
+    pub(super) retention: Retention,
 }
 
 impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
@@ -136,6 +203,20 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
         let mut not_before: Option<Timestamp> = None;
         let mut recheck_at: Option<Timestamp> = None;
         loop {
+            if !self.leads() {
+                if !self.follow(&mut controls).await? {
+                    return Ok(());
+                }
+                // Carry on from the shared state: the previous leader moved the window on. Evaluate at once,
+                // to catch up what it did not do and confirm what it left open.
+                match self.store.load_last().await {
+                    Ok(stored) => last = stored.max(last),
+                    Err(err) => tracing::error!(error = format!("{err:#}"), "cannot read the last evaluated instant"),
+                }
+                not_before = None;
+                recheck_at = Some(self.clock.now());
+                continue;
+            }
             let now = self.clock.now();
             // With no memory the engine's catch-up limit decides; otherwise evaluate once an occurrence is due.
             let next = match last {
@@ -163,11 +244,17 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
                         if let Err(err) = self.store.save_last(now).await {
                             tracing::error!(error = format!("{err:#}"), "could not record the last evaluated instant");
                         }
+                        self.retention.after_evaluation(&self.engine, &self.metrics, now).await;
                     }
                     RunEnd::Failed => {
                         not_before = Some(now.checked_add(self.options.retry_after_error).unwrap_or(Timestamp::MAX));
                     }
                     RunEnd::Stop => return Ok(()),
+                    RunEnd::Deposed => {
+                        // What the interrupted evaluation left is for the next leader to report.
+                        let role = self.role.as_ref().map(|role| role.borrow().clone());
+                        self.metrics.set_role(role.as_ref());
+                    }
                 }
                 continue;
             }
@@ -178,13 +265,42 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
                     self.options.max_sleep
                 }
             };
+            let mut role = self.role.clone();
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
+                () = until_role(&mut role, false) => {}
                 control = controls.recv() => match control {
                     Some(Control::Reload) => self.reload(),
                     Some(Control::Shutdown) | None => {
                         tracing::info!("shutting down");
                         return Ok(());
+                    }
+                },
+            }
+        }
+    }
+
+    /// Whether this replica may evaluate now.
+    fn leads(&self) -> bool {
+        self.role.as_ref().is_none_or(|role| role.borrow().leads())
+    }
+
+    /// Waits, serving reloads, until this replica leads (`true`) or shutdown comes (`false`).
+    async fn follow(&mut self, controls: &mut mpsc::Receiver<Control>) -> anyhow::Result<bool> {
+        tracing::info!("following: evaluating only once this replica holds the leader lease");
+        self.metrics.set_schedule(None, None);
+        loop {
+            let mut role = self.role.clone();
+            if role.as_ref().is_some_and(|role| role.has_changed().is_err()) {
+                anyhow::bail!("the leader election ended while the daemon runs");
+            }
+            tokio::select! {
+                () = until_role(&mut role, true) => return Ok(true),
+                control = controls.recv() => match control {
+                    Some(Control::Reload) => self.reload(),
+                    Some(Control::Shutdown) | None => {
+                        tracing::info!("shutting down");
+                        return Ok(false);
                     }
                 },
             }
@@ -200,12 +316,23 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
         let mut stage = Stage::Running;
         let mut deadline: Option<Instant> = None;
         let mut controls_open = true;
+        let mut shutting_down = false;
+        let mut deposed = false;
+        let mut role = self.role.clone();
         let result = loop {
             tokio::select! {
                 result = &mut run => break Some(result),
+                () = until_role(&mut role, false), if !deposed && stage == Stage::Running => {
+                    tracing::error!("lost the leader lease during an evaluation: sending nothing new");
+                    deposed = true;
+                    stage = Stage::Stopping;
+                    deadline = Some(Instant::now() + self.options.shutdown_grace);
+                    let _ = interrupt_tx.send(stage);
+                }
                 control = controls.recv(), if controls_open => match control {
                     Some(Control::Reload) => self.reload(),
                     Some(Control::Shutdown) | None => {
+                        shutting_down = true;
                         controls_open = control.is_some();
                         if stage == Stage::Abandoning {
                             tracing::warn!("third shutdown request: leaving the run in flight unrecorded");
@@ -235,10 +362,9 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
                 }
             }
         };
-        let shutting_down = stage != Stage::Running;
         match result {
             Some(Ok(evaluation)) => {
-                let interrupted = shutting_down;
+                let interrupted = shutting_down || deposed;
                 for line in &evaluation.lines {
                     tracing::info!(window_end = %window.now, "{line}");
                 }
@@ -256,13 +382,26 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
                     tracing::error!(window_end = %window.now, "{problem}");
                 }
                 let recheck = !evaluation.is_clean() || evaluation.unconfirmed_open > 0;
-                if interrupted { RunEnd::Stop } else { RunEnd::Evaluated { recheck } }
+                if shutting_down {
+                    RunEnd::Stop
+                } else if deposed {
+                    RunEnd::Deposed
+                } else {
+                    RunEnd::Evaluated { recheck }
+                }
             }
             Some(Err(err)) => {
                 tracing::error!(error = format!("{err:#}"), window_end = %window.now, "evaluation failed");
                 self.metrics.record_error(&format!("{err:#}"));
-                if shutting_down { RunEnd::Stop } else { RunEnd::Failed }
+                if shutting_down {
+                    RunEnd::Stop
+                } else if deposed {
+                    RunEnd::Deposed
+                } else {
+                    RunEnd::Failed
+                }
             }
+            None if deposed && !shutting_down => RunEnd::Deposed,
             None => RunEnd::Stop,
         }
     }
@@ -280,6 +419,17 @@ impl<L: Load, S: LastStore, C: Clock> Scheduler<L, S, C> {
             }
         }
     }
+}
+
+/// Completes once this replica leads (`leads`) or follows (`!leads`); never without an election, nor once the
+/// election has ended.
+async fn until_role(role: &mut Option<watch::Receiver<Role>>, leads: bool) {
+    if let Some(role) = role
+        && role.wait_for(|role| role.leads() == leads).await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -339,13 +489,74 @@ mod tests {
     }
 
     fn start(loads: Vec<anyhow::Result<FakeEngine>>, store: MemoryStore, clock: TokioClock) -> Running {
+        start_with_role(loads, store, clock, None)
+    }
+
+    fn start_with_role(
+        loads: Vec<anyhow::Result<FakeEngine>>,
+        store: MemoryStore,
+        clock: TokioClock,
+        role: Option<watch::Receiver<Role>>,
+    ) -> Running {
         let loader = loader(loads);
         let engine = loader.load().expect("first engine");
         let metrics = Arc::new(Metrics::default());
         let (controls, rx) = mpsc::channel(8);
-        let scheduler =
-            Scheduler { loader, store, engine: Arc::new(engine), metrics: metrics.clone(), clock, options: options() };
+        let scheduler = Scheduler {
+            loader,
+            store,
+            engine: Arc::new(engine),
+            metrics: metrics.clone(),
+            clock,
+            options: options(),
+            role,
+            retention: Retention::default(),
+        };
         Running { controls, metrics, task: tokio::spawn(scheduler.run(rx)) }
+    }
+
+    fn follower() -> Role {
+        Role::Follower { leader: None, problem: None }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_follower_never_evaluates_and_a_takeover_carries_on_at_once_from_the_shared_window() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Succeed);
+        let (role_tx, role) = watch::channel(follower());
+        let running =
+            start_with_role(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T21:50:00Z"), Some(role));
+        // Past the occurrence: a follower lets it go by.
+        tokio::time::sleep(Duration::from_secs(20 * 60)).await;
+        assert!(windows.try_recv().is_err(), "a follower evaluated");
+        // Meanwhile the leader evaluated up to 21:30 (and then died): the window is the shared one.
+        store.save_last(ts("2026-01-05T21:30:00Z")).await.expect("saved");
+        role_tx.send_replace(Role::Leader);
+        let window = next(&mut windows).await;
+        assert_eq!(window.last, Some(ts("2026-01-05T21:30:00Z")), "{window:?}");
+        assert_eq!(window.now, ts("2026-01-05T22:10:00Z"), "the occurrence at 22:00 is caught up at once");
+        stop(running).await;
+        assert_eq!(store.last(), Some(window.now));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_leader_that_loses_the_lease_during_an_evaluation_sends_nothing_new_and_follows() {
+        let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::WaitForInterrupt);
+        let (role_tx, role) = watch::channel(Role::Leader);
+        let running =
+            start_with_role(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"), Some(role));
+        next(&mut windows).await;
+        role_tx.send_replace(follower());
+        // The engine returns once interrupted; the daemon keeps running, following, and evaluates nothing more.
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert!(windows.try_recv().is_err(), "evaluated again while following");
+        assert!(!running.task.is_finished(), "losing the lease is no reason to exit");
+        let text = running.metrics.render();
+        assert!(text.contains("autostop_actions_total{rule=\"nightly\",result=\"interrupted\"} 1\n"), "{text}");
+        assert!(running.metrics.health().problems.is_empty(), "the interrupted window is the next leader's to report");
+        stop(running).await;
+        assert_eq!(store.saves(), 0, "an interrupted window is left to the next leader");
     }
 
     const LIMIT: Duration = Duration::from_secs(24 * 3600);

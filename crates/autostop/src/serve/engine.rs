@@ -7,7 +7,7 @@ use std::sync::Arc;
 use autostop_state::{EventKind, StateStore};
 use jiff::Timestamp;
 
-use super::{ActionResult, ArmStats, Evaluate, Evaluation, Interrupt, LastStore, Window};
+use super::{ActionResult, ArmStats, Evaluate, Evaluation, Interrupt, LastStore, Pruned, Window};
 use crate::engine::{Engine, LAST_EVALUATED_KEY, RunOutcome};
 
 impl Evaluate for Engine {
@@ -61,6 +61,10 @@ impl Evaluate for Engine {
         let occurrence = self.config().next_occurrence(after).map(|(_, next)| next.timestamp());
         // A postponed stop's new time, and the time a notice is due, are due like an occurrence.
         [occurrence, self.next_wakeup(after), self.config().next_notice(after)].into_iter().flatten().min()
+    }
+
+    async fn prune(&self, now: Timestamp) -> anyhow::Result<Option<Pruned>> {
+        Engine::prune(self, now).await
     }
 }
 

@@ -98,6 +98,11 @@ impl Evaluate for FakeEngine {
     fn next_occurrence(&self, after: Timestamp) -> Option<Timestamp> {
         self.occurrences.iter().copied().filter(|at| *at > after).min()
     }
+
+    /// No retention configured.
+    async fn prune(&self, _now: Timestamp) -> anyhow::Result<Option<super::Pruned>> {
+        Ok(None)
+    }
 }
 
 /// A store in memory, counting saves.

@@ -1,4 +1,5 @@
-//! The Azure Functions custom handler: answers the host's readiness probe and its timer invocations.
+//! The Azure Functions custom handler: answers the host's readiness probe, its timer invocations and the
+//! HTTP-trigger invocations of the owners' notice links.
 //!
 //! The host owns the timer (one frequent timer, `0 */5 * * * *` by default, serves every rule in every time zone:
 //! nothing here relies on `WEBSITE_TIME_ZONE`, which Linux Consumption plans ignore) and runs one invocation at a
@@ -8,22 +9,29 @@
 //! lost (missed, interrupted), stayed unconfirmed or could not be read, or the evaluation itself failed, so the
 //! host records a failed invocation; 400 for a body that is not a timer's. The engine keeps its own "last
 //! evaluated" in its state store; the timer's `ScheduleStatus.Last` is used only when that store has none.
+//!
+//! An invocation whose `Data` holds an HTTP request (`Url`, `Method`: the links function `functions init` writes,
+//! see [`super::http_trigger`]) is answered by the same link handler as the daemon's ([`Links::answer`]), outside
+//! the timer's one-at-a-time lock: the page goes back in `Outputs.res`, with HTTP 200 to the host.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use autostop_notify::POSTPONE_PATH;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::Json;
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use tokio::sync::{Mutex, mpsc};
 
 use super::daemon::RECORD_WAIT;
+use super::http_trigger::{HttpInvocation, http_response, parse_http_invocation};
+use super::links::Links;
 use super::server::ServerLimits;
 use super::timer::{InvokeResponse, parse_invocation};
 use super::{Evaluate, Load, Window};
@@ -39,12 +47,15 @@ pub struct FunctionsOptions {
     pub shutdown_grace: Duration,
     /// Limits on the HTTP connections.
     pub http: ServerLimits,
+    /// The notice links' handler, for HTTP-trigger invocations (`None`: they are answered 404).
+    pub links: Option<Arc<Links>>,
 }
 
 struct Handler<E> {
     engine: RwLock<Arc<E>>,
     run: Mutex<()>,
     interrupt: Interrupt,
+    links: Option<Arc<Links>>,
 }
 
 /// Serves the Functions host until shutdown; SIGHUP reloads the configuration as in the daemon.
@@ -73,7 +84,12 @@ async fn serve<L: Load>(
 ) -> anyhow::Result<()> {
     let shutdown_grace = options.shutdown_grace;
     let (interrupt_tx, interrupt) = Interrupt::pair();
-    let handler = Arc::new(Handler { engine: RwLock::new(Arc::new(engine)), run: Mutex::new(()), interrupt });
+    let handler = Arc::new(Handler {
+        engine: RwLock::new(Arc::new(engine)),
+        run: Mutex::new(()),
+        interrupt,
+        links: options.links,
+    });
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(super::server::serve(listener, router(handler.clone()), options.http, async {
@@ -140,6 +156,16 @@ async fn invoke<E: Evaluate>(
     Path(function): Path<String>,
     body: Bytes,
 ) -> (StatusCode, Json<InvokeResponse>) {
+    match parse_http_invocation(&body) {
+        Ok(Some(request)) => {
+            return (StatusCode::OK, Json(answer_link(handler.links.as_deref(), &function, request).await));
+        }
+        Ok(None) => {}
+        Err(err) => {
+            tracing::error!(function, error = %err, "refusing the invocation");
+            return (StatusCode::BAD_REQUEST, Json(InvokeResponse::logs(vec![err.to_string()])));
+        }
+    }
     let timer = match parse_invocation(&body) {
         Ok(timer) => timer,
         Err(err) => {
@@ -179,6 +205,33 @@ async fn invoke<E: Evaluate>(
     }
 }
 
+/// Answers an HTTP-trigger invocation with the link handler: only on a path ending in [`POSTPONE_PATH`] (the
+/// route `functions init` gives the links function), else 404. The query (it holds the link's signature) is never
+/// logged.
+async fn answer_link(links: Option<&Links>, function: &str, request: HttpInvocation) -> InvokeResponse {
+    let not_found = |line: String| {
+        tracing::warn!(function, "{line}");
+        let html = "<!doctype html><html><body><h1>Not found</h1></body></html>".to_owned();
+        http_response(StatusCode::NOT_FOUND, html, vec![line])
+    };
+    let Some(links) = links else {
+        return not_found(format!("{} {}: this handler serves no notice links", request.method, request.path));
+    };
+    if !request.path.ends_with(POSTPONE_PATH) {
+        return not_found(format!(
+            "{} {}: not a notice link path (expected one ending in {POSTPONE_PATH})",
+            request.method, request.path
+        ));
+    }
+    let Ok(method) = Method::from_bytes(request.method.as_bytes()) else {
+        return not_found(format!("{:?}: not an HTTP method", request.method));
+    };
+    let answer = links.answer(&method, &request.query).await;
+    let line = format!("notice link {method} {}: {}", request.path, answer.status.as_u16());
+    tracing::info!(function, status = answer.status.as_u16(), "notice link answered");
+    http_response(answer.status, answer.html, vec![line])
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fakes::{Behaviour, FakeEngine, ts};
@@ -201,7 +254,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let (controls, rx) = mpsc::channel(8);
-        let options = FunctionsOptions { port: 0, shutdown_grace: LIMIT, http: ServerLimits::default() };
+        let options = FunctionsOptions { port: 0, shutdown_grace: LIMIT, http: ServerLimits::default(), links: None };
         let task = tokio::spawn(serve(listener, loader, engine, options, rx));
         Host { url, client: reqwest::Client::new(), controls, task }
     }
@@ -288,6 +341,23 @@ mod tests {
         assert_eq!(code, 400);
         assert!(json["Logs"][0].as_str().is_some_and(|line| line.contains("found bindings [req]")), "{json}");
         assert!(windows.try_recv().is_err(), "no evaluation for a bad body");
+        host.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_http_invocation_is_answered_in_the_http_output_and_never_evaluates() {
+        let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Succeed);
+        let host = start(engine).await;
+        // No link handler in this host: a link is not found, in the function's HTTP output, with 200 to the host.
+        let body = r#"{"Data":{"req":{"Url":"https://app.azurewebsites.net/api/owners/postpone?sig=00","Method":"GET","Query":{},"Headers":{}}},"Metadata":{}}"#;
+        let (code, json) = host.invoke(body.to_owned()).await;
+        assert_eq!(code, 200, "{json}");
+        assert_eq!(json["Outputs"]["res"]["statusCode"], 404, "{json}");
+        assert!(json["Logs"][0].as_str().is_some_and(|line| !line.contains("sig=")), "the query is logged: {json}");
+        let (code, json) = host.invoke(r#"{"Data":{"req":{"Url":"/relative","Method":"GET"}}}"#.to_owned()).await;
+        assert_eq!(code, 400, "{json}");
+        assert!(json["Logs"][0].as_str().is_some_and(|line| line.starts_with("Data.req.Url: expected")), "{json}");
+        assert!(windows.try_recv().is_err(), "an HTTP invocation evaluated the rules");
         host.stop().await;
     }
 

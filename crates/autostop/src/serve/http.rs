@@ -11,7 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 
-use super::metrics::{CONTENT_TYPE, Health, Metrics};
+use super::leader::Role;
+use super::metrics::{CONTENT_TYPE, Metrics};
 
 /// The router serving `/healthz` and `/metrics` from the shared metrics.
 pub fn router(metrics: Arc<Metrics>) -> Router {
@@ -19,7 +20,8 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
 }
 
 /// `{"status":"ok"|"degraded","problems":[..],"last_evaluated":..,"next_occurrence":..,"last_success":..}`,
-/// instants in RFC 3339 or null.
+/// instants in RFC 3339 or null; under leader election (`--ha`) also `"role":"leader"|"follower"` and, on a
+/// follower that knows it, `"leader":{"host":..,"pid":..,"listen":..}`.
 #[derive(serde::Serialize)]
 struct HealthBody {
     status: &'static str,
@@ -27,21 +29,33 @@ struct HealthBody {
     last_evaluated: Option<String>,
     next_occurrence: Option<String>,
     last_success: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader: Option<autostop_state::LeaderIdentity>,
 }
 
 /// 200 while the last evaluation was clean; 503 with the reasons while anything it did failed, was lost or
 /// stayed unconfirmed, until a clean evaluation.
 async fn healthz(State(metrics): State<Arc<Metrics>>) -> (StatusCode, Json<HealthBody>) {
-    let Health { last_evaluated, next_occurrence, last_success, problems } = metrics.health();
+    let health = metrics.health();
+    let problems = health.all_problems();
     let text = |at: Option<jiff::Timestamp>| at.map(|at| at.to_string());
+    let (role, leader) = match health.role {
+        None => (None, None),
+        Some(Role::Leader) => (Some("leader"), None),
+        Some(Role::Follower { leader, .. }) => (Some("follower"), leader),
+    };
     let (code, status) =
         if problems.is_empty() { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "degraded") };
     let body = HealthBody {
         status,
         problems,
-        last_evaluated: text(last_evaluated),
-        next_occurrence: text(next_occurrence),
-        last_success: text(last_success),
+        last_evaluated: text(health.last_evaluated),
+        next_occurrence: text(health.next_occurrence),
+        last_success: text(health.last_success),
+        role,
+        leader,
     };
     (code, Json(body))
 }

@@ -27,6 +27,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::Evaluation;
+use super::leader::Role;
 
 /// The `Content-Type` of the OpenMetrics text exposition format.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -86,6 +87,12 @@ struct ReloadLabels {
     result: &'static str,
 }
 
+/// `autostop_event_prunes_total{result}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PruneLabels {
+    result: &'static str,
+}
+
 /// `autostop_saved_cost_total{currency}`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CurrencyLabels {
@@ -110,6 +117,21 @@ pub struct Health {
     pub last_success: Option<Timestamp>,
     /// What the last evaluation left for someone to hear about; empty when it was clean.
     pub problems: Vec<String>,
+    /// This replica's role under leader election (`--ha`); `None` without one.
+    pub role: Option<Role>,
+    /// Why the last prune of the audit log (`[state] keep`) failed, until one succeeds.
+    pub retention_problem: Option<String>,
+}
+
+impl Health {
+    /// Everything someone must hear about: the last evaluation's problems, the election's and retention's.
+    pub fn all_problems(&self) -> Vec<String> {
+        let election = match &self.role {
+            Some(Role::Follower { problem, .. }) => problem.clone(),
+            _ => None,
+        };
+        self.problems.iter().cloned().chain(election).chain(self.retention_problem.clone()).collect()
+    }
 }
 
 /// The daemon's metrics, shared between the loop (writer) and the HTTP endpoints (readers).
@@ -135,6 +157,8 @@ pub struct Metrics {
     next_occurrence: InstantGauge,
     saved_hours: Counter<f64, AtomicU64>,
     saved_cost: Family<CurrencyLabels, Counter<f64, AtomicU64>>,
+    leader: Gauge,
+    prunes: Family<PruneLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -157,6 +181,8 @@ impl Default for Metrics {
             next_occurrence: InstantGauge::default(),
             saved_hours: Counter::default(),
             saved_cost: Family::default(),
+            leader: Gauge::default(),
+            prunes: Family::default(),
         };
         let registry = &mut metrics.registry;
         // Help texts have no final period: the encoder adds one.
@@ -229,12 +255,26 @@ impl Default for Metrics {
             "Pay-as-you-go cost of those hours (compute only: disks still bill), by currency",
             metrics.saved_cost.clone(),
         );
+        registry.register(
+            "autostop_leader",
+            "1 while this daemon evaluates and acts (always without --ha; under --ha while it holds the leader \
+             lease), 0 while it follows",
+            metrics.leader.clone(),
+        );
+        registry.register(
+            "autostop_event_prunes",
+            "Prunes of the audit log ([state] keep), by result",
+            metrics.prunes.clone(),
+        );
         // Every outcome and reload result is shown from the start, at zero.
         for outcome in RunOutcome::ALL {
             let _ = metrics.runs.get_or_create(&OutcomeLabels { outcome: outcome.as_str() });
         }
         for result in ["accepted", "rejected"] {
             let _ = metrics.reloads.get_or_create(&ReloadLabels { result });
+        }
+        for result in ["succeeded", "failed"] {
+            let _ = metrics.prunes.get_or_create(&PruneLabels { result });
         }
         metrics
     }
@@ -300,6 +340,27 @@ impl Metrics {
         self.runs.get_or_create(&OutcomeLabels { outcome: RunOutcome::Error.as_str() }).inc();
         health.problems = vec![format!("the evaluation failed: {error}")];
         self.set_problems(&health.problems);
+    }
+
+    /// Records this replica's role: `None` without leader election (it always evaluates). A replica that stops
+    /// leading drops what its last evaluation reported: the leader reports from now on.
+    pub fn set_role(&self, role: Option<&Role>) {
+        let mut health = self.health_lock();
+        let leads = role.is_none_or(Role::leads);
+        self.leader.set(i64::from(leads));
+        if !leads {
+            health.problems.clear();
+            self.problems.set(0);
+        }
+        health.role = role.cloned();
+    }
+
+    /// Records a prune of the audit log: `None` when it worked, else why it failed (shown until one works).
+    pub fn record_prune(&self, problem: Option<String>) {
+        let mut health = self.health_lock();
+        let result = if problem.is_some() { "failed" } else { "succeeded" };
+        self.prunes.get_or_create(&PruneLabels { result }).inc();
+        health.retention_problem = problem;
     }
 
     /// Records a configuration reload and whether it was accepted.
@@ -476,6 +537,32 @@ mod tests {
         metrics.set_schedule(None, None);
         let parsed = openmetrics::parse(&metrics.render()).expect("valid");
         assert_eq!(parsed.value("autostop_next_occurrence_timestamp_seconds", &[]), None, "an unknown instant");
+    }
+
+    #[test]
+    fn the_role_and_the_prunes_show_in_the_gauge_the_counters_and_the_health() {
+        let metrics = Metrics::default();
+        metrics.set_role(None);
+        let value = |metrics: &Metrics, name: &str, labels: &[(&str, &str)]| {
+            openmetrics::parse(&metrics.render()).expect("valid").value(name, labels)
+        };
+        assert_eq!(value(&metrics, "autostop_leader", &[]), Some(1.0), "without election a daemon always leads");
+        assert_eq!(metrics.health().role, None);
+        let at: Timestamp = "2026-01-05T22:00:00Z".parse().expect("timestamp");
+        metrics.record_evaluation(&evaluation(), at, false);
+        let lost = "lost the leader lease: no answer".to_owned();
+        metrics.set_role(Some(&Role::Follower { leader: None, problem: Some(lost.clone()) }));
+        assert_eq!(value(&metrics, "autostop_leader", &[]), Some(0.0));
+        assert_eq!(metrics.health().all_problems(), vec![lost], "the leader reports evaluations from now on");
+
+        metrics.set_role(Some(&Role::Leader));
+        metrics.record_prune(Some("[state] keep: cannot prune".to_owned()));
+        assert_eq!(metrics.health().all_problems(), vec!["[state] keep: cannot prune".to_owned()]);
+        metrics.record_prune(None);
+        assert!(metrics.health().all_problems().is_empty(), "a prune that works clears the failure");
+        assert_eq!(value(&metrics, "autostop_event_prunes_total", &[("result", "failed")]), Some(1.0));
+        assert_eq!(value(&metrics, "autostop_event_prunes_total", &[("result", "succeeded")]), Some(1.0));
+        assert_eq!(value(&metrics, "autostop_leader", &[]), Some(1.0));
     }
 
     /// The check the tests rely on can fail: the independent parser refuses what a scraper refuses.

@@ -15,8 +15,11 @@ mod engine;
 mod fakes;
 mod functions;
 mod http;
+mod http_trigger;
+mod leader;
 mod links;
 mod metrics;
+mod retention;
 mod server;
 mod timer;
 
@@ -25,9 +28,11 @@ use std::future::Future;
 
 use jiff::Timestamp;
 
+pub use crate::engine::Pruned;
 pub use crate::signals::{Interrupt, forward_signals};
 pub use daemon::{DaemonOptions, run_daemon};
 pub use functions::{FunctionsOptions, run_functions};
+pub use http_trigger::{REQUEST_BINDING, RESPONSE_BINDING};
 pub use links::Links;
 pub use server::ServerLimits;
 
@@ -62,6 +67,10 @@ pub trait Evaluate: Send + Sync + 'static {
 
     /// The next occurrence of any rule strictly after `after` (`None`: no rule ever fires).
     fn next_occurrence(&self, after: Timestamp) -> Option<Timestamp>;
+
+    /// Deletes the audit events older than the configured retention (`[state] keep`) at `now`; `None` when none
+    /// is configured.
+    fn prune(&self, now: Timestamp) -> impl Future<Output = anyhow::Result<Option<Pruned>>> + Send;
 }
 
 /// Builds the engine from the configuration: once at start, and again on SIGHUP.

@@ -35,6 +35,16 @@ pub enum PayloadError {
         /// The value as sent.
         value: String,
     },
+    /// An HTTP trigger's `Url` is not an absolute URL.
+    #[error(
+        "Data.{binding}.Url: expected an absolute URL such as https://APP.azurewebsites.net/api/owners/postpone?.., found {value:?}"
+    )]
+    BadUrl {
+        /// The binding's name.
+        binding: String,
+        /// The value as sent.
+        value: String,
+    },
 }
 
 /// What the handler takes from a timer invocation.
@@ -55,7 +65,7 @@ struct InvokeRequest {
 }
 
 /// Looks up a key the way the host may spell it (PascalCase from custom handlers, camelCase elsewhere).
-fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(super) fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     object.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value)
 }
 

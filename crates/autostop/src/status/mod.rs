@@ -15,10 +15,10 @@ mod snapshot;
 mod view;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use autostop_policy::Config;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -51,30 +51,34 @@ pub struct StatusPage {
 }
 
 struct Inner {
-    config_path: PathBuf,
+    config: RwLock<Arc<Config>>,
     policy: PolicyArgs,
     store: Arc<dyn autostop_state::StateStore>,
     prices: PriceSource,
     token: Option<String>,
-    cached: Mutex<Option<(Instant, Arc<Snapshot>)>>,
+    cached: Mutex<Option<Cached>>,
     savings: std::sync::OnceLock<SavingsSink>,
+}
+
+/// The last snapshot: when it was gathered, and for which configuration.
+struct Cached {
+    at: Instant,
+    config: Arc<Config>,
+    snapshot: Arc<Snapshot>,
 }
 
 impl std::fmt::Debug for StatusPage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the token.
-        f.debug_struct("StatusPage")
-            .field("config_path", &self.inner.config_path)
-            .field("token", &self.inner.token.as_ref().map(|_| "<set>"))
-            .finish_non_exhaustive()
+        f.debug_struct("StatusPage").field("token", &self.inner.token.as_ref().map(|_| "<set>")).finish_non_exhaustive()
     }
 }
 
 impl StatusPage {
-    /// A page over the configuration at `config_path` (reached as `policy` says), the state `store`, prices
-    /// from `prices`, and the token `token` (from [`TOKEN_ENV`]; an empty value counts as none).
+    /// A page over `config` (Azure reached as it and `policy` say), the state `store`, prices from `prices`,
+    /// and the token `token` (from [`TOKEN_ENV`]; an empty value counts as none).
     pub fn new(
-        config_path: PathBuf,
+        config: Config,
         policy: PolicyArgs,
         store: Arc<dyn autostop_state::StateStore>,
         prices: PriceSource,
@@ -82,7 +86,7 @@ impl StatusPage {
     ) -> StatusPage {
         let token = token.filter(|token| !token.is_empty());
         let inner = Inner {
-            config_path,
+            config: RwLock::new(Arc::new(config)),
             policy,
             store,
             prices,
@@ -91,6 +95,12 @@ impl StatusPage {
             savings: std::sync::OnceLock::new(),
         };
         StatusPage { inner: Arc::new(inner) }
+    }
+
+    /// Shows `config` (a reloaded configuration, once accepted) from the next request on: a snapshot gathered
+    /// for another configuration is not shown again.
+    pub fn follow(&self, config: Config) {
+        *self.inner.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
     }
 }
 
@@ -120,22 +130,26 @@ impl Inner {
     /// Gathers a new snapshot, keeps it, and passes the savings totals on to `/metrics`.
     async fn refresh(&self) -> anyhow::Result<Arc<Snapshot>> {
         let now = Timestamp::now();
+        let config = self.config.read().unwrap_or_else(PoisonError::into_inner).clone();
         let (snapshot, totals) =
-            snapshot::gather(&self.config_path, &self.policy, self.store.as_ref(), &self.prices, now).await?;
+            snapshot::gather(&config, &self.policy, self.store.as_ref(), &self.prices, now).await?;
         if let Some(sink) = self.savings.get() {
             sink(totals.hours, totals.cost, &snapshot.currency);
         }
         let snapshot = Arc::new(snapshot);
-        *self.cached.lock().await = Some((Instant::now(), snapshot.clone()));
+        *self.cached.lock().await = Some(Cached { at: Instant::now(), config, snapshot: snapshot.clone() });
         Ok(snapshot)
     }
 
-    /// The snapshot to show: the kept one while it is younger than [`REFRESH`], else a new one.
+    /// The snapshot to show: the kept one while it is younger than [`REFRESH`] and of the configuration
+    /// followed now, else a new one.
     async fn snapshot(&self) -> anyhow::Result<Arc<Snapshot>> {
-        if let Some((at, snapshot)) = self.cached.lock().await.as_ref()
-            && at.elapsed() < REFRESH
+        let config = self.config.read().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(cached) = self.cached.lock().await.as_ref()
+            && cached.at.elapsed() < REFRESH
+            && Arc::ptr_eq(&cached.config, &config)
         {
-            return Ok(snapshot.clone());
+            return Ok(cached.snapshot.clone());
         }
         self.refresh().await
     }
@@ -210,7 +224,9 @@ mod tests {
         let azure = crate::cli::AzureArgs { credential: None, cloud: None, arm_endpoint: None, api_version: None };
         let policy = PolicyArgs { config: None, state: None, azure };
         let prices = PriceSource::File("prices.json".into());
-        let page = StatusPage::new("autostop.toml".into(), policy, store, prices, Some(String::new()));
+        let text = "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000001\"\n";
+        let config = autostop_policy::Config::parse(text, std::path::Path::new("autostop.toml")).expect("a config");
+        let page = StatusPage::new(config, policy, store, prices, Some(String::new()));
         let sink: SavingsSink = Arc::new(|_, _, _| {});
         let err = page.router("0.0.0.0:9464".parse().expect("address"), sink).expect_err("no token");
         assert!(err.to_string().contains(TOKEN_ENV), "{err}");

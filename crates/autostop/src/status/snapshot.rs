@@ -1,13 +1,12 @@
-//! Gathers what the status page shows, at one instant: the configuration (read again each time, so SIGHUP
-//! edits show), the fleet from ARM, the next 24 hours' timeline, the last day of the audit log and the
-//! savings, priced. I/O only; [`super::view`] decides what to show.
+//! Gathers what the status page shows, at one instant, for the configuration the daemon last loaded (at start,
+//! or at an accepted SIGHUP reload): the fleet from ARM, the next 24 hours' timeline, the last day of the audit
+//! log and the savings, priced. I/O only; [`super::view`] decides what to show.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use anyhow::Context as _;
 use autostop_policy::savings::{GroupBy, Ledger, Period, ledger};
-use autostop_policy::{Window, timeline};
+use autostop_policy::{Config, Window, timeline};
 use autostop_state::{HistoryQuery, StateStore};
 use jiff::{SignedDuration, Timestamp};
 
@@ -24,22 +23,22 @@ const HISTORY_LIMIT: usize = 20_000;
 
 /// The snapshot at `now`, and the ledger over the whole audit log (for `/metrics`).
 pub async fn gather(
-    config_path: &Path,
+    config: &Config,
     policy: &PolicyArgs,
     store: &dyn StateStore,
     prices: &PriceSource,
     now: Timestamp,
 ) -> anyhow::Result<(Snapshot, Ledger)> {
-    let (config, client) = crate::config::connect(config_path, &policy.azure)?;
-    let crate::engine::Found { instances, errors, locations, .. } = crate::engine::inventory(&client, &config).await;
+    let client = crate::config::client(config, &policy.azure)?;
+    let crate::engine::Found { instances, errors, locations, .. } = crate::engine::inventory(&client, config).await;
     let until = now.checked_add(AHEAD).context("the next 24 hours are past the year 9999")?;
-    let timeline = timeline(&instances, &config, Window { after: now, until }, &autostop_policy::StateFacts::default());
+    let timeline = timeline(&instances, config, Window { after: now, until }, &autostop_policy::StateFacts::default());
     let upcoming = timeline
         .steps
         .iter()
-        .flat_map(|step| step.decisions().map(move |decision| (step.at, decision)))
-        .map(|(at, decision)| Upcoming {
-            at,
+        .flat_map(autostop_policy::Step::decisions)
+        .map(|decision| Upcoming {
+            at: decision.at,
             rule: decision.rule.to_owned(),
             key: decision.target.id.to_lowercase(),
             action: decision.action.to_string(),

@@ -11,6 +11,7 @@ use autostop_emulator::Emulator;
 use autostop_state::{BlobAddress, BlobStore, ClaimStatus, StateStore};
 
 use crate::azurite::Azurite;
+use crate::relay::Relay;
 use crate::util::*;
 
 struct BlobSetup {
@@ -106,41 +107,6 @@ async fn concurrent_runs_on_one_blob_state_send_each_stop_exactly_once() {
         let recorded = history.json().as_array().unwrap().iter().filter(|row| row["result"] == "accepted").count();
         assert_eq!(recorded, instances, "history shows each accepted stop once: {history:#?}");
         drop(setup.dir);
-    }
-}
-
-/// A TCP relay to Azurite that can be cut: every connection through it closed and new ones refused, as when
-/// the storage account becomes unreachable, while Azurite itself keeps what it stored for the test to read.
-struct Relay {
-    port: u16,
-    tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
-}
-
-impl Relay {
-    async fn start(target: u16) -> Relay {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
-        let registry = tasks.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let connection = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                registry.lock().unwrap().push(connection.abort_handle());
-            }
-        });
-        tasks.lock().unwrap().push(accept.abort_handle());
-        Relay { port, tasks }
-    }
-
-    /// Closes every connection and the listener.
-    fn cut(&self) {
-        for task in self.tasks.lock().unwrap().drain(..) {
-            task.abort();
-        }
     }
 }
 

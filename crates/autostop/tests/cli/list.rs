@@ -24,6 +24,10 @@ async fn list_prints_every_compute_of_every_subscription_across_pages() {
     assert_eq!(run1["vmSize"], "STANDARD_DS3_V2");
     assert!(run1["tags"].is_object(), "{run1:#}");
     assert_eq!(row(&rows, "cluster-1")["computeType"], "AmlCompute");
+    // A cluster is no compute instance: its own kind, and none of an instance's fields.
+    assert_eq!(row(&rows, "cluster-1")["kind"], "ml-compute", "{rows:#}");
+    assert!(row(&rows, "cluster-1").get("idleShutdown").is_none(), "{rows:#}");
+    assert_eq!(run1["kind"], "compute-instance");
     assert_eq!(row(&rows, "b-1")["workspace"], "ws-b");
     let paged = emulator.control().requests().iter().filter(|r| r.path.to_lowercase().contains("skiptoken")).count();
     assert!(paged >= 2, "six computes at two per page need at least two follow-up pages");
@@ -47,6 +51,9 @@ async fn list_prints_a_table_by_default() {
     for needle in ["NAME", "run-1", "JobRunning", "ml-rg/ws-a", "AmlCompute"] {
         assert!(run.stdout.contains(needle), "{needle} missing from:\n{}", run.stdout);
     }
+    let cluster = run.stdout.lines().find(|line| line.contains("cluster-1")).expect("a cluster-1 line");
+    let cells: Vec<&str> = cluster.split_whitespace().collect();
+    assert_eq!(cells.get(1..3), Some(&["cluster-1", "ml-compute"][..]), "{}", run.stdout);
 }
 
 /// `demo` exists only with the `emulator` feature (on by default).

@@ -5,6 +5,7 @@
 mod azurite;
 mod blob_state;
 mod calendars;
+mod channels;
 mod credentials;
 mod errors;
 mod faults;
@@ -13,6 +14,10 @@ mod list;
 mod machines;
 mod owners;
 mod policy;
+#[path = "../support/relay.rs"]
+mod relay;
+#[path = "../support/requests.rs"]
+mod requests;
 mod savings;
 mod stop_start;
 mod timeline;

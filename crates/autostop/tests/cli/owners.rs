@@ -231,6 +231,16 @@ schedule = "{} {} {} * * *"
     assert_eq!(row(&rows, "late-1")["reason"], format!("postponed by its owner until {until}"), "{rows:#}");
     assert_eq!(row(&rows, "skip-1")["code"], "skipped-by-owner", "{rows:#}");
     assert_eq!(row(&rows, "plain-1")["decision"], "act", "{rows:#}");
+    // The table says the same, in words.
+    let table = cli(&plan_args).run().await;
+    let line = |name: &str| table.stdout.lines().find(|line| line.contains(name)).unwrap_or_default().to_owned();
+    let late = line("late-1");
+    assert!(
+        late.contains("skip") && late.contains(&format!("postponed by its owner until {until}")),
+        "{}",
+        table.stdout
+    );
+    assert!(line("skip-1").contains("skipped by its owner for this occurrence"), "{}", table.stdout);
     daemon.kill().await.unwrap();
 
     let history = cli(&["history", "-o", "json"]).run().await;
@@ -369,6 +379,30 @@ notify = {{ before = "30m", channels = ["ml-team"] }}
     let state = dir.path().join("audit.db");
     let cli = |args: &[&str]| Cli::against(&emulator, args).env("AUTOSTOP_CONFIG", &config).args_state(&state);
     let run_at = |now: &'static str| cli(&["run", "--now", now, "-o", "json"]).run();
+
+    // The plan says when the notice goes and where, for each stop that acts, over two evenings.
+    let plan = cli(&["plan", "--at", "2026-03-02T19:00:00+09:00", "--window", "1d 2h", "-o", "json"]).run().await;
+    assert_eq!(plan.code, 0, "{plan:#?}");
+    let rows = plan.json();
+    let notices = |name: &str| -> Vec<serde_json::Value> {
+        rows.as_array().unwrap().iter().filter(|row| row["name"] == name).map(|row| row["notice"].clone()).collect()
+    };
+    assert_eq!(
+        notices("run-1"),
+        [
+            serde_json::json!({"at": "2026-03-02T19:30:00+09:00", "channels": ["ml-team"]}),
+            // The timeline assumes Monday's stop done: on Tuesday run-1 is already stopped, so not announced.
+            serde_json::Value::Null,
+        ],
+        "{rows:#}"
+    );
+    assert_eq!(notices("run-keep"), [serde_json::Value::Null, serde_json::Value::Null], "opted out: no notice");
+    assert_eq!(notices("run-stopped")[0], serde_json::Value::Null, "already stopped: no notice");
+    let table = cli(&["plan", "--at", "2026-03-02T19:00:00+09:00", "--window", "2h"]).run().await;
+    assert_eq!(table.code, 0, "{table:#?}");
+    assert!(table.stdout.contains("NOTICE"), "{}", table.stdout);
+    let line = table.stdout.lines().find(|line| line.contains("run-1")).unwrap_or_default();
+    assert!(line.contains("act") && line.ends_with("19:30 → ml-team │"), "{}", table.stdout);
 
     // 19:30 Tokyo: the notice is due; the channel fails, which is a problem, loudly, without its URL.
     let first = run_at("2026-03-02T19:30:10+09:00").await;

@@ -242,18 +242,7 @@ action = "stop"
 schedule = "0 0 20 * * *"
 "#;
 
-/// How many stop POSTs each compute received, by name.
-pub fn stop_posts(emulator: &Emulator) -> BTreeMap<String, usize> {
-    let mut posts = BTreeMap::new();
-    for request in emulator.control().requests() {
-        let path = request.path.split('?').next().unwrap_or_default();
-        if request.method == "POST" && path.ends_with("/stop") {
-            let name = path.trim_end_matches("/stop").rsplit('/').next().unwrap_or_default().to_owned();
-            *posts.entry(name).or_default() += 1;
-        }
-    }
-    posts
-}
+pub use crate::requests::stop_posts;
 
 /// A temporary folder with a config file (`autostop.toml`) and the path of a state in it (not yet created).
 pub struct Setup {

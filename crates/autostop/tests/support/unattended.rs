@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use autostop_emulator::{Compute, Emulator};
+use autostop_emulator::{Compute, Emulator, Fleet, ResourceGroup, Subscription, Workspace};
 use jiff::Timestamp;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::sync::mpsc;
@@ -26,6 +26,20 @@ pub fn compute(name: &str, state: &str) -> Compute {
         tags: Default::default(),
         owner: Some("owner@example.com".into()),
         ..Default::default()
+    }
+}
+
+/// A fleet of one workspace, SUB/ml-rg/ws-a (in eastus), holding `computes`.
+pub fn workspace_fleet(computes: Vec<Compute>) -> Fleet {
+    Fleet {
+        subscriptions: vec![Subscription {
+            id: SUB.into(),
+            resource_groups: vec![ResourceGroup {
+                name: "ml-rg".into(),
+                workspaces: vec![Workspace { name: "ws-a".into(), location: "eastus".into(), computes }],
+                ..Default::default()
+            }],
+        }],
     }
 }
 

@@ -12,8 +12,11 @@
 //! The config's text is pure input; calendar files are read through the reader the caller passes to
 //! [`Config::parse_with`], and each bad line of one is reported as `path:line: message`.
 //!
-//! `[[channels]]` name where notices go (`kind = "webhook"`, `url`); a stop rule's `notify = { before = "30m",
-//! channels = ["ml-team"] }` sends a digest of its coming stop to them. A channel's URL is never printed.
+//! `[[channels]]` name where notices go: `kind = "webhook"`, `"teams"` or `"slack"` with a `url`, or `"email"`
+//! with `smtp`, `from`, `to` and optional `username_env` / `password_env` (the names of the environment variables
+//! holding the SMTP credentials, which never appear in the file). A stop rule's `notify = { before = "30m",
+//! channels = ["ml-team"] }` sends a digest of its coming stop to them, and needs `[notify] public_url` (the
+//! digests' links point there). A channel's URL is never printed.
 //!
 //! Defaults when a key is absent: `defaults.timezone` = UTC, `defaults.catch_up` = [`DEFAULT_CATCH_UP`],
 //! `force` = false, `restart_owner_stopped` = false, `select` = everything in scope, the owner tag names of [`TagNames::default`].
@@ -68,7 +71,7 @@ pub struct Config {
     pub defaults: Defaults,
     /// `[azure]`: how to reach Azure; every field optional (the command line and environment fill the rest).
     pub azure: AzureSettings,
-    /// `[state]`: how long audit events are kept.
+    /// `[state]`: how long audit events are kept, and whether `serve` elects a leader.
     pub state: StateSettings,
     /// `[tags]`: the owner tag names.
     pub tags: TagNames,
@@ -93,6 +96,8 @@ pub struct StateSettings {
     /// `keep`: audit events older than this are pruned after each evaluation (`None`: kept forever). Claims and
     /// pending occurrences are never pruned.
     pub keep: Option<SignedDuration>,
+    /// `leader`: `autostop serve` takes part in leader election on its Blob state, as with `--ha`.
+    pub leader: bool,
 }
 
 /// `[defaults]`, resolved.
@@ -110,6 +115,9 @@ pub struct NotifySettings {
     /// The URL under which `autostop serve` is reached from the owners' browsers (notice links point there),
     /// `http://` or `https://`, without a trailing `/`.
     pub public_url: Option<String>,
+    /// `owner_domain`: the domain an owner that is not an e-mail address is mailed at (`alice` becomes
+    /// `alice@DOMAIN`) by the e-mail channels with `to = "owner"`; without it such an owner is not deliverable.
+    pub owner_domain: Option<String>,
 }
 
 /// `[azure]`: overrides of how to reach Azure. Values are checked against the known names, kept as text.
@@ -169,8 +177,85 @@ pub struct RuleNotify {
 pub struct Channel {
     /// The name rules call it by.
     pub name: String,
-    /// `webhook`: an HTTP POST of the notice's JSON to `url`.
-    pub url: SecretUrl,
+    /// What it is and where it delivers.
+    pub kind: ChannelKind,
+}
+
+/// The kinds of channel, with where each delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// `webhook`: an HTTP POST of the notice's JSON to the URL.
+    Webhook(SecretUrl),
+    /// `teams`: an Adaptive Card POSTed to a Teams Workflows (or legacy incoming-webhook) URL.
+    Teams(SecretUrl),
+    /// `slack`: a Block Kit message POSTed to a Slack incoming-webhook URL.
+    Slack(SecretUrl),
+    /// `email`: a digest sent over SMTP.
+    Email(EmailChannel),
+}
+
+impl ChannelKind {
+    /// The kind's name, as written in `kind`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChannelKind::Webhook(_) => "webhook",
+            ChannelKind::Teams(_) => "teams",
+            ChannelKind::Slack(_) => "slack",
+            ChannelKind::Email(_) => "email",
+        }
+    }
+}
+
+/// An `email` channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailChannel {
+    /// `smtp`: the server and how the connection is secured.
+    pub server: SmtpServer,
+    /// `from`: the sender's address.
+    pub from: String,
+    /// `to`: who receives the digests.
+    pub to: Recipients,
+    /// `username_env` / `password_env`: the names of the environment variables holding the SMTP credentials
+    /// (`None`: no authentication).
+    pub credentials: Option<CredentialVariables>,
+}
+
+/// `smtp = "smtp://host:587"` (STARTTLS, required) or `"smtps://host:465"` (TLS from the first byte).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpServer {
+    /// How the connection is secured; never plain text.
+    pub security: SmtpSecurity,
+    /// The host name (or IP address) the server's certificate must name.
+    pub host: String,
+    /// The port (587 for `smtp://`, 465 for `smtps://` when not written).
+    pub port: u16,
+}
+
+/// How an SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// `smtp://`: plain connection upgraded with STARTTLS, which the server must offer.
+    StartTls,
+    /// `smtps://`: TLS from the first byte.
+    ImplicitTls,
+}
+
+/// Who receives an `email` channel's digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipients {
+    /// `to = "owner"`: one digest per owner, with only that owner's instances.
+    Owners,
+    /// `to = ["a@example.com", ...]`: one digest of every instance to these addresses.
+    Addresses(Vec<String>),
+}
+
+/// The names of the environment variables holding an SMTP user name and password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialVariables {
+    /// `username_env`.
+    pub username: String,
+    /// `password_env`.
+    pub password: String,
 }
 
 /// A URL that may carry a secret (a webhook's token): its `Debug` shows nothing of it, and it is never printed.

@@ -26,11 +26,11 @@ impl Keys for RawAzure {
 }
 
 impl Keys for RawNotify {
-    const KEYS: &'static [&'static str] = &["public_url"];
+    const KEYS: &'static [&'static str] = &["public_url", "owner_domain"];
 }
 
 impl Keys for RawState {
-    const KEYS: &'static [&'static str] = &["keep"];
+    const KEYS: &'static [&'static str] = &["keep", "leader"];
 }
 
 impl Keys for RawTags {
@@ -46,7 +46,8 @@ impl Keys for RawCalendar {
 }
 
 impl Keys for RawChannel {
-    const KEYS: &'static [&'static str] = &["name", "kind", "url"];
+    const KEYS: &'static [&'static str] =
+        &["name", "kind", "url", "smtp", "from", "to", "username_env", "password_env"];
 }
 
 impl Keys for RawScope {
@@ -95,6 +96,7 @@ pub(crate) struct RawAzure {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNotify {
     pub public_url: Option<Spanned<String>>,
+    pub owner_domain: Option<Spanned<String>>,
 }
 
 /// `[state]`.
@@ -102,6 +104,8 @@ pub(crate) struct RawNotify {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawState {
     pub keep: Option<Spanned<String>>,
+    #[serde(default)]
+    pub leader: bool,
 }
 
 /// `[tags]`.
@@ -169,13 +173,27 @@ pub(crate) struct RawRuleNotify {
     pub channels: Vec<Spanned<String>>,
 }
 
-/// One `[[channels]]`.
+/// One `[[channels]]`: `url` for the webhook kinds (webhook, teams, slack); `smtp`, `from`, `to` and the
+/// credentials' variable names for `email`. Which keys a kind takes is checked in `validate`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawChannel {
     pub name: Spanned<String>,
     pub kind: Spanned<String>,
-    pub url: Spanned<String>,
+    pub url: Option<Spanned<String>>,
+    pub smtp: Option<Spanned<String>>,
+    pub from: Option<Spanned<String>>,
+    pub to: Option<Spanned<RawRecipients>>,
+    pub username_env: Option<Spanned<String>>,
+    pub password_env: Option<Spanned<String>>,
+}
+
+/// An e-mail channel's `to`: `"owner"`, or a list of addresses.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "to: expected \"owner\" or a list of e-mail addresses")]
+pub(crate) enum RawRecipients {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// A rule's `select` or `exclude` table.

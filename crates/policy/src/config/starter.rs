@@ -23,6 +23,7 @@ catch_up = "1h"
 # Retention of the audit log (the state is chosen by --state / AUTOSTOP_STATE: a file, or a Blob Storage URL).
 # [state]
 # keep = "400d"                    # prune events older than this after each run; claims are never pruned
+# leader = true                    # serve: elect one leader among replicas sharing a Blob state (as --ha)
 
 # Owner tags on an instance (the names below are the defaults):
 #   autostop = off                                   never touch this instance
@@ -32,6 +33,33 @@ catch_up = "1h"
 opt_out = "autostop"
 snooze_until = "autostop-snooze-until"
 rule = "autostop-rule"
+
+# Owners in the loop: a stop rule with notify = { before = "30m", channels = ["ml-team"] } sends each channel,
+# that long before each stop, a digest of the instances it will stop, with signed links their owners open to
+# postpone it (+1h, +2h, +4h) or skip it. The links point below public_url (required with notify), where
+# autostop answers them:
+#   autostop serve (the daemon):           its address as owners' browsers reach it, e.g. "https://autostop.example.com"
+#   Azure Functions (autostop functions init): the app's api URL, "https://APP.azurewebsites.net/api"
+# [notify]
+# public_url = "https://APP.azurewebsites.net/api"
+# owner_domain = "example.com"     # e-mail to owners who are not addresses: alice -> alice@example.com
+#
+# Channels: kind = "webhook" (the notice's JSON), "teams" (an Adaptive Card to a Teams Workflows webhook),
+# "slack" (Block Kit to an incoming webhook) or "email" (SMTP; one digest per owner with to = "owner").
+# Webhook URLs hold a secret: keep this file private. SMTP credentials come from the environment variables named.
+# [[channels]]
+# name = "ml-team"
+# kind = "teams"
+# url = "https://prod-00.westeurope.logic.azure.com/workflows/.../invoke?...&sig=..."
+#
+# [[channels]]
+# name = "owners"
+# kind = "email"
+# smtp = "smtp://smtp.example.com:587"   # STARTTLS, required; smtps://HOST:465 for TLS from the first byte
+# from = "autostop@example.com"
+# to = "owner"                           # or a list: ["ml-ops@example.com"]
+# username_env = "AUTOSTOP_SMTP_USER"    # the names of environment variables, never the values
+# password_env = "AUTOSTOP_SMTP_PASSWORD"
 
 # Where autostop looks and acts. It never acts outside these scopes.
 [[scopes]]
@@ -55,6 +83,7 @@ schedule = "0 0 20 * * Mon-Fri"
 # timezone = "Europe/Berlin"       # else defaults.timezone
 # select = { names = ["ci-*"], tags = { team = "research" }, sizes = ["Standard_NC*"] }
 # exclude = { names = ["ci-keep-*"] }
+# notify = { before = "30m", channels = ["ml-team", "owners"] }   # warn the owners first (needs [notify] public_url)
 force = false
 
 [[rules]]

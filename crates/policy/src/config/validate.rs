@@ -10,12 +10,17 @@ use jiff::SignedDuration;
 use toml::Spanned;
 
 use super::error::Collector;
-use super::raw::{RawAzure, RawCalendar, RawChannel, RawNotify, RawRule, RawScope, RawSelector, RawTags};
+use super::raw::{
+    RawAzure, RawCalendar, RawChannel, RawNotify, RawRecipients, RawRule, RawScope, RawSelector, RawTags,
+};
 use super::{
     AzureSettings, CLOUDS, CREDENTIALS, Config, DEFAULT_CATCH_UP, Defaults, NamedCalendar, NotifySettings, RawConfig,
     Rule, StateSettings,
 };
-use super::{Channel, RuleNotify, SecretUrl};
+use super::{
+    Channel, ChannelKind, CredentialVariables, EmailChannel, Recipients, RuleNotify, SecretUrl, SmtpSecurity,
+    SmtpServer,
+};
 use crate::duration::parse_duration;
 use crate::eligibility::Action;
 use crate::instance::{Kind, Scope};
@@ -47,8 +52,12 @@ pub(super) fn validate(
         None => Some(DEFAULT_CATCH_UP),
     };
     let azure = azure(raw.azure.unwrap_or_default(), errors);
-    let notify = notify(raw.notify.unwrap_or_default(), errors);
-    let keep = raw.state.unwrap_or_default().keep.and_then(|text| {
+    let raw_notify = raw.notify.unwrap_or_default();
+    let public_url_written = raw_notify.public_url.is_some();
+    let notify = notify(raw_notify, errors);
+    let state = raw.state.unwrap_or_default();
+    let leader = state.leader;
+    let keep = state.keep.and_then(|text| {
         let keep = duration(&text, "state.keep", errors)?;
         if keep < SignedDuration::from_hours(24) {
             errors.at(&text.span(), format!("state.keep: expected at least 1d, found {:?}", text.get_ref()));
@@ -70,6 +79,7 @@ pub(super) fn validate(
         calendars: &calendars,
         declared: &declared,
         channels: &channels,
+        public_url_written,
     };
     let rules = rules(raw.rules, &fallbacks, errors);
     let idle_shutdown = match raw.idle_shutdown {
@@ -82,7 +92,7 @@ pub(super) fn validate(
         azure,
         notify,
         channels,
-        state: StateSettings { keep },
+        state: StateSettings { keep, leader },
         tags,
         scopes,
         calendars,
@@ -101,12 +111,15 @@ struct Fallbacks<'a> {
     declared: &'a [String],
     /// The channels that were read.
     channels: &'a [Channel],
+    /// Whether `[notify] public_url` is written (valid or not: a bad one has its own error).
+    public_url_written: bool,
 }
 
-/// Reads each `[[channels]]` entry: a unique name, `kind = "webhook"` and an http(s) `url` (never echoed back).
+/// Reads each `[[channels]]` entry: a unique name, a known `kind` and that kind's keys (see [`channel_kind`]).
 fn channels(raw: Vec<Spanned<RawChannel>>, errors: &mut Collector<'_>) -> Vec<Channel> {
     let mut channels: Vec<Channel> = Vec::new();
     for entry in raw {
+        let entry_span = entry.span();
         let entry = entry.into_inner();
         let name = entry.name.get_ref().clone();
         if !rule_name_ok(&name) {
@@ -123,23 +136,217 @@ fn channels(raw: Vec<Spanned<RawChannel>>, errors: &mut Collector<'_>) -> Vec<Ch
             );
             continue;
         }
-        if entry.kind.get_ref() != "webhook" {
-            errors.at(
-                &entry.kind.span(),
-                format!("channel {name}: kind: expected webhook, found {:?}", entry.kind.get_ref()),
-            );
-            continue;
+        if let Some(kind) = channel_kind(entry, &name, entry_span, errors) {
+            channels.push(Channel { name, kind });
         }
-        let url = entry.url.get_ref();
-        let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).unwrap_or_default();
-        if host.is_empty() || host.starts_with('/') || url.contains(char::is_whitespace) {
-            // The URL may hold a secret: it is not repeated here.
-            errors.at(&entry.url.span(), format!("channel {name}: url: expected an http:// or https:// URL"));
-            continue;
-        }
-        channels.push(Channel { name, url: SecretUrl(url.clone()) });
     }
     channels
+}
+
+/// The kinds `[[channels]] kind` accepts.
+const CHANNEL_KINDS: &str = "webhook, teams, slack or email";
+
+/// A channel's kind and its keys: `url` (http or https, never echoed back) for webhook, teams and slack;
+/// `smtp`, `from`, `to` and optionally `username_env` with `password_env` for email. A key of another kind is
+/// an error at that key.
+fn channel_kind(entry: RawChannel, name: &str, span: Range<usize>, errors: &mut Collector<'_>) -> Option<ChannelKind> {
+    let kind = entry.kind.get_ref().as_str();
+    let email_keys = [
+        ("smtp", entry.smtp.as_ref().map(Spanned::span)),
+        ("from", entry.from.as_ref().map(Spanned::span)),
+        ("to", entry.to.as_ref().map(Spanned::span)),
+        ("username_env", entry.username_env.as_ref().map(Spanned::span)),
+        ("password_env", entry.password_env.as_ref().map(Spanned::span)),
+    ];
+    let misplaced = |keys: &[(&str, Option<Range<usize>>)], errors: &mut Collector<'_>| {
+        let mut ok = true;
+        for (key, at) in keys {
+            if let Some(at) = at {
+                ok = false;
+                errors.at(at, format!("channel {name}: {key}: not a key of kind = {kind:?}"));
+            }
+        }
+        ok
+    };
+    match kind {
+        "webhook" | "teams" | "slack" => {
+            let fine = misplaced(&email_keys, errors);
+            let Some(url) = entry.url else {
+                errors.at(&span, format!("channel {name}: kind = {kind:?} needs url"));
+                return None;
+            };
+            let url = channel_url(&url, name, errors);
+            let url = url.filter(|_| fine)?;
+            Some(match kind {
+                "webhook" => ChannelKind::Webhook(url),
+                "teams" => ChannelKind::Teams(url),
+                _ => ChannelKind::Slack(url),
+            })
+        }
+        "email" => {
+            let fine = misplaced(&[("url", entry.url.as_ref().map(Spanned::span))], errors);
+            let (Some(smtp), Some(from), Some(to)) = (entry.smtp, entry.from, entry.to) else {
+                errors.at(&span, format!("channel {name}: kind = \"email\" needs smtp, from and to"));
+                return None;
+            };
+            let server = smtp_server(&smtp, name, errors);
+            let from = address(&from, &format!("channel {name}: from"), errors);
+            let to = recipients(to, name, errors);
+            let credentials = credential_variables(entry.username_env, entry.password_env, name, span, errors);
+            let email = EmailChannel { server: server?, from: from?, to: to?, credentials: credentials? };
+            fine.then_some(ChannelKind::Email(email))
+        }
+        other => {
+            errors.at(&entry.kind.span(), format!("channel {name}: kind: expected {CHANNEL_KINDS}, found {other:?}"));
+            None
+        }
+    }
+}
+
+/// A webhook's `url`: http or https. It may hold a secret, so it is never repeated in a message.
+fn channel_url(url: &Spanned<String>, name: &str, errors: &mut Collector<'_>) -> Option<SecretUrl> {
+    let text = url.get_ref();
+    let host = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")).unwrap_or_default();
+    if host.is_empty() || host.starts_with('/') || text.contains(char::is_whitespace) {
+        errors.at(&url.span(), format!("channel {name}: url: expected an http:// or https:// URL"));
+        return None;
+    }
+    Some(SecretUrl(text.clone()))
+}
+
+/// `smtp = "smtp://HOST[:PORT]"` (STARTTLS, port 587 by default) or `"smtps://HOST[:PORT]"` (implicit TLS, 465);
+/// nothing else: no user name or password in it, no path.
+fn smtp_server(smtp: &Spanned<String>, name: &str, errors: &mut Collector<'_>) -> Option<SmtpServer> {
+    let text = smtp.get_ref();
+    let expected = "expected smtp://HOST[:PORT] (STARTTLS) or smtps://HOST[:PORT] (implicit TLS)";
+    let mut refuse = |why: &str| errors.at(&smtp.span(), format!("channel {name}: smtp: {expected}, {why}"));
+    let (security, rest, default_port) = if let Some(rest) = text.strip_prefix("smtps://") {
+        (SmtpSecurity::ImplicitTls, rest, 465)
+    } else if let Some(rest) = text.strip_prefix("smtp://") {
+        (SmtpSecurity::StartTls, rest, 587)
+    } else {
+        refuse("found another scheme");
+        return None;
+    };
+    if rest.contains('@') {
+        // Whatever precedes the '@' may be a password: it is not repeated.
+        refuse("found credentials in it (name them with username_env and password_env instead)");
+        return None;
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let server = host_and_port(rest).and_then(|(host, port)| {
+        let host_ok =
+            !host.is_empty() && !host.contains(['/', '?', '#', '[', ']']) && !host.contains(char::is_whitespace);
+        let port = match port {
+            None => default_port,
+            Some(port) => port.parse::<u16>().ok().filter(|port| *port > 0)?,
+        };
+        host_ok.then(|| SmtpServer { security, host: host.to_owned(), port })
+    });
+    if server.is_none() {
+        refuse(&format!("found {text:?}"));
+    }
+    server
+}
+
+/// `HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT`, split; `None` when it is none of these.
+fn host_and_port(text: &str) -> Option<(&str, Option<&str>)> {
+    match text.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, after) = bracketed.split_once(']')?;
+            match after {
+                "" => Some((host, None)),
+                _ => Some((host, Some(after.strip_prefix(':')?))),
+            }
+        }
+        None => Some(match text.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        }),
+    }
+}
+
+/// An e-mail address: `local@domain`, no spaces, no display name.
+fn address(text: &Spanned<String>, key: &str, errors: &mut Collector<'_>) -> Option<String> {
+    if address_ok(text.get_ref()) {
+        return Some(text.get_ref().clone());
+    }
+    errors.at(
+        &text.span(),
+        format!("{key}: expected an e-mail address such as ops@example.com, found {:?}", text.get_ref()),
+    );
+    None
+}
+
+/// Whether `text` reads as `local@domain.tld`-like: one `@`, both sides non-empty, no whitespace or `<>,;"`.
+pub(crate) fn address_ok(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && !text.contains(char::is_whitespace)
+        && !text.contains(['<', '>', ',', ';', '"'])
+}
+
+/// `to = "owner"` or `to = ["a@example.com", ...]` (at least one address).
+fn recipients(to: Spanned<RawRecipients>, name: &str, errors: &mut Collector<'_>) -> Option<Recipients> {
+    let span = to.span();
+    let key = format!("channel {name}: to");
+    match to.into_inner() {
+        RawRecipients::One(owner) if owner == "owner" => Some(Recipients::Owners),
+        RawRecipients::One(other) => {
+            errors.at(&span, format!("{key}: expected \"owner\" or a list of addresses, found {other:?}"));
+            None
+        }
+        RawRecipients::Many(addresses) if addresses.is_empty() => {
+            errors.at(&span, format!("{key}: expected at least one address"));
+            None
+        }
+        RawRecipients::Many(addresses) => {
+            let bad: Vec<&String> = addresses.iter().filter(|address| !address_ok(address)).collect();
+            if let Some(first) = bad.first() {
+                errors.at(&span, format!("{key}: expected e-mail addresses such as ops@example.com, found {first:?}"));
+                return None;
+            }
+            Some(Recipients::Addresses(addresses))
+        }
+    }
+}
+
+/// `username_env` and `password_env`: both or neither, each an environment variable's name.
+fn credential_variables(
+    username: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    name: &str,
+    span: Range<usize>,
+    errors: &mut Collector<'_>,
+) -> Option<Option<CredentialVariables>> {
+    let variable = |value: &Spanned<String>, key: &str, errors: &mut Collector<'_>| {
+        let text = value.get_ref();
+        let ok = text.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            errors.at(
+                &value.span(),
+                format!("channel {name}: {key}: expected the name of an environment variable such as SMTP_PASSWORD, found {text:?}"),
+            );
+        }
+        ok.then(|| text.clone())
+    };
+    match (username, password) {
+        (None, None) => Some(None),
+        (Some(username), Some(password)) => {
+            let username = variable(&username, "username_env", errors);
+            let password = variable(&password, "password_env", errors);
+            Some(Some(CredentialVariables { username: username?, password: password? }))
+        }
+        _ => {
+            errors.at(&span, format!("channel {name}: expected both username_env and password_env, or neither"));
+            None
+        }
+    }
 }
 
 /// Reads each `[[calendars]]` entry: its name, and its `file` (reporting each bad line of it) or its `dates`.
@@ -261,7 +468,19 @@ fn notify(raw: RawNotify, errors: &mut Collector<'_>) -> NotifySettings {
         }
         Some(text.trim_end_matches('/').to_owned())
     });
-    NotifySettings { public_url }
+    let owner_domain = raw.owner_domain.and_then(|domain| {
+        let text = domain.get_ref();
+        let ok = !text.is_empty()
+            && text.split('.').all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'));
+        if !ok {
+            errors.at(
+                &domain.span(),
+                format!("notify.owner_domain: expected a domain name such as example.com, found {text:?}"),
+            );
+        }
+        ok.then(|| text.clone())
+    });
+    NotifySettings { public_url, owner_domain }
 }
 
 fn azure(raw: RawAzure, errors: &mut Collector<'_>) -> AzureSettings {
@@ -442,6 +661,15 @@ fn rule_notify(
         errors.at(&span, format!("rule {name}: notify: only stop rules send notices (an owner answers a coming stop)"));
         return None;
     }
+    if !defaults.public_url_written {
+        errors.at(
+            &span,
+            format!(
+                "rule {name}: notify: [notify] public_url is not set: notices carry links to it (the URL `autostop \
+                 serve` is reached at from the owners' browsers)"
+            ),
+        );
+    }
     let before = duration(&raw.before, &format!("rule {name}: notify.before"), errors);
     let before = before.filter(|before| {
         let positive = before.is_positive();
@@ -463,7 +691,7 @@ fn rule_notify(
             ),
         }
     }
-    if channels.len() != raw.channels.len() {
+    if channels.len() != raw.channels.len() || !defaults.public_url_written {
         return None;
     }
     Some(RuleNotify { before: before?, channels })

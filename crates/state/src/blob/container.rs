@@ -1,6 +1,6 @@
 //! The few Blob Storage operations the Blob state needs, over the official `azure_storage_blob` client: read a
-//! blob with its ETag, write one under a condition, delete, list by prefix, append a line, and the lease that
-//! elects a leader. Every failure becomes an [`Error`] naming the state (never its SAS); a lost condition is a
+//! blob with its ETag, write one under a condition, delete, list by prefix, append a line; and a blob's client
+//! for the leader lease (`lease.rs`). Every failure becomes an [`Error`] naming the state (never its SAS); a lost condition is a
 //! value ([`Written::Lost`]), not an error.
 
 use std::sync::Arc;
@@ -89,8 +89,24 @@ impl Container {
         &self.location
     }
 
+    /// The client of blob `name` in this container, for the calls this module does not wrap (the lease).
+    pub fn blob_client(&self, name: &str) -> azure_storage_blob::BlobClient {
+        self.client.blob_client(name)
+    }
+
     /// An error for `operation` from what the client said, with the SAS removed.
     pub fn failed(&self, operation: &'static str, err: &azure_core::Error) -> Error {
+        let message = self.describe(err);
+        if matches!(err.kind(), azure_core::error::ErrorKind::Connection | azure_core::error::ErrorKind::Io) {
+            let mut unreachable = self.unreachable.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            *unreachable = Some((std::time::Instant::now(), message.clone()));
+        }
+        Error::Blob { location: self.location.clone(), operation, message }
+    }
+
+    /// What the client said, in a line: the HTTP status and the service's error code, or the chain of causes;
+    /// with the SAS removed.
+    pub fn describe(&self, err: &azure_core::Error) -> String {
         let mut message = match err.kind() {
             azure_core::error::ErrorKind::HttpResponse { status, error_code, .. } => {
                 format!("HTTP {} {}", u16::from(*status), error_code.as_deref().unwrap_or("(no error code)"))
@@ -111,11 +127,7 @@ impl Container {
         if let Some(sas) = self.sas.as_deref().filter(|sas| !sas.is_empty()) {
             message = message.replace(sas, "[SAS]");
         }
-        if matches!(err.kind(), azure_core::error::ErrorKind::Connection | azure_core::error::ErrorKind::Io) {
-            let mut unreachable = self.unreachable.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            *unreachable = Some((std::time::Instant::now(), message.clone()));
-        }
-        Error::Blob { location: self.location.clone(), operation, message }
+        message
     }
 
     /// Fails at once while the service was found unreachable less than [`UNREACHABLE_FOR`] ago; then creates

@@ -103,6 +103,11 @@ impl Layout {
         format!("{}last-stops/", self.prefix)
     }
 
+    /// The blob the leader lease of `serve --ha` is taken on; it holds the leader's identity.
+    pub fn leader(&self) -> String {
+        format!("{}leader", self.prefix)
+    }
+
     /// The key that signs notice links (its raw bytes).
     pub fn link_signing_key(&self) -> String {
         format!("{}secrets/link-signing-key", self.prefix)

@@ -18,6 +18,7 @@ mod address;
 mod container;
 mod documents;
 mod layout;
+mod lease;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
 
 pub use address::{AddressError, BlobAddress};
+pub use lease::{Acquired, LeaderIdentity, LeaderLease, LeaseDuration, LeaseDurationError, LeaseId, Renewed};
 
 use crate::claim::{Claim, ClaimOutcome, ClaimStatus, NewClaim, Transition};
 use crate::error::Error;
@@ -85,6 +87,11 @@ impl BlobStore {
             container: Arc::new(Container::new(address, credential, client_options)?),
             layout: Layout::new(address.prefix()),
         })
+    }
+
+    /// The leader lease of this state (`serve --ha`), on the blob `leader` under its prefix.
+    pub fn leader_lease(&self, duration: LeaseDuration) -> LeaderLease {
+        LeaderLease::new(self.container.clone(), self.layout.leader(), duration)
     }
 
     fn corrupt(&self, blob: &str, unreadable: Unreadable) -> Error {
