@@ -120,6 +120,15 @@ async fn a_leader_that_loses_the_lease_during_an_evaluation_sends_nothing_new_an
     assert_eq!(store.saves(), 0, "an interrupted window is left to the next leader");
 }
 
+/// A daemon that last evaluated at 21:00, with one occurrence at 22:00, started at 22:10 (so it evaluates at
+/// once) over an engine behaving as `behaviour`: its store, the windows the engine is asked for, and the daemon.
+fn started_late(behaviour: Behaviour) -> (MemoryStore, mpsc::UnboundedReceiver<Window>, Running) {
+    let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
+    let (engine, windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], behaviour);
+    let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+    (store, windows, running)
+}
+
 const LIMIT: Duration = Duration::from_secs(24 * 3600);
 
 async fn next(windows: &mut mpsc::UnboundedReceiver<Window>) -> Window {
@@ -186,9 +195,7 @@ async fn with_no_memory_the_first_evaluation_is_left_to_the_catch_up_limit() {
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_during_a_run_interrupts_it_and_keeps_the_window_for_a_restart() {
-    let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
-    let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::WaitForInterrupt);
-    let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+    let (store, mut windows, running) = started_late(Behaviour::WaitForInterrupt);
     next(&mut windows).await;
     let metrics = running.metrics.clone();
     stop(running).await;
@@ -201,9 +208,7 @@ async fn shutdown_during_a_run_interrupts_it_and_keeps_the_window_for_a_restart(
 
 #[tokio::test(start_paused = true)]
 async fn a_run_that_ignores_shutdown_is_abandoned_after_the_grace_period() {
-    let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
-    let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Hang);
-    let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+    let (store, mut windows, running) = started_late(Behaviour::Hang);
     next(&mut windows).await;
     let started = Instant::now();
     stop(running).await;
@@ -213,9 +218,7 @@ async fn a_run_that_ignores_shutdown_is_abandoned_after_the_grace_period() {
 
 #[tokio::test(start_paused = true)]
 async fn after_the_grace_period_operations_in_flight_are_recorded_as_interrupted() {
-    let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
-    let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::FollowUntilAbandoned);
-    let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+    let (store, mut windows, running) = started_late(Behaviour::FollowUntilAbandoned);
     next(&mut windows).await;
     let started = Instant::now();
     let metrics = running.metrics.clone();
@@ -228,9 +231,7 @@ async fn after_the_grace_period_operations_in_flight_are_recorded_as_interrupted
 
 #[tokio::test(start_paused = true)]
 async fn a_second_shutdown_cuts_the_grace_period_short() {
-    let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
-    let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Hang);
-    let running = start(vec![Ok(engine)], store, TokioClock::at("2026-01-05T22:10:00Z"));
+    let (_, mut windows, running) = started_late(Behaviour::Hang);
     next(&mut windows).await;
     let started = Instant::now();
     running.controls.send(Control::Shutdown).await.expect("daemon alive");
@@ -240,10 +241,8 @@ async fn a_second_shutdown_cuts_the_grace_period_short() {
 
 #[tokio::test(start_paused = true)]
 async fn an_evaluation_with_problems_is_followed_by_another_without_waiting_for_an_occurrence() {
-    let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
     // One occurrence only: without the recheck, the daemon would sleep for ever after it.
-    let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::UnreadableScope);
-    let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+    let (_, mut windows, running) = started_late(Behaviour::UnreadableScope);
     let first = next(&mut windows).await;
     let second = next(&mut windows).await;
     assert!(second.now.duration_since(first.now) >= jiff::SignedDuration::from_secs(60), "{second:?}");
@@ -255,9 +254,7 @@ async fn an_evaluation_with_problems_is_followed_by_another_without_waiting_for_
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_evaluation_is_retried_later_over_the_same_window() {
-    let store = MemoryStore::with_last("2026-01-05T21:00:00Z");
-    let (engine, mut windows) = FakeEngine::new(&["2026-01-05T22:00:00Z"], Behaviour::Error);
-    let running = start(vec![Ok(engine)], store.clone(), TokioClock::at("2026-01-05T22:10:00Z"));
+    let (store, mut windows, running) = started_late(Behaviour::Error);
     let first = next(&mut windows).await;
     let second = next(&mut windows).await;
     assert_eq!(second.last, first.last, "a failed window must not be skipped");
