@@ -7,7 +7,7 @@
 //! `n` requests through no sooner than `max(0, n - B) / r` seconds. Subscriptions have their own buckets and run
 //! in parallel, so the slowest one decides. The last POST still needs its round trip, the operation's own
 //! duration and one more round trip to be seen done; nothing can be sent before the token, workspace-list and
-//! compute-list round trips. Hence
+//! compute-list round trips (for VMs, the token and VM-list round trips). Hence
 //!
 //! ```text
 //! bound = max( max(3L, (W - Bw) / rw) + 2L + D ,  3L + (R - Br) / rr + L )
@@ -78,33 +78,77 @@ fn bucket_wait(n: usize, burst: f64, refill: f64) -> f64 {
     ((n as f64 - burst) / refill).max(0.0)
 }
 
-/// The lower bound for stopping every running instance of `shape` under `conditions`.
+/// What one subscription of a stop job needs, whatever the kinds of its targets.
+struct StopJob {
+    /// List pages read before the targets are known.
+    pages: usize,
+    /// How the pages are counted, for the explanation.
+    pages_text: String,
+    /// POSTs (one per running target).
+    writes: usize,
+    /// Round trips that must come before the first POST (the token and the first pages).
+    lead: u32,
+}
+
+/// The lower bound for stopping every running instance of `shape` under `conditions`: the first POST needs the
+/// token, workspace-list and compute-list round trips (`lead` = 3).
 pub fn fleet_bound(shape: &Shape, conditions: &Conditions) -> Bound {
     let page = conditions.page_size.max(1);
     let workspace_pages = shape.workspaces_per_subscription.div_ceil(page).max(1);
     let compute_pages = shape.workspaces_per_subscription * shape.instances_per_workspace.div_ceil(page).max(1);
-    let writes = shape.running_per_subscription();
-    let reads = workspace_pages + compute_pages + writes;
+    let job = StopJob {
+        pages: workspace_pages + compute_pages,
+        pages_text: format!("{workspace_pages} + {compute_pages} list pages"),
+        writes: shape.running_per_subscription(),
+        lead: 3,
+    };
+    stop_bound(&job, conditions)
+}
+
+/// The lower bound for stopping every running instance of `shape` and, in each subscription, `running_vms` of
+/// its `vms` VMs (the `mixed` scenario). A deallocation is an ARM write like an instance's stop and is followed
+/// by its own poll, so `W` counts both kinds of POST and `R` adds the VM-list pages; the first VM POST can go
+/// after the token and the first VM page (`lead` = 2).
+pub fn mixed_bound(shape: &Shape, vms: usize, running_vms: usize, conditions: &Conditions) -> Bound {
+    let page = conditions.page_size.max(1);
+    let workspace_pages = shape.workspaces_per_subscription.div_ceil(page).max(1);
+    let compute_pages = shape.workspaces_per_subscription * shape.instances_per_workspace.div_ceil(page).max(1);
+    let vm_pages = vms.div_ceil(page).max(1);
+    let job = StopJob {
+        pages: workspace_pages + compute_pages + vm_pages,
+        pages_text: format!("{workspace_pages} + {compute_pages} + {vm_pages} (VMs) list pages"),
+        writes: shape.running_per_subscription() + running_vms.min(vms),
+        lead: 2,
+    };
+    stop_bound(&job, conditions)
+}
+
+/// The lower bound of a stop job under `conditions`:
+/// `max(max(lead L, (W-Bw)/rw) + 2L + D, lead L + (R-Br)/rr + L)`.
+fn stop_bound(job: &StopJob, conditions: &Conditions) -> Bound {
+    let writes = job.writes;
+    let reads = job.pages + writes;
     let b = conditions.buckets;
     let latency = conditions.latency.as_secs_f64();
     let operation = conditions.operation.as_secs_f64();
+    let lead = f64::from(job.lead) * latency;
     let write_wait = bucket_wait(writes, b.write_burst, b.write_refill_per_s);
     let read_wait = bucket_wait(reads, b.read_burst, b.read_refill_per_s);
-    let write_path = (3.0 * latency).max(write_wait) + 2.0 * latency + operation;
-    let read_path = 3.0 * latency + read_wait + latency;
+    let write_path = lead.max(write_wait) + 2.0 * latency + operation;
+    let read_path = lead + read_wait + latency;
     let seconds = write_path.max(read_path);
+    let n = job.lead;
     let explanation = format!(
-        "per subscription: W = {writes} POSTs, R = {workspace_pages} + {compute_pages} list pages + {writes} polls = \
-         {reads} reads; buckets Bw={} rw={}/s, Br={} rr={}/s; L = {latency:.3} s, D = {operation:.3} s; \
-         bound = max(max(3L, (W-Bw)/rw) + 2L + D, 3L + (R-Br)/rr + L) = max(max({:.3}, {write_wait:.3}) + {:.3} + \
-         {operation:.3}, {:.3} + {read_wait:.3} + {latency:.3}) = {seconds:.3} s",
+        "per subscription: W = {writes} POSTs, R = {} + {writes} polls = {reads} reads; buckets Bw={} rw={}/s, \
+         Br={} rr={}/s; L = {latency:.3} s, D = {operation:.3} s; bound = max(max({n}L, (W-Bw)/rw) + 2L + D, {n}L + \
+         (R-Br)/rr + L) = max(max({lead:.3}, {write_wait:.3}) + {:.3} + {operation:.3}, {lead:.3} + \
+         {read_wait:.3} + {latency:.3}) = {seconds:.3} s",
+        job.pages_text,
         b.write_burst,
         b.write_refill_per_s,
         b.read_burst,
         b.read_refill_per_s,
-        3.0 * latency,
         2.0 * latency,
-        3.0 * latency,
     );
     Bound {
         reads_per_subscription: reads,
@@ -218,5 +262,18 @@ mod tests {
         c.page_size = 30;
         let bound = fleet_bound(&issue_fleet(), &c);
         assert_eq!(bound.reads_per_subscription, 1 + 10 * 4 + 600);
+    }
+
+    #[test]
+    fn a_mixed_fleet_counts_both_kinds_of_post_and_the_vm_pages() {
+        let shape = Shape { workspaces_per_subscription: 5, ..issue_fleet() };
+        let bound = mixed_bound(&shape, 500, 300, &conditions(20, 2000));
+        assert_eq!(bound.writes_per_subscription, 300 + 300);
+        assert_eq!(bound.reads_per_subscription, 1 + 5 + 5 + 600);
+        assert!((bound.write_wait_s - 40.0).abs() < 1e-9, "{}", bound.write_wait_s);
+        assert!((bound.seconds - (40.0 + 0.04 + 2.0)).abs() < 1e-9, "{}", bound.seconds);
+        assert!(bound.explanation.contains("5 (VMs) list pages"), "{}", bound.explanation);
+        let few = mixed_bound(&Shape { running_per_workspace: 0, ..shape }, 10, 1, &conditions(20, 2000));
+        assert!((few.seconds - (0.04 + 0.04 + 2.0)).abs() < 1e-9, "token and a VM page first: {}", few.seconds);
     }
 }

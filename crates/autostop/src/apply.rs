@@ -7,9 +7,6 @@ use autostop_azure::{PollOptions, TargetId};
 use autostop_policy::Action;
 use autostop_policy::duration::positive_duration_arg;
 use serde::Serialize;
-use std::collections::HashMap;
-
-use tokio::sync::Semaphore;
 
 /// How apply runs.
 #[derive(Debug, Clone)]
@@ -55,38 +52,6 @@ pub enum Verdict {
 /// How many operations are followed at once. Following is mostly waiting: the requests themselves are bounded by
 /// [`ApplyOptions::concurrency`] (starting operations) and paced by the client's per-subscription ARM budget.
 pub const MAX_FOLLOWED: usize = 16_384;
-
-/// Starting operations is bounded per subscription: ARM's budgets are per subscription, so a subscription that
-/// has spent its write budget must not hold the slots another subscription could use.
-pub struct Permits {
-    size: usize,
-    by_subscription: HashMap<String, Semaphore>,
-}
-
-impl Permits {
-    /// `options.concurrency` slots for each subscription of `requests`.
-    pub fn new<'a>(requests: impl IntoIterator<Item = &'a ActionRequest>, options: &ApplyOptions) -> Permits {
-        let size = options.concurrency.max(1);
-        let by_subscription =
-            requests.into_iter().map(|request| (subscription_key(request), Semaphore::new(size))).collect();
-        Permits { size, by_subscription }
-    }
-
-    /// One slot of `request`'s subscription (`None` for a subscription these permits were not made for).
-    pub async fn acquire(&self, request: &ActionRequest) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        self.by_subscription.get(&subscription_key(request))?.acquire().await.ok()
-    }
-}
-
-impl std::fmt::Debug for Permits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Permits({} per subscription, {} subscriptions)", self.size, self.by_subscription.len())
-    }
-}
-
-fn subscription_key(request: &ActionRequest) -> String {
-    request.id.subscription().as_str().to_ascii_lowercase()
-}
 
 /// Polling for the CLI: ARM's own `Retry-After` when it gives one, else after the client's first delay (2 s, or
 /// `interval` if shorter), doubling up to `interval`, for at most 30 minutes.

@@ -10,11 +10,15 @@ use serde::Serialize;
 
 use crate::apply::Verdict;
 
+/// The kind `list` shows for an Azure ML compute that is not a compute instance (an AmlCompute cluster, an attached
+/// or Kubernetes compute): listed for information, never acted on.
+pub const ML_COMPUTE_KIND: &str = "ml-compute";
+
 /// One target as `autostop list` shows it. The JSON keys are a contract for scripts.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComputeRow {
-    /// `compute-instance`, `vm` or `vmss`.
+    /// `compute-instance`, `vm`, `vmss`, or [`ML_COMPUTE_KIND`] for a workspace compute that is not an instance.
     pub kind: String,
     /// ARM resource id.
     pub id: String,
@@ -52,10 +56,11 @@ pub struct ComputeRow {
 
 impl From<&Instance> for ComputeRow {
     fn from(target: &Instance) -> Self {
-        let is_instance =
-            target.kind == autostop_policy::Kind::ComputeInstance && target.compute_type == "ComputeInstance";
+        let in_workspace = target.kind == autostop_policy::Kind::ComputeInstance;
+        let is_instance = in_workspace && target.compute_type.eq_ignore_ascii_case("ComputeInstance");
+        let kind = if in_workspace && !is_instance { ML_COMPUTE_KIND } else { target.kind.as_str() };
         ComputeRow {
-            kind: target.kind.as_str().to_owned(),
+            kind: kind.to_owned(),
             id: target.id.clone(),
             name: target.name.clone(),
             subscription: target.subscription.clone(),

@@ -1,7 +1,7 @@
 //! Which targets an ad-hoc verb (`autostop stop|start`) considers, and what it does with each. Pure.
 
 use autostop_azure::Unhandled;
-use autostop_policy::{Action, Instance, SkipReason, eligibility};
+use autostop_policy::{Action, Instance, Kind, SkipReason, eligibility};
 
 /// Which targets the user named.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,81 @@ pub fn decide<'a>(targets: &'a [Instance], selection: &Selection, action: Action
             .collect(),
     };
     Targets { considered, unknown_names }
+}
+
+/// A target the verb considered, as much of it as acting and its row need: the rest of what discovery found
+/// (tags, schedules, owner...) is not kept, so that a whole fleet's worth stays small.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Compute instance, VM or scale set.
+    pub kind: Kind,
+    /// The ARM id.
+    pub id: Box<str>,
+    /// The name.
+    pub name: Box<str>,
+    /// The state discovery saw.
+    pub state: Option<Box<str>>,
+    /// `Ok` to act, or why not.
+    pub decision: Result<(), SkipReason>,
+}
+
+impl Candidate {
+    /// What is kept of a considered target.
+    pub fn of(considered: &Considered<'_>) -> Candidate {
+        let target = considered.target;
+        Candidate {
+            kind: target.kind,
+            id: target.id.as_str().into(),
+            name: target.name.as_str().into(),
+            state: target.state.as_deref().map(Into::into),
+            decision: considered.decision.clone(),
+        }
+    }
+
+    /// The target as acting on it reads it: its kind, id, name and state (nothing else is kept).
+    pub fn target(&self) -> Instance {
+        Instance {
+            kind: self.kind,
+            id: self.id.to_string(),
+            name: self.name.to_string(),
+            state: self.state.as_deref().map(str::to_owned),
+            ..Instance::default()
+        }
+    }
+}
+
+/// [`decide`] over a scope discovered in parts (a workspace at a time): what each part's targets became, and the
+/// names that matched no target of any part. Only [`Candidate`]s are kept of the parts.
+#[derive(Debug, Clone)]
+pub struct Considering {
+    selection: Selection,
+    action: Action,
+    force: bool,
+    candidates: Vec<Candidate>,
+    unknown_names: Vec<String>,
+}
+
+impl Considering {
+    /// Nothing considered yet.
+    pub fn new(selection: &Selection, action: Action, force: bool) -> Considering {
+        let unknown_names = match selection {
+            Selection::All => Vec::new(),
+            Selection::Names(names) => names.clone(),
+        };
+        Considering { selection: selection.clone(), action, force, candidates: Vec::new(), unknown_names }
+    }
+
+    /// Decides for one part's targets.
+    pub fn add(&mut self, targets: &[Instance]) {
+        let decided = decide(targets, &self.selection, self.action, self.force);
+        self.candidates.extend(decided.considered.iter().map(Candidate::of));
+        self.unknown_names.retain(|name| decided.unknown_names.contains(name));
+    }
+
+    /// Every target considered, in the order the parts came, and the names that matched nothing.
+    pub fn finish(self) -> (Vec<Candidate>, Vec<String>) {
+        (self.candidates, self.unknown_names)
+    }
 }
 
 #[cfg(test)]
@@ -237,5 +312,43 @@ mod tests {
             targets.considered[0].decision,
             Err(SkipReason::NotAnInstance { compute_type: "AmlCompute".to_owned() })
         );
+    }
+
+    #[test]
+    fn considering_in_parts_decides_as_the_whole_does() {
+        let computes = [
+            compute("ws-a", "alice-ci", ComputeType::ComputeInstance, Some(ComputeState::Running)),
+            compute("ws-a", "cluster", ComputeType::AmlCompute, None),
+            compute("ws-b", "Alice-CI", ComputeType::ComputeInstance, Some(ComputeState::Stopped)),
+            compute("ws-b", "bob-ci", ComputeType::ComputeInstance, Some(ComputeState::Running)),
+        ];
+        for selection in [Selection::All, names(&["alice-ci", "carol", "bob-ci", "cluster"])] {
+            let whole = decide(&computes, &selection, Action::Stop, false);
+            let mut parts = Considering::new(&selection, Action::Stop, false);
+            parts.add(&computes[..2]);
+            parts.add(&[]);
+            parts.add(&computes[2..]);
+            let (candidates, unknown_names) = parts.finish();
+            assert_eq!(candidates, whole.considered.iter().map(Candidate::of).collect::<Vec<_>>(), "{selection:?}");
+            assert_eq!(unknown_names, whole.unknown_names, "{selection:?}");
+        }
+        let (candidates, unknown) = Considering::new(&names(&["x"]), Action::Start, false).finish();
+        assert!(candidates.is_empty());
+        assert_eq!(unknown, ["x"], "a name is unknown when no part came at all");
+    }
+
+    #[test]
+    fn a_candidate_keeps_what_acting_and_its_row_read() {
+        let computes = [compute("ws-a", "alice-ci", ComputeType::ComputeInstance, Some(ComputeState::Running))];
+        let decided = decide(&computes, &Selection::All, Action::Stop, false);
+        let candidate = Candidate::of(&decided.considered[0]);
+        assert_eq!(
+            (candidate.kind, &*candidate.name, candidate.state.as_deref()),
+            (Kind::ComputeInstance, "alice-ci", Some("Running"))
+        );
+        assert_eq!(candidate.decision, Ok(()));
+        let target = candidate.target();
+        assert_eq!((target.kind, &target.id, &target.name), (computes[0].kind, &computes[0].id, &computes[0].name));
+        assert_eq!(target.state, computes[0].state);
     }
 }

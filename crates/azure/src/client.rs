@@ -242,7 +242,10 @@ impl ArmClient {
             }
             tokio::time::sleep(delay.min(remaining)).await;
             let remaining = options.deadline.saturating_sub(started.elapsed());
-            let response = match tokio::time::timeout(remaining, self.send_raw(&poll.method, &poll.url, None)).await {
+            // Boxed, as is the read-back below: thousands of operations are followed at once, and a future that
+            // sleeps between polls should not carry the room a request needs.
+            let send = Box::pin(self.send_raw(&poll.method, &poll.url, None));
+            let response = match tokio::time::timeout(remaining, send).await {
                 Ok(result) => result?,
                 Err(_) => return Err(deadline(operation, started.elapsed())),
             };
@@ -252,7 +255,7 @@ impl ArmClient {
                 _ => return Err(arm_error(&poll, &response)),
             };
             match step {
-                PollStep::Succeeded => return self.get_target(&operation.target).await,
+                PollStep::Succeeded => return Box::pin(self.get_target(&operation.target)).await,
                 PollStep::Running(state) => {
                     tracing::debug!(compute = %resource, action = %operation.action, %state, "operation running");
                     polls += 1;

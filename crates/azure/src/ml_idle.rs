@@ -11,6 +11,12 @@ use crate::error::Error;
 use crate::ids::{ComputeId, PROVIDER};
 use crate::request::{ArmRequest, Requests};
 
+/// The api-version `updateIdleShutdownSetting` is sent with, whatever version the other requests use: the newest
+/// stable version whose spec declares the operation (`stable/2025-06-01/machineLearningServices.json` of
+/// github.com/Azure/azure-rest-api-specs). The stable versions before it (2021-07-01 to 2025-04-01) and after it
+/// (2025-09-01 on) do not declare it; only previews do (`crates/emulator/src/api_versions.rs` lists them).
+pub const IDLE_SHUTDOWN_API_VERSION: &str = "2025-06-01";
+
 /// The action needed to change a compute instance's idle shutdown.
 pub const ACTION_UPDATE_IDLE_SHUTDOWN: &str =
     "Microsoft.MachineLearningServices/workspaces/computes/updateIdleShutdownSetting/action";
@@ -95,7 +101,8 @@ struct WireTrigger {
 }
 
 impl Requests {
-    /// `POST .../computes/{name}/updateIdleShutdownSetting` (its body is `{"idleTimeBeforeShutdown": ...}`).
+    /// `POST .../computes/{name}/updateIdleShutdownSetting?api-version=`[`IDLE_SHUTDOWN_API_VERSION`] (its body is
+    /// `{"idleTimeBeforeShutdown": ...}`).
     pub fn update_idle_shutdown(&self, id: &ComputeId) -> ArmRequest {
         let workspace = id.workspace();
         let segments = [
@@ -113,7 +120,7 @@ impl Requests {
         ];
         ArmRequest {
             method: Method::Post,
-            url: self.url_at(&segments, self.api_version()),
+            url: self.url_at(&segments, IDLE_SHUTDOWN_API_VERSION),
             resource: id.to_string(),
             action: ACTION_UPDATE_IDLE_SHUTDOWN,
         }
@@ -136,7 +143,7 @@ mod tests {
 
     const EXAMPLE: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/azure-api/ml-extra/azure-rest-api-specs/specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/MachineLearningServices/examples/2024-10-01-preview/Compute/updateIdleShutdownSetting.json"
+        "/../../testdata/azure-api/azure-rest-api-specs/specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/2025-06-01/examples/Compute/updateIdleShutdownSetting.json"
     );
 
     #[test]
@@ -150,7 +157,9 @@ mod tests {
         )?;
         let id = ComputeId::new(workspace, p["computeName"].as_str().unwrap_or_default())?;
         let version = p["api-version"].as_str().unwrap_or_default();
-        let requests = Requests::new(url::Url::parse("https://management.azure.com")?, version);
+        assert_eq!(version, IDLE_SHUTDOWN_API_VERSION, "the example of the version the client sends");
+        // Whatever version the other requests use.
+        let requests = Requests::new(url::Url::parse("https://management.azure.com")?, "2024-04-01");
         let request = requests.update_idle_shutdown(&id);
         assert_eq!(
             request.url.as_str(),

@@ -5,8 +5,9 @@ use crate::error::{Error, ErrorKind};
 use azure_core::http::{
     AsyncRawResponse, ClientOptions, ExponentialRetryOptions, HttpClient, Request, RetryOptions, Transport,
 };
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// `SSL_CERT_FILE`: a PEM file of extra trust roots.
@@ -49,7 +50,7 @@ pub fn http_client_with(options: &HttpClientOptions) -> Result<reqwest::Client, 
         .connect_timeout(options.connect_timeout)
         .read_timeout(options.read_timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(MAX_IN_FLIGHT);
+        .pool_max_idle_per_host(MAX_IN_FLIGHT_CEILING);
     if let Some(path) = &options.extra_roots_pem {
         builder = builder.tls_certs_merge(read_roots(path)?);
     }
@@ -67,29 +68,82 @@ fn read_roots(path: &Path) -> Result<Vec<reqwest::Certificate>, Error> {
     Ok(roots)
 }
 
-/// The most requests one transport sends at once. Thousands of operations may be followed together, but their
-/// polls are paced by the subscription budgets anyway; this keeps connections (each with its TLS buffers) and
-/// memory bounded. At ARM's latency, 64 in flight carry far more than the budgets allow.
+/// The fewest requests one transport may send at once. Thousands of operations may be followed together, but
+/// their polls are paced by the subscription budgets anyway; the cap keeps connections (each with its TLS buffers)
+/// and memory bounded.
 pub const MAX_IN_FLIGHT: usize = 64;
 
-/// `azure_core` client options whose transport is `client`, at most [`MAX_IN_FLIGHT`] requests at once, with
-/// [`retry_options`].
+/// Requests in flight allowed per subscription the transport has sent to: each subscription's budgets (ARM's
+/// default 25 reads and 10 writes per second) need that many at once to be used at a round trip of about 100 ms,
+/// so a scope of many subscriptions is not held back by a cap made for a few.
+pub const IN_FLIGHT_PER_SUBSCRIPTION: usize = 4;
+
+/// The most requests one transport sends at once, however many subscriptions it serves.
+pub const MAX_IN_FLIGHT_CEILING: usize = 512;
+
+/// How many requests a transport that has sent to `subscriptions` subscriptions sends at once:
+/// [`IN_FLIGHT_PER_SUBSCRIPTION`] each, at least [`MAX_IN_FLIGHT`], at most [`MAX_IN_FLIGHT_CEILING`].
+pub fn in_flight_for(subscriptions: usize) -> usize {
+    subscriptions.saturating_mul(IN_FLIGHT_PER_SUBSCRIPTION).clamp(MAX_IN_FLIGHT, MAX_IN_FLIGHT_CEILING)
+}
+
+/// `azure_core` client options whose transport is `client`, at most [`in_flight_for`] the subscriptions seen
+/// requests at once, with [`retry_options`].
 pub fn client_options(client: reqwest::Client) -> ClientOptions {
-    let limited = Limited { client, permits: tokio::sync::Semaphore::new(MAX_IN_FLIGHT) };
+    let limited = Limited {
+        client,
+        permits: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+        subscriptions: Mutex::new(Seen { subscriptions: HashSet::new(), permits: MAX_IN_FLIGHT }),
+    };
     ClientOptions { transport: Some(Transport::new(Arc::new(limited))), retry: retry_options(), ..Default::default() }
 }
 
-/// A transport that sends at most a fixed number of requests at once. The limit sits at the transport, after
-/// the pipeline's budget and retry waits, so a request waiting for its subscription's budget holds no slot.
+/// A transport that sends at most a number of requests at once, growing with the subscriptions it sends to. The
+/// limit sits at the transport, after the pipeline's budget and retry waits, so a request waiting for its
+/// subscription's budget holds no slot.
 #[derive(Debug)]
 struct Limited {
     client: reqwest::Client,
     permits: tokio::sync::Semaphore,
+    subscriptions: Mutex<Seen>,
+}
+
+/// The subscriptions a transport has sent to (lowercase), and how many permits it has made for them.
+#[derive(Debug)]
+struct Seen {
+    subscriptions: HashSet<String>,
+    permits: usize,
+}
+
+impl Limited {
+    /// Counts the subscription of `url` (ARM's `/subscriptions/{id}/...`), adding permits for a new one.
+    fn count(&self, url: &url::Url) {
+        let Some(subscription) = subscription_of(url) else { return };
+        let mut seen = self.subscriptions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.subscriptions.contains(subscription) || !seen.subscriptions.insert(subscription.to_ascii_lowercase()) {
+            return;
+        }
+        let wanted = in_flight_for(seen.subscriptions.len());
+        if wanted > seen.permits {
+            self.permits.add_permits(wanted - seen.permits);
+            seen.permits = wanted;
+        }
+    }
+}
+
+/// The subscription id of an ARM URL (`/subscriptions/{id}/...`), as written.
+fn subscription_of(url: &url::Url) -> Option<&str> {
+    let mut segments = url.path_segments()?;
+    if !segments.next()?.eq_ignore_ascii_case("subscriptions") {
+        return None;
+    }
+    segments.next().filter(|id| !id.is_empty())
 }
 
 #[async_trait::async_trait]
 impl HttpClient for Limited {
     async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        self.count(request.url());
         let _permit = self.permits.acquire().await.ok();
         self.client.execute_request(request).await
     }
@@ -138,5 +192,38 @@ mod tests {
     #[test]
     fn builds_without_extra_roots() {
         assert!(http_client(None).is_ok());
+    }
+
+    #[test]
+    fn the_cap_grows_with_the_subscriptions_within_its_floor_and_ceiling() {
+        assert_eq!(in_flight_for(0), MAX_IN_FLIGHT);
+        assert_eq!(in_flight_for(10), MAX_IN_FLIGHT);
+        assert_eq!(in_flight_for(100), 100 * IN_FLIGHT_PER_SUBSCRIPTION);
+        assert_eq!(in_flight_for(10_000), MAX_IN_FLIGHT_CEILING);
+    }
+
+    #[test]
+    fn the_subscription_is_read_from_arm_urls_only() {
+        let url = |text: &str| url::Url::parse(text).expect("url");
+        let arm = url("https://management.azure.com/subscriptions/AbC-1/resourceGroups/rg?api-version=1");
+        assert_eq!(subscription_of(&arm), Some("AbC-1"));
+        assert_eq!(subscription_of(&url("https://login.microsoftonline.com/tenant/oauth2/v2.0/token")), None);
+        assert_eq!(subscription_of(&url("https://management.azure.com/subscriptions/")), None);
+    }
+
+    #[test]
+    fn a_transport_adds_permits_for_each_new_subscription_past_the_floor() {
+        let limited = Limited {
+            client: reqwest::Client::new(),
+            permits: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+            subscriptions: Mutex::new(Seen { subscriptions: HashSet::new(), permits: MAX_IN_FLIGHT }),
+        };
+        let floor = MAX_IN_FLIGHT / IN_FLIGHT_PER_SUBSCRIPTION;
+        for index in 0..=floor {
+            let url = url::Url::parse(&format!("https://h/subscriptions/s-{index}/x")).expect("url");
+            limited.count(&url);
+            limited.count(&url::Url::parse(&format!("https://h/SUBSCRIPTIONS/S-{index}/y")).expect("url"));
+        }
+        assert_eq!(limited.permits.available_permits(), MAX_IN_FLIGHT + IN_FLIGHT_PER_SUBSCRIPTION);
     }
 }

@@ -268,6 +268,16 @@ impl Machines {
         self.index.get(&id.trim_end_matches('/').to_ascii_lowercase()).copied()
     }
 
+    /// Every region of the VMs and scale sets, in lower case, sorted, once each.
+    pub fn locations(&self) -> Vec<String> {
+        crate::world::distinct_locations(self.machines.iter().map(|machine| machine.location.as_str()))
+    }
+
+    /// Each (region, VM size) of the VMs and scale sets, as the fleet spells them.
+    pub fn sizes_by_region(&self) -> std::collections::BTreeSet<(String, String)> {
+        self.machines.iter().map(|machine| (machine.location.clone(), machine.vm_size.clone())).collect()
+    }
+
     /// The machine at `index` as last settled.
     pub fn at(&self, index: usize) -> &Machine {
         &self.machines[index]

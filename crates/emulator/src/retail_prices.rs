@@ -4,11 +4,12 @@
 //! `armRegionName`, `armSkuName`, `meterName`, `productName`, `skuName`, `serviceName`, `unitOfMeasure` `1 Hour`,
 //! `type`... No authentication, as the public service.
 //!
-//! Each (region, size) of the fleet whose size the emulator knows has the rows a real answer has: Linux and
-//! Windows pay-as-you-go, Linux Spot and Low Priority (same `type` `Consumption`), Windows `DevTestConsumption`
-//! and a Linux one-year `Reservation`. **The prices are the emulator's own** (USD list prices of eastus for a
-//! few sizes, a fixed factor per region, fixed exchange rates), not Azure's: a size it does not know has no rows,
-//! as a size missing from the price sheet. Query rules follow the service: `$filter` clauses `field eq 'value'`
+//! Each (region, size) of the fleet, compute instances, VMs and scale sets alike, has the rows a real answer has:
+//! Linux and Windows pay-as-you-go, Linux Spot and Low Priority (same `type` `Consumption`), Windows
+//! `DevTestConsumption` and a Linux one-year `Reservation`. **The prices are the emulator's own**, not Azure's:
+//! USD list prices of eastus for the sizes of [`SIZES`], else [`PER_VCPU`] per vCPU read from the size's name
+//! (`Standard_D16ds_v5`: 16), a fixed factor per region, fixed exchange rates. A size whose name holds no vCPU
+//! count (not `Standard_<letters><digits>...`) has no rows, as a size missing from the price sheet. Query rules follow the service: `$filter` clauses `field eq 'value'`
 //! joined by `and` (anything else is `400 Invalid OData parameters supplied`), values case-sensitive from
 //! `2023-01-01-preview` on, `api-version=2023-01-01` refused as recorded, `currencyCode`, `$skip` paging.
 
@@ -36,7 +37,14 @@ const SIZES: &[(&str, &str, &str, f64)] = &[
     ("Standard_DS11_v2", "DS11 v2", "Virtual Machines DSv2 Series", 0.185),
     ("Standard_E4s_v3", "E4s v3", "Virtual Machines ESv3 Series", 0.252),
     ("Standard_NC6s_v3", "NC6s v3", "Virtual Machines NCSv3 Series", 3.06),
+    ("Standard_B2s", "B2s", "Virtual Machines BS Series", 0.0416),
+    ("Standard_B2ms", "B2ms", "Virtual Machines BS Series", 0.0832),
+    ("Standard_D2s_v5", "D2s v5", "Virtual Machines Dsv5 Series", 0.096),
+    ("Standard_D4s_v5", "D4s v5", "Virtual Machines Dsv5 Series", 0.192),
 ];
+
+/// USD per vCPU-hour in eastus (Linux) for a size outside [`SIZES`]: the general-purpose D-series rate.
+const PER_VCPU: f64 = 0.048;
 
 /// The emulator's factor per region (others: 1.0).
 const REGIONS: &[(&str, &str, f64)] = &[
@@ -125,14 +133,16 @@ async fn prices(State(shared): State<Arc<Shared>>, Query(params): Query<Params>)
         return bad_request("Invalid OData parameters supplied");
     };
 
-    // One set of rows per region and size, however the fleet spells them.
-    let sizes: BTreeSet<(String, String)> = shared
-        .live()
-        .world
-        .sizes_by_region()
-        .into_iter()
-        .map(|(region, size)| (region.to_lowercase(), size.to_lowercase()))
-        .collect();
+    // One set of rows per region and size, however the fleet spells them: compute instances, VMs, scale sets.
+    let sizes: BTreeSet<(String, String)> = {
+        let live = shared.live();
+        live.world
+            .sizes_by_region()
+            .into_iter()
+            .chain(live.machines.sizes_by_region())
+            .map(|(region, size)| (region.to_lowercase(), size.to_lowercase()))
+            .collect()
+    };
     let matches = |item: &Value| {
         clauses.iter().all(|(key, value)| {
             let found = item[key].as_str().unwrap_or_default();
@@ -203,11 +213,46 @@ fn parse_filter(filter: &str) -> Result<Vec<(&'static str, String)>, ()> {
     }
 }
 
+/// A size's price-sheet spelling, meter, product and USD per hour in eastus: from [`SIZES`], else from the vCPUs
+/// its name holds at [`PER_VCPU`] (`standard_d16ds_v5`: `Standard_D16ds_v5`, `D16ds v5`, `Virtual Machines Ddsv5
+/// Series`, 16 vCPUs); `None` for a name without them.
+fn size_entry(size: &str) -> Option<(String, String, String, f64)> {
+    if let Some(&(sku, meter, product, usd)) = SIZES.iter().find(|(sku, ..)| sku.eq_ignore_ascii_case(size)) {
+        return Some((sku.to_owned(), meter.to_owned(), product.to_owned(), usd));
+    }
+    let name = size.get(..9).filter(|prefix| prefix.eq_ignore_ascii_case("standard_")).map(|_| &size[9..])?;
+    let mut parts = name.split('_');
+    let first = parts.next()?;
+    let family_end = first.find(|c: char| c.is_ascii_digit()).filter(|end| *end > 0)?;
+    let digits_end = first[family_end..].find(|c: char| !c.is_ascii_digit()).map_or(first.len(), |at| family_end + at);
+    let vcpus: u32 = first[family_end..digits_end].parse().ok()?;
+    let (family, features) = (first[..family_end].to_ascii_uppercase(), first[digits_end..].to_ascii_lowercase());
+    // Later parts: a version (`v5`) in lower case, anything else (`A100`) in upper case, as the price sheet spells.
+    let rest: Vec<String> = parts
+        .map(|part| {
+            if part.len() > 1 && part[..1].eq_ignore_ascii_case("v") && part[1..].bytes().all(|b| b.is_ascii_digit()) {
+                part.to_ascii_lowercase()
+            } else {
+                part.to_ascii_uppercase()
+            }
+        })
+        .collect();
+    let sku = std::iter::once(format!("Standard_{family}{vcpus}{features}"))
+        .chain(rest.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("_");
+    let meter =
+        std::iter::once(format!("{family}{vcpus}{features}")).chain(rest.iter().cloned()).collect::<Vec<_>>().join(" ");
+    let series: String = std::iter::once(format!("{family}{features}")).chain(rest).collect();
+    Some((sku, meter, format!("Virtual Machines {series} Series"), PER_VCPU * f64::from(vcpus)))
+}
+
 /// The rows of one size in one region (none for a size the emulator does not price).
 fn rows(region: &str, size: &str, currency: &str, rate: f64) -> Vec<Value> {
-    let Some(&(sku, meter, product, usd)) = SIZES.iter().find(|(sku, ..)| sku.eq_ignore_ascii_case(size)) else {
+    let Some((sku, meter, product, usd)) = size_entry(size) else {
         return Vec::new();
     };
+    let (sku, meter, product) = (sku.as_str(), meter.as_str(), product.as_str());
     let (location, factor) = REGIONS
         .iter()
         .find(|(name, ..)| name.eq_ignore_ascii_case(region))
@@ -255,6 +300,28 @@ fn rows(region: &str, size: &str, currency: &str, rate: f64) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_outside_the_table_are_priced_from_their_vcpus_and_spelled_as_the_price_sheet() {
+        let entry = |size: &str| {
+            size_entry(size).map(|(sku, meter, product, usd)| (sku, meter, product, (usd * 1e4).round() / 1e4))
+        };
+        let owned = |sku: &str, meter: &str, product: &str, usd: f64| {
+            Some((sku.to_owned(), meter.to_owned(), product.to_owned(), usd))
+        };
+        assert_eq!(entry("STANDARD_B2S"), owned("Standard_B2s", "B2s", "Virtual Machines BS Series", 0.0416));
+        assert_eq!(
+            entry("standard_d16ds_v5"),
+            owned("Standard_D16ds_v5", "D16ds v5", "Virtual Machines Ddsv5 Series", 0.768)
+        );
+        assert_eq!(
+            entry("Standard_NC24ads_A100_v4"),
+            owned("Standard_NC24ads_A100_v4", "NC24ads A100 v4", "Virtual Machines NCadsA100v4 Series", 1.152)
+        );
+        for unpriced in ["x", "Standard_", "Standard_Dsv", "Basic_A1", "Standard_5D"] {
+            assert_eq!(entry(unpriced), None, "{unpriced}");
+        }
+    }
 
     #[test]
     fn filters_read_eq_clauses_joined_by_and_and_refuse_anything_else() {

@@ -288,10 +288,7 @@ impl World {
 
     /// Every location of the fleet's workspaces, sorted, each once.
     pub fn locations(&self) -> Vec<String> {
-        let mut locations: Vec<String> = self.workspaces.iter().map(|ws| ws.location.to_ascii_lowercase()).collect();
-        locations.sort();
-        locations.dedup();
-        locations
+        distinct_locations(self.workspaces.iter().map(|ws| ws.location.as_str()))
     }
 
     /// Where ARM routes a request about a resource group (its first workspace's location) or one of its
@@ -506,6 +503,14 @@ impl World {
         }
         marked
     }
+}
+
+/// `locations` in lower case, sorted, each once: the list ARM prints in its errors.
+pub(crate) fn distinct_locations<'a>(locations: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut all: Vec<String> = locations.map(str::to_ascii_lowercase).collect();
+    all.sort();
+    all.dedup();
+    all
 }
 
 /// Applies the outcome of `compute`'s operation if it has ended by `now`.

@@ -9,10 +9,17 @@
 //!   `Stopped` (and an instance already stopped is `already Stopped` at the next stop);
 //! - owner tags are judged at each occurrence, so a snooze that expires inside the window keeps the earlier
 //!   occurrences away and lets the later ones act;
-//! - holidays (`skip_on`) are judged on each occurrence's local date.
+//! - holidays (`skip_on`) are judged on each occurrence's local date;
+//! - a stop its owner postponed from a notice link is kept at its occurrence ([`PlanSkipReason::Postponed`],
+//!   the instance stays as it is) and comes back at its new time, for that instance alone and under the same
+//!   rule and occurrence, exactly as the engine executes it ([`Occurrences::add_postponed`]); a stop the owner
+//!   skipped is [`PlanSkipReason::SkippedByOwner`]. Later occurrences see the consequence.
 //!
-//! Nothing is ever missed: the window starts at `now`. A stop that acts under a rule with `notify` is announced
-//! beforehand ([`Decision::notice`]): when its notice goes and to which channels.
+//! Each step is decided as an evaluation at its own instant would decide it. Nothing is ever missed: the window
+//! starts at `now`. A stop that acts under a rule with `notify` is announced beforehand ([`Decision::notice`]):
+//! when its notice goes and to which channels.
+
+use std::collections::BTreeSet;
 
 use jiff::{Timestamp, Zoned};
 
@@ -27,7 +34,8 @@ use crate::plan::{Due, Occurrences, PlanSkipReason, PlannedAction, PlannedSkip, 
 pub struct Step {
     /// The instant the occurrences fall at.
     pub at: Timestamp,
-    /// The rules due at that instant with their occurrences (in the rules' zones), in file order.
+    /// The rules due at that instant with their occurrences (in the rules' zones), in file order, then the stops
+    /// postponed to that instant (with their original occurrence, for their instance alone).
     pub due: Vec<Due>,
     /// Actions taken at that instant, in inventory order.
     pub actions: Vec<PlannedAction>,
@@ -38,6 +46,8 @@ pub struct Step {
 /// One decision of a step, whichever way it went.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Decision<'a> {
+    /// When it is taken: the occurrence's instant, or later for a postponed stop.
+    pub at: Timestamp,
     /// The rule.
     pub rule: &'a str,
     /// Its occurrence, in the rule's zone.
@@ -77,6 +87,7 @@ impl Step {
     /// The step's decisions: its actions, then its skips, each in inventory order.
     pub fn decisions(&self) -> impl Iterator<Item = Decision<'_>> {
         let acts = self.actions.iter().map(|action| Decision {
+            at: self.at,
             rule: &action.rule,
             occurrence: &action.occurrence,
             target: &action.target,
@@ -84,6 +95,7 @@ impl Step {
             skip: None,
         });
         let skips = self.skips.iter().map(|skip| Decision {
+            at: self.at,
             rule: &skip.rule,
             occurrence: &skip.occurrence,
             target: &skip.target,
@@ -103,6 +115,7 @@ pub struct Timeline {
 
 /// The timeline of the window `(now, until]` over `inventory` as seen at `now` (see the module docs).
 pub fn timeline(inventory: &[Instance], config: &Config, window: Window, facts: &StateFacts) -> Timeline {
+    let in_window = |at: Timestamp| at > window.after && at <= window.until;
     let mut occurrences: Vec<(Timestamp, usize, Zoned)> = Vec::new();
     for (order, rule) in config.rules.iter().enumerate() {
         for occurrence in rule.schedule.occurrences(window.after, window.until, rule.zone.time_zone()) {
@@ -110,30 +123,44 @@ pub fn timeline(inventory: &[Instance], config: &Config, window: Window, facts: 
         }
     }
     occurrences.sort_by_key(|(at, order, _)| (*at, *order));
+    let postponed_to = |at: Timestamp| facts.postponements.iter().filter(move |postponed| postponed.until == Some(at));
+    let instants: BTreeSet<Timestamp> = occurrences
+        .iter()
+        .map(|(at, _, _)| *at)
+        .chain(facts.postponements.iter().filter_map(|postponed| postponed.until).filter(|at| in_window(*at)))
+        .collect();
 
     let mut fleet = inventory.to_vec();
     let mut timeline = Timeline::default();
-    let mut rest = occurrences.as_slice();
-    while let Some((at, _, _)) = rest.first() {
-        let at = *at;
-        let same = rest.iter().take_while(|(when, _, _)| *when == at).count();
-        let (now, later) = rest.split_at(same);
-        rest = later;
-        let due: Vec<Due> = now
+    for at in instants {
+        let due = occurrences
             .iter()
+            .filter(|(when, _, _)| *when == at)
             .map(|(_, order, occurrence)| Due {
                 rule: config.rules[*order].name.clone(),
                 occurrence: occurrence.clone(),
                 only: None,
             })
             .collect();
-        let plan = plan_due(&fleet, config, facts, Occurrences { due: due.clone(), missed: Vec::new() }, window.after);
+        let mut due = Occurrences { due, missed: Vec::new() };
+        for postponed in postponed_to(at) {
+            // A rule no longer configured has nothing to execute (the engine records such a stop missed).
+            if let Some(rule) = config.rule(&postponed.rule) {
+                let occurrence = postponed.occurrence.to_zoned(rule.zone.time_zone().clone());
+                due.add_postponed(config, postponed, occurrence, at, at);
+            }
+        }
+        if due.due.is_empty() {
+            continue;
+        }
+        let steps_due = due.due.clone();
+        let plan = plan_due(&fleet, config, facts, due, at);
         for action in &plan.actions {
             if let Some(target) = fleet.iter_mut().find(|target| target.id == action.target.id) {
                 target.state = Some(after(action.action).to_owned());
             }
         }
-        timeline.steps.push(Step { at, due, actions: plan.actions, skips: plan.skips });
+        timeline.steps.push(Step { at, due: steps_due, actions: plan.actions, skips: plan.skips });
     }
     timeline
 }

@@ -1,11 +1,12 @@
 //! The timeline over a week that holds a daylight-saving change and a holiday: every occurrence in time order,
-//! each decision seeing the states the earlier actions left, a snooze that expires in the middle of the week.
+//! each decision seeing the states the earlier actions left, a snooze that expires in the middle of the week,
+//! and owners' answers from notice links (a stop postponed to a later hour, a stop skipped).
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 
-use autostop_policy::{Config, Instance, Timeline, Window, timeline};
+use autostop_policy::{Config, Instance, Postponed, StateFacts, Timeline, Window, timeline};
 use jiff::Timestamp;
 
 const HOLIDAYS: &str = include_str!("data/holidays.ics");
@@ -68,11 +69,19 @@ fn instance(name: &str, state: &str, tags: &[(&str, &str)]) -> Instance {
     }
 }
 
-/// One line per (occurrence, target): `local time rule name: act` or `... skip code (reason)`.
+/// One line per (occurrence, target): `local time rule: act` or `... skip code (reason)`; a decision taken at
+/// another instant than its occurrence (a postponed stop) says `at` when, in the occurrence's zone.
 fn lines(timeline: &Timeline, name: &str) -> Vec<String> {
     let mut lines = Vec::new();
     for step in &timeline.steps {
-        let local = |zoned: &jiff::Zoned| zoned.strftime("%a %m-%d %H:%M%:z").to_string();
+        let local = |zoned: &jiff::Zoned| {
+            let when = zoned.strftime("%a %m-%d %H:%M%:z").to_string();
+            if zoned.timestamp() == step.at {
+                when
+            } else {
+                format!("{when} (at {})", step.at.to_zoned(zoned.time_zone().clone()).strftime("%H:%M%:z"))
+            }
+        };
         for action in step.actions.iter().filter(|action| action.target.name == name) {
             lines.push(format!("{} {}: act", local(&action.occurrence), action.rule));
         }
@@ -216,4 +225,122 @@ fn a_stop_that_acts_under_a_rule_with_notify_is_announced_before_its_occurrence_
             "Tue 08:00 morning-start kept: none",
         ]
     );
+}
+
+#[test]
+fn a_postponed_stop_is_kept_at_its_occurrence_and_executed_at_its_new_time_and_later_occurrences_see_it() {
+    let config = config();
+    // The same week: Friday 2026-03-27 12:00 Berlin (+01:00) to Friday 2026-04-03 12:00 (+02:00), across the
+    // spring change (Sunday 29 March) and the holiday (Monday 30 March).
+    let window = Window { after: ts("2026-03-27T11:00:00Z"), until: ts("2026-04-03T10:00:00Z") };
+    let fleet = [instance("late", "Running", &[]), instance("skipper", "Running", &[])];
+    let key = |name: &str| fleet.iter().find(|i| i.name == name).unwrap().id.to_ascii_lowercase();
+    let facts = StateFacts {
+        postponements: vec![
+            // Tuesday's 20:00 +02:00 stop (18:00Z) postponed by +2h: to 22:00 +02:00 (20:00Z).
+            Postponed {
+                rule: "evening-stop".into(),
+                occurrence: ts("2026-03-31T18:00:00Z"),
+                target_key: key("late"),
+                until: Some(ts("2026-03-31T20:00:00Z")),
+            },
+            // Friday's 20:00 +01:00 stop (19:00Z), before the change, postponed by +4h: to Saturday 00:00 +01:00.
+            Postponed {
+                rule: "evening-stop".into(),
+                occurrence: ts("2026-03-27T19:00:00Z"),
+                target_key: key("late"),
+                until: Some(ts("2026-03-27T23:00:00Z")),
+            },
+            // Wednesday's stop skipped.
+            Postponed {
+                rule: "evening-stop".into(),
+                occurrence: ts("2026-04-01T18:00:00Z"),
+                target_key: key("skipper"),
+                until: None,
+            },
+        ],
+        ..StateFacts::default()
+    };
+    let timeline = timeline(&fleet, &config, window, &facts);
+
+    let instants: Vec<String> = timeline.steps.iter().map(|step| step.at.to_string()).collect();
+    assert_eq!(
+        instants,
+        [
+            "2026-03-27T19:00:00Z", // Fri 20:00 +01:00
+            "2026-03-27T23:00:00Z", // Sat 00:00 +01:00: Friday's stop of `late`, postponed by 4 hours
+            "2026-03-30T06:00:00Z", // Mon 08:00 +02:00 (after the change)
+            "2026-03-30T18:00:00Z",
+            "2026-03-31T06:00:00Z",
+            "2026-03-31T18:00:00Z",
+            "2026-03-31T20:00:00Z", // Tue 22:00 +02:00: Tuesday's stop of `late`, postponed by 2 hours
+            "2026-04-01T06:00:00Z",
+            "2026-04-01T18:00:00Z",
+            "2026-04-02T06:00:00Z",
+            "2026-04-02T18:00:00Z",
+            "2026-04-03T06:00:00Z",
+        ]
+    );
+    let postponed_step = &timeline.steps[6];
+    assert_eq!(postponed_step.due.len(), 1, "{postponed_step:#?}");
+    assert_eq!(postponed_step.due[0].occurrence.timestamp(), ts("2026-03-31T18:00:00Z"), "the same occurrence");
+    assert!(postponed_step.due[0].only.as_ref().is_some_and(|only| only.contains(&key("late"))), "late alone");
+
+    assert_eq!(
+        lines(&timeline, "late"),
+        [
+            "Fri 03-27 20:00+01:00 evening-stop: postponed (postponed by its owner until 00:00)",
+            // Kept running at 20:00, stopped at its new time, under the same rule and occurrence.
+            "Fri 03-27 20:00+01:00 (at 00:00+01:00) evening-stop: act",
+            "Mon 03-30 08:00+02:00 morning-start: holiday (holiday (de-holidays: Frühlingstag))",
+            "Mon 03-30 20:00+02:00 evening-stop: already-there (already Stopped)",
+            "Tue 03-31 08:00+02:00 morning-start: act",
+            "Tue 03-31 20:00+02:00 evening-stop: postponed (postponed by its owner until 22:00)",
+            "Tue 03-31 20:00+02:00 (at 22:00+02:00) evening-stop: act",
+            // Stopped at 22:00, so Wednesday's start has something to start.
+            "Wed 04-01 08:00+02:00 morning-start: act",
+            "Wed 04-01 20:00+02:00 evening-stop: act",
+            "Thu 04-02 08:00+02:00 morning-start: act",
+            "Thu 04-02 20:00+02:00 evening-stop: act",
+            "Fri 04-03 08:00+02:00 morning-start: act",
+        ]
+    );
+    assert_eq!(
+        lines(&timeline, "skipper"),
+        [
+            "Fri 03-27 20:00+01:00 evening-stop: act",
+            "Mon 03-30 08:00+02:00 morning-start: holiday (holiday (de-holidays: Frühlingstag))",
+            "Mon 03-30 20:00+02:00 evening-stop: already-there (already Stopped)",
+            "Tue 03-31 08:00+02:00 morning-start: act",
+            "Tue 03-31 20:00+02:00 evening-stop: act",
+            "Wed 04-01 08:00+02:00 morning-start: act",
+            "Wed 04-01 20:00+02:00 evening-stop: skipped-by-owner (skipped by its owner for this occurrence)",
+            // Never stopped on Wednesday: Thursday's start finds it running.
+            "Thu 04-02 08:00+02:00 morning-start: already-there (already Running)",
+            "Thu 04-02 20:00+02:00 evening-stop: act",
+            "Fri 04-03 08:00+02:00 morning-start: act",
+        ]
+    );
+}
+
+#[test]
+fn a_stop_postponed_before_the_window_is_executed_in_it_and_one_postponed_past_it_is_not() {
+    let config = config();
+    let fleet = [instance("late", "Running", &[])];
+    let postponed = |until: &str| StateFacts {
+        postponements: vec![Postponed {
+            rule: "evening-stop".into(),
+            occurrence: ts("2026-03-31T18:00:00Z"),
+            target_key: fleet[0].id.to_ascii_lowercase(),
+            until: Some(ts(until)),
+        }],
+        ..StateFacts::default()
+    };
+    // The window opens at 20:30 +02:00, after the occurrence: the stop comes at 21:00 +02:00 (+1h).
+    let window = Window { after: ts("2026-03-31T18:30:00Z"), until: ts("2026-03-31T21:30:00Z") };
+    let timeline = autostop_policy::timeline(&fleet, &config, window, &postponed("2026-03-31T19:00:00Z"));
+    assert_eq!(lines(&timeline, "late"), ["Tue 03-31 20:00+02:00 (at 21:00+02:00) evening-stop: act"]);
+    // Postponed by +4h to 00:00 +02:00, after the window's end: nothing in the window.
+    let timeline = autostop_policy::timeline(&fleet, &config, window, &postponed("2026-03-31T22:00:00Z"));
+    assert!(timeline.steps.is_empty(), "{timeline:#?}");
 }

@@ -1,5 +1,6 @@
 //! `autostop stop|start`: the ad-hoc verbs, on named instances or on every instance of the scope.
 
+use std::convert::Infallible;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
@@ -14,10 +15,10 @@ use crate::Outcome;
 use crate::apply::{ApplyArgs, ApplyOptions, Verdict};
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
-use crate::discover::{Inventory, Scope, describe, discover, named_workspaces};
-use crate::engine::{AD_HOC_RULE, Actor, EngineOptions};
+use crate::discover::{Found, Inventory, Scope, describe, discover_each, named_workspaces};
+use crate::engine::{AD_HOC_RULE, Actions, Actor, EngineOptions, RunOutcome};
 use crate::output::{ActionPrinter, ActionRow, unhandled_reason};
-use crate::targets::{Selection, decide, unhandled_selected};
+use crate::targets::{Candidate, Considering, Selection, unhandled_selected};
 
 /// `autostop stop|start (NAME... | --all) [SCOPE] [--wait] [--force] [--yes]`
 #[derive(Debug, Args)]
@@ -94,74 +95,60 @@ pub async fn execute(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let only_instances = scope.kinds == [autostop_policy::Kind::ComputeInstance];
-    let (inventory, name_errors) = match (&request.selection, named_workspaces(scope).filter(|_| only_instances)) {
-        (Selection::Names(names), Some(workspaces)) => get_named(client, &workspaces, names).await,
-        _ => (discover(client, scope).await, Vec::new()),
-    };
-    let targets = decide(&inventory.targets, &request.selection, request.action, request.force);
+    let InScope { candidates, unknown_names, unhandled, errors, name_errors } = consider(client, scope, request).await;
     // Claimed and recorded like a scheduled action (rule "(ad-hoc)", occurrence now), so that an action not
     // followed to its end is confirmed by a later run, and the audit log says who stopped what.
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
-    let planned = targets
-        .considered
-        .iter()
-        .filter(|considered| considered.decision.is_ok())
-        .map(|considered| PlannedAction {
-            rule: AD_HOC_RULE.to_owned(),
-            occurrence: now.clone(),
-            target: considered.target.clone(),
-            action: request.action,
-            force: request.force,
-        })
-        .collect::<Vec<_>>();
-    if request.confirm && !planned.is_empty() && !confirm(request.action, planned.len(), scope)? {
+    // The actions are built one at a time when their turn comes, from the candidates that are to be acted on.
+    let to_act = (0..candidates.len()).filter(|&index| candidates[index].decision.is_ok()).collect::<Vec<_>>();
+    let planned = |index: usize| PlannedAction {
+        rule: AD_HOC_RULE.to_owned(),
+        occurrence: now.clone(),
+        target: candidates[to_act[index]].target(),
+        action: request.action,
+        force: request.force,
+    };
+    if request.confirm && !to_act.is_empty() && !confirm(request.action, to_act.len(), scope)? {
         anyhow::bail!(crate::UsageError("cancelled: nothing was changed".into()));
     }
     let options = EngineOptions { apply: request.apply.clone(), ..EngineOptions::default() };
     let actor = Actor::new(client.clone(), store, options);
     let interrupt = crate::signals::interrupt_on_signals(SHUTDOWN_GRACE).context("listening for SIGTERM and SIGINT")?;
-    let report = actor.act_now(&planned, Some(&interrupt)).await?;
-    let mut applied = report.outcomes.iter();
+    let mut applied: Vec<Option<Applied>> = vec![None; to_act.len()];
+    let actions = Actions { count: to_act.len(), action: planned };
+    let report =
+        actor.act_now(actions, Some(&interrupt), |index, result| applied[index] = Some(Applied::of(result))).await?;
+    let mut applied = applied.into_iter();
     let action = request.action.as_str().to_owned();
     let mut rows = ActionPrinter::new(out, format);
-    for considered in &targets.considered {
-        let target = considered.target;
+    for candidate in &candidates {
         let mut row = ActionRow {
-            kind: Some(target.kind.as_str().to_owned()),
-            id: target.id.clone(),
-            name: target.name.clone(),
+            kind: Some(candidate.kind.as_str().to_owned()),
+            id: candidate.id.to_string(),
+            name: candidate.name.to_string(),
             action: action.clone(),
             result: Verdict::Skipped,
             reason: None,
             error: None,
-            state: target.state.clone(),
+            state: candidate.state.as_deref().map(str::to_owned),
         };
-        match &considered.decision {
+        match &candidate.decision {
             Err(reason) => row.reason = Some(reason.to_string()),
             Ok(()) => {
-                let done = applied.next().context("fewer outcomes than actions")?;
-                let (result, state) = match done.result {
-                    EventKind::Succeeded => (Verdict::Succeeded, Some(target_state(target.kind, request.action))),
-                    EventKind::Accepted => (Verdict::Accepted, None),
-                    EventKind::Skipped => (Verdict::Skipped, row.state.clone()),
-                    _ => (Verdict::Failed, None),
+                let done = applied.next().flatten().context("an action ended without an outcome")?;
+                row.state = match done.result {
+                    Verdict::Succeeded => Some(target_state(candidate.kind, request.action)),
+                    Verdict::Skipped => row.state,
+                    Verdict::Accepted | Verdict::Failed => None,
                 };
-                row.result = result;
-                row.state = state;
-                row.reason = done.reason.clone().filter(|_| result == Verdict::Skipped);
-                row.error = match (result, &done.error, &done.reason) {
-                    (Verdict::Failed, Some(error), _) => Some(error.clone()),
-                    (Verdict::Failed, None, reason) => {
-                        Some(format!("{}: {}", done.result, reason.as_deref().unwrap_or("-")))
-                    }
-                    (_, error, _) => error.clone(),
-                };
+                row.result = done.result;
+                row.reason = done.reason;
+                row.error = done.error;
             }
         }
         rows.row(row)?;
     }
-    let unhandled = unhandled_selected(&inventory.unhandled, &request.selection);
+    let unhandled = unhandled_selected(&unhandled, &request.selection);
     for skipped in &unhandled {
         rows.row(ActionRow {
             kind: Some(Kind::ComputeInstance.as_str().to_owned()),
@@ -174,8 +161,7 @@ pub async fn execute(
             state: None,
         })?;
     }
-    let unknown =
-        targets.unknown_names.iter().filter(|name| !unhandled.iter().any(|u| u.name.eq_ignore_ascii_case(name)));
+    let unknown = unknown_names.iter().filter(|name| !unhandled.iter().any(|u| u.name.eq_ignore_ascii_case(name)));
     for name in unknown {
         rows.row(ActionRow {
             kind: None,
@@ -199,10 +185,87 @@ pub async fn execute(
         eprintln!("autostop: {error}");
     }
     let failed = any_failed || !report.errors.is_empty();
-    Ok(match crate::report_errors(&inventory.errors) {
+    Ok(match crate::report_errors(&errors) {
         Outcome::Success if !failed => Outcome::Success,
         _ => Outcome::SomeFailed,
     })
+}
+
+/// What the verb considered in its scope.
+struct InScope {
+    /// Every target considered, in the order of their ids (as discovered for named computes).
+    candidates: Vec<Candidate>,
+    /// Names given that matched no target.
+    unknown_names: Vec<String>,
+    /// Computes listed that autostop cannot address.
+    unhandled: Vec<autostop_azure::Unhandled>,
+    /// Listings that failed.
+    errors: Vec<anyhow::Error>,
+    /// For named computes read one by one: the error of each that could not be read.
+    name_errors: Vec<(String, String)>,
+}
+
+/// Discovers `scope` and decides for each target, a workspace's listing at a time: of the listings only the
+/// [`Candidate`]s are kept.
+async fn consider(client: &ArmClient, scope: &Scope, request: &Request) -> InScope {
+    let mut considering = Considering::new(&request.selection, request.action, request.force);
+    let only_instances = scope.kinds == [autostop_policy::Kind::ComputeInstance];
+    if let (Selection::Names(names), Some(workspaces)) =
+        (&request.selection, named_workspaces(scope).filter(|_| only_instances))
+    {
+        let (inventory, name_errors) = get_named(client, &workspaces, names).await;
+        considering.add(&inventory.targets);
+        let (candidates, unknown_names) = considering.finish();
+        return InScope {
+            candidates,
+            unknown_names,
+            unhandled: inventory.unhandled,
+            errors: inventory.errors,
+            name_errors,
+        };
+    }
+    let mut unhandled = Vec::new();
+    let each = |found: Found| -> Result<(), Infallible> {
+        considering.add(&found.targets);
+        unhandled.extend(found.unhandled);
+        Ok(())
+    };
+    let Ok(errors) = discover_each(client, scope, each).await;
+    let (mut candidates, unknown_names) = considering.finish();
+    // In the order of their ids whatever their kind, as the whole inventory was.
+    candidates.sort_by_cached_key(|candidate| candidate.id.to_lowercase());
+    unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
+    InScope { candidates, unknown_names, unhandled, errors, name_errors: Vec::new() }
+}
+
+/// How one action ended, as its row shows it.
+#[derive(Debug, Clone)]
+struct Applied {
+    result: Verdict,
+    reason: Option<String>,
+    error: Option<String>,
+}
+
+impl Applied {
+    /// The row's view of an outcome (`Err`: a state error kept the action from being sent).
+    fn of(result: Result<RunOutcome, String>) -> Applied {
+        let done = match result {
+            Ok(done) => done,
+            Err(error) => return Applied { result: Verdict::Failed, reason: None, error: Some(error) },
+        };
+        let result = match done.result {
+            EventKind::Succeeded => Verdict::Succeeded,
+            EventKind::Accepted => Verdict::Accepted,
+            EventKind::Skipped => Verdict::Skipped,
+            _ => Verdict::Failed,
+        };
+        let error = match (result, done.error, &done.reason) {
+            (Verdict::Failed, Some(error), _) => Some(error),
+            (Verdict::Failed, None, reason) => Some(format!("{}: {}", done.result, reason.as_deref().unwrap_or("-"))),
+            (_, error, _) => error,
+        };
+        Applied { result, reason: done.reason.filter(|_| result == Verdict::Skipped), error }
+    }
 }
 
 /// Gets named computes directly when the scope pins the workspace: ARM's own 404 names what is missing.

@@ -1,6 +1,11 @@
 //! `autostop plan`: what the policy would do at each occurrence of a window of time, and why (a dry run: nothing
-//! is changed). Each occurrence sees the states the earlier ones leave ([`autostop_policy::timeline`]).
+//! is changed). Each occurrence sees the states the earlier ones leave ([`autostop_policy::timeline`]). Azure ML
+//! native start schedules that undo a stop rule's work are part of the answer: listed below the table, and on each
+//! JSON row of that rule and instance (`native_starts`).
 
+use std::io::Write;
+
+use autostop_policy::native::NativeConflict;
 use clap::Args;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -32,6 +37,9 @@ pub struct PlanRow {
     pub rule: String,
     /// The occurrence, RFC 3339 with the rule's offset.
     pub occurrence: String,
+    /// When the decision is taken, RFC 3339 with the rule's offset: the occurrence, or the new time of a stop its
+    /// owner postponed (then the occurrence has two rows: `postponed` at it, the stop at its new time).
+    pub at: String,
     /// The compute's ARM id.
     pub id: String,
     /// The compute's name.
@@ -46,6 +54,9 @@ pub struct PlanRow {
     pub code: Option<&'static str>,
     /// The notice announcing this stop (`null` when none: a start, a skip, or a rule without `notify`).
     pub notice: Option<PlanNotice>,
+    /// The target's enabled Azure ML native schedules that start it again after this stop rule stops it, as Azure
+    /// describes them (`Start cron 0 8 * * * (UTC)`); empty when none (always for a start).
+    pub native_starts: Vec<String>,
 }
 
 /// When a stop's notice goes, and where. The JSON keys are a contract for scripts.
@@ -83,23 +94,23 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     };
     let window = autostop_policy::Window { after: at, until };
     let timeline = autostop_policy::timeline(&instances, &config, window, &facts);
-    let rows = rows(&timeline, &config);
+    let conflicts = autostop_policy::native::native_conflicts(&instances, &config);
+    let rows = rows(&timeline, &config, &conflicts);
     for rule in &autostop_policy::plan(&instances, &config, &facts, window, at).idle_rules {
         eprintln!("autostop: rule {rule} selects no instance in scope");
-    }
-    for conflict in autostop_policy::native::native_conflicts(&instances, &config) {
-        eprintln!(
-            "autostop: rule {} stops {}, but its native schedule starts it again: {}",
-            conflict.rule, conflict.target.name, conflict.schedule
-        );
     }
     for error in &errors {
         eprintln!("autostop: {error}");
     }
     let header = ["OCCURRENCE", "RULE", "NAME", "ACTION", "DECISION", "WHY", "NOTICE"];
-    crate::output::print(&mut std::io::stdout().lock(), args.output, &rows, &header, |row| {
+    let mut out = std::io::stdout().lock();
+    crate::output::print(&mut out, args.output, &rows, &header, |row| {
         vec![
-            row.occurrence.clone(),
+            if row.at == row.occurrence {
+                row.occurrence.clone()
+            } else {
+                format!("{} (at {})", row.occurrence, row.at)
+            },
             row.rule.clone(),
             row.name.clone(),
             row.action.clone(),
@@ -108,6 +119,9 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
             row.notice.as_ref().map(|notice| notice_cell(&row.occurrence, notice)).unwrap_or_default(),
         ]
     })?;
+    if args.output == OutputFormat::Table {
+        print_native_conflicts(&mut out, &conflicts)?;
+    }
     Ok(if errors.is_empty() { Outcome::Success } else { Outcome::SomeFailed })
 }
 
@@ -122,9 +136,26 @@ fn notice_cell(occurrence: &str, notice: &PlanNotice) -> String {
     format!("{at} → {}", notice.channels.join(", "))
 }
 
+/// Below the table: each native start schedule that undoes a stop rule's work, whether or not the rule occurs in
+/// the window.
+fn print_native_conflicts(out: &mut dyn Write, conflicts: &[NativeConflict]) -> std::io::Result<()> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Native schedules that start again what a stop rule stops:")?;
+    for conflict in conflicts {
+        writeln!(out, "  rule {} stops {}: {}", conflict.rule, conflict.target.name, conflict.schedule)?;
+    }
+    Ok(())
+}
+
 /// The timeline as rows, in time order: at each occurrence its actions, then its skips, in inventory order; each
-/// stop that acts with its rule's notice.
-pub fn rows(timeline: &autostop_policy::Timeline, config: &autostop_policy::Config) -> Vec<PlanRow> {
+/// stop that acts with its rule's notice, and each with the native start schedules of `conflicts` that undo it.
+pub fn rows(
+    timeline: &autostop_policy::Timeline,
+    config: &autostop_policy::Config,
+    conflicts: &[NativeConflict],
+) -> Vec<PlanRow> {
     timeline
         .steps
         .iter()
@@ -132,6 +163,7 @@ pub fn rows(timeline: &autostop_policy::Timeline, config: &autostop_policy::Conf
         .map(|decision| PlanRow {
             rule: decision.rule.to_owned(),
             occurrence: rfc3339(decision.occurrence),
+            at: rfc3339(&decision.at.to_zoned(decision.occurrence.time_zone().clone())),
             id: decision.target.id.clone(),
             name: decision.target.name.clone(),
             action: decision.action.to_string(),
@@ -141,6 +173,11 @@ pub fn rows(timeline: &autostop_policy::Timeline, config: &autostop_policy::Conf
             notice: decision
                 .notice(config)
                 .map(|notice| PlanNotice { at: rfc3339(&notice.at), channels: notice.channels.to_vec() }),
+            native_starts: conflicts
+                .iter()
+                .filter(|conflict| conflict.rule == decision.rule && conflict.target.id == decision.target.id)
+                .map(|conflict| conflict.schedule.clone())
+                .collect(),
         })
         .collect()
 }

@@ -3,20 +3,24 @@
 //! claim; a claim someone else holds is a skip, not a failure; a state write that fails stops every action not yet
 //! sent and is reported, never swallowed.
 
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use autostop_azure::PowerAction;
+use autostop_azure::{PowerAction, TargetId};
 use autostop_policy::{Action, PlannedAction};
 use autostop_state::{
     Claim, ClaimKey, ClaimOutcome, ClaimStatus, Event, EventKind, NewClaim, RunId, Transition, rfc3339,
 };
 use futures::stream::{self, StreamExt};
 use jiff::Timestamp;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Actor;
 use super::confirm::{Decision, Seen, after_reading};
 use super::report::RunOutcome;
-use crate::apply::{ActionRequest, MAX_FOLLOWED, Permits};
+use crate::apply::{ActionRequest, MAX_FOLLOWED};
 use crate::signals::Interrupt;
 
 /// Acts on every planned action concurrently and returns one outcome per action, plus the state errors that
@@ -27,39 +31,95 @@ pub async fn act(
     actions: &[PlannedAction],
     interrupt: Option<&Interrupt>,
 ) -> (Vec<RunOutcome>, Vec<String>) {
-    let requests: Vec<Option<ActionRequest>> = actions
-        .iter()
-        .map(|planned| planned.target.id.parse().ok().map(|id| ActionRequest { id, action: planned.action }))
-        .collect();
-    let permits = Permits::new(requests.iter().flatten(), &actor.options.apply);
-    let store_broken = AtomicBool::new(false);
-    let progress = crate::progress::bar(actions.len(), "operations");
-    let context = Context { actor, run, interrupt, permits: &permits, store_broken: &store_broken };
-    let context = &context;
-    let requests = &requests;
-    let results: Vec<Result<RunOutcome, String>> = stream::iter(0..actions.len())
-        .map(|index| async move { context.act_one(&actions[index], requests[index].clone()).await })
-        .buffer_unordered(MAX_FOLLOWED)
-        .inspect(|_| progress.inc(1))
-        .collect()
-        .await;
-    progress.finish_and_clear();
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
-    for result in results {
-        match result {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(error) => errors.push(error),
-        }
-    }
+    let done = |_: usize, result: Result<RunOutcome, String>| match result {
+        Ok(outcome) => outcomes.push(outcome),
+        Err(error) => errors.push(error),
+    };
+    act_each(actor, run, Actions { count: actions.len(), action: |index| &actions[index] }, interrupt, done).await;
     (outcomes, errors)
+}
+
+/// Planned actions handed to [`act_each`] one at a time: `action(index)` for each index below `count`. A verb
+/// that acts on a large fleet builds each action when its turn comes instead of holding them all.
+pub struct Actions<F> {
+    /// How many actions there are.
+    pub count: usize,
+    /// The action at an index (called once to group the actions by subscription, once more to act on it).
+    pub action: F,
+}
+
+/// Acts on each of `actions` and hands each result to `done` with the action's index as soon as it is
+/// known (`Err`: a state error that kept it from being sent, named). At most [`ApplyOptions::concurrency`]
+/// actions are being started at once in each subscription (ARM's budgets are per subscription, so one that has
+/// spent its budget holds nobody else up); an action waiting for its turn is only its index, so what is held
+/// at once is bounded by the actions being started and those being followed, not by how many there are.
+///
+/// [`ApplyOptions::concurrency`]: crate::apply::ApplyOptions::concurrency
+pub async fn act_each<F, P>(
+    actor: &Actor,
+    run: &RunId,
+    actions: Actions<F>,
+    interrupt: Option<&Interrupt>,
+    mut done: impl FnMut(usize, Result<RunOutcome, String>),
+) where
+    F: Fn(usize) -> P,
+    P: Borrow<PlannedAction>,
+{
+    let Actions { count, action } = actions;
+    let queues = by_subscription(count, &action);
+    let concurrency = actor.options.apply.concurrency.max(1);
+    let slots = queues.iter().map(|_| Arc::new(Semaphore::new(concurrency))).collect::<Vec<_>>();
+    let store_broken = AtomicBool::new(false);
+    let progress = crate::progress::bar(count, "operations");
+    let context = Context { actor, run, interrupt, store_broken: &store_broken };
+    let (context, action) = (&context, &action);
+    // Each subscription hands over its next action once one of its slots is free; the actions of every
+    // subscription then run together (being started, then followed).
+    let turns = stream::select_all(queues.iter().zip(&slots).map(|(queue, slots)| {
+        Box::pin(stream::iter(queue.iter().copied()).then(move |index| {
+            let slots = Arc::clone(slots);
+            async move { (index, slots.acquire_owned().await.ok()) }
+        }))
+    }));
+    let mut results = turns
+        .map(|(index, slot)| async move {
+            let planned = action(index);
+            (index, context.act_one(planned.borrow(), slot).await)
+        })
+        .buffer_unordered(MAX_FOLLOWED);
+    while let Some((index, result)) = results.next().await {
+        progress.inc(1);
+        done(index, result);
+    }
+    progress.finish_and_clear();
+}
+
+/// The indices of the actions, grouped by the subscription of their target (in the order they come), those whose
+/// target id does not parse in a group of their own.
+fn by_subscription<P: Borrow<PlannedAction>>(count: usize, action: &impl Fn(usize) -> P) -> Vec<Vec<usize>> {
+    let mut groups: HashMap<String, usize> = HashMap::new();
+    let mut queues: Vec<Vec<usize>> = Vec::new();
+    for index in 0..count {
+        let planned = action(index);
+        let key = match planned.borrow().target.id.parse::<TargetId>() {
+            Ok(id) => id.subscription().as_str().to_ascii_lowercase(),
+            Err(_) => String::new(),
+        };
+        let group = *groups.entry(key).or_insert_with(|| {
+            queues.push(Vec::new());
+            queues.len() - 1
+        });
+        queues[group].push(index);
+    }
+    queues
 }
 
 struct Context<'a> {
     actor: &'a Actor,
     run: &'a RunId,
     interrupt: Option<&'a Interrupt>,
-    permits: &'a Permits,
     store_broken: &'a AtomicBool,
 }
 
@@ -68,8 +128,10 @@ impl Context<'_> {
         self.interrupt.is_some_and(Interrupt::is_requested)
     }
 
-    /// One action, from claim to the recorded answer. `Err` is a state error: nothing further was sent for it.
-    async fn act_one(&self, planned: &PlannedAction, request: Option<ActionRequest>) -> Result<RunOutcome, String> {
+    /// One action, from claim to the recorded answer, holding `slot` (its subscription's) until the request is
+    /// answered. `Err` is a state error: nothing further was sent for it.
+    async fn act_one(&self, planned: &PlannedAction, slot: Option<OwnedSemaphorePermit>) -> Result<RunOutcome, String> {
+        let request = planned.target.id.parse().ok().map(|id| ActionRequest { id, action: planned.action });
         let key = ClaimKey {
             rule: planned.rule.clone(),
             occurrence: planned.occurrence.clone(),
@@ -126,7 +188,11 @@ impl Context<'_> {
             run: self.run.clone(),
             at: Timestamp::now(),
         };
-        match store.claim(&claim).await.map_err(|err| broken(&err))? {
+        let claimed = store.claim(&claim).await.map_err(|err| broken(&err))?;
+        // Only its time is needed from here on: an action being followed holds no copy of the claim.
+        let claimed_at = claim.at;
+        drop(claim);
+        match claimed {
             ClaimOutcome::Won => {}
             ClaimOutcome::Held(held) => {
                 let reason = Some(held_reason(&held));
@@ -143,9 +209,9 @@ impl Context<'_> {
                     .map_err(|err| broken(&err))
             }
         };
-        let permit = self.permits.acquire(&request).await;
-        // Every action waits here for its subscription's slot, thousands at once on a large fleet: what follows
-        // (the request, the operation's polls) is boxed so that a waiting action holds only this small future.
+        let permit = slot;
+        // What follows is boxed, and within it the request and the following of the operation: an action being
+        // followed (thousands at once at the start of a large job) holds only what it needs between polls.
         let key = &key;
         let sent = async move {
             if self.interrupted() || self.store_broken.load(Ordering::SeqCst) {
@@ -167,7 +233,7 @@ impl Context<'_> {
                 Action::Start => PowerAction::Start,
                 Action::Stop => PowerAction::Stop,
             };
-            let begun = self.actor.client.begin(&request.id, power).await;
+            let begun = Box::pin(self.actor.client.begin(&request.id, power)).await;
             drop(permit);
             let operation = match begun {
                 Ok(operation) => operation,
@@ -188,7 +254,7 @@ impl Context<'_> {
                     None,
                 ));
             }
-            let followed = self.actor.client.wait(&operation, &self.actor.options.apply.poll);
+            let followed = Box::pin(self.actor.client.wait(&operation, &self.actor.options.apply.poll));
             let followed = match self.interrupt {
                 Some(interrupt) => tokio::select! {
                     followed = followed => Some(followed),
@@ -205,8 +271,8 @@ impl Context<'_> {
                 target_name: planned.target.name.clone(),
                 action: planned.action.to_string(),
                 run: self.run.clone(),
-                claimed_at: claim.at,
-                sent_at: Some(claim.at),
+                claimed_at,
+                sent_at: Some(claimed_at),
                 status: ClaimStatus::Accepted,
                 updated_at: Timestamp::now(),
             };

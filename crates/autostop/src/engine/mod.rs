@@ -18,7 +18,6 @@ mod notices;
 mod report;
 mod wakeups;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +30,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::apply::ApplyOptions;
 use crate::signals::Interrupt;
+pub use act::Actions;
 pub use inventory::{Found, inventory};
 pub use notices::NOTIFY_ACTION;
 pub use report::{RunOutcome, RunReport};
@@ -86,10 +86,21 @@ impl Actor {
         Actor { client, store, options }
     }
 
-    /// Acts on `actions` now, outside any schedule (the ad-hoc verbs): one run, each action claimed (under the
-    /// rule name [`AD_HOC_RULE`] and the given occurrence) and recorded like a scheduled one, so that later
-    /// evaluations confirm what is not followed to its end. Returns one outcome per action, in their order.
-    pub async fn act_now(&self, actions: &[PlannedAction], interrupt: Option<&Interrupt>) -> anyhow::Result<RunReport> {
+    /// Acts on `actions` now, outside any schedule (the ad-hoc verbs): one run, each action claimed
+    /// (under the rule name [`AD_HOC_RULE`] and the given occurrence) and recorded like a scheduled one, so that
+    /// later evaluations confirm what is not followed to its end. Each action's result goes to `done` with the
+    /// action's index as soon as it is known (`Err`: a state error kept it from being sent; it is also one of the
+    /// report's errors); the report itself holds no outcomes, so that those of many actions are not all held.
+    pub async fn act_now<F, P>(
+        &self,
+        actions: Actions<F>,
+        interrupt: Option<&Interrupt>,
+        mut done: impl FnMut(usize, Result<RunOutcome, String>),
+    ) -> anyhow::Result<RunReport>
+    where
+        F: Fn(usize) -> P,
+        P: std::borrow::Borrow<PlannedAction>,
+    {
         let location = self.store.location();
         let run = self
             .store
@@ -102,17 +113,20 @@ impl Actor {
             .await
             .with_context(|| format!("cannot record the start of a run in {location}: nothing was sent"))?;
         let heartbeat = self.heartbeat(run.clone());
-        let (mut outcomes, errors) = act::act(self, &run, actions, interrupt).await;
+        let mut report = RunReport::default();
+        let mut problem = false;
+        act::act_each(self, &run, actions, interrupt, |index, result| {
+            match &result {
+                Ok(outcome) => problem |= outcome.is_problem(),
+                Err(error) => report.errors.push(error.clone()),
+            }
+            done(index, result);
+        })
+        .await;
         heartbeat.abort();
-        // In the order of the actions: one lookup per outcome (a search per comparison was quadratic).
-        let mut positions: HashMap<&str, usize> = HashMap::with_capacity(actions.len());
-        for (index, action) in actions.iter().enumerate() {
-            positions.entry(action.target.id.as_str()).or_insert(index);
-        }
-        outcomes.sort_by_cached_key(|outcome: &RunOutcome| outcome.id.as_deref().and_then(|id| positions.get(id)));
-        let mut report = RunReport { outcomes, unsent: errors.len(), errors, ..RunReport::default() };
+        report.unsent = report.errors.len();
         report.interrupted = interrupt.is_some_and(Interrupt::is_requested);
-        let status = if report.any_problem() { RunStatus::SomeFailed } else { RunStatus::Succeeded };
+        let status = if problem || report.any_problem() { RunStatus::SomeFailed } else { RunStatus::Succeeded };
         if let Err(err) = self.store.finish_run(&run, Timestamp::now(), status).await {
             report.errors.push(format!("cannot record the end of run {run} in {location}: {err:#}"));
         }

@@ -36,9 +36,9 @@ pub async fn gather(
     let upcoming = timeline
         .steps
         .iter()
-        .flat_map(|step| step.decisions().map(move |decision| (step.at, decision)))
-        .map(|(at, decision)| Upcoming {
-            at,
+        .flat_map(autostop_policy::Step::decisions)
+        .map(|decision| Upcoming {
+            at: decision.at,
             rule: decision.rule.to_owned(),
             key: decision.target.id.to_lowercase(),
             action: decision.action.to_string(),

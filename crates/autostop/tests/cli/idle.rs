@@ -147,9 +147,30 @@ max = "2h"
         .run()
         .await;
     assert_eq!(plan.code, 0, "{plan:#?}");
-    assert!(
-        plan.stderr.contains("rule evening-stop stops native-1, but its native schedule starts it again: Start cron 0 8 * * * (Pacific Standard Time)"),
+    // Part of the answer on stdout, below the table, not a warning aside.
+    let (_, below) = plan
+        .stdout
+        .split_once("Native schedules that start again what a stop rule stops:")
+        .unwrap_or_else(|| panic!("no native schedule section: {plan:#?}"));
+    assert_eq!(
+        below.trim(),
+        "rule evening-stop stops native-1: Start cron 0 8 * * * (Pacific Standard Time)",
         "{plan:#?}"
     );
-    assert!(!plan.stderr.contains("stops off-1"), "{plan:#?}");
+    assert!(!plan.stderr.contains("native"), "{plan:#?}");
+
+    // In JSON, on the rows of that rule and instance only.
+    let json = Cli::against(&emulator, &["plan", "--window", "24h", "-o", "json"])
+        .env("AUTOSTOP_CONFIG", config)
+        .args_state(state)
+        .run()
+        .await;
+    assert_eq!(json.code, 0, "{json:#?}");
+    let rows = json.json();
+    assert_eq!(
+        row(&rows, "native-1")["native_starts"],
+        serde_json::json!(["Start cron 0 8 * * * (Pacific Standard Time)"]),
+        "{rows:#}"
+    );
+    assert_eq!(row(&rows, "off-1")["native_starts"], serde_json::json!([]), "{rows:#}");
 }

@@ -24,6 +24,10 @@ async fn list_prints_every_compute_of_every_subscription_across_pages() {
     assert_eq!(run1["vmSize"], "STANDARD_DS3_V2");
     assert!(run1["tags"].is_object(), "{run1:#}");
     assert_eq!(row(&rows, "cluster-1")["computeType"], "AmlCompute");
+    // A cluster is no compute instance: its own kind, and none of an instance's fields.
+    assert_eq!(row(&rows, "cluster-1")["kind"], "ml-compute", "{rows:#}");
+    assert!(row(&rows, "cluster-1").get("idleShutdown").is_none(), "{rows:#}");
+    assert_eq!(run1["kind"], "compute-instance");
     assert_eq!(row(&rows, "b-1")["workspace"], "ws-b");
     let paged = emulator.control().requests().iter().filter(|r| r.path.to_lowercase().contains("skiptoken")).count();
     assert!(paged >= 2, "six computes at two per page need at least two follow-up pages");
@@ -47,6 +51,9 @@ async fn list_prints_a_table_by_default() {
     for needle in ["NAME", "run-1", "JobRunning", "ml-rg/ws-a", "AmlCompute"] {
         assert!(run.stdout.contains(needle), "{needle} missing from:\n{}", run.stdout);
     }
+    let cluster = run.stdout.lines().find(|line| line.contains("cluster-1")).expect("a cluster-1 line");
+    let cells: Vec<&str> = cluster.split_whitespace().collect();
+    assert_eq!(cells.get(1..3), Some(&["cluster-1", "ml-compute"][..]), "{}", run.stdout);
 }
 
 /// `demo` exists only with the `emulator` feature (on by default).
@@ -123,4 +130,38 @@ async fn stop_all_acts_on_the_rest_of_a_workspace_that_holds_an_odd_name() {
     let run = Cli::against(&emulator, &["start", "--all", "--yes", "-s", SUB]).run().await;
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stdout.lines().any(|l| l.contains("résumé-ci") && l.contains("skipped")), "{}", run.stdout);
+}
+
+/// The table's size limit (`output::TABLE_ROWS`), as the README documents it.
+const TABLE_ROWS: usize = 2_000;
+
+#[tokio::test]
+async fn past_the_table_limit_a_terminal_a_pipe_and_a_file_all_get_the_summary() {
+    let computes = (0..=TABLE_ROWS)
+        .map(|i| compute(&format!("ci-{i:04}"), "ComputeInstance", ["Running", "Stopped"][i % 2]))
+        .collect::<Vec<_>>();
+    let options = autostop_emulator::Options { fleet: fleet(computes), page_size: 500, ..Default::default() };
+    let emulator = tokio::time::timeout(TIMEOUT, autostop_emulator::Emulator::start(options))
+        .await
+        .expect("emulator start timed out")
+        .expect("emulator starts");
+    let summary = format!("{} computes in 1 workspaces (more than {TABLE_ROWS}: a summary", TABLE_ROWS + 1);
+    let counts = [format!("Running      {}", TABLE_ROWS / 2 + 1), format!("Stopped      {}", TABLE_ROWS / 2)];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("list.txt");
+    let redirect = format!(">'{}'", file.display());
+    let piped = Cli::against(&emulator, &["list", "-s", SUB]).run().await;
+    let on_terminal = Cli::in_terminal(&emulator, &["list", "-s", SUB], "").run().await;
+    let to_file = Cli::in_terminal_redirected(&emulator, &["list", "-s", SUB], &redirect, "").run().await;
+    let written = std::fs::read_to_string(&file).expect("the list was written to the file");
+    for (how, run, text) in
+        [("pipe", &piped, &piped.stdout), ("terminal", &on_terminal, &on_terminal.stdout), ("file", &to_file, &written)]
+    {
+        assert_eq!(run.code, 0, "{how}: {run:#?}");
+        assert!(text.contains(&summary), "{how}: {text}");
+        for count in &counts {
+            assert!(text.contains(count.as_str()), "{how}: {count} missing from {text}");
+        }
+        assert!(!text.contains("ci-0001"), "{how}: no rows past the limit: {text}");
+    }
 }

@@ -72,7 +72,12 @@ async fn list_shows_each_kind_with_its_power_state_owner_and_size() {
 
     let default = Cli::against(&emulator, &["list", "-s", SUB, "-o", "json"]).run().await;
     let rows = default.json();
-    assert!(rows.as_array().unwrap().iter().all(|r| r["kind"] == "compute-instance"), "{rows:#}");
+    // No VM nor scale set by default: the workspace computes, instances and (as ml-compute) the rest.
+    let kind_of = |r: &serde_json::Value| match r["computeType"].as_str() {
+        Some("ComputeInstance") => "compute-instance",
+        _ => "ml-compute",
+    };
+    assert!(rows.as_array().unwrap().iter().all(|r| r["kind"] == kind_of(r)), "{rows:#}");
 }
 
 #[tokio::test]

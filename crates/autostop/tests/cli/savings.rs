@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use autostop_emulator::{Compute, Emulator};
+use autostop_emulator::{Compute, Emulator, VirtualMachine};
 use autostop_state::{Event, EventKind, SqliteStore};
 use jiff::{SignedDuration, Timestamp};
 
@@ -197,4 +197,49 @@ async fn a_missing_audit_log_or_price_file_is_a_clear_error() {
     let run = savings(&emulator, &setup, &["--prices", "/nonexistent/prices.json"]).await;
     assert_ne!(run.code, 0, "{run:#?}");
     assert!(run.stderr.contains("price file /nonexistent/prices.json"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_vms_saved_hours_are_priced_from_the_emulators_price_endpoint() {
+    let mut fleet = fleet(vec![sized("ci-a", "STANDARD_D2S_V3", "alice@contoso.com")]);
+    fleet.subscriptions[0].resource_groups[0].virtual_machines = vec![VirtualMachine {
+        name: "web-1".into(),
+        location: "eastus".into(),
+        power_state: "running".into(),
+        vm_size: "Standard_B2s".into(),
+        tags: [("owner".to_string(), "dave@contoso.com".to_string())].into(),
+    }];
+    let emulator = emulator(fleet).await;
+    let setup = setup(&CONFIG.replace(
+        "subscription = \"00000000-0000-0000-0000-00000000a001\"",
+        "subscription = \"00000000-0000-0000-0000-00000000a001\"\nkinds = [\"compute-instance\", \"vm\"]",
+    ));
+    let vm = format!("/subscriptions/{SUB}/resourceGroups/ml-rg/providers/Microsoft.Compute/virtualMachines/web-1");
+    let now = Timestamp::now();
+    let store = SqliteStore::open(&setup.state).expect("state");
+    for (hours, action) in [(30, "stop"), (5, "start")] {
+        let event = Event {
+            rule: Some("night".into()),
+            target_id: Some(vm.clone()),
+            target_name: Some("web-1".into()),
+            action: Some(action.into()),
+            ..Event::new(ago(now, hours), EventKind::Succeeded)
+        };
+        store.record(&event).expect("record");
+    }
+    drop(store);
+
+    let run = savings(&emulator, &setup, &["-o", "json"]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let report = run.json();
+    // web-1 (Standard_B2s in eastus, the emulator's 0.0416 USD per hour): 25 h × 0.0416 = 1.04, none unpriced.
+    assert_eq!(lines(&report), [line("web-1", 25.0, 1.04, 0.0)], "{report:#}");
+    let asked: Vec<String> = emulator
+        .control()
+        .requests()
+        .iter()
+        .filter(|request| request.path.starts_with("/api/retail/prices"))
+        .map(|request| request.path.clone())
+        .collect();
+    assert!(!asked.is_empty(), "priced from the endpoint");
 }

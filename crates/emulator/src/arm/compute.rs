@@ -12,9 +12,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::{Page, Reply, admit, api_version, authenticate, authorize, encode, finish};
+use crate::api_versions::{self, Service};
 use crate::arm_error::ArmError;
 use crate::compute_limits::{Charge, ComputeLimits, LONG_WINDOW, Policy, SHORT_WINDOW};
-use crate::machines::{COMPUTE_PROVIDER, Machine, MachineAction, MachineKind};
+use crate::machines::{COMPUTE_PROVIDER, Machine, MachineAction, MachineKind, Machines};
 use crate::operations::Progress;
 use crate::server::Shared;
 use crate::throttle::Budget;
@@ -48,6 +49,39 @@ impl ComputeRoute {
             | ComputeRoute::Action { subscription, .. }
             | ComputeRoute::Operation { subscription, .. }
             | ComputeRoute::Autoscale { subscription } => subscription,
+        }
+    }
+
+    /// The versions the REST specs define for the route's provider and type.
+    fn versions(&self) -> &'static [&'static str] {
+        match self {
+            ComputeRoute::Autoscale { .. } => api_versions::AUTOSCALE,
+            _ => api_versions::COMPUTE,
+        }
+    }
+
+    /// The resource type ARM names in its errors.
+    fn resource_type(&self) -> &'static str {
+        match self {
+            ComputeRoute::List { kind, .. }
+            | ComputeRoute::Get { kind, .. }
+            | ComputeRoute::InstanceView { kind, .. }
+            | ComputeRoute::Action { kind, .. } => kind.collection(),
+            ComputeRoute::Operation { .. } => "locations/operations",
+            ComputeRoute::Autoscale { .. } => "autoscalesettings",
+        }
+    }
+
+    /// The location ARM routes to: the named machine's, else none (a subscription-wide request).
+    fn location(&self, machines: &Machines) -> Option<String> {
+        match self {
+            ComputeRoute::Get { subscription, group, kind, name }
+            | ComputeRoute::InstanceView { subscription, group, kind, name }
+            | ComputeRoute::Action { subscription, group, kind, name, .. } => {
+                let index = machines.find(subscription, group, *kind, name).ok()?;
+                Some(machines.at(index).location.to_ascii_lowercase())
+            }
+            _ => None,
         }
     }
 
@@ -159,6 +193,18 @@ fn serve(
     let budget = if route.is_write() { Budget::Write } else { Budget::Read };
     *remaining = admit(shared, route.subscription(), budget, &principal)?;
     let api_version = api_version(&query)?;
+    {
+        let live = shared.live();
+        let locations = live.machines.locations();
+        let location = route.location(&live.machines).unwrap_or_else(|| "*".to_owned());
+        let service = Service::Provider {
+            versions: route.versions(),
+            resource_type: route.resource_type(),
+            location: &location,
+            locations: &locations,
+        };
+        api_versions::check(&service, api_version)?;
+    }
     let path = uri.path().trim_end_matches('/');
     let scope = match route {
         ComputeRoute::Action { .. } | ComputeRoute::InstanceView { .. } => {

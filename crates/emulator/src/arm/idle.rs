@@ -1,6 +1,7 @@
 //! `POST .../workspaces/{ws}/computes/{name}/updateIdleShutdownSetting`: sets a compute instance's idle shutdown
 //! from `{"idleTimeBeforeShutdown": "PT60M"}` and answers 200 with no body, as the spec example does. Values
-//! that are not ISO 8601 durations, or fall outside Azure's bounds (15 minutes to 3 days), get 400.
+//! that are not ISO 8601 durations, or fall outside Azure's bounds (15 minutes to 3 days), get 400, and so do
+//! api-versions whose spec does not declare the operation ([`api_versions::IDLE_SHUTDOWN`]).
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use super::{Reply, admit, api_version, authenticate, authorize, finish};
+use crate::api_versions::{self, Service};
 use crate::arm_error::ArmError;
 use crate::server::Shared;
 use crate::throttle::Budget;
@@ -53,7 +55,20 @@ fn serve(
         url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let principal = authenticate(shared, headers)?;
     *remaining = admit(shared, subscription, Budget::Write, &principal)?;
-    api_version(&query)?;
+    let version = api_version(&query)?;
+    {
+        let world = &shared.live().world;
+        let locations = world.locations();
+        let location = world.location_of(subscription, group, Some(workspace)).unwrap_or("*");
+        let service = Service::Provider {
+            versions: api_versions::MACHINE_LEARNING,
+            resource_type: "workspaces/computes",
+            location,
+            locations: &locations,
+        };
+        api_versions::check(&service, version)?;
+    }
+    api_versions::check_operation("updateIdleShutdownSetting", api_versions::IDLE_SHUTDOWN, version)?;
     let scope = uri.path().trim_end_matches('/').rsplit_once('/').map_or(uri.path(), |(scope, _)| scope);
     let action = format!("{PROVIDER}/workspaces/computes/updateIdleShutdownSetting/action");
     authorize(shared, &principal, scope, &action)?;

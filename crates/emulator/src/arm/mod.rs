@@ -266,7 +266,8 @@ fn serve(
 
 /// The service that answers a route, with the resource type and location ARM names in its errors.
 fn service<'a>(route: &'a Route, world: &'a World, locations: &'a [String]) -> Service<'a> {
-    let machine_learning = |resource_type, location: Option<&'a str>| Service::MachineLearning {
+    let machine_learning = |resource_type, location: Option<&'a str>| Service::Provider {
+        versions: api_versions::MACHINE_LEARNING,
         resource_type,
         // ARM names no single location for a subscription-wide list ('*', as seen in a public report).
         location: location.unwrap_or("*"),

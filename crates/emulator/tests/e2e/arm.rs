@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use autostop_emulator::{Fleet, Options, actions};
 use reqwest::{Method, StatusCode};
 
-use crate::util::{API, Harness, RESEARCH_WS, SUB1, SUBSCRIPTIONS_API};
+use crate::util::{API, Harness, RESEARCH_WS, SUB1, SUBSCRIPTIONS_API, within};
 
 #[tokio::test]
 async fn arm_requires_a_valid_unexpired_bearer_token() {
@@ -86,6 +86,42 @@ async fn api_versions_are_the_ones_each_service_defines() {
         "{message}"
     );
     assert!(message.contains("2024-04-01, ") && message.contains("The supported locations are '"), "{message}");
+}
+
+#[tokio::test]
+async fn the_idle_shutdown_is_accepted_only_at_the_versions_whose_spec_declares_it() {
+    let h = Harness::sample().await;
+    let token = h.token().await;
+    let post = |version: &str| {
+        let url = h.url(&format!("{RESEARCH_WS}/computes/alice-ci/updateIdleShutdownSetting?api-version={version}"));
+        let request = h
+            .http
+            .post(url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(r#"{"idleTimeBeforeShutdown": "PT60M"}"#);
+        async move {
+            let response = within(request.send()).await.expect("answer");
+            let status = response.status();
+            let text = within(response.text()).await.expect("body");
+            (status, text)
+        }
+    };
+    // The stable version declaring it, and a preview that does.
+    for declared in ["2025-06-01", "2024-10-01-preview"] {
+        let (status, body) = post(declared).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, ""), "{declared}");
+    }
+    // A version of the provider whose spec has no such operation.
+    let (status, body) = post("2024-04-01").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let error: serde_json::Value = serde_json::from_str(&body).expect("JSON error");
+    assert_eq!(error["error"]["code"], "InvalidApiVersionParameter", "{body}");
+    assert!(body.contains("'updateIdleShutdownSetting'") && body.contains("2025-06-01"), "{body}");
+    // A version the provider does not know at all: ARM's answer.
+    let (status, body) = post("1999-01-01").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("NoRegisteredProviderFound") && body.contains("'workspaces/computes'"), "{body}");
 }
 
 #[tokio::test]

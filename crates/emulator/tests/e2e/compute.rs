@@ -155,3 +155,40 @@ async fn scale_set_start_matches_the_recording() {
     assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
     assert_has_headers("scale set start 202", post, &accepted.headers);
 }
+
+#[tokio::test]
+async fn compute_and_autoscale_take_only_the_versions_their_specs_define() {
+    let h = Harness::start(Options { fleet: fleet(), ..Options::default() }).await;
+    let vm = format!(
+        "/subscriptions/{SUB}/resourceGroups/cli_test_vm_state_mod000001/providers/Microsoft.Compute/virtualMachines/vm-state-mod"
+    );
+    assert_eq!(h.get(&format!("{vm}?{API}")).await.status, StatusCode::OK);
+    // 2024-04-01 is a Machine Learning version, not a Compute one.
+    let wrong = h.get(&format!("{vm}?api-version=2024-04-01")).await;
+    assert_eq!((wrong.status, wrong.code()), (StatusCode::BAD_REQUEST, "NoRegisteredProviderFound"), "{}", wrong.body);
+    let message = wrong.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(
+            "No registered resource provider found for location 'eastus' and API version '2024-04-01' for type \
+             'virtualMachines'. The supported api-versions are '2025-11-01, 2025-04-01, 2024-11-01, "
+        ),
+        "{message}"
+    );
+    assert!(message.ends_with("The supported locations are 'eastus, westus'."), "{message}");
+    let list = format!("/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachineScaleSets");
+    let wrong = h.get(&format!("{list}?api-version=2024-10-01")).await;
+    assert_eq!(wrong.code(), "NoRegisteredProviderFound", "{}", wrong.body);
+    assert!(wrong.body.to_string().contains("for type 'virtualMachineScaleSets'"), "{}", wrong.body);
+
+    let autoscale = format!("/subscriptions/{SUB}/providers/Microsoft.Insights/autoscalesettings");
+    assert_eq!(h.get(&format!("{autoscale}?api-version=2022-10-01")).await.status, StatusCode::OK);
+    let wrong = h.get(&format!("{autoscale}?{API}")).await;
+    assert_eq!((wrong.status, wrong.code()), (StatusCode::BAD_REQUEST, "NoRegisteredProviderFound"), "{}", wrong.body);
+    let message = wrong.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(
+            "for type 'autoscalesettings'. The supported api-versions are '2022-10-01, 2021-05-01-preview, 2015-04-01'."
+        ),
+        "{message}"
+    );
+}
