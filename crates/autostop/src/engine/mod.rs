@@ -1,15 +1,16 @@
 //! The engine behind `autostop run`, the daemon and the Functions handler. One evaluation:
 //! 1. records a run (with its process and a heartbeat, so others can tell it is alive);
 //! 2. confirms what earlier runs left open ([`confirm`]): reads targets back, reconciles claims of dead runs;
-//! 3. for the window `(last evaluated, now]` plus the occurrences still pending, discovers the scopes (only when
-//!    something is due), plans (pure, `autostop_policy`), keeps the occurrences of unreadable scopes pending,
-//!    records misses and skips;
+//! 3. for the window `(last evaluated, now]` plus what earlier ones carried over ([`carry_over`]: occurrences still
+//!    pending, postponed stops), discovers the scopes (only when something is due), plans (pure,
+//!    `autostop_policy`), keeps the occurrences of unreadable scopes pending, records misses and skips;
 //! 4. acts ([`act`]): claim, mark sent, send, record the answer, follow and read back;
 //! 5. moves "last evaluated" forward (never back; not when interrupted) and records how the run ended.
 //!
 //! The state model is in `docs/adr/0004-state-model.md`.
 
 mod act;
+mod carry_over;
 pub mod confirm;
 mod idle;
 mod inventory;
@@ -22,8 +23,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use autostop_azure::ArmClient;
-use autostop_policy::{Choice, Config, Occurrences, PlannedAction, Postponed, PostponedDue, StateFacts, Window};
-use autostop_state::{Event, EventKind, NewRun, Owner, Pending, Postponement, RunId, RunStatus, StateStore, rfc3339};
+use autostop_policy::{Choice, Config, PlannedAction, Postponed, StateFacts, Window};
+use autostop_state::{Event, EventKind, NewRun, Owner, Postponement, RunId, RunStatus, StateStore, rfc3339};
 use futures::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
 
@@ -491,87 +492,6 @@ impl Engine {
         // Notices go out after the stops due now, so that a slow channel never delays one.
         notices::send_due(&self.actor, &self.config, run, (&instances, &facts), now, &mut report).await?;
         Ok(report)
-    }
-
-    /// Adds the pending occurrences to `occurrences`; returns those on time (now evaluated) and those past their
-    /// catch-up limit or whose rule is gone (to be recorded missed).
-    fn add_pending(
-        &self,
-        occurrences: &mut Occurrences,
-        pending: &[Pending],
-        now: Timestamp,
-    ) -> (Vec<Pending>, Vec<Pending>) {
-        pending.iter().cloned().partition(|entry| {
-            let on_time = self.config.rule(&entry.rule).is_some_and(|rule| {
-                entry.occurrence.timestamp() >= now.checked_sub(rule.catch_up).unwrap_or(Timestamp::MIN)
-            });
-            on_time && occurrences.add(&self.config, &entry.rule, entry.occurrence.clone(), now)
-        })
-    }
-
-    /// Adds the postponed stops whose new time falls in `window`, each for its instance alone; returns those whose
-    /// new time is already past their rule's catch-up limit, or whose rule is gone (to be recorded missed).
-    fn add_postponed(
-        &self,
-        occurrences: &mut Occurrences,
-        postponements: &[Postponement],
-        window: Window,
-        now: Timestamp,
-    ) -> Vec<Postponement> {
-        let mut late = Vec::new();
-        for stored in postponements {
-            let Some(until) = stored.until.filter(|until| *until > window.after && *until <= window.until) else {
-                continue;
-            };
-            let postponed = Postponed {
-                rule: stored.key.rule.clone(),
-                occurrence: stored.key.occurrence.timestamp(),
-                target_key: stored.key.target_key(),
-                until: Some(until),
-            };
-            match occurrences.add_postponed(&self.config, &postponed, stored.key.occurrence.clone(), until, now) {
-                PostponedDue::Due => {}
-                PostponedDue::Missed | PostponedDue::UnknownRule => late.push(stored.clone()),
-            }
-        }
-        late
-    }
-
-    /// Without discovery errors, forgets the pending occurrences this evaluation covered. With them, keeps every
-    /// due occurrence pending (the errors as its cause, its first time kept) and forgets those folded into a later
-    /// occurrence of their rule. Returns how many are pending now.
-    async fn track_pending(
-        &self,
-        occurrences: &Occurrences,
-        on_time: &[Pending],
-        errors: &[String],
-        now: Timestamp,
-    ) -> anyhow::Result<usize> {
-        let is_due = |entry: &Pending| {
-            occurrences
-                .due
-                .iter()
-                .any(|due| due.rule == entry.rule && due.occurrence.timestamp() == entry.occurrence.timestamp())
-        };
-        for entry in on_time {
-            if errors.is_empty() || !is_due(entry) {
-                self.actor.store.clear_pending(&entry.rule, entry.occurrence.timestamp()).await?;
-            }
-        }
-        if errors.is_empty() {
-            return Ok(0);
-        }
-        let cause = errors.join("; ");
-        for due in &occurrences.due {
-            let since = on_time
-                .iter()
-                .find(|entry| entry.rule == due.rule && entry.occurrence.timestamp() == due.occurrence.timestamp())
-                .map_or(now, |entry| entry.since);
-            let entry =
-                Pending { rule: due.rule.clone(), occurrence: due.occurrence.clone(), since, cause: cause.clone() };
-            self.actor.store.keep_pending(&entry).await?;
-        }
-        Ok(occurrences.due.len())
     }
 
     async fn record_missed(
