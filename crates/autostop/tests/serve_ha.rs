@@ -191,9 +191,15 @@ fn once_each() -> BTreeMap<String, usize> {
     [("run-1".to_owned(), 1), ("run-2".to_owned(), 1)].into()
 }
 
-/// Asserts that the follower names `leader` as the one it follows, and answers 200.
+/// Asserts that the follower names `leader` as the one it follows, and answers 200. The leader writes who it is
+/// just after it takes the lease, so a follower may first answer with no leader named: it is given a moment.
 async fn follows(follower: &Replica, leader: &Replica) {
-    let health = follower.health().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut health = follower.health().await;
+    while health.get("leader").is_none_or(serde_json::Value::is_null) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        health = follower.health().await;
+    }
     assert_eq!(health["role"], "follower", "{health}");
     assert_eq!(health["status"], "ok", "a healthy follower is healthy: {health}");
     assert_eq!(health["leader"]["listen"], leader.addr.as_str(), "it names its leader: {health}");
