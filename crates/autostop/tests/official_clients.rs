@@ -11,6 +11,8 @@
 
 #[path = "support/background.rs"]
 mod background;
+#[path = "../../../tests/testenv.rs"]
+mod testenv;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,15 +33,12 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `.test-env/NAME`, where `.ci/setup` installs the clients; fails the test when `marker` under it is missing.
+/// `.test-env/NAME`, where `.ci/setup.d/NAME.sh` installs the clients on first use (pinned in
+/// tests/python/requirements.txt and tests/node/package-lock.json); fails the test when `marker` is still missing.
 fn installed(name: &str, marker: &str) -> PathBuf {
+    testenv::ensure(name);
     let dir = repo_root().join(".test-env").join(name);
-    assert!(
-        dir.join(marker).exists(),
-        "{} is missing: run .ci/setup from the repository root (it installs the official Azure clients the tests \
-         drive into .test-env/, pinned in tests/python/requirements.txt and tests/node/package-lock.json)",
-        dir.join(marker).display()
-    );
+    assert!(dir.join(marker).exists(), "{} is missing after .ci/setup.d/{name}.sh", dir.join(marker).display());
     dir
 }
 

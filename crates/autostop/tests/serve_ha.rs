@@ -17,6 +17,8 @@ mod openmetrics;
 mod relay;
 #[path = "support/requests.rs"]
 mod requests;
+#[path = "../../../tests/testenv.rs"]
+mod testenv;
 #[allow(dead_code)]
 #[path = "support/unattended.rs"]
 mod unattended;

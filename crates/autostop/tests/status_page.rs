@@ -3,8 +3,10 @@
 //! names and states, the next action and its reason, the history with its failure first, the savings chart's SVG.
 //! Also: the bearer token the page requires when one is set.
 //!
-//! Chromium comes from `.ci/setup` (`.ci/setup.d/chromium.sh`); a missing one fails the test saying so.
+//! Chromium comes from `.ci/setup.d/chromium.sh`, run on first use (`tests/testenv.rs`).
 
+#[path = "../../../tests/testenv.rs"]
+mod testenv;
 // The unattended-mode helpers, shared with the serve and Functions tests; this test uses only some of them.
 #[allow(dead_code)]
 #[path = "support/unattended.rs"]
@@ -81,13 +83,14 @@ async fn start(dir: &Path, env: &[(&str, &str)]) -> (Emulator, Process, String) 
     (emulator, daemon, base)
 }
 
-/// Chromium on PATH, or a failure telling how to install it.
+/// Chromium on PATH (installed by `.ci/setup.d/chromium.sh` on first use, which needs root).
 fn chromium() -> PathBuf {
+    testenv::ensure("chromium");
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|dir| dir.join("chromium"))
         .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("chromium is not installed: run .ci/setup (it installs Debian's chromium)"))
+        .unwrap_or_else(|| panic!("chromium is not on PATH after .ci/setup.d/chromium.sh"))
 }
 
 /// Runs headless Chromium on `url` with a fresh profile and `extra` flags; returns its stdout.

@@ -6,6 +6,8 @@
 
 #[path = "../tests/common/azurite.rs"]
 mod azurite;
+#[path = "../../../tests/testenv.rs"]
+mod testenv;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

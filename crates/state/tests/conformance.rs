@@ -7,6 +7,8 @@ mod common;
 
 #[path = "common/azurite.rs"]
 mod azurite;
+#[path = "../../../tests/testenv.rs"]
+mod testenv;
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};

@@ -215,15 +215,11 @@ url = "{base}/slack/SECRET-SLACK-TOKEN"
     }
 }
 
-/// The venv's Python, where `.ci/setup` installs aiosmtpd; fails the test when it is missing.
+/// The venv's Python, where `.ci/setup.d/python.sh` installs aiosmtpd (pinned in tests/python/requirements.txt).
 fn python() -> PathBuf {
+    crate::testenv::ensure("python");
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.test-env/python/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run .ci/setup from the repository root (it installs aiosmtpd, pinned in \
-         tests/python/requirements.txt)",
-        python.display()
-    );
+    assert!(python.exists(), "{} is missing after .ci/setup.d/python.sh", python.display());
     python
 }
 

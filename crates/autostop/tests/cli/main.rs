@@ -20,6 +20,8 @@ mod relay;
 mod requests;
 mod savings;
 mod stop_start;
+#[path = "../../../../tests/testenv.rs"]
+mod testenv;
 mod timeline;
 mod trust;
 mod util;

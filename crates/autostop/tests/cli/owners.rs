@@ -90,11 +90,12 @@ async fn a_start_rule_does_not_undo_the_owners_own_stop_but_starts_what_autostop
 /// The signing key the daemon is given, and the test signs its links with.
 const LINK_KEY: &str = "a link key of at least thirty-two bytes, for tests only";
 
-/// libfaketime, where `.ci/setup` unpacks it; fails the test when it is missing.
+/// libfaketime, where `.ci/setup.d/faketime.sh` unpacks it on first use.
 fn faketime() -> std::path::PathBuf {
+    crate::testenv::ensure("faketime");
     let library = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../.test-env/faketime/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1");
-    assert!(library.exists(), "{} is missing: run .ci/setup from the repository root", library.display());
+    assert!(library.exists(), "{} is missing after .ci/setup.d/faketime.sh", library.display());
     library
 }
 

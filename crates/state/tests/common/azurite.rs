@@ -33,15 +33,11 @@ fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository root exists")
 }
 
-/// The installed `azurite-blob`, or a failure saying to run `.ci/setup`.
+/// The installed `azurite-blob` (installed by `.ci/setup.d/azurite.sh` on first use).
 pub fn binary() -> PathBuf {
+    crate::testenv::ensure("azurite");
     let path = repository_root().join(".test-env/azurite/node_modules/.bin/azurite-blob");
-    assert!(
-        path.exists(),
-        "Azurite is not installed at {}: run `bash .ci/setup` (it installs the npm package azurite under \
-         .test-env/azurite) before the Blob state tests",
-        path.display()
-    );
+    assert!(path.exists(), "Azurite is not at {} after .ci/setup.d/azurite.sh", path.display());
     path
 }
 
