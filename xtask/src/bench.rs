@@ -564,7 +564,6 @@ fn stop_fleet(paths: &Harness, spec: &StopFleet) -> anyhow::Result<ScenarioResul
     let ratio = autostop_s / bound.seconds;
     let failed = running.saturating_sub(ours.succeeded);
     let failed_verified = not_stopped(&shape, &report);
-    let peak_rss_mib = ours.measured.peak_rss_mib();
     let minimum = shape.subscriptions * (bound.reads_per_subscription + bound.writes_per_subscription);
     let mut notes = vec![
         format!("bound: {}", bound.explanation),
@@ -598,15 +597,52 @@ fn stop_fleet(paths: &Harness, spec: &StopFleet) -> anyhow::Result<ScenarioResul
             requests.throttled
         ));
     }
+    let measured = StopMeasured {
+        name,
+        ours: &ours,
+        report: &report,
+        bound_s: bound.seconds,
+        instances: shape.instances(),
+        running,
+        failed_verified,
+    };
+    Ok(judged(&measured, (factor, rss_limit_mib), notes))
+}
+
+/// What one `stop --all --wait` scenario measured, for [`judged`].
+struct StopMeasured<'a> {
+    name: &'a str,
+    ours: &'a AutostopRun,
+    report: &'a EmulatorReport,
+    /// The scenario's bound, seconds.
+    bound_s: f64,
+    /// Targets in the fleet.
+    instances: usize,
+    /// Of them, those running, which autostop must stop.
+    running: usize,
+    /// Compute instances the emulator did not end `Stopped`.
+    failed_verified: usize,
+}
+
+/// Holds `measured` against its targets: at most `factor` x the bound, nothing failed
+/// (by autostop's report and by the emulator's final states), no 429, peak RSS under `rss_limit_mib`. Adds a
+/// note for each target missed but the ratio (whose explanation is the scenario's own) to `notes`.
+fn judged(measured: &StopMeasured<'_>, (factor, rss_limit_mib): (f64, f64), mut notes: Vec<String>) -> ScenarioResult {
+    let StopMeasured { name, ours, report, bound_s, instances, running, failed_verified } = *measured;
+    let autostop_s = ours.measured.wall.as_secs_f64();
+    let ratio = autostop_s / bound_s;
+    let failed = running.saturating_sub(ours.succeeded);
+    let peak_rss_mib = ours.measured.peak_rss_mib();
+    let throttled = report.requests.throttled;
     if failed > 0 || failed_verified > 0 {
         notes.push(format!(
-            "target missed: {failed} of {running} instances not confirmed stopped by autostop ({} reported failed), \
+            "target missed: {failed} of {running} targets not confirmed stopped by autostop ({} reported failed), \
              {failed_verified} not Stopped in the emulator; see {name}-autostop.stdout",
             ours.failed_rows
         ));
     }
-    if requests.throttled > 0 {
-        notes.push(format!("target missed: {} requests answered 429 (target 0)", requests.throttled));
+    if throttled > 0 {
+        notes.push(format!("target missed: {throttled} requests answered 429 (target 0)"));
     }
     if peak_rss_mib >= rss_limit_mib {
         notes.push(format!(
@@ -614,34 +650,30 @@ fn stop_fleet(paths: &Harness, spec: &StopFleet) -> anyhow::Result<ScenarioResul
             peak_rss_mib - rss_limit_mib
         ));
     }
-    Ok(ScenarioResult {
+    ScenarioResult {
         name: name.to_owned(),
         autostop_s,
         baseline_s: None,
-        bound_s: Some(bound.seconds),
+        bound_s: Some(bound_s),
         ratio,
         target: format!("<= {factor}x the bound, 0 failed, 0 429s, peak RSS < {rss_limit_mib} MiB"),
-        met: ratio <= factor
-            && failed == 0
-            && failed_verified == 0
-            && requests.throttled == 0
-            && peak_rss_mib < rss_limit_mib,
+        met: ratio <= factor && failed == 0 && failed_verified == 0 && throttled == 0 && peak_rss_mib < rss_limit_mib,
         failed,
         failed_verified: Some(failed_verified),
-        throttled: requests.throttled,
+        throttled,
         peak_rss_mib: Some(peak_rss_mib),
         baseline_peak_rss_mib: None,
         autostop_cpu_s: Some(ours.measured.cpu.as_secs_f64()),
         emulator_cpu_s: Some(report.cpu_s),
         baseline_failed: None,
-        instances: shape.instances(),
+        instances,
         running,
-        requests: requests.total,
+        requests: report.requests.total,
         baseline_requests: None,
         p50_ms: None,
         p95_ms: None,
         notes,
-    })
+    }
 }
 
 /// VMs per subscription in the mixed scenario, and how many of them run.
@@ -664,8 +696,8 @@ fn mixed_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
         .context("cannot serialize the fleet")?;
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     let options = fleet_options();
-    let subscriptions = (0..shape.subscriptions).map(fleet::subscription_id).collect::<Vec<_>>().join(",");
-    let scope = ["--subscription", &subscriptions, "--kind", "compute-instance", "--kind", "vm"].map(str::to_owned);
+    let mut scope = all_subscriptions(&shape);
+    scope.extend(["--kind", "compute-instance", "--kind", "vm"].map(str::to_owned));
     let targets = shape.instances() + shape.subscriptions * vms;
     eprintln!("bench: mixed: autostop stop --all --wait on {targets} instances and VMs (20 ms latency, buckets on)");
     let emulator = Emulator::start(&paths.autostop, &path, &options, &paths.out.join("mixed.emulator.log"))?;
@@ -677,7 +709,6 @@ fn mixed_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
     // The emulator's state counts are of its Azure ML computes; the VMs rest on autostop's report.
     let failed_verified = not_stopped(&shape, &report);
     let autostop_s = ours.measured.wall.as_secs_f64();
-    let peak_rss_mib = ours.measured.peak_rss_mib();
     let conditions = Conditions {
         buckets: Buckets::default(),
         latency: options.latency,
@@ -697,55 +728,22 @@ fn mixed_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
         "the emulator's final states count its compute instances only; the VMs rest on autostop's report".to_owned(),
         cpu_note(&ours.measured, &report),
     ];
-    if failed > 0 || failed_verified > 0 {
-        notes.push(format!(
-            "target missed: {failed} of {running} targets not confirmed stopped, {failed_verified} instances not \
-             Stopped in the emulator; see mixed-autostop.stdout"
-        ));
-    }
     if ratio > MIXED_FACTOR {
         notes.push(format!(
             "target missed: {ratio:.3}x is over {MIXED_FACTOR}x ({autostop_s:.2} s over {:.2} s)",
             MIXED_FACTOR * bound.seconds
         ));
     }
-    if requests.throttled > 0 {
-        notes.push(format!("target missed: {} requests answered 429 (target 0)", requests.throttled));
-    }
-    if peak_rss_mib >= MIXED_RSS_LIMIT_MIB {
-        notes.push(format!(
-            "target missed: peak RSS {peak_rss_mib:.1} MiB is {:.1} MiB over {MIXED_RSS_LIMIT_MIB} MiB",
-            peak_rss_mib - MIXED_RSS_LIMIT_MIB
-        ));
-    }
-    Ok(ScenarioResult {
-        name: "mixed".to_owned(),
-        autostop_s,
-        baseline_s: None,
-        bound_s: Some(bound.seconds),
-        ratio,
-        target: format!("<= {MIXED_FACTOR}x the bound, 0 failed, 0 429s, peak RSS < {MIXED_RSS_LIMIT_MIB} MiB"),
-        met: ratio <= MIXED_FACTOR
-            && failed == 0
-            && failed_verified == 0
-            && requests.throttled == 0
-            && peak_rss_mib < MIXED_RSS_LIMIT_MIB,
-        failed,
-        failed_verified: Some(failed_verified),
-        throttled: requests.throttled,
-        peak_rss_mib: Some(peak_rss_mib),
-        baseline_peak_rss_mib: None,
-        autostop_cpu_s: Some(ours.measured.cpu.as_secs_f64()),
-        emulator_cpu_s: Some(report.cpu_s),
-        baseline_failed: None,
+    let measured = StopMeasured {
+        name: "mixed",
+        ours: &ours,
+        report: &report,
+        bound_s: bound.seconds,
         instances: targets,
         running,
-        requests: requests.total,
-        baseline_requests: None,
-        p50_ms: None,
-        p95_ms: None,
-        notes,
-    })
+        failed_verified,
+    };
+    Ok(judged(&measured, (MIXED_FACTOR, MIXED_RSS_LIMIT_MIB), notes))
 }
 
 /// `autostop list` on 40 subscriptions x 10 workspaces x 100 instances under the fleet conditions, once with
