@@ -5,7 +5,7 @@
 //! statuses it expects. Everything else becomes an [`Error`] naming the resource.
 
 use crate::cloud::Cloud;
-use crate::compute_throttle::{ComputeThrottle, ComputeThrottleOptions};
+use crate::compute::throttle::{ComputeThrottle, ComputeThrottleOptions};
 use crate::credential::FreshToken;
 use crate::error::{Error, ErrorKind, display_url, from_core};
 use crate::ids::{ComputeId, SubscriptionId, WorkspaceId};

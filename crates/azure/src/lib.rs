@@ -46,7 +46,6 @@
 mod client;
 mod cloud;
 mod compute;
-pub mod compute_throttle;
 mod credential;
 mod error;
 mod ids;
@@ -64,11 +63,12 @@ mod transport;
 
 pub use client::{ArmClient, ArmClientOptions, DEFAULT_API_VERSION};
 pub use cloud::Cloud;
+pub use compute::throttle as compute_throttle;
+pub use compute::throttle::ComputeThrottleOptions;
 pub use compute::{
     COMPUTE_API_VERSION, COMPUTE_PROVIDER, MACHINE_RULE, Machine, MachineId, MachineKind, PowerState,
     machine_permission, machine_verb,
 };
-pub use compute_throttle::ComputeThrottleOptions;
 pub use credential::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
     CredentialKind, CredentialOptions, IDENTITY_ENDPOINT, IDENTITY_HEADER, ManagedIdentitySource, Selection,

@@ -1,7 +1,7 @@
 //! The per-try pipeline policy that keeps each request inside the client-side budget ([`crate::throttle`]),
 //! feeds ARM's rate-limit headers and 429s back into it, and counts requests, retries and throttles.
 
-use crate::compute_throttle::{ComputeThrottle, group_of, parse_remaining_resource};
+use crate::compute::throttle::{ComputeThrottle, group_of, parse_remaining_resource};
 use crate::throttle::{Budget, Throttle};
 use async_trait::async_trait;
 use azure_core::http::policies::{Policy, PolicyResult, RetryPolicyCount};
