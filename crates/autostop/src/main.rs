@@ -3,17 +3,11 @@
 //! Exit codes live in exactly one place, [`exit_code`]: 0 when everything succeeded, 1 when some action failed,
 //! 2 for usage or configuration errors.
 
-mod apply;
 mod cli;
 mod config;
 mod connect;
-mod deliver;
-mod discover;
-mod engine;
-mod idle;
 mod logging;
 mod output;
-mod progress;
 mod savings;
 mod serve;
 mod signals;

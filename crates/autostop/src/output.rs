@@ -8,7 +8,7 @@ use autostop_policy::Instance;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde::Serialize;
 
-use crate::apply::Verdict;
+use autostop_engine::apply::Verdict;
 
 /// The kind `list` shows for an Azure ML compute that is not a compute instance (an AmlCompute cluster, an attached
 /// or Kubernetes compute): listed for information, never acted on.

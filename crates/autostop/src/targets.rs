@@ -151,7 +151,7 @@ mod tests {
 
     /// A compute as discovery reports it to the verbs.
     fn compute(workspace: &str, name: &str, compute_type: ComputeType, state: Option<ComputeState>) -> Instance {
-        crate::discover::instance(&Compute {
+        autostop_engine::discover::instance(&Compute {
             id: format!("{WORKSPACE}/{workspace}/computes/{name}").parse().expect("compute id"),
             name: name.to_owned(),
             location: "eastus".to_owned(),

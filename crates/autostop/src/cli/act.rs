@@ -12,13 +12,13 @@ use futures::stream::{self, StreamExt};
 use std::sync::Arc;
 
 use crate::Outcome;
-use crate::apply::{ApplyArgs, ApplyOptions, Verdict};
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
-use crate::discover::{Found, Inventory, Scope, describe, discover_each, named_workspaces};
-use crate::engine::{AD_HOC_RULE, Actions, Actor, EngineOptions, RunOutcome};
 use crate::output::{ActionPrinter, ActionRow, unhandled_reason};
 use crate::targets::{Candidate, Considering, Selection, unhandled_selected};
+use autostop_engine::apply::{ApplyArgs, ApplyOptions, Verdict};
+use autostop_engine::discover::{Found, Inventory, Scope, describe, discover_each, named_workspaces};
+use autostop_engine::engine::{AD_HOC_RULE, Actions, Actor, EngineOptions, RunOutcome};
 
 /// `autostop stop|start (NAME... | --all) [SCOPE] [--wait] [--force] [--yes]`
 #[derive(Debug, Args)]
@@ -294,7 +294,7 @@ async fn get_named(
     let mut errors = Vec::new();
     for (name, result) in results {
         match result {
-            Ok(compute) => inventory.targets.push(crate::discover::instance(&compute)),
+            Ok(compute) => inventory.targets.push(autostop_engine::discover::instance(&compute)),
             Err(err) => errors.push((name, err.to_string())),
         }
     }

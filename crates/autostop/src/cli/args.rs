@@ -35,7 +35,7 @@ fn parse_kind(text: &str) -> Result<autostop_policy::Kind, String> {
 
 impl ScopeArgs {
     /// Validates the scope: at least one subscription, each a well-formed id, and well-formed names.
-    pub fn scope(&self) -> Result<crate::discover::Scope, crate::UsageError> {
+    pub fn scope(&self) -> Result<autostop_engine::discover::Scope, crate::UsageError> {
         let usage = |err: autostop_azure::Error| crate::UsageError(err.to_string());
         if let Some(group) = &self.resource_group {
             autostop_azure::validate_resource_group(group).map_err(usage)?;
@@ -55,7 +55,7 @@ impl ScopeArgs {
         if kinds.is_empty() {
             kinds.push(autostop_policy::Kind::ComputeInstance);
         }
-        Ok(crate::discover::Scope {
+        Ok(autostop_engine::discover::Scope {
             kinds,
             owner_tag: self.owner_tag.clone(),
             subscriptions,

@@ -9,13 +9,13 @@ use autostop_policy::Action;
 use clap::Args;
 
 use crate::Outcome;
-use crate::apply::ApplyOptions;
 use crate::cli::OutputFormat;
 use crate::cli::act::{Request, execute as act};
 use crate::cli::list::execute as list;
 use crate::connect::Connection;
-use crate::discover::Scope;
 use crate::targets::Selection;
+use autostop_engine::apply::ApplyOptions;
+use autostop_engine::discover::Scope;
 
 /// `autostop demo [--output table|json]`
 #[derive(Debug, Args)]
@@ -71,7 +71,7 @@ async fn walk_through(
     step(&mut out, "list")?;
     let mut outcome = list(&client, &scope, format, &mut out).await?;
     step(&mut out, "stop --all --wait")?;
-    let poll = crate::apply::cli_poll_options(Duration::from_millis(500));
+    let poll = autostop_engine::apply::cli_poll_options(Duration::from_millis(500));
     let request = Request {
         action: Action::Stop,
         selection: Selection::All,

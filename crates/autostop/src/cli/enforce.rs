@@ -11,8 +11,8 @@ use clap::{Args, Subcommand};
 use crate::Outcome;
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
-use crate::discover::{describe, discover};
-use crate::idle::{IdleOptions, IdleRow, enforce};
+use autostop_engine::discover::{describe, discover};
+use autostop_engine::idle::{IdleOptions, IdleRow, enforce};
 
 /// `autostop enforce ...`
 #[derive(Debug, Subcommand)]

@@ -8,8 +8,8 @@ use clap::Args;
 use crate::Outcome;
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
-use crate::discover::{Found, Scope, discover_each};
 use crate::output::ComputePrinter;
+use autostop_engine::discover::{Found, Scope, discover_each};
 
 /// `autostop list [SCOPE] [--output table|json]`
 #[derive(Debug, Args)]

@@ -118,7 +118,7 @@ struct ServeCommand {
     #[command(flatten)]
     azure: AzureArgs,
     #[command(flatten)]
-    apply: crate::apply::ApplyArgs,
+    apply: autostop_engine::apply::ApplyArgs,
     /// Status page prices: a saved Retail Prices API answer (nothing is fetched).
     #[arg(long, value_name = "FILE")]
     prices: Option<std::path::PathBuf>,
@@ -149,9 +149,10 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         let page = std::sync::Arc::new(page);
         let pages: Option<std::sync::Arc<dyn crate::serve::Pages>> = Some(page.clone());
         let engine_store = store.clone();
-        let wakeups = crate::engine::Wakeups::default();
+        let wakeups = autostop_engine::engine::Wakeups::default();
         // The postponed stops still to come, so that the daemon wakes for them from the start.
-        let since = crate::engine::postponements_since(&config, jiff::Timestamp::now(), jiff::Timestamp::now());
+        let since =
+            autostop_engine::engine::postponements_since(&config, jiff::Timestamp::now(), jiff::Timestamp::now());
         let postponed =
             anyhow::Context::context(runtime()?.block_on(store.postponements(since)), "reading the postponed stops")?;
         wakeups.add(postponed.iter().filter_map(|postponed| postponed.until));
@@ -162,11 +163,15 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         // configuration too; a configuration that fails to load leaves all three as they were.
         let loader = move || {
             let (config, client) = crate::config::connect(&policy.config_path(), &policy.azure)?;
-            let options =
-                crate::engine::EngineOptions { apply: apply.clone(), link_key: key.clone(), ..Default::default() };
+            let options = autostop_engine::engine::EngineOptions {
+                apply: apply.clone(),
+                link_key: key.clone(),
+                ..Default::default()
+            };
             following.follow(config.clone());
             page.follow(config.clone());
-            Ok(crate::engine::Engine::new(config, client, engine_store.clone(), options).with_wakeups(wakeups.clone()))
+            Ok(autostop_engine::engine::Engine::new(config, client, engine_store.clone(), options)
+                .with_wakeups(wakeups.clone()))
         };
         Ok(serve::Parts { loader, store, pages, links, election: lease })
     })

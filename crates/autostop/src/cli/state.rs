@@ -42,10 +42,14 @@ pub async fn run(command: StateCommand) -> anyhow::Result<Outcome> {
         return Err(UsageError(format!("--from and --to are the same state ({from})")).into());
     }
     let (source, destination) = (from.open()?, to.open()?);
-    let migrated =
-        autostop_state::migrate(&*source, &*destination, &[crate::engine::LAST_EVALUATED_KEY], jiff::Timestamp::now())
-            .await
-            .with_context(|| format!("cannot migrate the state {from} to {to}"))?;
+    let migrated = autostop_state::migrate(
+        &*source,
+        &*destination,
+        &[autostop_engine::engine::LAST_EVALUATED_KEY],
+        jiff::Timestamp::now(),
+    )
+    .await
+    .with_context(|| format!("cannot migrate the state {from} to {to}"))?;
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&migrated)?),
         OutputFormat::Table => println!(

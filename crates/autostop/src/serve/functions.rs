@@ -44,7 +44,8 @@ use super::retention::{Cadence, PruneReport, Retention};
 use super::server::ServerLimits;
 use super::timer::{InvokeResponse, parse_invocation};
 use super::{Evaluate, Load, Window};
-use crate::signals::{Control, Interrupt, Stage};
+use crate::signals::Control;
+use autostop_engine::interrupt::{Interrupt, Stage};
 
 /// How the custom handler runs.
 #[derive(Debug, Clone)]

@@ -28,8 +28,9 @@ use std::future::Future;
 
 use jiff::Timestamp;
 
-pub use crate::engine::Pruned;
-pub use crate::signals::{Interrupt, forward_signals};
+pub use crate::signals::forward_signals;
+pub use autostop_engine::engine::Pruned;
+pub use autostop_engine::interrupt::Interrupt;
 pub use daemon::{DaemonOptions, run_daemon};
 pub use functions::{FunctionsOptions, run_functions};
 pub use http_trigger::{REQUEST_BINDING, RESPONSE_BINDING};

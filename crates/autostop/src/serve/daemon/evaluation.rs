@@ -9,7 +9,8 @@ use tokio::time::Instant;
 use super::super::{Evaluate as _, LastStore, Load, Window};
 use super::scheduler::{Scheduler, until_role};
 use super::{Clock, RECORD_WAIT};
-use crate::signals::{Control, Interrupt, Stage};
+use crate::signals::Control;
+use autostop_engine::interrupt::{Interrupt, Stage};
 
 /// How one evaluation ended, as the loop sees it.
 pub(super) enum RunEnd {

@@ -21,7 +21,7 @@ use super::Actor;
 use super::confirm::{Decision, Seen, after_reading};
 use super::report::RunOutcome;
 use crate::apply::{ActionRequest, MAX_FOLLOWED};
-use crate::signals::Interrupt;
+use crate::interrupt::Interrupt;
 
 /// Acts on every planned action concurrently and returns one outcome per action, plus the state errors that
 /// stopped some of them (each named).

@@ -29,7 +29,7 @@ use futures::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::apply::ApplyOptions;
-use crate::signals::Interrupt;
+use crate::interrupt::Interrupt;
 pub use act::Actions;
 pub use inventory::{Found, inventory};
 pub use notices::NOTIFY_ACTION;

@@ -1,0 +1,11 @@
+//! The evaluation engine of autostop: discovers targets, plans with `autostop_policy`, acts on Azure, confirms what
+//! earlier runs left open, records it all in `autostop_state` and delivers notices. The `autostop` binary (CLI,
+//! daemon, Functions handler) composes it with its configuration, state store and outputs.
+
+pub mod apply;
+pub mod deliver;
+pub mod discover;
+pub mod engine;
+pub mod idle;
+pub mod interrupt;
+mod progress;
