@@ -4,7 +4,7 @@
 //!
 //! # Credentials
 //!
-//! [`credential`] picks one credential from an environment lookup, in this order, unless `--credential NAME`
+//! `credential` picks one credential from an environment lookup, in this order, unless `--credential NAME`
 //! ([`CredentialOptions::kind`]) forces one:
 //!
 //! 1. `client-secret`: `AZURE_CLIENT_SECRET` set (with `AZURE_TENANT_ID` and `AZURE_CLIENT_ID`);

@@ -101,7 +101,7 @@ struct WireTrigger {
 }
 
 impl Requests {
-    /// `POST .../computes/{name}/updateIdleShutdownSetting?api-version=`[`IDLE_SHUTDOWN_API_VERSION`] (its body is
+    /// `POST .../computes/{name}/updateIdleShutdownSetting?api-version=``IDLE_SHUTDOWN_API_VERSION` (its body is
     /// `{"idleTimeBeforeShutdown": ...}`).
     pub fn update_idle_shutdown(&self, id: &ComputeId) -> ArmRequest {
         let workspace = id.workspace();

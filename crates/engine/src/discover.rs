@@ -89,7 +89,7 @@ impl Found {
     }
 }
 
-/// Lists the targets of the scope and hands them to `each` as they arrive, at most [`CONCURRENCY`] listings held
+/// Lists the targets of the scope and hands them to `each` as they arrive, at most `CONCURRENCY` (16) listings held
 /// at once: the compute instances one workspace at a time in the order of their ids (workspaces by id, computes by
 /// id within), then the VMs, then the scale sets (each in the order of their ids). Returns the listings that
 /// failed; an error from `each` (e.g. a closed stdout) stops discovery and is returned.

@@ -8,9 +8,9 @@
 //! - [`mod@plan`]: inventory + config + window -> actions, skips and missed occurrences, each with its reason;
 //! - [`facts`]: what the plan reads from the state (autostop's own stops, owners' postponements);
 //! - [`owner_stop`]: whether an owner stopped an instance themselves (a start rule does not undo it);
-//! - [`timeline`]: every occurrence of a future window in time order, simulating forward;
+//! - [`timeline`](mod@timeline): every occurrence of a future window in time order, simulating forward;
 //! - [`savings`]: hours stopped by autostop and what they would have cost;
-//! - [`eligibility`]: whether a state allows an action, shared with the ad-hoc verbs.
+//! - `eligibility`: whether a state allows an action, shared with the ad-hoc verbs.
 
 pub mod config;
 pub mod duration;

@@ -24,7 +24,7 @@
 //!    ([`PlanSkipReason::Snoozed`]; a past snooze is ignored). An unreadable tag value is a skip
 //!    ([`PlanSkipReason::UnreadableTag`]), never silently ignored.
 //! 7. **State.** Stop only `Running` (`JobRunning` only with `force`), start only `Stopped`, never a compute that
-//!    is not an instance ([`crate::eligibility`]).
+//!    is not an instance (`eligibility`).
 //! 8. **An owner's own stop.** A start rule does not start an instance that someone other than autostop stopped
 //!    after the rule's previous occurrence ([`PlanSkipReason::OwnerStopped`], [`crate::owner_stop`]), unless the
 //!    rule says `restart_owner_stopped = true`. What autostop itself stopped comes from the state, as

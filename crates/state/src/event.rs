@@ -134,7 +134,7 @@ impl Event {
     }
 }
 
-/// One stored event, as [`crate::Store::history`] returns it.
+/// One stored event, as [`crate::StateStore::history`] returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventRecord {
     /// The event's id: increasing in the order events were recorded.

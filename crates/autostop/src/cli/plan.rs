@@ -1,5 +1,5 @@
 //! `autostop plan`: what the policy would do at each occurrence of a window of time, and why (a dry run: nothing
-//! is changed). Each occurrence sees the states the earlier ones leave ([`autostop_policy::timeline`]). Azure ML
+//! is changed). Each occurrence sees the states the earlier ones leave ([`autostop_policy::timeline`](fn@autostop_policy::timeline)). Azure ML
 //! native start schedules that undo a stop rule's work are part of the answer: listed below the table, and on each
 //! JSON row of that rule and instance (`native_starts`).
 

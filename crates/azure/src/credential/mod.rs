@@ -1,5 +1,5 @@
 //! Building the chosen Azure credential with the official `azure_identity` credentials. There is no
-//! DefaultAzureCredential in the crate: the chain is [`select`], in a documented order; this module builds it.
+//! DefaultAzureCredential in the crate: the chain is [`select`](fn@select), in a documented order; this module builds it.
 //!
 //! Secrets live in `azure_core::credentials::Secret` (Debug redacts) and are scrubbed from every error message.
 
@@ -58,7 +58,7 @@ pub fn authority_host(options: &CredentialOptions, env: impl Fn(&str) -> Option<
     }
 }
 
-/// Chooses the credential from `env` (see [`select`] for the order) and builds it with `azure_identity`.
+/// Chooses the credential from `env` (see [`select`](fn@select) for the order) and builds it with `azure_identity`.
 ///
 /// Returns the kind chosen and the credential. Tokens are cached by `azure_identity` (and by the ARM client's
 /// bearer policy) and refreshed five minutes before they expire. Error messages name the credential and never

@@ -1,10 +1,10 @@
 //! The engine behind `autostop run`, the daemon and the Functions handler. One evaluation:
 //! 1. records a run (with its process and a heartbeat, so others can tell it is alive);
-//! 2. confirms what earlier runs left open ([`confirm`]): reads targets back, reconciles claims of dead runs;
-//! 3. for the window `(last evaluated, now]` plus what earlier ones carried over ([`carry_over`]: occurrences still
+//! 2. confirms what earlier runs left open (`confirm`): reads targets back, reconciles claims of dead runs;
+//! 3. for the window `(last evaluated, now]` plus what earlier ones carried over (`carry_over`: occurrences still
 //!    pending, postponed stops), discovers the scopes (only when something is due), plans (pure,
 //!    `autostop_policy`), keeps the occurrences of unreadable scopes pending, records misses and skips;
-//! 4. acts ([`act`]): claim, mark sent, send, record the answer, follow and read back;
+//! 4. acts (`act`): claim, mark sent, send, record the answer, follow and read back;
 //! 5. moves "last evaluated" forward (never back; not when interrupted) and records how the run ended.
 //!
 //! The state model is in `docs/adr/0004-state-model.md`.

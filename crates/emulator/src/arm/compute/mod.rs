@@ -6,7 +6,7 @@
 //! settings that target scale sets.
 //!
 //! This file serves a request; [`route`] names it, [`rate_limits`] charges it against the Compute RP's budgets and
-//! [`json`] renders the bodies.
+//! [`json`](mod@json) renders the bodies.
 
 mod json;
 mod rate_limits;
