@@ -251,7 +251,7 @@ impl Control {
         self.shared.live().faults.server_errors(count);
     }
 
-    /// The next `count` ARM requests have their connection closed without an answer.
+    /// The next `count` ARM requests get no answer: their connection closed (HTTP/1.1), their stream reset (HTTP/2).
     pub fn drop_next_connections(&self, count: usize) {
         self.shared.live().faults.drops(count);
     }
