@@ -11,8 +11,7 @@ use crate::util::*;
 
 /// An HTTPS client that trusts only the emulator's CA and offers only HTTP/1.1 (as Python `requests` does).
 fn http1_client(emulator: &Emulator) -> reqwest::Client {
-    let ca = reqwest::Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA PEM parses");
-    reqwest::Client::builder().tls_certs_only([ca]).http1_only().build().expect("client builds")
+    client_builder_for(emulator).http1_only().build().expect("client builds")
 }
 
 /// The versions the emulator recorded for requests to `path`, in order.
