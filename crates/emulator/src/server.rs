@@ -131,8 +131,8 @@ struct Dropped;
 
 /// The most streams a client may open at once on one HTTP/2 connection (`SETTINGS_MAX_CONCURRENT_STREAMS`).
 /// Azure does not document what its front doors advertise; 100 is the floor RFC 9113 (section 6.5.2) recommends
-/// and the default of Microsoft's own HTTP/2 servers (Kestrel's `MaxStreamsPerConnection`, http.sys), so a client
-/// tested here meets the limit it would meet there: requests beyond it wait in the client for a free stream.
+/// and the default of Microsoft's ASP.NET Core server (Kestrel's `Http2Limits.MaxStreamsPerConnection`), so a
+/// client tested here meets a limit it may meet there: requests beyond it wait in the client for a free stream.
 pub(crate) const MAX_CONCURRENT_STREAMS: u32 = 100;
 
 /// A running emulator. Dropping it stops the server too; [`Emulator::shutdown`] waits for that.
@@ -339,7 +339,8 @@ fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Adds latency, injects request faults into ARM requests, and records what was served (method, path and query,
-/// HTTP version, status; status 0 for a dropped request). The management path is left alone: no latency, not recorded.
+/// HTTP version, status; status 0 for a dropped request). The management path is left alone: no latency, not
+/// recorded.
 async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     if request.uri().path().starts_with("/_emulator/") {
         return next.run(request).await;
@@ -394,17 +395,18 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, router: Route
 }
 
 /// Does the TLS handshake on one connection (a TCP connection, or a tunnel opened with `CONNECT`) and serves it
-/// until the peer closes it or the emulator stops: HTTP/2 when the client chose `h2` by ALPN (at most
-/// [`MAX_CONCURRENT_STREAMS`] streams at once), else HTTP/1.1 with upgrades (the login proxy's `CONNECT`).
+/// until the peer closes it or the emulator stops: HTTP/2 when the client speaks it (having chosen `h2` by ALPN;
+/// hyper-util's auto builder reads the connection preface), at most [`MAX_CONCURRENT_STREAMS`] streams at once;
+/// else HTTP/1.1 with upgrades (the login proxy's `CONNECT`).
 ///
 /// A request failed by the dropped-connection fault ends its service call with an error. Under HTTP/1.1 hyper then
 /// closes the connection without an answer, which is the only way to fail one request there. Under HTTP/2 hyper
-/// resets only that request's stream (`RST_STREAM`, `INTERNAL_ERROR`), as a front door does when the request
-/// behind one stream fails; hanging up the connection instead would fail every request multiplexed on it, turning
-/// one injected fault into dozens and every POST in flight into one whose fate the client cannot know. Either way
-/// the client gets no response for that request, cannot tell whether it was acted on, and its retry policy decides
-/// (`azure_core` retries it as a transport error, POSTs included: a repeated stop or start is answered by ARM as
-/// any other).
+/// resets only that request's stream (`RST_STREAM`, `INTERNAL_ERROR`), the protocol's way to fail one request;
+/// hanging up the connection instead would fail every request multiplexed on it, turning one injected fault into
+/// dozens and every POST in flight into one whose fate the client cannot know. Either way the client gets no
+/// response for that one request and cannot tell whether it was acted on, as before: `azure_core` retries it as a
+/// transport error, POSTs included (`crates/azure/tests/faults.rs` and the CLI's fault tests check the retries and
+/// that no outcome is reported wrongly).
 fn serve_tls<IO>(
     io: IO,
     acceptor: TlsAcceptor,
