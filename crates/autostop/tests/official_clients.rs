@@ -123,6 +123,20 @@ impl Rig {
             .collect()
     }
 
+    /// The HTTP versions of the requests the emulator served (`HTTP/1.1`, `HTTP/2`), each once, sorted.
+    fn versions(&self) -> Vec<String> {
+        let requests = self.get("/_emulator/requests");
+        let mut versions: Vec<String> = requests
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|r| r["version"].as_str().unwrap_or("none").to_owned())
+            .collect();
+        versions.sort();
+        versions.dedup();
+        versions
+    }
+
     /// The state of a compute, by ARM id, as the emulator holds it.
     fn state(&self, compute: &str) -> String {
         let id: String = compute
@@ -160,6 +174,8 @@ fn assert_identity_findings(rig: &Rig, findings: &Value) {
         "DefaultAzureCredential's instance discovery reached the emulator through HTTPS_PROXY: {served:#?}"
     );
     assert!(served.iter().all(|line| !line.ends_with(" 401")), "no request was refused: {served:#?}");
+    // Python `requests` offers only HTTP/1.1 by ALPN and Node's `https` none: the emulator serves them HTTP/1.1.
+    assert_eq!(rig.versions(), ["HTTP/1.1"], "{served:#?}");
 }
 
 #[test]
@@ -193,6 +209,7 @@ fn azure_cli_registers_the_cloud_logs_in_lists_accounts_and_stops_a_compute() {
     let stop = format!("POST {compute}/stop?api-version=2024-04-01 202");
     assert!(served.contains(&stop), "the stop went through ARM: {served:#?}");
     assert!(served.iter().any(|l| l.starts_with("GET /metadata/endpoints?api-version=2022-09-01 200")), "{served:#?}");
+    assert_eq!(rig.versions(), ["HTTP/1.1"], "the Azure CLI (Python `requests`) speaks HTTP/1.1: {served:#?}");
 }
 
 #[test]

@@ -1,5 +1,12 @@
 //! The HTTP client every Azure call goes through: one `reqwest::Client` (rustls) trusting the platform roots plus
 //! the certificates of a PEM file (`SSL_CERT_FILE`), handed to `azure_identity` and the ARM pipeline alike.
+//!
+//! It offers HTTP/2 and HTTP/1.1 by ALPN and speaks what the server picks: Azure's front doors (ARM, Entra)
+//! choose HTTP/2, so every request to a host shares one TLS connection as a stream of it, instead of one
+//! connection (with its read buffer and TLS state) per request in flight; a server that offers only HTTP/1.1, or
+//! plain `http://` (Azurite), gets HTTP/1.1 as before. hyper's HTTP/2 defaults are kept: its flow-control
+//! windows (5 MiB per connection, 2 MiB per stream) are credit given to the server, not memory set aside, and
+//! every response is read to its end as it arrives, so smaller windows would only slow large list pages.
 
 use crate::error::{Error, ErrorKind};
 use azure_core::http::{
@@ -43,8 +50,8 @@ pub fn http_client(extra_roots_pem: Option<&Path>) -> Result<reqwest::Client, Er
     })
 }
 
-/// The HTTP client with explicit options (see [`http_client`]). Redirects are not followed: ARM never needs
-/// them, and a bearer token must not follow one.
+/// The HTTP client with explicit options (see [`http_client`]): HTTP/2 where the server offers it by ALPN, else
+/// HTTP/1.1. Redirects are not followed: ARM never needs them, and a bearer token must not follow one.
 pub fn http_client_with(options: &HttpClientOptions) -> Result<reqwest::Client, Error> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(options.connect_timeout)
@@ -69,8 +76,12 @@ fn read_roots(path: &Path) -> Result<Vec<reqwest::Certificate>, Error> {
 }
 
 /// The fewest requests one transport may send at once. Thousands of operations may be followed together, but
-/// their polls are paced by the subscription budgets anyway; the cap keeps connections (each with its TLS buffers)
-/// and memory bounded.
+/// their polls are paced by the subscription budgets anyway; the cap keeps the requests under way (each with its
+/// pipeline state, and under HTTP/1.1 its own connection and TLS buffers) and so memory bounded.
+///
+/// Under HTTP/2 the cap counts streams of one connection, and the server sets its own limit on those
+/// (`SETTINGS_MAX_CONCURRENT_STREAMS`, commonly 100): requests past it wait inside hyper for a stream to close,
+/// in order. The cap stays the client's: it is what bounds memory when a server allows more streams than that.
 pub const MAX_IN_FLIGHT: usize = 64;
 
 /// Requests in flight allowed per subscription the transport has sent to: each subscription's budgets (ARM's

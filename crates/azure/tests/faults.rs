@@ -67,6 +67,10 @@ async fn server_errors_and_dropped_connections_are_retried() {
     rig.emulator.control().drop_next_connections(1);
     within(arm.list_computes(&ws())).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(arm.stats().retries, 3);
+    // Over HTTP/2 the drop resets the request's stream, which the client retries as it retries a closed connection.
+    let served = rig.emulator.control().requests();
+    assert!(served.iter().any(|r| r.status == 0), "{served:?}");
+    assert!(served.iter().all(|r| r.version == autostop_emulator::HttpVersion::Http2), "{served:?}");
     rig.emulator.shutdown().await;
 }
 

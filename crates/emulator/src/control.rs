@@ -74,8 +74,36 @@ pub struct RecordedRequest {
     pub method: String,
     /// Path and query, as sent.
     pub path: String,
+    /// The HTTP version the request came in.
+    pub version: HttpVersion,
     /// The HTTP status answered.
     pub status: u16,
+}
+
+/// The HTTP version of a request, as the emulator records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HttpVersion {
+    /// HTTP/1.0 (no client of the emulator is known to send it, but hyper accepts it).
+    #[serde(rename = "HTTP/1.0")]
+    Http10,
+    /// HTTP/1.1.
+    #[serde(rename = "HTTP/1.1")]
+    Http11,
+    /// HTTP/2 (negotiated by ALPN `h2`).
+    #[serde(rename = "HTTP/2")]
+    Http2,
+}
+
+impl From<hyper::Version> for HttpVersion {
+    /// HTTP/2 for HTTP/2, HTTP/1.0 for HTTP/1.0 and older; anything else hyper serves is HTTP/1.1 (it serves
+    /// only those).
+    fn from(version: hyper::Version) -> Self {
+        match version {
+            hyper::Version::HTTP_2 => HttpVersion::Http2,
+            hyper::Version::HTTP_09 | hyper::Version::HTTP_10 => HttpVersion::Http10,
+            _ => HttpVersion::Http11,
+        }
+    }
 }
 
 /// Control-side state kept with the live fleet.
@@ -223,7 +251,7 @@ impl Control {
         self.shared.live().faults.server_errors(count);
     }
 
-    /// The next `count` ARM requests have their connection closed without an answer.
+    /// The next `count` ARM requests get no answer: their connection closed (HTTP/1.1), their stream reset (HTTP/2).
     pub fn drop_next_connections(&self, count: usize) {
         self.shared.live().faults.drops(count);
     }

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 pub struct Faults {
     /// Fraction (0..=1) of ARM requests answered 500 `InternalServerError`.
     pub server_error_rate: f64,
-    /// Fraction (0..=1) of ARM requests whose connection is closed without an answer.
+    /// Fraction (0..=1) of ARM requests dropped without an answer: their connection closed (HTTP/1.1), their
+    /// stream reset (HTTP/2).
     pub drop_rate: f64,
     /// Fraction (0..=1) of accepted operations that end `Failed`.
     pub failed_operation_rate: f64,
@@ -57,7 +58,7 @@ pub(crate) enum RequestFault {
     None,
     /// Answer 500.
     ServerError,
-    /// Close the connection without answering.
+    /// Answer nothing: close the connection (HTTP/1.1) or reset the stream (HTTP/2).
     Drop,
 }
 

@@ -46,7 +46,7 @@ mod world;
 use std::path::PathBuf;
 
 pub use compute_limits::ComputeLimits;
-pub use control::{Control, RecordedRequest, actions};
+pub use control::{Control, HttpVersion, RecordedRequest, actions};
 pub use faults::Faults;
 pub use fleet::{
     AML_COMPUTE, COMPUTE_INSTANCE, Compute, Fleet, NativeSchedule, ResourceGroup, ScaleSet, Subscription,

@@ -1,6 +1,6 @@
-//! The running emulator: binds its address (127.0.0.1:0 by default), serves the axum router over TLS (HTTP/1.1),
-//! plays the front door (latency, injected 5xx and dropped connections), records what it serves, and shuts down
-//! on request.
+//! The running emulator: binds its address (127.0.0.1:0 by default), serves the axum router over TLS (HTTP/2 or
+//! HTTP/1.1, as the client chooses by ALPN, like Azure's front doors), plays the front door (latency, injected 5xx
+//! and dropped requests), records what it serves, and shuts down on request.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,7 +15,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper::service::{Service as _, service_fn};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -25,7 +26,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::clock::{Clock, arm_timestamp};
 use crate::compute_limits::{ComputeCounters, ComputeLimits};
-use crate::control::{Control, ControlState, RecordedRequest};
+use crate::control::{Control, ControlState, HttpVersion, RecordedRequest};
 use crate::faults::{FaultState, RequestFault};
 use crate::machines::Machines;
 use crate::options::Options;
@@ -118,9 +119,21 @@ impl Shared {
     }
 }
 
-/// Closes the connection a request came on (the dropped-connection fault); put into each request's extensions.
+/// Fails the request it is put into (the dropped-connection fault) without an answer; see [`serve_tls`] for what
+/// the client sees under each protocol.
 #[derive(Debug, Clone)]
 pub(crate) struct Hangup(Arc<Notify>);
+
+/// The error a request failed by [`Hangup`] ends its service call with.
+#[derive(Debug, thiserror::Error)]
+#[error("request dropped (injected fault)")]
+struct Dropped;
+
+/// The most streams a client may open at once on one HTTP/2 connection (`SETTINGS_MAX_CONCURRENT_STREAMS`).
+/// Azure does not document what its front doors advertise; 100 is the floor RFC 9113 (section 6.5.2) recommends
+/// and the default of Microsoft's ASP.NET Core server (Kestrel's `Http2Limits.MaxStreamsPerConnection`), so a
+/// client tested here meets a limit it may meet there: requests beyond it wait in the client for a free stream.
+pub(crate) const MAX_CONCURRENT_STREAMS: u32 = 100;
 
 /// A running emulator. Dropping it stops the server too; [`Emulator::shutdown`] waits for that.
 pub struct Emulator {
@@ -326,13 +339,15 @@ fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Adds latency, injects request faults into ARM requests, and records what was served (method, path and query,
-/// status; status 0 for a dropped connection). The management path is left alone: no latency, not recorded.
+/// HTTP version, status; status 0 for a dropped request). The management path is left alone: no latency, not
+/// recorded.
 async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     if request.uri().path().starts_with("/_emulator/") {
         return next.run(request).await;
     }
     let method = request.method().to_string();
     let path = request.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_default();
+    let version = HttpVersion::from(request.version());
     let latency = shared.live().latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -342,8 +357,8 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
     let hangup = request.extensions().get::<Hangup>().cloned();
     let response = match (fault, hangup) {
         (RequestFault::Drop, Some(Hangup(hangup))) => {
-            tracing::debug!(%method, %path, "dropping the connection (injected fault)");
-            shared.live().control.requests.push(RecordedRequest { method, path, status: 0 });
+            tracing::debug!(%method, %path, "dropping the request (injected fault)");
+            shared.live().control.requests.push(RecordedRequest { method, path, version, status: 0 });
             hangup.notify_one();
             return std::future::pending().await;
         }
@@ -352,11 +367,11 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
     };
     let status = response.status().as_u16();
     tracing::debug!(%method, %path, status, "served");
-    shared.live().control.requests.push(RecordedRequest { method, path, status });
+    shared.live().control.requests.push(RecordedRequest { method, path, version, status });
     response
 }
 
-/// Accepts TCP connections and serves each (TLS, HTTP/1.1) until told to stop.
+/// Accepts TCP connections and serves each (TLS, then HTTP/2 or HTTP/1.1) until told to stop.
 async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, router: Router, mut stopped: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
     loop {
@@ -379,8 +394,19 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, router: Route
     connections.abort_all();
 }
 
-/// Does the TLS handshake on one connection (a TCP connection, or a tunnel opened with `CONNECT`) and serves
-/// HTTP/1.1 on it until the peer closes it, the dropped-connection fault hangs up, or the emulator stops.
+/// Does the TLS handshake on one connection (a TCP connection, or a tunnel opened with `CONNECT`) and serves it
+/// until the peer closes it or the emulator stops: HTTP/2 when the client speaks it (having chosen `h2` by ALPN;
+/// hyper-util's auto builder reads the connection preface), at most [`MAX_CONCURRENT_STREAMS`] streams at once;
+/// else HTTP/1.1 with upgrades (the login proxy's `CONNECT`).
+///
+/// A request failed by the dropped-connection fault ends its service call with an error. Under HTTP/1.1 hyper then
+/// closes the connection without an answer, which is the only way to fail one request there. Under HTTP/2 hyper
+/// resets only that request's stream (`RST_STREAM`, `INTERNAL_ERROR`), the protocol's way to fail one request;
+/// hanging up the connection instead would fail every request multiplexed on it, turning one injected fault into
+/// dozens and every POST in flight into one whose fate the client cannot know. Either way the client gets no
+/// response for that one request and cannot tell whether it was acted on, as before: `azure_core` retries it as a
+/// transport error, POSTs included (`crates/azure/tests/faults.rs` and the CLI's fault tests check the retries and
+/// that no outcome is reported wrongly).
 fn serve_tls<IO>(
     io: IO,
     acceptor: TlsAcceptor,
@@ -399,30 +425,34 @@ where
                 return;
             }
         };
-        let hangup = Arc::new(Notify::new());
         let service = {
-            let (hangup, stopped) = (hangup.clone(), stopped.clone());
+            let stopped = stopped.clone();
             service_fn(move |mut request: hyper::Request<Incoming>| {
-                let (router, hangup, acceptor, stopped) =
-                    (router.clone(), hangup.clone(), acceptor.clone(), stopped.clone());
+                let (router, acceptor, stopped) = (router.clone(), acceptor.clone(), stopped.clone());
                 async move {
                     if request.method() == hyper::Method::CONNECT {
                         return Ok(tunnel(request, acceptor, router, peer, stopped));
                     }
-                    request.extensions_mut().insert(Hangup(hangup));
-                    TowerToHyperService::new(router).call(request).await
+                    let hangup = Arc::new(Notify::new());
+                    request.extensions_mut().insert(Hangup(hangup.clone()));
+                    tokio::select! {
+                        response = TowerToHyperService::new(router).call(request) => {
+                            response.map_err(|never| match never {})
+                        }
+                        () = hangup.notified() => Err(Dropped),
+                    }
                 }
             })
         };
-        let connection =
-            hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).with_upgrades();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http2().max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
         tokio::select! {
             served = connection => {
                 if let Err(err) = served {
                     tracing::debug!(%peer, error = %err, "connection ended with an error");
                 }
             }
-            _ = hangup.notified() => tracing::debug!(%peer, "connection dropped"),
             _ = stopped.changed() => {}
         }
     })

@@ -16,7 +16,7 @@ use crate::Error;
 pub(crate) struct Certificates {
     /// The CA certificate in PEM, for clients to trust.
     pub ca_pem: String,
-    /// The rustls server configuration (aws-lc-rs provider, HTTP/1.1 ALPN).
+    /// The rustls server configuration (aws-lc-rs provider, ALPN `h2` and `http/1.1`).
     pub server_config: Arc<ServerConfig>,
 }
 
@@ -49,7 +49,9 @@ pub(crate) fn generate() -> Result<Certificates, Error> {
         .with_no_client_auth()
         .with_single_cert(vec![leaf_cert.der().clone(), ca_cert.der().clone()], key)
         .map_err(|e| tls("loading the server certificate", &e))?;
-    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // What Azure's front doors offer: HTTP/2 to clients that ask for it, HTTP/1.1 to the others (and to clients
+    // that send no ALPN at all). rustls picks the first of these the client also offers.
+    server_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
 
     Ok(Certificates { ca_pem: ca_cert.pem(), server_config: Arc::new(server_config) })
 }

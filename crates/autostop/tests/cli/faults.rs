@@ -58,6 +58,24 @@ async fn throttling_5xx_bursts_and_dropped_connections_do_not_lose_an_instance()
 }
 
 #[tokio::test]
+async fn stop_posts_dropped_under_http2_are_retried_and_every_outcome_is_true() {
+    let emulator = emulator(running_fleet(40)).await;
+    // One ARM request in five dropped (its HTTP/2 stream reset): at 40 POSTs some are all but sure to be hit, and a
+    // request within the five retries fails six times in a row about once in 15,000.
+    emulator.control().set_faults(Faults { drop_rate: 0.2, seed: 11, ..Faults::default() });
+    let run = Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", SUB, "-o", "json"]).run().await;
+    let rows = run.json();
+    let (succeeded, failed) = reported_results_match_the_fleet(&emulator, &rows);
+    assert_eq!((succeeded, failed), (40, 0), "{run:#?}");
+    assert_eq!(run.code, 0, "{run:#?}");
+    let served = emulator.control().requests();
+    let dropped_posts = served.iter().filter(|r| r.status == 0 && r.method == "POST").collect::<Vec<_>>();
+    assert!(!dropped_posts.is_empty(), "some stop POST was dropped: {served:?}");
+    let other: Vec<_> = served.iter().filter(|r| r.version != autostop_emulator::HttpVersion::Http2).collect();
+    assert!(other.is_empty(), "every request over HTTP/2, these were not: {other:?}");
+}
+
+#[tokio::test]
 async fn failed_operations_are_reported_as_failed_and_exit_1() {
     let emulator = emulator(running_fleet(12)).await;
     emulator.control().set_faults(Faults { failed_operation_rate: 0.5, seed: 7, ..Faults::default() });

@@ -34,6 +34,18 @@ async fn list_prints_every_compute_of_every_subscription_across_pages() {
 }
 
 #[tokio::test]
+async fn autostop_speaks_http2_to_a_server_that_offers_it() {
+    let emulator = emulator(mixed_fleet()).await;
+    let run = Cli::against(&emulator, &["list", "-s", SUB, "-s", SUB2, "-o", "json"]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let served = emulator.control().requests();
+    assert!(served.iter().any(|r| r.path.contains("/oauth2/v2.0/token")), "the token request is recorded: {served:?}");
+    assert!(served.iter().any(|r| r.path.contains("/computes?")), "the list requests are recorded: {served:?}");
+    let other: Vec<_> = served.iter().filter(|r| r.version != autostop_emulator::HttpVersion::Http2).collect();
+    assert!(other.is_empty(), "every request over HTTP/2, these were not: {other:?}");
+}
+
+#[tokio::test]
 async fn list_narrows_to_one_workspace() {
     let emulator = emulator(mixed_fleet()).await;
     let run = Cli::against(&emulator, &["list", "-s", SUB, "-s", SUB2, "-w", "ws-b", "-o", "json"]).run().await;

@@ -10,5 +10,6 @@ mod faults;
 mod lifecycle;
 mod operations;
 mod prices;
+mod protocols;
 mod tokens;
 mod util;

@@ -112,10 +112,15 @@ impl Harness {
     }
 }
 
-/// An HTTPS client that trusts only the emulator's CA.
+/// An HTTPS client that trusts only the emulator's CA (and offers HTTP/2 and HTTP/1.1 by ALPN).
 pub fn client_for(emulator: &Emulator) -> reqwest::Client {
+    client_builder_for(emulator).build().expect("client builds")
+}
+
+/// The builder of [`client_for`], for a test that needs more settings.
+pub fn client_builder_for(emulator: &Emulator) -> reqwest::ClientBuilder {
     let ca = reqwest::Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA PEM parses");
-    reqwest::Client::builder().tls_certs_only([ca]).build().expect("client builds")
+    reqwest::Client::builder().tls_certs_only([ca])
 }
 
 async fn read(request: reqwest::RequestBuilder) -> Answer {
