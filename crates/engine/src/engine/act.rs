@@ -5,6 +5,7 @@
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -13,7 +14,9 @@ use autostop_policy::{Action, PlannedAction};
 use autostop_state::{
     Claim, ClaimKey, ClaimOutcome, ClaimStatus, Event, EventKind, NewClaim, RunId, Transition, rfc3339,
 };
-use futures::stream::{self, StreamExt};
+use futures::channel::mpsc;
+use futures::future;
+use futures::stream::{self, Stream, StreamExt};
 use jiff::Timestamp;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -37,58 +40,71 @@ pub async fn act(
         Ok(outcome) => outcomes.push(outcome),
         Err(error) => errors.push(error),
     };
-    act_each(actor, run, Actions { count: actions.len(), action: |index| &actions[index] }, interrupt, done).await;
+    act_each(actor, run, Actions::all(actions.len(), |index| &actions[index]), interrupt, done).await;
     (outcomes, errors)
 }
 
-/// Planned actions handed to [`act_each`] one at a time: `action(index)` for each index below `count`. A verb
-/// that acts on a large fleet builds each action when its turn comes instead of holding them all.
-pub struct Actions<F> {
-    /// How many actions there are.
-    pub count: usize,
-    /// The action at an index (called once to group the actions by subscription, once more to act on it).
+/// Planned actions handed to [`act_each`] one at a time: `action(index)` for each index that `indices` yields.
+/// A verb that acts on a large fleet builds each action when its turn comes instead of holding them all.
+pub struct Actions<F, I> {
+    /// The indices of the actions as they become known: all at once ([`Actions::all`]), or as a listing decides
+    /// them (e.g. the receiver of a channel), so that acting begins while the rest of a scope is still listed.
+    pub indices: I,
+    /// The action at an index (called once when its index arrives, to find its subscription, once more to act on
+    /// it).
     pub action: F,
+}
+
+impl<F> Actions<F, stream::Iter<Range<usize>>> {
+    /// The actions at the indices below `count`, all known now.
+    pub fn all(count: usize, action: F) -> Self {
+        Actions { indices: stream::iter(0..count), action }
+    }
 }
 
 /// Acts on each of `actions` and hands each result to `done` with the action's index as soon as it is
 /// known (`Err`: a state error that kept it from being sent, named). At most [`ApplyOptions::concurrency`]
 /// actions are being started at once in each subscription (ARM's budgets are per subscription, so one that has
 /// spent its budget holds nobody else up); an action waiting for its turn is only its index, so what is held
-/// at once is bounded by the actions being started and those being followed, not by how many there are.
+/// at once is bounded by the actions being started and those being followed, not by how many there are. Returns
+/// once every index has come and its action is done.
 ///
 /// [`ApplyOptions::concurrency`]: crate::apply::ApplyOptions::concurrency
-pub async fn act_each<F, P>(
+pub async fn act_each<F, P, I>(
     actor: &Actor,
     run: &RunId,
-    actions: Actions<F>,
+    actions: Actions<F, I>,
     interrupt: Option<&Interrupt>,
     mut done: impl FnMut(usize, Result<RunOutcome, String>),
 ) where
     F: Fn(usize) -> P,
     P: Borrow<PlannedAction>,
+    I: Stream<Item = usize>,
 {
-    let Actions { count, action } = actions;
-    let queues = by_subscription(count, &action);
+    let Actions { indices, action } = actions;
     let concurrency = actor.options.apply.concurrency.max(1);
-    let slots = queues.iter().map(|_| Arc::new(Semaphore::new(concurrency))).collect::<Vec<_>>();
     let store_broken = AtomicBool::new(false);
-    let progress = crate::progress::bar(count, "operations");
+    let progress = match indices.size_hint() {
+        (known, Some(count)) if known == count => crate::progress::bar(count, "operations"),
+        _ => crate::progress::growing("operations"),
+    };
     let context = Context { actor, run, interrupt, store_broken: &store_broken };
     let (context, action) = (&context, &action);
-    // Each subscription hands over its next action once one of its slots is free; the actions of every
-    // subscription then run together (being started, then followed).
-    let turns = stream::select_all(queues.iter().zip(&slots).map(|(queue, slots)| {
-        Box::pin(stream::iter(queue.iter().copied()).then(move |index| {
-            let slots = Arc::clone(slots);
-            async move { (index, slots.acquire_owned().await.ok()) }
-        }))
-    }));
-    let mut results = turns
-        .map(|(index, slot)| async move {
-            let planned = action(index);
-            (index, context.act_one(planned.borrow(), slot).await)
-        })
-        .buffer_unordered(MAX_FOLLOWED);
+    let counted = progress.length().unwrap_or_default();
+    let arrived = stream::iter(1..).zip(indices).map(|(arrived, index)| {
+        if arrived > counted {
+            progress.inc_length(1);
+        }
+        index
+    });
+    let mut results = std::pin::pin!(
+        turns(arrived, action, concurrency)
+            .map(|(index, slot)| async move {
+                let planned = action(index);
+                (index, context.act_one(planned.borrow(), slot).await)
+            })
+            .buffer_unordered(MAX_FOLLOWED)
+    );
     while let Some((index, result)) = results.next().await {
         progress.inc(1);
         done(index, result);
@@ -96,24 +112,48 @@ pub async fn act_each<F, P>(
     progress.finish_and_clear();
 }
 
-/// The indices of the actions, grouped by the subscription of their target (in the order they come), those whose
-/// target id does not parse in a group of their own.
-fn by_subscription<P: Borrow<PlannedAction>>(count: usize, action: &impl Fn(usize) -> P) -> Vec<Vec<usize>> {
-    let mut groups: HashMap<String, usize> = HashMap::new();
-    let mut queues: Vec<Vec<usize>> = Vec::new();
-    for index in 0..count {
-        let planned = action(index);
-        let key = match planned.borrow().target.id.parse::<TargetId>() {
+/// The turns of the actions: each index with a slot of its subscription, once one is free. The indices are grouped
+/// by the subscription of their target as they arrive (those whose target id does not parse in a group of their
+/// own); each subscription hands over its indices in the order they came, as its slots free, and the
+/// subscriptions' turns come together. Ends once `indices` has ended and every turn was handed over.
+fn turns<'a, F, P>(
+    indices: impl Stream<Item = usize> + 'a,
+    action: &'a F,
+    concurrency: usize,
+) -> impl Stream<Item = (usize, Option<OwnedSemaphorePermit>)> + 'a
+where
+    F: Fn(usize) -> P,
+    P: Borrow<PlannedAction>,
+{
+    let mut queues: HashMap<String, (mpsc::UnboundedSender<usize>, Arc<Semaphore>)> = HashMap::new();
+    // A subscription's queue is a stream of its own, handed to the flattening when its first index comes.
+    let new_queues = indices.map(Some).chain(stream::iter([None])).filter_map(move |index| {
+        let Some(index) = index else {
+            // Every index has come: each queue ends once its indices are handed over.
+            queues.clear();
+            return future::ready(None);
+        };
+        let key = match action(index).borrow().target.id.parse::<TargetId>() {
             Ok(id) => id.subscription().as_str().to_ascii_lowercase(),
             Err(_) => String::new(),
         };
-        let group = *groups.entry(key).or_insert_with(|| {
-            queues.push(Vec::new());
-            queues.len() - 1
+        let (index, slots) = match queues.get(&key) {
+            None => (index, Arc::new(Semaphore::new(concurrency))),
+            Some((queue, slots)) => match queue.unbounded_send(index) {
+                Ok(()) => return future::ready(None),
+                // Its queue has ended (which it does only once every index has come): it gets another.
+                Err(ended) => (ended.into_inner(), Arc::clone(slots)),
+            },
+        };
+        let (queue, later) = mpsc::unbounded();
+        queues.insert(key, (queue, Arc::clone(&slots)));
+        let queued = stream::once(future::ready(index)).chain(later).then(move |index| {
+            let slots = Arc::clone(&slots);
+            async move { (index, slots.acquire_owned().await.ok()) }
         });
-        queues[group].push(index);
-    }
-    queues
+        future::ready(Some(Box::pin(queued)))
+    });
+    new_queues.flatten_unordered(None)
 }
 
 struct Context<'a> {
