@@ -155,3 +155,58 @@ async fn all_asks_on_a_terminal_even_when_stdout_and_stderr_are_redirected() {
     assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"), "nothing changed");
     assert_eq!(emulator.control().state(&id("run-2")).as_deref(), Some("Running"), "nothing changed");
 }
+
+/// Where each request of the kind wanted sits in the emulator's record (in the order they were answered).
+fn positions(emulator: &autostop_emulator::Emulator, wanted: impl Fn(&str, &str) -> bool) -> Vec<usize> {
+    let requests = emulator.control().requests();
+    requests.iter().enumerate().filter(|(_, r)| wanted(&r.method, &r.path)).map(|(at, _)| at).collect()
+}
+
+#[tokio::test]
+async fn a_workspace_is_acted_on_while_the_others_are_still_listed() {
+    // ws-a (first by id) lists in one page; ws-b in ten, one after the other, each answered 100 ms late.
+    let mut fleet = fleet(vec![compute("run-1", "ComputeInstance", "Running")]);
+    let ws_b = &mut fleet.subscriptions[1].resource_groups[0].workspaces[0].computes;
+    ws_b.extend((2..=10).map(|n| compute(&format!("b-{n:02}"), "ComputeInstance", "Running")));
+    let options = autostop_emulator::Options {
+        fleet,
+        page_size: 1,
+        latency: std::time::Duration::from_millis(100),
+        transition: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    let emulator = tokio::time::timeout(TIMEOUT, autostop_emulator::Emulator::start(options))
+        .await
+        .expect("emulator start timed out")
+        .expect("emulator starts");
+    let subscriptions = format!("{SUB},{SUB2}");
+    let run =
+        Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", &subscriptions, "-o", "json"]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    let stop_a = positions(&emulator, |method, path| method == "POST" && path.contains("/computes/run-1/stop"));
+    let lists_b = positions(&emulator, |method, path| method == "GET" && path.contains("/workspaces/ws-b/computes?"));
+    assert_eq!((stop_a.len(), lists_b.len()), (1, 10), "{:#?}", emulator.control().requests());
+    assert!(stop_a[0] < lists_b[9], "run-1 is stopped before ws-b's last page: {:#?}", emulator.control().requests());
+
+    // One row per compute, in the order of their ids, as when everything was listed first.
+    let rows = run.json();
+    let names = rows.as_array().expect("rows").iter().map(|r| r["name"].as_str().expect("name")).collect::<Vec<_>>();
+    let mut ws_b = (2..=10).map(|n| format!("b-{n:02}")).chain(["b-1".to_owned()]).collect::<Vec<_>>();
+    ws_b.sort();
+    assert_eq!(names, [vec!["run-1".to_owned()], ws_b].concat());
+    assert!(rows.as_array().expect("rows").iter().all(|r| r["result"] == "succeeded"), "{rows:#}");
+    assert_eq!(stop_posts(&emulator).values().sum::<usize>(), 11, "one stop each");
+}
+
+#[tokio::test]
+async fn a_confirmation_is_asked_for_once_the_whole_scope_is_listed() {
+    let emulator = emulator(mixed_fleet()).await;
+    let subscriptions = format!("{SUB},{SUB2}");
+    let run = Cli::in_terminal(&emulator, &["stop", "--all", "--wait", "-s", &subscriptions], "y\n").run().await;
+    assert!(run.stdout.contains("stop 3 compute instance(s)"), "every listing counted: {run:#?}");
+    let posts = positions(&emulator, |method, path| method == "POST" && path.contains("/stop?"));
+    let lists = positions(&emulator, |method, path| method == "GET" && path.contains("/computes?"));
+    assert_eq!(posts.len(), 3, "{:#?}", emulator.control().requests());
+    assert!(lists.last() < posts.first(), "nothing is sent before the count: {:#?}", emulator.control().requests());
+}
