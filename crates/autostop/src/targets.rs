@@ -270,13 +270,18 @@ impl Candidate {
         if !(ascii(self) && ascii(other)) {
             return self.id().to_lowercase().cmp(&other.id().to_lowercase());
         }
-        self.lowercase_ascii_id().cmp(other.lowercase_ascii_id())
+        if Arc::ptr_eq(&self.parent, &other.parent) {
+            return lowercase_ascii(&self.name).cmp(lowercase_ascii(&other.name));
+        }
+        lowercase_ascii(&self.parent)
+            .chain(lowercase_ascii(&self.name))
+            .cmp(lowercase_ascii(&other.parent).chain(lowercase_ascii(&other.name)))
     }
+}
 
-    /// The bytes of the id (parent and name), in ASCII lowercase.
-    fn lowercase_ascii_id(&self) -> impl Iterator<Item = u8> + '_ {
-        self.parent.bytes().chain(self.name.bytes()).map(|byte| byte.to_ascii_lowercase())
-    }
+/// The bytes of `text` in ASCII lowercase.
+fn lowercase_ascii(text: &str) -> impl Iterator<Item = u8> + '_ {
+    text.bytes().map(|byte| byte.to_ascii_lowercase())
 }
 
 /// [`decide`] over a scope discovered in parts (a workspace at a time): what each part's targets became, and the

@@ -20,7 +20,7 @@ use crate::connect::{Connection, process_env};
 use crate::output::{ActionPrinter, ActionRow, unhandled_reason};
 use crate::targets::{Candidate, Considering, Selection, unhandled_selected};
 use autostop_engine::apply::{ApplyArgs, ApplyOptions, Verdict};
-use autostop_engine::discover::{Found, Inventory, Scope, describe, discover_each, named_workspaces};
+use autostop_engine::discover::{Found, Inventory, Order, Scope, describe, discover_each_in, named_workspaces};
 use autostop_engine::engine::{AD_HOC_RULE, Actions, Actor, EngineOptions, RunOutcome};
 use autostop_engine::interrupt::Interrupt;
 
@@ -282,7 +282,9 @@ async fn consider(
         unhandled.extend(found.unhandled);
         Ok(())
     };
-    let discovery = discover_each(client, scope, each);
+    // Acting on each listing as it comes wants every subscription's first workspace early.
+    let order = if turns.is_some() { Order::SubscriptionsInTurn } else { Order::ById };
+    let discovery = discover_each_in(client, scope, order, each);
     let interrupted = async {
         match turns.as_ref() {
             Some(turns) => turns.interrupt.requested().await,
