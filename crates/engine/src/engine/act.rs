@@ -365,3 +365,70 @@ fn held_reason(held: &Claim) -> String {
         format!("already handled for this occurrence by run {} ({})", held.run, held.status)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use autostop_policy::Instance;
+    use tokio::time::timeout;
+
+    use super::*;
+
+    /// A stop of compute `name` in subscription number `subscription`.
+    fn stop(subscription: u32, name: &str) -> PlannedAction {
+        let id = format!(
+            "/subscriptions/00000000-0000-0000-0000-{subscription:012}/resourceGroups/rg/providers/\
+             Microsoft.MachineLearningServices/workspaces/ws-a/computes/{name}"
+        );
+        PlannedAction {
+            rule: "r".to_owned(),
+            occurrence: Timestamp::UNIX_EPOCH.to_zoned(jiff::tz::TimeZone::UTC),
+            target: Instance { id, name: name.to_owned(), ..Instance::default() },
+            action: Action::Stop,
+            force: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn turns_come_as_their_indices_arrive_at_most_the_slots_of_a_subscription_at_once() {
+        let mut not_an_id = stop(9, "odd");
+        not_an_id.target.id = "not an ARM id".to_owned();
+        let actions = [stop(1, "a-1"), stop(1, "a-2"), stop(2, "b-1"), stop(1, "a-3"), not_an_id];
+        assert!(actions[..4].iter().all(|planned| planned.target.id.parse::<TargetId>().is_ok()));
+        let action = |index: usize| &actions[index];
+        let (indices, arriving) = mpsc::unbounded();
+        let mut turns = std::pin::pin!(turns(arriving, &action, 1));
+        let wait = Duration::from_secs(10);
+
+        for index in [0, 1] {
+            indices.unbounded_send(index).expect("receiving");
+        }
+        let (first, a_slot) = timeout(wait, turns.next()).await.expect("a turn").expect("not ended");
+        assert_eq!(first, 0);
+        assert!(a_slot.is_some());
+        let held = timeout(Duration::from_millis(50), turns.next()).await;
+        assert!(held.is_err(), "subscription 1's one slot is held: a-2 waits");
+
+        indices.unbounded_send(2).expect("receiving");
+        let (other, _b_slot) = timeout(wait, turns.next()).await.expect("a turn").expect("not ended");
+        assert_eq!(other, 2, "another subscription's turn does not wait for subscription 1's slot");
+
+        drop(a_slot);
+        let (freed, a_slot) = timeout(wait, turns.next()).await.expect("a turn").expect("not ended");
+        assert_eq!(freed, 1, "a-2 once a-1's slot is free");
+        for index in [3, 4] {
+            indices.unbounded_send(index).expect("receiving");
+        }
+        drop(indices);
+        let (odd, _) = timeout(wait, turns.next()).await.expect("a turn").expect("not ended");
+        assert_eq!(odd, 4, "an id that does not parse is a group of its own");
+        drop(a_slot);
+        let (last, _) = timeout(wait, turns.next()).await.expect("a turn").expect("not ended");
+        assert_eq!(last, 3);
+        assert!(
+            timeout(wait, turns.next()).await.expect("the end").is_none(),
+            "ends once the indices have and all turns came"
+        );
+    }
+}
