@@ -162,23 +162,27 @@ fn positions(emulator: &autostop_emulator::Emulator, wanted: impl Fn(&str, &str)
     requests.iter().enumerate().filter(|(_, r)| wanted(&r.method, &r.path)).map(|(at, _)| at).collect()
 }
 
-#[tokio::test]
-async fn a_workspace_is_acted_on_while_the_others_are_still_listed() {
-    // ws-a (first by id) lists in one page; ws-b in ten, one after the other, each answered 100 ms late.
+/// ws-a (first by id) lists in one page; ws-b in ten, one after the other, each request answered `latency` late.
+async fn slow_second_workspace(latency: std::time::Duration) -> autostop_emulator::Emulator {
     let mut fleet = fleet(vec![compute("run-1", "ComputeInstance", "Running")]);
     let ws_b = &mut fleet.subscriptions[1].resource_groups[0].workspaces[0].computes;
     ws_b.extend((2..=10).map(|n| compute(&format!("b-{n:02}"), "ComputeInstance", "Running")));
     let options = autostop_emulator::Options {
         fleet,
         page_size: 1,
-        latency: std::time::Duration::from_millis(100),
+        latency,
         transition: std::time::Duration::from_millis(300),
         ..Default::default()
     };
-    let emulator = tokio::time::timeout(TIMEOUT, autostop_emulator::Emulator::start(options))
+    tokio::time::timeout(TIMEOUT, autostop_emulator::Emulator::start(options))
         .await
         .expect("emulator start timed out")
-        .expect("emulator starts");
+        .expect("emulator starts")
+}
+
+#[tokio::test]
+async fn a_workspace_is_acted_on_while_the_others_are_still_listed() {
+    let emulator = slow_second_workspace(std::time::Duration::from_millis(100)).await;
     let subscriptions = format!("{SUB},{SUB2}");
     let run =
         Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", &subscriptions, "-o", "json"]).run().await;
@@ -197,6 +201,32 @@ async fn a_workspace_is_acted_on_while_the_others_are_still_listed() {
     assert_eq!(names, [vec!["run-1".to_owned()], ws_b].concat());
     assert!(rows.as_array().expect("rows").iter().all(|r| r["result"] == "succeeded"), "{rows:#}");
     assert_eq!(stop_posts(&emulator).values().sum::<usize>(), 11, "one stop each");
+}
+
+#[tokio::test]
+async fn shutdown_during_the_listing_stops_it_says_so_and_lets_what_was_sent_finish() {
+    let emulator = slow_second_workspace(std::time::Duration::from_millis(300)).await;
+    let subscriptions = format!("{SUB},{SUB2}");
+    let args = ["stop", "--all", "--yes", "--wait", "-s", &subscriptions, "-o", "json"];
+    let child = Cli::against(&emulator, &args).spawn_captured();
+    tokio::time::timeout(TIMEOUT, async {
+        while !stop_posts(&emulator).contains_key("run-1") {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("run-1 stopped in time");
+    let pid = child.id().expect("running");
+    std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().expect("kill runs");
+    let output = tokio::time::timeout(TIMEOUT, child.wait_with_output()).await.expect("ends in time").expect("output");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("shutdown came before") && stderr.contains("listed to its end"), "{stderr}");
+    let rows: serde_json::Value = serde_json::from_str(&stdout).expect("JSON rows");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "ws-b was not listed to its end: {rows:#?}");
+    assert_eq!((&rows[0]["name"], &rows[0]["result"]), (&"run-1".into(), &"succeeded".into()), "{rows:#?}");
+    assert_eq!(stop_posts(&emulator).keys().collect::<Vec<_>>(), ["run-1"], "nothing of ws-b was sent");
 }
 
 #[tokio::test]
