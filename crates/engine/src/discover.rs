@@ -96,11 +96,33 @@ impl Found {
 pub async fn discover_each<E>(
     client: &ArmClient,
     scope: &Scope,
+    each: impl FnMut(Found) -> Result<(), E>,
+) -> Result<Vec<anyhow::Error>, E> {
+    discover_each_in(client, scope, Order::ById, each).await
+}
+
+/// In which order [`discover_each_in`] hands the workspaces' listings over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Workspaces in the order of their ids (what a listing printed as it goes needs).
+    ById,
+    /// Each workspace as soon as its listing is in, the subscriptions' workspaces listed in turn (the first
+    /// workspace of each subscription, then the second of each...): what acting on each listing as it comes needs,
+    /// so that every subscription has work early whatever its place in the scope.
+    SubscriptionsInTurn,
+}
+
+/// [`discover_each`] with the workspaces' listings handed over in `order` (the computes of one workspace are in the
+/// order of their ids either way; the VMs and scale sets come after them, as there).
+pub async fn discover_each_in<E>(
+    client: &ArmClient,
+    scope: &Scope,
+    order: Order,
     mut each: impl FnMut(Found) -> Result<(), E>,
 ) -> Result<Vec<anyhow::Error>, E> {
     let mut errors = Vec::new();
     if scope.kinds.contains(&Kind::ComputeInstance) {
-        computes(client, scope, &mut errors, &mut each).await?;
+        computes(client, scope, order, &mut errors, &mut each).await?;
     }
     for kind in [MachineKind::VirtualMachine, MachineKind::ScaleSet] {
         if scope.kinds.contains(&kind_of(kind)) {
@@ -156,22 +178,28 @@ async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, errors: 
     found
 }
 
-/// Lists the workspaces of the scope, then their computes, handing each workspace's to `each` in id order.
+/// Lists the workspaces of the scope, then their computes, handing each workspace's to `each` in `order`.
 async fn computes<E>(
     client: &ArmClient,
     scope: &Scope,
+    order: Order,
     errors: &mut Vec<anyhow::Error>,
     each: &mut impl FnMut(Found) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut workspaces = workspaces(client, scope, errors).await;
     // A compute id is its workspace id + "/computes/NAME": ordering workspaces by "id/" orders computes by id.
     workspaces.sort_by_cached_key(|workspace| format!("{}/", workspace.id).to_lowercase());
-    let mut listings = stream::iter(workspaces)
-        .map(|workspace| async move {
-            let id = workspace.id.clone();
-            (client.list_computes(&id).await, id)
-        })
-        .buffered(CONCURRENCY);
+    if order == Order::SubscriptionsInTurn {
+        workspaces = in_turn(workspaces);
+    }
+    let list = |workspace: Workspace| async move {
+        let id = workspace.id.clone();
+        (client.list_computes(&id).await, id)
+    };
+    let mut listings = match order {
+        Order::ById => stream::iter(workspaces).map(list).buffered(CONCURRENCY).boxed(),
+        Order::SubscriptionsInTurn => stream::iter(workspaces).map(list).buffer_unordered(CONCURRENCY).boxed(),
+    };
     while let Some((listing, workspace)) = listings.next().await {
         match listing {
             Ok(list) => {
@@ -188,6 +216,27 @@ async fn computes<E>(
         }
     }
     Ok(())
+}
+
+/// `workspaces` (in id order) taken a subscription at a time in turn: the first of each subscription, then the
+/// second of each, and so on.
+fn in_turn(workspaces: Vec<Workspace>) -> Vec<Workspace> {
+    let mut by_subscription: Vec<std::collections::VecDeque<Workspace>> = Vec::new();
+    for workspace in workspaces {
+        let subscription = workspace.id.subscription();
+        match by_subscription
+            .iter_mut()
+            .find(|queue| queue.front().is_some_and(|w| w.id.subscription() == subscription))
+        {
+            Some(queue) => queue.push_back(workspace),
+            None => by_subscription.push(std::collections::VecDeque::from([workspace])),
+        }
+    }
+    let mut turns = Vec::new();
+    while by_subscription.iter().any(|queue| !queue.is_empty()) {
+        turns.extend(by_subscription.iter_mut().filter_map(std::collections::VecDeque::pop_front));
+    }
+    turns
 }
 
 async fn workspaces(client: &ArmClient, scope: &Scope, errors: &mut Vec<anyhow::Error>) -> Vec<Workspace> {
@@ -302,5 +351,37 @@ fn native_schedule(schedule: &autostop_azure::NativeSchedule) -> NativeSchedule 
         starts: schedule.starts(),
         enabled: schedule.is_enabled(),
         description: format!("{} {trigger} ({zone})", schedule.action),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace(subscription: u32, name: &str) -> Workspace {
+        let subscription = format!("00000000-0000-0000-0000-{subscription:012}").parse().expect("subscription id");
+        Workspace {
+            id: WorkspaceId::new(subscription, "rg", name).expect("workspace id"),
+            name: name.to_owned(),
+            location: "eastus".to_owned(),
+            tags: BTreeMap::new(),
+            friendly_name: None,
+        }
+    }
+
+    #[test]
+    fn in_turn_takes_a_workspace_of_each_subscription_in_turn() {
+        let workspaces = vec![
+            workspace(1, "ws-a"),
+            workspace(1, "ws-b"),
+            workspace(1, "ws-c"),
+            workspace(2, "ws-a"),
+            workspace(3, "ws-a"),
+            workspace(3, "ws-b"),
+        ];
+        let turns = in_turn(workspaces.clone()).into_iter().map(|w| w.id.to_string()).collect::<Vec<_>>();
+        let expected = [0, 3, 4, 1, 5, 2].map(|index| workspaces[index].id.to_string());
+        assert_eq!(turns, expected);
+        assert!(in_turn(Vec::new()).is_empty());
     }
 }

@@ -31,11 +31,22 @@ impl Interrupt {
         *self.0.borrow() >= Stage::Stopping
     }
 
+    /// Completes once shutdown has been requested (never, if it never is): e.g. to stop listing what would only be
+    /// recorded as interrupted.
+    pub async fn requested(&self) {
+        self.reached(Stage::Stopping).await;
+    }
+
     /// Completes once the grace period is over (never, if it never is): stop following operations in flight and
     /// record them as interrupted.
     pub async fn abandoned(&self) {
+        self.reached(Stage::Abandoning).await;
+    }
+
+    /// Completes once shutdown has gone as far as `wanted` (never, if it never does).
+    async fn reached(&self, wanted: Stage) {
         let mut stage = self.0.clone();
-        if stage.wait_for(|stage| *stage >= Stage::Abandoning).await.is_err() {
+        if stage.wait_for(|stage| *stage >= wanted).await.is_err() {
             std::future::pending::<()>().await;
         }
     }
@@ -54,6 +65,9 @@ mod tests {
         assert!(!interrupt.is_requested() && !clone.is_requested());
         tx.send(Stage::Stopping).expect("receiver alive");
         assert!(interrupt.is_requested() && clone.is_requested());
+        tokio::time::timeout(Duration::from_secs(10), clone.requested()).await.expect("requested seen");
+        let abandoned = tokio::time::timeout(Duration::from_millis(50), clone.abandoned()).await;
+        assert!(abandoned.is_err(), "requested is not abandoned");
         tx.send(Stage::Abandoning).expect("receiver alive");
         tokio::time::timeout(Duration::from_secs(10), clone.abandoned()).await.expect("abandoned seen");
         assert!(interrupt.is_requested());

@@ -1,13 +1,16 @@
 //! `autostop stop|start`: the ad-hoc verbs, on named instances or on every instance of the scope.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::io::{BufRead, IsTerminal, Write};
+use std::ops::Range;
 
 use anyhow::Context as _;
 use autostop_azure::{ArmClient, ComputeId};
 use autostop_policy::{Action, Kind, PlannedAction};
 use autostop_state::{EventKind, StateStore};
 use clap::Args;
+use futures::channel::mpsc;
 use futures::stream::{self, StreamExt};
 use std::sync::Arc;
 
@@ -17,8 +20,9 @@ use crate::connect::{Connection, process_env};
 use crate::output::{ActionPrinter, ActionRow, unhandled_reason};
 use crate::targets::{Candidate, Considering, Selection, unhandled_selected};
 use autostop_engine::apply::{ApplyArgs, ApplyOptions, Verdict};
-use autostop_engine::discover::{Found, Inventory, Scope, describe, discover_each, named_workspaces};
+use autostop_engine::discover::{Found, Inventory, Order, Scope, describe, discover_each_in, named_workspaces};
 use autostop_engine::engine::{AD_HOC_RULE, Actions, Actor, EngineOptions, RunOutcome};
+use autostop_engine::interrupt::Interrupt;
 
 /// `autostop stop|start (NAME... | --all) [SCOPE] [--wait] [--force] [--yes]`
 #[derive(Debug, Args)]
@@ -86,7 +90,9 @@ pub async fn run(action: Action, args: ActArgs) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-/// Decides and applies `request` over `scope`, printing one row per compute considered.
+/// Decides and applies `request` over `scope`, printing one row per compute considered. Without a confirmation to
+/// ask for, each listing's targets are acted on as soon as they are decided, while the rest of the scope is still
+/// listed; a confirmation needs the count first, so the whole scope is listed before it is asked for.
 pub async fn execute(
     client: &ArmClient,
     store: Arc<dyn StateStore>,
@@ -95,55 +101,74 @@ pub async fn execute(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let InScope { candidates, unknown_names, unhandled, errors, name_errors } = consider(client, scope, request).await;
+    let considering = RefCell::new(Considering::new(&request.selection, request.action, request.force));
     // Claimed and recorded like a scheduled action (rule "(ad-hoc)", occurrence now), so that an action not
     // followed to its end is confirmed by a later run, and the audit log says who stopped what.
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
-    // The actions are built one at a time when their turn comes, from the candidates that are to be acted on.
-    let to_act = (0..candidates.len()).filter(|&index| candidates[index].decision.is_ok()).collect::<Vec<_>>();
+    // The actions are built one at a time when their turn comes, from the candidates (by index) that are to be
+    // acted on; only those indices are handed over, once their candidates are in.
     let planned = |index: usize| PlannedAction {
         rule: AD_HOC_RULE.to_owned(),
         occurrence: now.clone(),
-        target: candidates[to_act[index]].target(),
+        target: considering.borrow().get(index).map(Candidate::target).unwrap_or_default(),
         action: request.action,
         force: request.force,
     };
-    if request.confirm && !to_act.is_empty() && !confirm(request.action, to_act.len(), scope)? {
-        anyhow::bail!(crate::UsageError("cancelled: nothing was changed".into()));
-    }
     let options = EngineOptions { apply: request.apply.clone(), ..EngineOptions::default() };
     let actor = Actor::new(client.clone(), store, options);
-    let interrupt = crate::signals::interrupt_on_signals(SHUTDOWN_GRACE).context("listening for SIGTERM and SIGINT")?;
-    let mut applied: Vec<Option<Applied>> = vec![None; to_act.len()];
-    let actions = Actions { count: to_act.len(), action: planned };
-    let report =
-        actor.act_now(actions, Some(&interrupt), |index, result| applied[index] = Some(Applied::of(result))).await?;
-    let mut applied = applied.into_iter();
+    // How each action ended, by the index of its candidate.
+    let mut applied: Vec<Option<Applied>> = Vec::new();
+    let done = |index: usize, result| {
+        if applied.len() <= index {
+            applied.resize_with(index + 1, || None);
+        }
+        applied[index] = Some(Applied::of(result));
+    };
+    let (listed, report) = if request.confirm {
+        let listed = consider(client, scope, request, &considering, None).await;
+        let to_act = considering.borrow().acting().collect::<Vec<_>>();
+        if !to_act.is_empty() && !confirm(request.action, to_act.len(), scope)? {
+            anyhow::bail!(crate::UsageError("cancelled: nothing was changed".into()));
+        }
+        let interrupt = interrupt_on_signals()?;
+        let actions = Actions { indices: stream::iter(to_act), action: planned };
+        (listed, actor.act_now(actions, Some(&interrupt), done).await?)
+    } else {
+        let interrupt = interrupt_on_signals()?;
+        let (turns, indices) = mpsc::unbounded();
+        let listing = consider(client, scope, request, &considering, Some(Turns { turns, interrupt: &interrupt }));
+        let acting = actor.act_now(Actions { indices, action: planned }, Some(&interrupt), done);
+        let (listed, report) = futures::join!(listing, acting);
+        (listed, report?)
+    };
+    let Listed { order, unhandled, errors, name_errors } = listed;
+    let (candidates, unknown_names) = considering.into_inner().finish();
     let action = request.action.as_str().to_owned();
     let mut rows = ActionPrinter::new(out, format);
-    for candidate in &candidates {
+    for index in order {
+        let candidate = &candidates[index];
         let mut row = ActionRow {
-            kind: Some(candidate.kind.as_str().to_owned()),
-            id: candidate.id.to_string(),
-            name: candidate.name.to_string(),
+            kind: Some(candidate.kind().as_str().to_owned()),
+            id: candidate.id(),
+            name: candidate.name().to_owned(),
             action: action.clone(),
             result: Verdict::Skipped,
             reason: None,
             error: None,
-            state: candidate.state.as_deref().map(str::to_owned),
+            state: candidate.state().map(str::to_owned),
         };
-        match &candidate.decision {
+        match candidate.decision() {
             Err(reason) => row.reason = Some(reason.to_string()),
             Ok(()) => {
-                let done = applied.next().flatten().context("an action ended without an outcome")?;
+                let done = applied.get_mut(index).and_then(Option::take);
+                let done = done.context("an action ended without an outcome")?;
                 row.state = match done.result {
-                    Verdict::Succeeded => Some(target_state(candidate.kind, request.action)),
+                    Verdict::Succeeded => Some(target_state(candidate.kind(), request.action)),
                     Verdict::Skipped => row.state,
                     Verdict::Accepted | Verdict::Failed => None,
                 };
                 row.result = done.result;
-                row.reason = done.reason;
-                row.error = done.error;
+                (row.reason, row.error) = done.said.map(|said| (said.reason, said.error)).unwrap_or_default();
             }
         }
         rows.row(row)?;
@@ -191,12 +216,11 @@ pub async fn execute(
     })
 }
 
-/// What the verb considered in its scope.
-struct InScope {
-    /// Every target considered, in the order of their ids (as discovered for named computes).
-    candidates: Vec<Candidate>,
-    /// Names given that matched no target.
-    unknown_names: Vec<String>,
+/// What listing the scope left besides the candidates.
+struct Listed {
+    /// The indices of the candidates in the order their rows come: the order of their ids (as discovered for
+    /// named computes).
+    order: Vec<usize>,
     /// Computes listed that autostop cannot address.
     unhandled: Vec<autostop_azure::Unhandled>,
     /// Listings that failed.
@@ -205,20 +229,45 @@ struct InScope {
     name_errors: Vec<(String, String)>,
 }
 
-/// Discovers `scope` and decides for each target, a workspace's listing at a time: of the listings only the
-/// [`Candidate`]s are kept.
-async fn consider(client: &ArmClient, scope: &Scope, request: &Request) -> InScope {
-    let mut considering = Considering::new(&request.selection, request.action, request.force);
+/// Where the indices of the candidates to act on go as soon as they are decided, and the interrupt that stops
+/// the listing (what it would find could only be recorded as interrupted).
+struct Turns<'a> {
+    turns: mpsc::UnboundedSender<usize>,
+    interrupt: &'a Interrupt,
+}
+
+impl Turns<'_> {
+    /// Hands over the candidates at `added` that are to be acted on.
+    fn hand_over(&self, considering: &Considering, added: Range<usize>) {
+        for index in added.filter(|&index| considering.get(index).is_some_and(Candidate::acts)) {
+            // The acting ends only once this sender is dropped, so it is still receiving.
+            if self.turns.unbounded_send(index).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Discovers `scope` into `considering`, a workspace's listing at a time (of the listings only the [`Candidate`]s
+/// are kept), handing each listing's candidates to act on to `turns` as soon as it is decided.
+async fn consider(
+    client: &ArmClient,
+    scope: &Scope,
+    request: &Request,
+    considering: &RefCell<Considering>,
+    turns: Option<Turns<'_>>,
+) -> Listed {
     let only_instances = scope.kinds == [autostop_policy::Kind::ComputeInstance];
     if let (Selection::Names(names), Some(workspaces)) =
         (&request.selection, named_workspaces(scope).filter(|_| only_instances))
     {
         let (inventory, name_errors) = get_named(client, &workspaces, names).await;
-        considering.add(&inventory.targets);
-        let (candidates, unknown_names) = considering.finish();
-        return InScope {
-            candidates,
-            unknown_names,
+        let added = considering.borrow_mut().add(&inventory.targets);
+        if let Some(turns) = &turns {
+            turns.hand_over(&considering.borrow(), added.clone());
+        }
+        return Listed {
+            order: added.collect(),
             unhandled: inventory.unhandled,
             errors: inventory.errors,
             name_errors,
@@ -226,22 +275,55 @@ async fn consider(client: &ArmClient, scope: &Scope, request: &Request) -> InSco
     }
     let mut unhandled = Vec::new();
     let each = |found: Found| -> Result<(), Infallible> {
-        considering.add(&found.targets);
+        let added = considering.borrow_mut().add(&found.targets);
+        if let Some(turns) = &turns {
+            turns.hand_over(&considering.borrow(), added);
+        }
         unhandled.extend(found.unhandled);
         Ok(())
     };
-    let Ok(errors) = discover_each(client, scope, each).await;
-    let (mut candidates, unknown_names) = considering.finish();
+    // Acting on each listing as it comes wants every subscription's first workspace early.
+    let order = if turns.is_some() { Order::SubscriptionsInTurn } else { Order::ById };
+    let discovery = discover_each_in(client, scope, order, each);
+    let interrupted = async {
+        match turns.as_ref() {
+            Some(turns) => turns.interrupt.requested().await,
+            None => std::future::pending().await,
+        }
+    };
+    let errors = tokio::select! {
+        listed = discovery => {
+            let Ok(errors) = listed;
+            errors
+        }
+        () = interrupted => vec![anyhow::anyhow!(
+            "shutdown came before {} was listed to its end: the rest of it was not acted on",
+            describe(scope)
+        )],
+    };
     // In the order of their ids whatever their kind, as the whole inventory was.
-    candidates.sort_by_cached_key(|candidate| candidate.id.to_lowercase());
+    let considering = considering.borrow();
+    let mut order = (0..considering.len()).collect::<Vec<_>>();
+    order.sort_by(|&a, &b| match (considering.get(a), considering.get(b)) {
+        (Some(a), Some(b)) => a.cmp_ids(b),
+        _ => a.cmp(&b),
+    });
     unhandled.sort_by_cached_key(|unhandled| unhandled.id.to_lowercase());
-    InScope { candidates, unknown_names, unhandled, errors, name_errors: Vec::new() }
+    Listed { order, unhandled, errors, name_errors: Vec::new() }
 }
 
 /// How one action ended, as its row shows it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Applied {
     result: Verdict,
+    /// What the row says of it besides, for the few that say something (kept apart, so that the results of a
+    /// whole fleet stay small).
+    said: Option<Box<Said>>,
+}
+
+/// A row's reason and error.
+#[derive(Debug, Default)]
+struct Said {
     reason: Option<String>,
     error: Option<String>,
 }
@@ -251,7 +333,12 @@ impl Applied {
     fn of(result: Result<RunOutcome, String>) -> Applied {
         let done = match result {
             Ok(done) => done,
-            Err(error) => return Applied { result: Verdict::Failed, reason: None, error: Some(error) },
+            Err(error) => {
+                return Applied {
+                    result: Verdict::Failed,
+                    said: Some(Box::new(Said { reason: None, error: Some(error) })),
+                };
+            }
         };
         let result = match done.result {
             EventKind::Succeeded => Verdict::Succeeded,
@@ -264,7 +351,9 @@ impl Applied {
             (Verdict::Failed, None, reason) => Some(format!("{}: {}", done.result, reason.as_deref().unwrap_or("-"))),
             (_, error, _) => error,
         };
-        Applied { result, reason: done.reason.filter(|_| result == Verdict::Skipped), error }
+        let reason = done.reason.filter(|_| result == Verdict::Skipped);
+        let said = (reason.is_some() || error.is_some()).then(|| Box::new(Said { reason, error }));
+        Applied { result, said }
     }
 }
 
@@ -303,6 +392,11 @@ async fn get_named(
 
 /// How long SIGTERM / SIGINT lets the operations in flight finish (a later run confirms the rest).
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// SIGTERM and SIGINT from here on send nothing new and let what is in flight finish for [`SHUTDOWN_GRACE`].
+fn interrupt_on_signals() -> anyhow::Result<Interrupt> {
+    crate::signals::interrupt_on_signals(SHUTDOWN_GRACE).context("listening for SIGTERM and SIGINT")
+}
 
 /// The state an action leaves a target in, once read back: a stopped VM or scale set is deallocated.
 fn target_state(kind: Kind, action: Action) -> String {

@@ -155,3 +155,88 @@ async fn all_asks_on_a_terminal_even_when_stdout_and_stderr_are_redirected() {
     assert_eq!(emulator.control().state(&id("run-1")).as_deref(), Some("Running"), "nothing changed");
     assert_eq!(emulator.control().state(&id("run-2")).as_deref(), Some("Running"), "nothing changed");
 }
+
+/// Where each request of the kind wanted sits in the emulator's record (in the order they were answered).
+fn positions(emulator: &autostop_emulator::Emulator, wanted: impl Fn(&str, &str) -> bool) -> Vec<usize> {
+    let requests = emulator.control().requests();
+    requests.iter().enumerate().filter(|(_, r)| wanted(&r.method, &r.path)).map(|(at, _)| at).collect()
+}
+
+/// ws-a (first by id) lists in one page; ws-b in ten, one after the other, each request answered `latency` late.
+async fn slow_second_workspace(latency: std::time::Duration) -> autostop_emulator::Emulator {
+    let mut fleet = fleet(vec![compute("run-1", "ComputeInstance", "Running")]);
+    let ws_b = &mut fleet.subscriptions[1].resource_groups[0].workspaces[0].computes;
+    ws_b.extend((2..=10).map(|n| compute(&format!("b-{n:02}"), "ComputeInstance", "Running")));
+    let options = autostop_emulator::Options {
+        fleet,
+        page_size: 1,
+        latency,
+        transition: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    tokio::time::timeout(TIMEOUT, autostop_emulator::Emulator::start(options))
+        .await
+        .expect("emulator start timed out")
+        .expect("emulator starts")
+}
+
+#[tokio::test]
+async fn a_workspace_is_acted_on_while_the_others_are_still_listed() {
+    let emulator = slow_second_workspace(std::time::Duration::from_millis(100)).await;
+    let subscriptions = format!("{SUB},{SUB2}");
+    let run =
+        Cli::against(&emulator, &["stop", "--all", "--yes", "--wait", "-s", &subscriptions, "-o", "json"]).run().await;
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    let stop_a = positions(&emulator, |method, path| method == "POST" && path.contains("/computes/run-1/stop"));
+    let lists_b = positions(&emulator, |method, path| method == "GET" && path.contains("/workspaces/ws-b/computes?"));
+    assert_eq!((stop_a.len(), lists_b.len()), (1, 10), "{:#?}", emulator.control().requests());
+    assert!(stop_a[0] < lists_b[9], "run-1 is stopped before ws-b's last page: {:#?}", emulator.control().requests());
+
+    // One row per compute, in the order of their ids, as when everything was listed first.
+    let rows = run.json();
+    let names = rows.as_array().expect("rows").iter().map(|r| r["name"].as_str().expect("name")).collect::<Vec<_>>();
+    let mut ws_b = (2..=10).map(|n| format!("b-{n:02}")).chain(["b-1".to_owned()]).collect::<Vec<_>>();
+    ws_b.sort();
+    assert_eq!(names, [vec!["run-1".to_owned()], ws_b].concat());
+    assert!(rows.as_array().expect("rows").iter().all(|r| r["result"] == "succeeded"), "{rows:#}");
+    assert_eq!(stop_posts(&emulator).values().sum::<usize>(), 11, "one stop each");
+}
+
+#[tokio::test]
+async fn shutdown_during_the_listing_stops_it_says_so_and_lets_what_was_sent_finish() {
+    let emulator = slow_second_workspace(std::time::Duration::from_millis(300)).await;
+    let subscriptions = format!("{SUB},{SUB2}");
+    let args = ["stop", "--all", "--yes", "--wait", "-s", &subscriptions, "-o", "json"];
+    let child = Cli::against(&emulator, &args).spawn_captured();
+    tokio::time::timeout(TIMEOUT, async {
+        while !stop_posts(&emulator).contains_key("run-1") {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("run-1 stopped in time");
+    let pid = child.id().expect("running");
+    std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().expect("kill runs");
+    let output = tokio::time::timeout(TIMEOUT, child.wait_with_output()).await.expect("ends in time").expect("output");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("shutdown came before") && stderr.contains("listed to its end"), "{stderr}");
+    let rows: serde_json::Value = serde_json::from_str(&stdout).expect("JSON rows");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "ws-b was not listed to its end: {rows:#?}");
+    assert_eq!((&rows[0]["name"], &rows[0]["result"]), (&"run-1".into(), &"succeeded".into()), "{rows:#?}");
+    assert_eq!(stop_posts(&emulator).keys().collect::<Vec<_>>(), ["run-1"], "nothing of ws-b was sent");
+}
+
+#[tokio::test]
+async fn a_confirmation_is_asked_for_once_the_whole_scope_is_listed() {
+    let emulator = emulator(mixed_fleet()).await;
+    let subscriptions = format!("{SUB},{SUB2}");
+    let run = Cli::in_terminal(&emulator, &["stop", "--all", "--wait", "-s", &subscriptions], "y\n").run().await;
+    assert!(run.stdout.contains("stop 3 compute instance(s)"), "every listing counted: {run:#?}");
+    let posts = positions(&emulator, |method, path| method == "POST" && path.contains("/stop?"));
+    let lists = positions(&emulator, |method, path| method == "GET" && path.contains("/computes?"));
+    assert_eq!(posts.len(), 3, "{:#?}", emulator.control().requests());
+    assert!(lists.last() < posts.first(), "nothing is sent before the count: {:#?}", emulator.control().requests());
+}

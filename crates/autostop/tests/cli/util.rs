@@ -182,6 +182,12 @@ impl Cli {
         self.command.spawn().expect("autostop starts")
     }
 
+    /// Starts without waiting, its stdout and stderr kept for `wait_with_output`.
+    pub fn spawn_captured(mut self) -> tokio::process::Child {
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.command.spawn().expect("autostop starts")
+    }
+
     pub fn env_remove(mut self, key: &str) -> Cli {
         self.command.env_remove(key);
         self

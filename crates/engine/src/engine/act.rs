@@ -5,6 +5,7 @@
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -13,7 +14,9 @@ use autostop_policy::{Action, PlannedAction};
 use autostop_state::{
     Claim, ClaimKey, ClaimOutcome, ClaimStatus, Event, EventKind, NewClaim, RunId, Transition, rfc3339,
 };
-use futures::stream::{self, StreamExt};
+use futures::channel::mpsc;
+use futures::future;
+use futures::stream::{self, Stream, StreamExt};
 use jiff::Timestamp;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -37,58 +40,71 @@ pub async fn act(
         Ok(outcome) => outcomes.push(outcome),
         Err(error) => errors.push(error),
     };
-    act_each(actor, run, Actions { count: actions.len(), action: |index| &actions[index] }, interrupt, done).await;
+    act_each(actor, run, Actions::all(actions.len(), |index| &actions[index]), interrupt, done).await;
     (outcomes, errors)
 }
 
-/// Planned actions handed to [`act_each`] one at a time: `action(index)` for each index below `count`. A verb
-/// that acts on a large fleet builds each action when its turn comes instead of holding them all.
-pub struct Actions<F> {
-    /// How many actions there are.
-    pub count: usize,
-    /// The action at an index (called once to group the actions by subscription, once more to act on it).
+/// Planned actions handed to [`act_each`] one at a time: `action(index)` for each index that `indices` yields.
+/// A verb that acts on a large fleet builds each action when its turn comes instead of holding them all.
+pub struct Actions<F, I> {
+    /// The indices of the actions as they become known: all at once ([`Actions::all`]), or as a listing decides
+    /// them (e.g. the receiver of a channel), so that acting begins while the rest of a scope is still listed.
+    pub indices: I,
+    /// The action at an index (called once when its index arrives, to find its subscription, once more to act on
+    /// it).
     pub action: F,
+}
+
+impl<F> Actions<F, stream::Iter<Range<usize>>> {
+    /// The actions at the indices below `count`, all known now.
+    pub fn all(count: usize, action: F) -> Self {
+        Actions { indices: stream::iter(0..count), action }
+    }
 }
 
 /// Acts on each of `actions` and hands each result to `done` with the action's index as soon as it is
 /// known (`Err`: a state error that kept it from being sent, named). At most [`ApplyOptions::concurrency`]
 /// actions are being started at once in each subscription (ARM's budgets are per subscription, so one that has
 /// spent its budget holds nobody else up); an action waiting for its turn is only its index, so what is held
-/// at once is bounded by the actions being started and those being followed, not by how many there are.
+/// at once is bounded by the actions being started and those being followed, not by how many there are. Returns
+/// once every index has come and its action is done.
 ///
 /// [`ApplyOptions::concurrency`]: crate::apply::ApplyOptions::concurrency
-pub async fn act_each<F, P>(
+pub async fn act_each<F, P, I>(
     actor: &Actor,
     run: &RunId,
-    actions: Actions<F>,
+    actions: Actions<F, I>,
     interrupt: Option<&Interrupt>,
     mut done: impl FnMut(usize, Result<RunOutcome, String>),
 ) where
     F: Fn(usize) -> P,
     P: Borrow<PlannedAction>,
+    I: Stream<Item = usize>,
 {
-    let Actions { count, action } = actions;
-    let queues = by_subscription(count, &action);
+    let Actions { indices, action } = actions;
     let concurrency = actor.options.apply.concurrency.max(1);
-    let slots = queues.iter().map(|_| Arc::new(Semaphore::new(concurrency))).collect::<Vec<_>>();
     let store_broken = AtomicBool::new(false);
-    let progress = crate::progress::bar(count, "operations");
+    let progress = match indices.size_hint() {
+        (known, Some(count)) if known == count => crate::progress::bar(count, "operations"),
+        _ => crate::progress::growing("operations"),
+    };
     let context = Context { actor, run, interrupt, store_broken: &store_broken };
     let (context, action) = (&context, &action);
-    // Each subscription hands over its next action once one of its slots is free; the actions of every
-    // subscription then run together (being started, then followed).
-    let turns = stream::select_all(queues.iter().zip(&slots).map(|(queue, slots)| {
-        Box::pin(stream::iter(queue.iter().copied()).then(move |index| {
-            let slots = Arc::clone(slots);
-            async move { (index, slots.acquire_owned().await.ok()) }
-        }))
-    }));
-    let mut results = turns
-        .map(|(index, slot)| async move {
-            let planned = action(index);
-            (index, context.act_one(planned.borrow(), slot).await)
-        })
-        .buffer_unordered(MAX_FOLLOWED);
+    let counted = progress.length().unwrap_or_default();
+    let arrived = stream::iter(1..).zip(indices).map(|(arrived, index)| {
+        if arrived > counted {
+            progress.inc_length(1);
+        }
+        index
+    });
+    let mut results = std::pin::pin!(
+        turns(arrived, action, concurrency)
+            .map(|(index, slot)| async move {
+                let planned = action(index);
+                (index, context.act_one(planned.borrow(), slot).await)
+            })
+            .buffer_unordered(MAX_FOLLOWED)
+    );
     while let Some((index, result)) = results.next().await {
         progress.inc(1);
         done(index, result);
@@ -96,24 +112,48 @@ pub async fn act_each<F, P>(
     progress.finish_and_clear();
 }
 
-/// The indices of the actions, grouped by the subscription of their target (in the order they come), those whose
-/// target id does not parse in a group of their own.
-fn by_subscription<P: Borrow<PlannedAction>>(count: usize, action: &impl Fn(usize) -> P) -> Vec<Vec<usize>> {
-    let mut groups: HashMap<String, usize> = HashMap::new();
-    let mut queues: Vec<Vec<usize>> = Vec::new();
-    for index in 0..count {
-        let planned = action(index);
-        let key = match planned.borrow().target.id.parse::<TargetId>() {
+/// The turns of the actions: each index with a slot of its subscription, once one is free. The indices are grouped
+/// by the subscription of their target as they arrive (those whose target id does not parse in a group of their
+/// own); each subscription hands over its indices in the order they came, as its slots free, and the
+/// subscriptions' turns come together. Ends once `indices` has ended and every turn was handed over.
+fn turns<'a, F, P>(
+    indices: impl Stream<Item = usize> + 'a,
+    action: &'a F,
+    concurrency: usize,
+) -> impl Stream<Item = (usize, Option<OwnedSemaphorePermit>)> + 'a
+where
+    F: Fn(usize) -> P,
+    P: Borrow<PlannedAction>,
+{
+    let mut queues: HashMap<String, (mpsc::UnboundedSender<usize>, Arc<Semaphore>)> = HashMap::new();
+    // A subscription's queue is a stream of its own, handed to the flattening when its first index comes.
+    let new_queues = indices.map(Some).chain(stream::iter([None])).filter_map(move |index| {
+        let Some(index) = index else {
+            // Every index has come: each queue ends once its indices are handed over.
+            queues.clear();
+            return future::ready(None);
+        };
+        let key = match action(index).borrow().target.id.parse::<TargetId>() {
             Ok(id) => id.subscription().as_str().to_ascii_lowercase(),
             Err(_) => String::new(),
         };
-        let group = *groups.entry(key).or_insert_with(|| {
-            queues.push(Vec::new());
-            queues.len() - 1
+        let (index, slots) = match queues.get(&key) {
+            None => (index, Arc::new(Semaphore::new(concurrency))),
+            Some((queue, slots)) => match queue.unbounded_send(index) {
+                Ok(()) => return future::ready(None),
+                // Its queue has ended (which it does only once every index has come): it gets another.
+                Err(ended) => (ended.into_inner(), Arc::clone(slots)),
+            },
+        };
+        let (queue, later) = mpsc::unbounded();
+        queues.insert(key, (queue, Arc::clone(&slots)));
+        let queued = stream::once(future::ready(index)).chain(later).then(move |index| {
+            let slots = Arc::clone(&slots);
+            async move { (index, slots.acquire_owned().await.ok()) }
         });
-        queues[group].push(index);
-    }
-    queues
+        future::ready(Some(Box::pin(queued)))
+    });
+    new_queues.flatten_unordered(None)
 }
 
 struct Context<'a> {
@@ -323,5 +363,72 @@ fn held_reason(held: &Claim) -> String {
         format!("claimed by another run (run {}, {})", held.run, held.status)
     } else {
         format!("already handled for this occurrence by run {} ({})", held.run, held.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use autostop_policy::Instance;
+    use tokio::time::timeout;
+
+    use super::*;
+
+    /// A stop of compute `name` in subscription number `subscription`.
+    fn stop(subscription: u32, name: &str) -> PlannedAction {
+        let id = format!(
+            "/subscriptions/00000000-0000-0000-0000-{subscription:012}/resourceGroups/rg/providers/\
+             Microsoft.MachineLearningServices/workspaces/ws-a/computes/{name}"
+        );
+        PlannedAction {
+            rule: "r".to_owned(),
+            occurrence: Timestamp::UNIX_EPOCH.to_zoned(jiff::tz::TimeZone::UTC),
+            target: Instance { id, name: name.to_owned(), ..Instance::default() },
+            action: Action::Stop,
+            force: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn turns_come_as_their_indices_arrive_at_most_the_slots_of_a_subscription_at_once() {
+        let mut not_an_id = stop(9, "odd");
+        not_an_id.target.id = "not an ARM id".to_owned();
+        let actions = [stop(1, "a-1"), stop(1, "a-2"), stop(2, "b-1"), stop(1, "a-3"), not_an_id];
+        assert!(actions[..4].iter().all(|planned| planned.target.id.parse::<TargetId>().is_ok()));
+        let action = |index: usize| &actions[index];
+        let (indices, arriving) = mpsc::unbounded();
+        let mut turns = std::pin::pin!(turns(arriving, &action, 1));
+        let wait = Duration::from_secs(10);
+
+        for index in [0, 1] {
+            indices.unbounded_send(index).expect("receiving");
+        }
+        let (first, a_slot) = timeout(wait, turns.next()).await.expect("a turn").expect("not ended");
+        assert_eq!(first, 0);
+        assert!(a_slot.is_some());
+        let held = timeout(Duration::from_millis(50), turns.next()).await;
+        assert!(held.is_err(), "subscription 1's one slot is held: a-2 waits");
+
+        indices.unbounded_send(2).expect("receiving");
+        let (other, _b_slot) = timeout(wait, turns.next()).await.expect("a turn").expect("not ended");
+        assert_eq!(other, 2, "another subscription's turn does not wait for subscription 1's slot");
+
+        drop(a_slot);
+        let (freed, a_slot) = timeout(wait, turns.next()).await.expect("a turn").expect("not ended");
+        assert_eq!(freed, 1, "a-2 once a-1's slot is free");
+        for index in [3, 4] {
+            indices.unbounded_send(index).expect("receiving");
+        }
+        drop(indices);
+        let (odd, _) = timeout(wait, turns.next()).await.expect("a turn").expect("not ended");
+        assert_eq!(odd, 4, "an id that does not parse is a group of its own");
+        drop(a_slot);
+        let (last, _) = timeout(wait, turns.next()).await.expect("a turn").expect("not ended");
+        assert_eq!(last, 3);
+        assert!(
+            timeout(wait, turns.next()).await.expect("the end").is_none(),
+            "ends once the indices have and all turns came"
+        );
     }
 }

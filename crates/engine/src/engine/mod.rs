@@ -91,15 +91,16 @@ impl Actor {
     /// later evaluations confirm what is not followed to its end. Each action's result goes to `done` with the
     /// action's index as soon as it is known (`Err`: a state error kept it from being sent; it is also one of the
     /// report's errors); the report itself holds no outcomes, so that those of many actions are not all held.
-    pub async fn act_now<F, P>(
+    pub async fn act_now<F, P, I>(
         &self,
-        actions: Actions<F>,
+        actions: Actions<F, I>,
         interrupt: Option<&Interrupt>,
         mut done: impl FnMut(usize, Result<RunOutcome, String>),
     ) -> anyhow::Result<RunReport>
     where
         F: Fn(usize) -> P,
         P: std::borrow::Borrow<PlannedAction>,
+        I: futures::Stream<Item = usize>,
     {
         let location = self.store.location();
         let run = self
