@@ -235,7 +235,7 @@ mod tests {
 
     #[test]
     fn the_first_delay_is_the_202_s_retry_after_else_the_first_default() {
-        let target: TargetId = "/subscriptions/9e223dbe-3399-4e19-88eb-0975f02ac87f/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/ci"
+        let target: TargetId = "/subscriptions/9e223dbe-3399-4e19-88eb-0975f02ac87f/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws-1/computes/ci-1"
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
         let mut operation = Operation {

@@ -2,8 +2,8 @@
 
 use crate::fake::{FixedToken, Reply, Script, client, within};
 use autostop_azure::{
-    ArmClient, ArmClientOptions, ComputeId, ComputeState, ErrorKind, HttpClientOptions, PollOptions, Polled, PowerAction,
-    SubscriptionId, WorkspaceId, client_options, http_client_with,
+    ArmClient, ArmClientOptions, ComputeId, ComputeState, ErrorKind, HttpClientOptions, PollOptions, Polled,
+    PowerAction, SubscriptionId, WorkspaceId, client_options, http_client_with,
 };
 use azure_core::http::RetryOptions;
 use serde_json::json;
