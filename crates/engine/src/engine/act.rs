@@ -360,15 +360,17 @@ impl Context<'_> {
                 let followed = Followed { status_url: operation.status_url, polls, ..followed };
                 return Ok(Next::Follow(Instant::now() + after, followed));
             }
+            // Boxed, as is the settling below: a poll waiting for its answer (hundreds at once) should not carry
+            // the room the read-back and the recording need.
             Some(Ok(Polled::Succeeded)) => {
-                match self.unless_abandoned(self.actor.client.get_target(&operation.target)).await {
+                match self.unless_abandoned(Box::pin(self.actor.client.get_target(&operation.target))).await {
                     None => return Ok(Next::Done(stopped_following(planned))),
                     Some(read) => read,
                 }
             }
             Some(Err(err)) => Err(err),
         };
-        self.settle(planned, followed.claimed_at, read).await
+        Box::pin(self.settle(planned, followed.claimed_at, read)).await
     }
 
     /// `work`, unless shutdown's grace period ends first (`None`).
