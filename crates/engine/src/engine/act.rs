@@ -124,9 +124,10 @@ pub async fn act_each<F, P>(
             break;
         }
         let due = queue.next_due();
-        let followed_now = queue.len() + polling.len();
         let answered = tokio::select! {
-            acted = results.next(), if acting && followed_now < MAX_FOLLOWED => {
+            // Never held back: a turn in flight may hold what a poll needs (its subscription's slot, a connection
+            // of the transport's), so the turns are always driven; what is followed is bounded by what was sent.
+            acted = results.next(), if acting => {
                 acting = acted.is_some();
                 acted
             }
