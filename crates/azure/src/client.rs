@@ -12,7 +12,7 @@ use crate::ids::{ComputeId, SubscriptionId, WorkspaceId};
 use crate::models::{self, Compute, ComputeList, DecodeError, Page, Workspace, decode_arm_error};
 use crate::names::validate_resource_group;
 use crate::operation::{
-    Operation, PollOptions, PollStep, StatusHeader, next_delay, parse_retry_after, poll_error, read_poll,
+    Operation, PollOptions, PollStep, Polled, StatusHeader, after_running, parse_retry_after, poll_error, read_poll,
 };
 use crate::policy::{BudgetPolicy, Counters, Stats};
 use crate::power::PowerAction;
@@ -220,62 +220,76 @@ impl ArmClient {
 
     /// Polls an operation until it ends, waiting `Retry-After` (else the default delay) between polls, then
     /// reads the target back. `Ok` means Succeeded; Failed and Canceled are [`ErrorKind::Operation`], and running
-    /// past the deadline is [`ErrorKind::Deadline`].
+    /// past the deadline is [`ErrorKind::Deadline`]. A loop over [`ArmClient::poll`].
     pub async fn wait(&self, operation: &Operation, options: &PollOptions) -> Result<Resource, Error> {
-        let started = tokio::time::Instant::now();
-        let resource = operation.target.to_string();
-        let poll = ArmRequest {
-            method: Method::Get,
-            url: operation.status_url.clone(),
-            resource: resource.clone(),
-            action: match operation.target {
-                TargetId::Compute(_) => ACTION_READ_OPERATIONS,
-                TargetId::Machine(_) => crate::compute::ACTION_READ_COMPUTE_OPERATIONS,
-            },
-        };
+        let since = tokio::time::Instant::now();
+        let mut delay = operation.first_delay(options);
         let mut polls = 0;
-        let mut delay = next_delay(operation.retry_after, options, polls);
         loop {
-            let remaining = options.deadline.saturating_sub(started.elapsed());
-            if remaining.is_zero() {
-                return Err(deadline(operation, started.elapsed()));
-            }
-            tokio::time::sleep(delay.min(remaining)).await;
-            let remaining = options.deadline.saturating_sub(started.elapsed());
-            // Boxed, as is the read-back below: thousands of operations are followed at once, and a future that
-            // sleeps between polls should not carry the room a request needs.
-            let send = Box::pin(self.send_raw(&poll.method, &poll.url, None));
-            let response = match tokio::time::timeout(remaining, send).await {
-                Ok(result) => result?,
-                Err(_) => return Err(deadline(operation, started.elapsed())),
-            };
-            let status = u16::from(response.status());
-            let step = match status {
-                200..=299 => read_poll(operation.header, status, response.body()),
-                _ => return Err(arm_error(&poll, &response)),
-            };
-            match step {
-                PollStep::Succeeded => return Box::pin(self.get_target(&operation.target)).await,
-                PollStep::Running(state) => {
-                    tracing::debug!(compute = %resource, action = %operation.action, %state, "operation running");
+            tokio::time::sleep(delay).await;
+            // Boxed, as is the read-back below: a future that sleeps between polls should not carry the room a
+            // request needs.
+            match Box::pin(self.poll(operation, options, since, polls)).await? {
+                Polled::Succeeded => return Box::pin(self.get_target(&operation.target)).await,
+                Polled::Running { after } => {
                     polls += 1;
-                    delay = next_delay(
-                        parse_retry_after(response.headers().get_optional_str(&"retry-after".into())),
-                        options,
-                        polls,
-                    );
+                    delay = after;
                 }
-                PollStep::Ended { status, code, message } => {
-                    let (code, message) = match (code, message) {
-                        (None, None) => poll_error(response.body()),
-                        pair => pair,
-                    };
-                    return Err(
-                        ErrorKind::Operation { resource, action: operation.action, status, code, message }.into()
-                    );
-                }
-                PollStep::Unreadable(message) => return Err(decode_error(&poll.url, message)),
             }
+        }
+    }
+
+    /// Polls an operation once: poll number `polls` (0 for the first) of an operation followed `since` then.
+    /// [`Polled::Running`] says when to poll again (`Retry-After` honoured); Failed and Canceled are
+    /// [`ErrorKind::Operation`], an answer that cannot be read is an error naming the status URL, and a poll
+    /// that would run past the deadline is [`ErrorKind::Deadline`]. Nothing is kept between polls: a caller that
+    /// follows many operations holds only the status URL, the header, `since` and `polls` of each.
+    pub async fn poll(
+        &self,
+        operation: &Operation,
+        options: &PollOptions,
+        since: tokio::time::Instant,
+        polls: u32,
+    ) -> Result<Polled, Error> {
+        let remaining = options.deadline.saturating_sub(since.elapsed());
+        if remaining.is_zero() {
+            return Err(deadline(operation, since.elapsed()));
+        }
+        let send = Box::pin(self.send_raw(&Method::Get, &operation.status_url, None));
+        let response = match tokio::time::timeout(remaining, send).await {
+            Ok(result) => result?,
+            Err(_) => return Err(deadline(operation, since.elapsed())),
+        };
+        let status = u16::from(response.status());
+        if !(200..=299).contains(&status) {
+            let poll = ArmRequest {
+                method: Method::Get,
+                url: operation.status_url.clone(),
+                resource: operation.target.to_string(),
+                action: match operation.target {
+                    TargetId::Compute(_) => ACTION_READ_OPERATIONS,
+                    TargetId::Machine(_) => crate::compute::ACTION_READ_COMPUTE_OPERATIONS,
+                },
+            };
+            return Err(arm_error(&poll, &response));
+        }
+        match read_poll(operation.header, status, response.body()) {
+            PollStep::Succeeded => Ok(Polled::Succeeded),
+            PollStep::Running(state) => {
+                tracing::debug!(compute = %operation.target, action = %operation.action, %state, "operation running");
+                let retry_after = response.headers().get_optional_str(&"retry-after".into());
+                let remaining = options.deadline.saturating_sub(since.elapsed());
+                Ok(Polled::Running { after: after_running(retry_after, options, polls, remaining) })
+            }
+            PollStep::Ended { status, code, message } => {
+                let (code, message) = match (code, message) {
+                    (None, None) => poll_error(response.body()),
+                    pair => pair,
+                };
+                let resource = operation.target.to_string();
+                Err(ErrorKind::Operation { resource, action: operation.action, status, code, message }.into())
+            }
+            PollStep::Unreadable(message) => Err(decode_error(&operation.status_url, message)),
         }
     }
 

@@ -82,7 +82,7 @@ pub use names::{
     COMPUTE_RULE, RESOURCE_GROUP_RULE, SUBSCRIPTION_RULE, WORKSPACE_RULE, validate_compute_name,
     validate_resource_group, validate_subscription_id, validate_workspace_name,
 };
-pub use operation::{Operation, PollOptions, StatusHeader};
+pub use operation::{Operation, PollOptions, Polled, StatusHeader};
 pub use policy::Stats;
 pub use power::PowerAction;
 pub use request::ACTIONS;

@@ -1,5 +1,6 @@
-//! Long-running power operations (start / stop / restart): the handle `begin` returns, the polling options, and
-//! the pure reading of each poll's answer (no I/O here; the client polls).
+//! Long-running power operations (start / stop / restart): the handle `begin` returns, the polling options, what
+//! one poll found ([`Polled`]), and the pure reading of each poll's answer (no I/O here; the client polls, one
+//! step at a time with [`crate::ArmClient::poll`] or to the end with [`crate::ArmClient::wait`]).
 
 use crate::models::{WireError, decode_arm_error, decode_operation_status};
 use crate::power::PowerAction;
@@ -51,7 +52,29 @@ pub struct Operation {
     pub retry_after: Option<Duration>,
 }
 
-/// How [`crate::ArmClient::wait`] polls.
+impl Operation {
+    /// The delay before the first poll: the 202's `Retry-After`, else the first default delay, never past the
+    /// deadline.
+    pub fn first_delay(&self, options: &PollOptions) -> Duration {
+        next_delay(self.retry_after, options, 0).min(options.deadline)
+    }
+}
+
+/// What one poll of an operation found ([`crate::ArmClient::poll`]). An operation that ended `Failed` or
+/// `Canceled`, an answer that cannot be read and the deadline are the poll's `Err`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Polled {
+    /// Still running: poll again after this delay (ARM's `Retry-After`, else the default delay for the polls so
+    /// far; never past the deadline).
+    Running {
+        /// How long to wait before the next poll.
+        after: Duration,
+    },
+    /// Succeeded: the target can be read back.
+    Succeeded,
+}
+
+/// How [`crate::ArmClient::wait`] and [`crate::ArmClient::poll`] poll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PollOptions {
     /// The delay before the first poll when ARM sends no `Retry-After` (the default, 2 s, is the Azure SDK for
@@ -122,13 +145,23 @@ pub(crate) fn poll_error(body: &[u8]) -> (Option<String>, Option<String>) {
     decode_arm_error(body).map(|e| (e.code, e.message)).unwrap_or((None, None))
 }
 
-/// The delay before the next poll: `Retry-After` (seconds or an HTTP date) when present, else the default.
 /// The delay before poll number `polls` (0 for the first): ARM's `Retry-After` when it sent one, else
 /// `first_delay` doubled per earlier poll, at most `default_delay`.
 pub(crate) fn next_delay(retry_after: Option<Duration>, options: &PollOptions, polls: u32) -> Duration {
     retry_after.unwrap_or_else(|| {
         options.first_delay.saturating_mul(2u32.saturating_pow(polls.min(16))).min(options.default_delay)
     })
+}
+
+/// The delay before the next poll of an operation that poll number `polls` (0 for the first) found still running,
+/// the answer's `Retry-After` header being `retry_after`, with `remaining` left before the deadline.
+pub(crate) fn after_running(
+    retry_after: Option<&str>,
+    options: &PollOptions,
+    polls: u32,
+    remaining: Duration,
+) -> Duration {
+    next_delay(parse_retry_after(retry_after), options, polls.saturating_add(1)).min(remaining)
 }
 
 /// Parses a `Retry-After` value given in seconds. HTTP dates are not used by ARM for operations; they read as
@@ -187,6 +220,37 @@ mod tests {
         let delays = (0..6).map(|polls| next_delay(None, &options, polls).as_secs()).collect::<Vec<_>>();
         assert_eq!(delays, [2, 4, 5, 5, 5, 5]);
         assert_eq!(next_delay(None, &options, u32::MAX), Duration::from_secs(5), "no overflow");
+    }
+
+    #[test]
+    fn the_delay_after_a_running_poll_honours_retry_after_and_the_deadline() {
+        let options = PollOptions::default();
+        let long = Duration::from_secs(600);
+        assert_eq!(after_running(Some("7"), &options, 0, long), Duration::from_secs(7), "Retry-After wins");
+        assert_eq!(after_running(None, &options, 0, long), Duration::from_secs(4), "the first poll doubles 2 s");
+        assert_eq!(after_running(None, &options, 5, long), Duration::from_secs(5), "at most the default delay");
+        assert_eq!(after_running(Some("60"), &options, 0, Duration::from_secs(3)), Duration::from_secs(3));
+        assert_eq!(after_running(None, &options, u32::MAX, long), Duration::from_secs(5), "no overflow");
+    }
+
+    #[test]
+    fn the_first_delay_is_the_202_s_retry_after_else_the_first_default() {
+        let target: TargetId = "/subscriptions/9e223dbe-3399-4e19-88eb-0975f02ac87f/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws-1/computes/ci-1"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut operation = Operation {
+            target,
+            action: PowerAction::Stop,
+            status_url: Url::parse("https://arm.test/status/op").unwrap_or_else(|e| panic!("{e}")),
+            header: StatusHeader::AsyncOperation,
+            retry_after: None,
+        };
+        let options = PollOptions::default();
+        assert_eq!(operation.first_delay(&options), Duration::from_secs(2));
+        operation.retry_after = Some(Duration::from_secs(9));
+        assert_eq!(operation.first_delay(&options), Duration::from_secs(9));
+        let short = PollOptions { deadline: Duration::from_secs(1), ..options };
+        assert_eq!(operation.first_delay(&short), Duration::from_secs(1), "never past the deadline");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use crate::fake::{FixedToken, Reply, Script, client, within};
 use autostop_azure::{
-    ArmClient, ArmClientOptions, ComputeId, ComputeState, ErrorKind, HttpClientOptions, PollOptions, PowerAction,
-    SubscriptionId, WorkspaceId, client_options, http_client_with,
+    ArmClient, ArmClientOptions, ComputeId, ComputeState, ErrorKind, HttpClientOptions, PollOptions, Polled,
+    PowerAction, SubscriptionId, WorkspaceId, client_options, http_client_with,
 };
 use azure_core::http::RetryOptions;
 use serde_json::json;
@@ -243,6 +243,54 @@ async fn an_operation_past_its_deadline_stops_polling() {
     let err = within(arm.wait(&operation, &options)).await.err().unwrap_or_else(|| panic!("expected the deadline"));
     assert!(matches!(err.kind(), ErrorKind::Deadline { .. }), "{err}");
     assert!(err.to_string().starts_with(&format!("stop of {WS}/computes/ci-3 did not finish within")), "{err}");
+}
+
+#[tokio::test]
+async fn one_poll_says_when_to_poll_again_or_how_the_operation_ended() {
+    let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = polls.clone();
+    let script = Script::new(move |method, url| match method {
+        "POST" => Reply::empty(202, vec![("azure-asyncoperation", "https://arm.test/status/op".into())]),
+        _ if url.contains("/status/op") => match counter.fetch_add(1, Ordering::SeqCst) {
+            0 => {
+                let mut reply = Reply::json(200, json!({"status": "InProgress"}));
+                reply.headers.push(("retry-after", "7".into()));
+                reply
+            }
+            1 => Reply::json(200, json!({"status": "Finalizing"})),
+            2 => Reply::json(200, json!({"status": "Succeeded"})),
+            3 => Reply::json(200, json!({"status": "Failed", "error": {"code": "Nope", "message": "no quota"}})),
+            _ => Reply::json(404, json!({"error": {"code": "OperationNotFound", "message": "no such operation"}})),
+        },
+        _ => Reply::json(404, json!({"error": {"code": "NotScripted", "message": url}})),
+    });
+    let arm = client(script.clone(), Arc::new(FixedToken::default()));
+    let operation =
+        within(arm.begin(&compute_id("ci-5").into(), PowerAction::Stop)).await.unwrap_or_else(|e| panic!("{e}"));
+    let options = PollOptions::default();
+    let since = tokio::time::Instant::now();
+    let poll = |polls| within(arm.poll(&operation, &options, since, polls));
+    assert_eq!(
+        poll(0).await.unwrap_or_else(|e| panic!("{e}")),
+        Polled::Running { after: Duration::from_secs(7) },
+        "Retry-After is honoured"
+    );
+    assert_eq!(
+        poll(1).await.unwrap_or_else(|e| panic!("{e}")),
+        Polled::Running { after: Duration::from_secs(5) },
+        "else the default delay for the polls so far"
+    );
+    assert_eq!(poll(2).await.unwrap_or_else(|e| panic!("{e}")), Polled::Succeeded);
+    let failed = poll(3).await.err().unwrap_or_else(|| panic!("expected the operation's failure"));
+    assert_eq!(failed.to_string(), format!("stop of {WS}/computes/ci-5 ended Failed: Nope: no quota"));
+    let broken = poll(4).await.err().unwrap_or_else(|| panic!("expected ARM's error"));
+    assert!(matches!(broken.kind(), ErrorKind::Arm { status: 404, .. }), "{broken}");
+    assert!(broken.to_string().contains("no such operation"), "{broken}");
+    assert_eq!(script.log().len(), 6, "one request per poll, after the POST");
+    let expired = PollOptions { deadline: Duration::ZERO, ..options };
+    let late = within(arm.poll(&operation, &expired, since, 5)).await.err().unwrap_or_else(|| panic!("deadline"));
+    assert!(matches!(late.kind(), ErrorKind::Deadline { .. }), "{late}");
+    assert_eq!(script.log().len(), 6, "nothing is sent past the deadline");
 }
 
 #[tokio::test]

@@ -49,8 +49,10 @@ pub enum Verdict {
     Failed,
 }
 
-/// How many operations are followed at once. Following is mostly waiting: the requests themselves are bounded by
-/// [`ApplyOptions::concurrency`] (starting operations) and paced by the client's per-subscription ARM budget.
+/// How many actions' turns (claim to Azure's recorded answer) run at once at most; each subscription's
+/// [`ApplyOptions::concurrency`] slots bound them first. An operation being followed is not counted: between its
+/// polls it is a record of about 160 bytes and its status URL, and its polls are paced by the client's
+/// per-subscription ARM budget.
 pub const MAX_FOLLOWED: usize = 16_384;
 
 /// Polling for the CLI: ARM's own `Retry-After` when it gives one, else after the client's first delay (2 s, or

@@ -2,26 +2,35 @@
 //! answer → with `wait`, follow the operation and read the target back. Nothing is sent without a committed
 //! claim; a claim someone else holds is a skip, not a failure; a state write that fails stops every action not yet
 //! sent and is reported, never swallowed.
+//!
+//! An action's turn ([`Context::act_one`]) ends once Azure's answer is recorded. With `wait`, an accepted
+//! operation comes back as a compact [`Followed`] record that the results loop of [`act_each`] keeps in a
+//! [`TimerQueue`] until its next poll is due; each due poll is a short future ([`Context::poll`]) that either
+//! puts the record back with when to poll next, or reads the target back, decides (`confirm::after_reading`,
+//! pure) and records the outcome, rebuilding the planned action and the claim from the action's index. So an
+//! operation being followed costs its record (see [`super::follow`]), not a future holding all of its action.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use autostop_azure::{PowerAction, TargetId};
+use autostop_azure::{Operation, Polled, PowerAction, Resource, TargetId};
 use autostop_policy::{Action, PlannedAction};
 use autostop_state::{
     Claim, ClaimKey, ClaimOutcome, ClaimStatus, Event, EventKind, NewClaim, RunId, Transition, rfc3339,
 };
 use futures::channel::mpsc;
 use futures::future;
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream::{self, FuturesUnordered, Stream, StreamExt};
 use jiff::Timestamp;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, sleep_until};
 
 use super::Actor;
 use super::confirm::{Decision, Seen, after_reading};
+use super::follow::{Followed, TimerQueue};
 use super::report::RunOutcome;
 use crate::apply::{ActionRequest, MAX_FOLLOWED};
 use crate::interrupt::Interrupt;
@@ -66,8 +75,11 @@ impl<F> Actions<F, stream::Iter<Range<usize>>> {
 /// known (`Err`: a state error that kept it from being sent, named). At most [`ApplyOptions::concurrency`]
 /// actions are being started at once in each subscription (ARM's budgets are per subscription, so one that has
 /// spent its budget holds nobody else up); an action waiting for its turn is only its index, so what is held
-/// at once is bounded by the actions being started and those being followed, not by how many there are. Returns
-/// once every index has come and its action is done.
+/// at once is bounded by the actions being started and those being followed, not by how many there are. An
+/// operation being followed is a record in a timer queue between its polls; at most as many polls run at once as
+/// requests may be started at once (`concurrency` per subscription seen so far), and once shutdown's grace period
+/// is over (`interrupt.abandoned()`) what is still followed ends as accepted, a later evaluation confirming it.
+/// Returns once every index has come and its action is done.
 ///
 /// [`ApplyOptions::concurrency`]: crate::apply::ApplyOptions::concurrency
 pub async fn act_each<F, P, I>(
@@ -97,29 +109,92 @@ pub async fn act_each<F, P, I>(
         }
         index
     });
+    let subscriptions = AtomicUsize::new(0);
     let mut results = std::pin::pin!(
-        turns(arrived, action, concurrency)
+        turns(arrived, action, concurrency, &subscriptions)
             .map(|(index, slot)| async move {
                 let planned = action(index);
-                (index, context.act_one(planned.borrow(), slot).await)
+                (index, context.act_one(index, planned.borrow(), slot).await)
             })
             .buffer_unordered(MAX_FOLLOWED)
     );
-    while let Some((index, result)) = results.next().await {
+    // Operations being followed wait in `queue` as compact records until their next poll is due; at most as many
+    // polls run at once as requests are being started.
+    let most_polling = || concurrency.saturating_mul(subscriptions.load(Ordering::Relaxed)).max(1);
+    let mut queue = TimerQueue::<Followed>::new();
+    let mut polling = FuturesUnordered::new();
+    let (mut acting, mut abandoned) = (true, false);
+    let mut finish = |index: usize, result: Result<RunOutcome, String>| {
         progress.inc(1);
         done(index, result);
+    };
+    loop {
+        while polling.len() < most_polling()
+            && let Some(followed) = queue.pop_due(Instant::now())
+        {
+            polling.push(async move {
+                let planned = action(followed.index);
+                (followed.index, context.poll(planned.borrow(), followed).await)
+            });
+        }
+        if !acting && queue.is_empty() && polling.is_empty() {
+            break;
+        }
+        let due = queue.next_due();
+        let answered = tokio::select! {
+            // Never held back: a turn in flight may hold what a poll needs (its subscription's slot, a connection
+            // of the transport's), so the turns are always driven; what is followed is bounded by what was sent.
+            acted = results.next(), if acting => {
+                acting = acted.is_some();
+                acted
+            }
+            Some(polled) = polling.next(), if !polling.is_empty() => Some(polled),
+            () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() && polling.len() < most_polling() => None,
+            () = abandon(interrupt), if !abandoned => {
+                abandoned = true;
+                None
+            }
+        };
+        if abandoned {
+            // Shutdown's grace period is over: what waits for its next poll is followed no further.
+            for followed in queue.drain() {
+                finish(followed.index, Ok(stopped_following(action(followed.index).borrow())));
+            }
+        }
+        match answered {
+            None => {}
+            Some((index, Ok(Next::Follow(due, followed)))) => {
+                if abandoned {
+                    finish(index, Ok(stopped_following(action(index).borrow())));
+                } else {
+                    queue.push(due, followed);
+                }
+            }
+            Some((index, Ok(Next::Done(outcome)))) => finish(index, Ok(outcome)),
+            Some((index, Err(error))) => finish(index, Err(error)),
+        }
     }
     progress.finish_and_clear();
+}
+
+/// Completes once `interrupt` says to stop following operations (never without one).
+async fn abandon(interrupt: Option<&Interrupt>) {
+    match interrupt {
+        Some(interrupt) => interrupt.abandoned().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The turns of the actions: each index with a slot of its subscription, once one is free. The indices are grouped
 /// by the subscription of their target as they arrive (those whose target id does not parse in a group of their
 /// own); each subscription hands over its indices in the order they came, as its slots free, and the
-/// subscriptions' turns come together. Ends once `indices` has ended and every turn was handed over.
+/// subscriptions' turns come together. Ends once `indices` has ended and every turn was handed over. Counts in
+/// `subscriptions` the groups it has seen so far.
 fn turns<'a, F, P>(
     indices: impl Stream<Item = usize> + 'a,
     action: &'a F,
     concurrency: usize,
+    subscriptions: &'a AtomicUsize,
 ) -> impl Stream<Item = (usize, Option<OwnedSemaphorePermit>)> + 'a
 where
     F: Fn(usize) -> P,
@@ -138,7 +213,10 @@ where
             Err(_) => String::new(),
         };
         let (index, slots) = match queues.get(&key) {
-            None => (index, Arc::new(Semaphore::new(concurrency))),
+            None => {
+                subscriptions.fetch_add(1, Ordering::Relaxed);
+                (index, Arc::new(Semaphore::new(concurrency)))
+            }
             Some((queue, slots)) => match queue.unbounded_send(index) {
                 Ok(()) => return future::ready(None),
                 // Its queue has ended (which it does only once every index has come): it gets another.
@@ -163,32 +241,22 @@ struct Context<'a> {
     store_broken: &'a AtomicBool,
 }
 
+/// Where an action stands once its turn, or one of its polls, ended.
+enum Next {
+    /// Its outcome.
+    Done(RunOutcome),
+    /// Azure's operation, to be polled next at the instant given.
+    Follow(Instant, Followed),
+}
+
 impl Context<'_> {
     fn interrupted(&self) -> bool {
         self.interrupt.is_some_and(Interrupt::is_requested)
     }
 
-    /// One action, from claim to the recorded answer, holding `slot` (its subscription's) until the request is
-    /// answered. `Err` is a state error: nothing further was sent for it.
-    async fn act_one(&self, planned: &PlannedAction, slot: Option<OwnedSemaphorePermit>) -> Result<RunOutcome, String> {
-        let request = planned.target.id.parse().ok().map(|id| ActionRequest { id, action: planned.action });
-        let key = ClaimKey {
-            rule: planned.rule.clone(),
-            occurrence: planned.occurrence.clone(),
-            target_id: planned.target.id.clone(),
-        };
-        let outcome = |result: EventKind, reason: Option<String>, error: Option<String>| RunOutcome {
-            rule: planned.rule.clone(),
-            occurrence: rfc3339(&planned.occurrence),
-            kind: Some(planned.target.kind.as_str().to_owned()),
-            id: Some(planned.target.id.clone()),
-            name: Some(planned.target.name.clone()),
-            action: planned.action.to_string(),
-            result,
-            reason,
-            error,
-        };
-        let event = |kind: EventKind, reason: Option<String>, error: Option<String>| Event {
+    /// The event recording what became of `planned` in this run.
+    fn event(&self, planned: &PlannedAction, kind: EventKind, reason: Option<String>, error: Option<String>) -> Event {
+        Event {
             run: Some(self.run.clone()),
             rule: Some(planned.rule.clone()),
             occurrence: Some(planned.occurrence.clone()),
@@ -198,11 +266,42 @@ impl Context<'_> {
             reason,
             error_message: error,
             ..Event::new(Timestamp::now(), kind)
-        };
+        }
+    }
+
+    /// Marks the store broken (nothing more is sent in this run) and names what it kept from being sent.
+    fn broken(&self, planned: &PlannedAction, err: &dyn std::fmt::Display) -> String {
+        self.store_broken.store(true, Ordering::SeqCst);
+        format!("{} {}: nothing sent: the state store failed: {err}", planned.action, planned.target.name)
+    }
+
+    /// Moves the claim of `planned` from one of `from` to `to`, recording `event` with it; false when the claim
+    /// was in none of `from`.
+    async fn move_to(
+        &self,
+        planned: &PlannedAction,
+        from: &'static [ClaimStatus],
+        to: ClaimStatus,
+        event: Option<Event>,
+    ) -> Result<bool, String> {
+        let key = claim_key(planned);
+        let transition = Transition { key: &key, from, to, at: Timestamp::now(), event: event.as_ref() };
+        self.actor.store.transition(&transition).await.map_err(|err| self.broken(planned, &err))
+    }
+
+    /// One action's turn, from claim to Azure's recorded answer, holding `slot` (its subscription's) until the
+    /// request is answered; with `wait`, an accepted operation comes back to be followed. `Err` is a state error:
+    /// nothing further was sent for it.
+    async fn act_one(
+        &self,
+        index: usize,
+        planned: &PlannedAction,
+        slot: Option<OwnedSemaphorePermit>,
+    ) -> Result<Next, String> {
+        let request = planned.target.id.parse().ok().map(|id| ActionRequest { id, action: planned.action });
         let store = &self.actor.store;
-        let broken = |err: &dyn std::fmt::Display| {
-            self.store_broken.store(true, Ordering::SeqCst);
-            format!("{} {}: nothing sent: the state store failed: {err}", planned.action, planned.target.name)
+        let done = |result: EventKind, reason: Option<String>, error: Option<String>| {
+            Ok(Next::Done(outcome(planned, result, reason, error)))
         };
         if self.store_broken.load(Ordering::SeqCst) {
             return Err(format!(
@@ -212,23 +311,24 @@ impl Context<'_> {
         }
         if self.interrupted() {
             let reason = Some("shutdown came before it was claimed; a later run may act".to_owned());
-            let interrupted = event(EventKind::Interrupted, reason.clone(), None);
-            store.record(&interrupted).await.map_err(|err| broken(&err))?;
-            return Ok(outcome(EventKind::Interrupted, reason, None));
+            let interrupted = self.event(planned, EventKind::Interrupted, reason.clone(), None);
+            store.record(&interrupted).await.map_err(|err| self.broken(planned, &err))?;
+            return done(EventKind::Interrupted, reason, None);
         }
         let Some(request) = request else {
             let error = Some(format!("the target id {:?} does not parse as an ARM target id", planned.target.id));
-            store.record(&event(EventKind::Failed, None, error.clone())).await.map_err(|err| broken(&err))?;
-            return Ok(outcome(EventKind::Failed, None, error));
+            let failed = self.event(planned, EventKind::Failed, None, error.clone());
+            store.record(&failed).await.map_err(|err| self.broken(planned, &err))?;
+            return done(EventKind::Failed, None, error);
         };
         let claim = NewClaim {
-            key: key.clone(),
+            key: claim_key(planned),
             target_name: planned.target.name.clone(),
             action: planned.action.to_string(),
             run: self.run.clone(),
             at: Timestamp::now(),
         };
-        let claimed = store.claim(&claim).await.map_err(|err| broken(&err))?;
+        let claimed = store.claim(&claim).await.map_err(|err| self.broken(planned, &err))?;
         // Only its time is needed from here on: an action being followed holds no copy of the claim.
         let claimed_at = claim.at;
         drop(claim);
@@ -236,125 +336,197 @@ impl Context<'_> {
             ClaimOutcome::Won => {}
             ClaimOutcome::Held(held) => {
                 let reason = Some(held_reason(&held));
-                store.record(&event(EventKind::Skipped, reason.clone(), None)).await.map_err(|err| broken(&err))?;
-                return Ok(outcome(EventKind::Skipped, reason, None));
+                let skipped = self.event(planned, EventKind::Skipped, reason.clone(), None);
+                store.record(&skipped).await.map_err(|err| self.broken(planned, &err))?;
+                return done(EventKind::Skipped, reason, None);
             }
         }
-        let move_to = |from: &'static [ClaimStatus], to: ClaimStatus, event: Option<Event>| {
-            let key = &key;
-            async move {
-                store
-                    .transition(&Transition { key, from, to, at: Timestamp::now(), event: event.as_ref() })
-                    .await
-                    .map_err(|err| broken(&err))
+        let permit = slot;
+        if self.interrupted() || self.store_broken.load(Ordering::SeqCst) {
+            drop(permit);
+            let reason = Some("shutdown came before it was sent; nothing was sent".to_owned());
+            let interrupted = self.event(planned, EventKind::Interrupted, reason.clone(), None);
+            self.move_to(planned, &[ClaimStatus::Claimed], ClaimStatus::Interrupted, Some(interrupted)).await?;
+            return done(EventKind::Interrupted, reason, None);
+        }
+        // Durable before the request goes out: from here on, a crash leaves a claim the next run reads back.
+        if !self.move_to(planned, &[ClaimStatus::Claimed], ClaimStatus::Sent, None).await? {
+            return done(EventKind::Skipped, Some("another process settled the claim first".to_owned()), None);
+        }
+        let begun = Box::pin(self.actor.client.begin(&request.id, power(request.action))).await;
+        drop(permit);
+        let operation = match begun {
+            Ok(operation) => operation,
+            Err(err) => {
+                let error = Some(err.to_string());
+                let failed = self.event(planned, EventKind::Failed, None, error.clone());
+                self.move_to(
+                    planned,
+                    &[ClaimStatus::Sent, ClaimStatus::Interrupted],
+                    ClaimStatus::Failed,
+                    Some(failed),
+                )
+                .await?;
+                return done(EventKind::Failed, None, error);
             }
         };
-        let permit = slot;
-        // What follows is boxed, and within it the request and the following of the operation: an action being
-        // followed (thousands at once at the start of a large job) holds only what it needs between polls.
-        let key = &key;
-        let sent = async move {
-            if self.interrupted() || self.store_broken.load(Ordering::SeqCst) {
-                drop(permit);
-                let reason = Some("shutdown came before it was sent; nothing was sent".to_owned());
-                let interrupted = event(EventKind::Interrupted, reason.clone(), None);
-                move_to(&[ClaimStatus::Claimed], ClaimStatus::Interrupted, Some(interrupted)).await?;
-                return Ok(outcome(EventKind::Interrupted, reason, None));
+        let accepted = self.event(planned, EventKind::Accepted, None, None);
+        // A process that judged this run dead may have moved the claim meanwhile: Azure's answer still counts.
+        self.move_to(planned, &[ClaimStatus::Sent, ClaimStatus::Interrupted], ClaimStatus::Accepted, Some(accepted))
+            .await?;
+        if !self.actor.options.apply.wait {
+            return done(EventKind::Accepted, Some("to be confirmed by a later evaluation".to_owned()), None);
+        }
+        let since = Instant::now();
+        let due = since + operation.first_delay(&self.actor.options.apply.poll);
+        let followed =
+            Followed { index, status_url: operation.status_url, header: operation.header, claimed_at, since, polls: 0 };
+        Ok(Next::Follow(due, followed))
+    }
+
+    /// One poll of an operation being followed (`planned` rebuilt from its index). Still running: it comes back
+    /// with when to poll next. Ended: the target is read back and the outcome decided and recorded.
+    async fn poll(&self, planned: &PlannedAction, followed: Followed) -> Result<Next, String> {
+        let target = match planned.target.id.parse::<TargetId>() {
+            Ok(target) => target,
+            Err(err) => return self.settle(planned, followed.claimed_at, Err(err)).await,
+        };
+        let operation = Operation {
+            target,
+            action: power(planned.action),
+            status_url: followed.status_url,
+            header: followed.header,
+            retry_after: None,
+        };
+        let options = &self.actor.options.apply.poll;
+        let polled = self.unless_abandoned(self.actor.client.poll(&operation, options, followed.since, followed.polls));
+        let read = match polled.await {
+            None => return Ok(Next::Done(stopped_following(planned))),
+            Some(Ok(Polled::Running { after })) => {
+                let polls = followed.polls.saturating_add(1);
+                let followed = Followed { status_url: operation.status_url, polls, ..followed };
+                return Ok(Next::Follow(Instant::now() + after, followed));
             }
-            // Durable before the request goes out: from here on, a crash leaves a claim the next run reads back.
-            if !move_to(&[ClaimStatus::Claimed], ClaimStatus::Sent, None).await? {
-                return Ok(outcome(
-                    EventKind::Skipped,
-                    Some("another process settled the claim first".to_owned()),
-                    None,
-                ));
-            }
-            let power = match request.action {
-                Action::Start => PowerAction::Start,
-                Action::Stop => PowerAction::Stop,
-            };
-            let begun = Box::pin(self.actor.client.begin(&request.id, power)).await;
-            drop(permit);
-            let operation = match begun {
-                Ok(operation) => operation,
-                Err(err) => {
-                    let error = Some(err.to_string());
-                    let failed = event(EventKind::Failed, None, error.clone());
-                    move_to(&[ClaimStatus::Sent, ClaimStatus::Interrupted], ClaimStatus::Failed, Some(failed)).await?;
-                    return Ok(outcome(EventKind::Failed, None, error));
+            // Boxed, as is the settling below: a poll waiting for its answer (hundreds at once) should not carry
+            // the room the read-back and the recording need.
+            Some(Ok(Polled::Succeeded)) => {
+                match self.unless_abandoned(Box::pin(self.actor.client.get_target(&operation.target))).await {
+                    None => return Ok(Next::Done(stopped_following(planned))),
+                    Some(read) => read,
                 }
-            };
-            let accepted = event(EventKind::Accepted, None, None);
-            // A process that judged this run dead may have moved the claim meanwhile: Azure's answer still counts.
-            move_to(&[ClaimStatus::Sent, ClaimStatus::Interrupted], ClaimStatus::Accepted, Some(accepted)).await?;
-            if !self.actor.options.apply.wait {
-                return Ok(outcome(
-                    EventKind::Accepted,
-                    Some("to be confirmed by a later evaluation".to_owned()),
-                    None,
-                ));
             }
-            let followed = Box::pin(self.actor.client.wait(&operation, &self.actor.options.apply.poll));
-            let followed = match self.interrupt {
-                Some(interrupt) => tokio::select! {
-                    followed = followed => Some(followed),
-                    () = interrupt.abandoned() => None,
-                },
-                None => Some(followed.await),
-            };
-            let Some(followed) = followed else {
-                let reason = "accepted by Azure; shutdown stopped following it: a later evaluation confirms it";
-                return Ok(outcome(EventKind::Accepted, Some(reason.to_owned()), None));
-            };
-            let claim = Claim {
-                key: key.clone(),
-                target_name: planned.target.name.clone(),
-                action: planned.action.to_string(),
-                run: self.run.clone(),
-                claimed_at,
-                sent_at: Some(claimed_at),
-                status: ClaimStatus::Accepted,
-                updated_at: Timestamp::now(),
-            };
-            let decision = match followed {
-                Ok(resource) => after_reading(
+            Some(Err(err)) => Err(err),
+        };
+        Box::pin(self.settle(planned, followed.claimed_at, read)).await
+    }
+
+    /// `work`, unless shutdown's grace period ends first (`None`).
+    async fn unless_abandoned<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        match self.interrupt {
+            Some(interrupt) => tokio::select! {
+                done = work => Some(done),
+                () = interrupt.abandoned() => None,
+            },
+            None => Some(work.await),
+        }
+    }
+
+    /// Decides and records what became of a followed operation, from the target read back once it ended (or
+    /// from the error that ended the following).
+    async fn settle(
+        &self,
+        planned: &PlannedAction,
+        claimed_at: Timestamp,
+        read: Result<Resource, autostop_azure::Error>,
+    ) -> Result<Next, String> {
+        let decision = match read {
+            Ok(resource) => {
+                let claim = Claim {
+                    key: claim_key(planned),
+                    target_name: planned.target.name.clone(),
+                    action: planned.action.to_string(),
+                    run: self.run.clone(),
+                    claimed_at,
+                    sent_at: Some(claimed_at),
+                    status: ClaimStatus::Accepted,
+                    updated_at: Timestamp::now(),
+                };
+                after_reading(
                     &claim,
                     planned.action,
                     &Seen::of(&resource),
                     Timestamp::now(),
                     self.actor.options.confirm_deadline,
-                ),
-                Err(err) if matches!(err.kind(), autostop_azure::ErrorKind::Operation { .. }) => {
-                    Decision::Move { to: ClaimStatus::Failed, detail: err.to_string() }
-                }
-                Err(err) => Decision::Unreadable(err.to_string()),
-            };
-            match decision {
-                Decision::Move { to, detail } => {
-                    let kind = to.event_kind().unwrap_or(EventKind::Failed);
-                    let (reason, error) =
-                        if kind == EventKind::Failed { (None, Some(detail)) } else { (Some(detail), None) };
-                    let settled = event(kind, reason.clone(), error.clone());
-                    move_to(&[ClaimStatus::Accepted], to, Some(settled)).await?;
-                    Ok(outcome(kind, reason, error))
-                }
-                Decision::Unreadable(error) => Ok(outcome(
-                    EventKind::Accepted,
-                    Some("accepted by Azure; following it failed, a later evaluation confirms it".to_owned()),
-                    Some(error),
-                )),
-                Decision::Keep | Decision::Read => Ok(outcome(
-                    EventKind::Accepted,
-                    Some(
-                        "accepted by Azure, not yet read back in the state asked for: a later evaluation confirms it"
-                            .to_owned(),
-                    ),
-                    None,
-                )),
+                )
             }
+            Err(err) if matches!(err.kind(), autostop_azure::ErrorKind::Operation { .. }) => {
+                Decision::Move { to: ClaimStatus::Failed, detail: err.to_string() }
+            }
+            Err(err) => Decision::Unreadable(err.to_string()),
         };
-        Box::pin(sent).await
+        let (kind, reason, error) = match decision {
+            Decision::Move { to, detail } => {
+                let kind = to.event_kind().unwrap_or(EventKind::Failed);
+                let (reason, error) =
+                    if kind == EventKind::Failed { (None, Some(detail)) } else { (Some(detail), None) };
+                let settled = self.event(planned, kind, reason.clone(), error.clone());
+                self.move_to(planned, &[ClaimStatus::Accepted], to, Some(settled)).await?;
+                (kind, reason, error)
+            }
+            Decision::Unreadable(error) => (
+                EventKind::Accepted,
+                Some("accepted by Azure; following it failed, a later evaluation confirms it".to_owned()),
+                Some(error),
+            ),
+            Decision::Keep | Decision::Read => (
+                EventKind::Accepted,
+                Some(
+                    "accepted by Azure, not yet read back in the state asked for: a later evaluation confirms it"
+                        .to_owned(),
+                ),
+                None,
+            ),
+        };
+        Ok(Next::Done(outcome(planned, kind, reason, error)))
     }
+}
+
+/// The key of the claim on `planned`.
+fn claim_key(planned: &PlannedAction) -> ClaimKey {
+    ClaimKey {
+        rule: planned.rule.clone(),
+        occurrence: planned.occurrence.clone(),
+        target_id: planned.target.id.clone(),
+    }
+}
+
+/// The power action ARM is asked for.
+fn power(action: Action) -> PowerAction {
+    match action {
+        Action::Start => PowerAction::Start,
+        Action::Stop => PowerAction::Stop,
+    }
+}
+
+/// The line of the run's result for `planned`.
+fn outcome(planned: &PlannedAction, result: EventKind, reason: Option<String>, error: Option<String>) -> RunOutcome {
+    RunOutcome {
+        rule: planned.rule.clone(),
+        occurrence: rfc3339(&planned.occurrence),
+        kind: Some(planned.target.kind.as_str().to_owned()),
+        id: Some(planned.target.id.clone()),
+        name: Some(planned.target.name.clone()),
+        action: planned.action.to_string(),
+        result,
+        reason,
+        error,
+    }
+}
+
+/// The outcome of an operation Azure accepted that shutdown stopped following.
+fn stopped_following(planned: &PlannedAction) -> RunOutcome {
+    let reason = "accepted by Azure; shutdown stopped following it: a later evaluation confirms it";
+    outcome(planned, EventKind::Accepted, Some(reason.to_owned()), None)
 }
 
 /// Why a held claim means "do not act": who holds it and where it stands.
@@ -398,7 +570,8 @@ mod tests {
         assert!(actions[..4].iter().all(|planned| planned.target.id.parse::<TargetId>().is_ok()));
         let action = |index: usize| &actions[index];
         let (indices, arriving) = mpsc::unbounded();
-        let mut turns = std::pin::pin!(turns(arriving, &action, 1));
+        let subscriptions = AtomicUsize::new(0);
+        let mut turns = std::pin::pin!(turns(arriving, &action, 1, &subscriptions));
         let wait = Duration::from_secs(10);
 
         for index in [0, 1] {
@@ -430,5 +603,6 @@ mod tests {
             timeout(wait, turns.next()).await.expect("the end").is_none(),
             "ends once the indices have and all turns came"
         );
+        assert_eq!(subscriptions.load(Ordering::Relaxed), 3, "subscriptions 1 and 2, and the id that does not parse");
     }
 }

@@ -12,6 +12,7 @@
 mod act;
 mod carry_over;
 pub mod confirm;
+mod follow;
 mod idle;
 mod inventory;
 mod notices;
