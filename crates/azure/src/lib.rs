@@ -88,7 +88,9 @@ pub use power::PowerAction;
 pub use request::ACTIONS;
 pub use target::{Resource, TargetId};
 pub use throttle::{DEFAULT_HEADROOM, ThrottleOptions};
-pub use transport::{HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with, retry_options};
+pub use transport::{
+    HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with, in_flight_for, retry_options,
+};
 
 /// The environment variable naming the ARM endpoint (`--arm-endpoint`).
 pub const AUTOSTOP_ARM_ENDPOINT: &str = "AUTOSTOP_ARM_ENDPOINT";

@@ -77,7 +77,8 @@ impl<F> Actions<F, stream::Iter<Range<usize>>> {
 /// spent its budget holds nobody else up); an action waiting for its turn is only its index, so what is held
 /// at once is bounded by the actions being started and those being followed, not by how many there are. An
 /// operation being followed is a record in a timer queue between its polls; at most as many polls run at once as
-/// requests may be started at once (`concurrency` per subscription seen so far), and once shutdown's grace period
+/// requests may be started at once (`concurrency` per subscription seen so far; while actions are still being
+/// started, as many as the transport sends at once), and once shutdown's grace period
 /// is over (`interrupt.abandoned()`) what is still followed ends as accepted, a later evaluation confirming it.
 /// Returns once every index has come and its action is done.
 ///
@@ -118,9 +119,15 @@ pub async fn act_each<F, P, I>(
             })
             .buffer_unordered(MAX_FOLLOWED)
     );
-    // Operations being followed wait in `queue` as compact records until their next poll is due; at most as many
-    // polls run at once as requests are being started.
-    let most_polling = || concurrency.saturating_mul(subscriptions.load(Ordering::Relaxed)).max(1);
+    // Operations being followed wait in `queue` as compact records until their next poll is due. While actions are
+    // still being started, at most as many polls run at once as the transport sends requests at once: a poll
+    // takes its read budget before it waits for the transport, so thousands of polls queued there (3,200 at 100
+    // subscriptions) would reach ARM bunched, later than their budget was counted, and be answered 429; and the
+    // starts, on which the end of the job waits, would queue behind them. Then, as many as requests were started.
+    let most_polling = |acting: bool| {
+        let subscriptions = subscriptions.load(Ordering::Relaxed).max(1);
+        if acting { autostop_azure::in_flight_for(subscriptions) } else { concurrency.saturating_mul(subscriptions) }
+    };
     let mut queue = TimerQueue::<Followed>::new();
     let mut polling = FuturesUnordered::new();
     let (mut acting, mut abandoned) = (true, false);
@@ -129,7 +136,7 @@ pub async fn act_each<F, P, I>(
         done(index, result);
     };
     loop {
-        while polling.len() < most_polling()
+        while polling.len() < most_polling(acting)
             && let Some(followed) = queue.pop_due(Instant::now())
         {
             polling.push(async move {
@@ -149,7 +156,7 @@ pub async fn act_each<F, P, I>(
                 acted
             }
             Some(polled) = polling.next(), if !polling.is_empty() => Some(polled),
-            () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() && polling.len() < most_polling() => None,
+            () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() && polling.len() < most_polling(acting) => None,
             () = abandon(interrupt), if !abandoned => {
                 abandoned = true;
                 None
