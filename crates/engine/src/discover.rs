@@ -126,7 +126,7 @@ pub async fn discover_each_in<E>(
     }
     for kind in [MachineKind::VirtualMachine, MachineKind::ScaleSet] {
         if scope.kinds.contains(&kind_of(kind)) {
-            each(machines(client, scope, kind, &mut errors).await)?;
+            machines(client, scope, kind, order, &mut errors, &mut each).await?;
         }
     }
     Ok(errors)
@@ -148,25 +148,39 @@ pub fn kind_of(kind: MachineKind) -> Kind {
     }
 }
 
-/// Lists the VMs or scale sets of each subscription of the scope, in the order of their ids.
-async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, errors: &mut Vec<anyhow::Error>) -> Found {
+/// Lists the VMs or scale sets of each subscription of the scope and hands each subscription's to `each` as its
+/// listing comes (in `order`: by id, the subscriptions in the order of their ids; in turn, as they arrive), so that
+/// no more than the listings in flight are held at once.
+async fn machines<E>(
+    client: &ArmClient,
+    scope: &Scope,
+    kind: MachineKind,
+    order: Order,
+    errors: &mut Vec<anyhow::Error>,
+    each: &mut impl FnMut(Found) -> Result<(), E>,
+) -> Result<(), E> {
     let resource_group = scope.resource_group.as_deref();
-    let listings =
-        stream::iter(scope.subscriptions.clone())
-            .map(|subscription| async move {
-                (client.list_machines(&subscription, resource_group, kind).await, subscription)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await;
-    let mut found = Found::default();
-    for (listing, subscription) in listings {
+    let mut subscriptions = scope.subscriptions.clone();
+    // A machine id starts with "/subscriptions/ID/": ordering subscriptions by "ID/" orders their machines by id.
+    subscriptions.sort_by_cached_key(|subscription| format!("{}/", subscription.as_str()).to_lowercase());
+    let list = |subscription: SubscriptionId| async move {
+        (client.list_machines(&subscription, resource_group, kind).await, subscription)
+    };
+    let mut listings = match order {
+        Order::ById => stream::iter(subscriptions).map(list).buffered(CONCURRENCY).boxed(),
+        Order::SubscriptionsInTurn => stream::iter(subscriptions).map(list).buffer_unordered(CONCURRENCY).boxed(),
+    };
+    while let Some((listing, subscription)) = listings.next().await {
         match listing {
             Ok(machines) => {
+                let mut found = Found::default();
                 for machine in &machines {
                     found.remember_location(&machine.id.to_string(), &machine.location);
                     found.targets.push(machine_instance(machine, &scope.owner_tag));
                 }
+                drop(machines);
+                found.targets.sort_by_cached_key(|target| target.id.to_lowercase());
+                each(found)?;
             }
             Err(err) => errors.push(
                 anyhow::Error::new(err)
@@ -174,8 +188,7 @@ async fn machines(client: &ArmClient, scope: &Scope, kind: MachineKind, errors: 
             ),
         }
     }
-    found.targets.sort_by_cached_key(|target| target.id.to_lowercase());
-    found
+    Ok(())
 }
 
 /// Lists the workspaces of the scope, then their computes, handing each workspace's to `each` in `order`.
