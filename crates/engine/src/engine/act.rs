@@ -53,7 +53,7 @@ pub async fn act(
     (outcomes, errors)
 }
 
-/// Planned actions handed to [`act_each`] one at a time: `action(index)` for each index that `indices` yields.
+/// Planned actions handed to [`Actor::act_now`] one at a time: `action(index)` for each index that `indices` yields.
 /// A verb that acts on a large fleet builds each action when its turn comes instead of holding them all.
 pub struct Actions<F, I> {
     /// The indices of the actions as they become known: all at once ([`Actions::all`]), or as a listing decides
