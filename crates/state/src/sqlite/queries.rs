@@ -127,13 +127,16 @@ impl Db {
     /// Takes a claim: an `INSERT` on its key, atomic under the database lock.
     pub(super) fn claim(&self, conn: &Connection, claim: &NewClaim) -> Result<ClaimOutcome, Error> {
         let key = &claim.key;
+        let run = self.run_key(&claim.run)?;
         let inserted = conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO claims (rule, occurrence_ms, target_key, occurrence, target_id, target_name, action,
                                      run_id, claimed_ms, sent_ms, status, updated_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?9)
                  ON CONFLICT DO NOTHING",
-                params![
+            )
+            .and_then(|mut insert| {
+                insert.execute(params![
                     key.rule,
                     key.occurrence.timestamp().as_millisecond(),
                     key.target_key(),
@@ -141,11 +144,11 @@ impl Db {
                     key.target_id,
                     claim.target_name,
                     claim.action,
-                    self.run_key(&claim.run)?,
+                    run,
                     claim.at.as_millisecond(),
                     ClaimStatus::Claimed.as_str(),
-                ],
-            )
+                ])
+            })
             .map_err(|err| self.err("take a claim", err))?;
         // A claim whose run was interrupted before sending anything may be taken again: nothing was done.
         let retaken = if inserted == 1 {
@@ -182,11 +185,13 @@ impl Db {
     pub(super) fn transition(&self, conn: &Connection, transition: &Transition<'_>) -> Result<bool, Error> {
         let key = transition.key;
         let current: Option<String> = conn
-            .query_row(
-                "SELECT status FROM claims WHERE rule = ?1 AND occurrence_ms = ?2 AND target_key = ?3",
-                params![key.rule, key.occurrence.timestamp().as_millisecond(), key.target_key()],
-                |row| row.get(0),
-            )
+            .prepare_cached("SELECT status FROM claims WHERE rule = ?1 AND occurrence_ms = ?2 AND target_key = ?3")
+            .and_then(|mut select| {
+                select.query_row(
+                    params![key.rule, key.occurrence.timestamp().as_millisecond(), key.target_key()],
+                    |row| row.get(0),
+                )
+            })
             .optional()
             .map_err(|err| self.err("read a claim", err))?;
         let Some(current) = current else {
@@ -204,18 +209,20 @@ impl Db {
         }
         let at = transition.at.as_millisecond();
         let sent = (transition.to == ClaimStatus::Sent).then_some(at);
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE claims SET status = ?4, updated_ms = ?5, sent_ms = coalesce(?6, sent_ms)
              WHERE rule = ?1 AND occurrence_ms = ?2 AND target_key = ?3",
-            params![
+        )
+        .and_then(|mut update| {
+            update.execute(params![
                 key.rule,
                 key.occurrence.timestamp().as_millisecond(),
                 key.target_key(),
                 transition.to.as_str(),
                 at,
                 sent
-            ],
-        )
+            ])
+        })
         .map_err(|err| self.err("move a claim", err))?;
         if let Some(event) = transition.event {
             insert_event(conn, event).map_err(|err| self.err("record an event", err))?;
@@ -648,24 +655,25 @@ fn insert_event(conn: &Connection, event: &Event) -> rusqlite::Result<i64> {
     let run = event.run.as_ref().map(|run| run.0.parse::<i64>()).transpose().map_err(|_| {
         rusqlite::Error::InvalidParameterName(format!("run id {:?} was not issued by this database", event.run))
     })?;
-    conn.execute(
+    // Prepared once per connection: every action records up to three events.
+    conn.prepare_cached(
         "INSERT INTO events (run_id, time_ms, kind, rule, occurrence, occurrence_ms, target_id, target_name,
                              action, reason, error_code, error_message)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            run,
-            event.time.as_millisecond(),
-            event.kind.as_str(),
-            event.rule,
-            event.occurrence.as_ref().map(ToString::to_string),
-            event.occurrence.as_ref().map(|zoned| zoned.timestamp().as_millisecond()),
-            event.target_id,
-            event.target_name,
-            event.action,
-            event.reason,
-            event.error_code,
-            event.error_message,
-        ],
-    )?;
+    )?
+    .execute(params![
+        run,
+        event.time.as_millisecond(),
+        event.kind.as_str(),
+        event.rule,
+        event.occurrence.as_ref().map(ToString::to_string),
+        event.occurrence.as_ref().map(|zoned| zoned.timestamp().as_millisecond()),
+        event.target_id,
+        event.target_name,
+        event.action,
+        event.reason,
+        event.error_code,
+        event.error_message,
+    ])?;
     Ok(conn.last_insert_rowid())
 }
