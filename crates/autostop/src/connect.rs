@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use autostop_azure::{ArmClient, ArmClientOptions, Cloud, CredentialKind, CredentialOptions, DEFAULT_API_VERSION};
+use autostop_azure::{
+    ArmClient, ArmClientOptions, Cloud, CredentialKind, CredentialOptions, DEFAULT_API_VERSION, HttpClientOptions,
+};
 use autostop_policy::config::AzureSettings;
 
 use crate::UsageError;
@@ -51,9 +53,10 @@ impl Connection {
     /// Builds the credential and the client. `env` answers environment lookups (the process environment in
     /// production, fixed values in the demo).
     pub fn client(&self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<(CredentialKind, ArmClient)> {
-        let http =
-            autostop_azure::http_client(self.extra_roots.as_deref()).map_err(|err| UsageError(err.to_string()))?;
-        let client_options = autostop_azure::client_options(http);
+        let http = HttpClientOptions { extra_roots_pem: self.extra_roots.clone(), ..HttpClientOptions::default() };
+        // Lanes of their own past 100 requests in flight: a scope of many subscriptions outgrows one HTTP/2
+        // connection.
+        let client_options = autostop_azure::client_options_for(&http).map_err(|err| UsageError(err.to_string()))?;
         let (kind, credential) = autostop_azure::credential(
             CredentialOptions {
                 kind: self.credential,

@@ -89,7 +89,8 @@ pub use request::ACTIONS;
 pub use target::{Resource, TargetId};
 pub use throttle::{DEFAULT_HEADROOM, ThrottleOptions};
 pub use transport::{
-    HttpClientOptions, SSL_CERT_FILE, client_options, http_client, http_client_with, in_flight_for, retry_options,
+    HttpClientOptions, SSL_CERT_FILE, client_options, client_options_for, http_client, http_client_with, in_flight_for,
+    retry_options,
 };
 
 /// The environment variable naming the ARM endpoint (`--arm-endpoint`).
