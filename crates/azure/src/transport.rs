@@ -2,8 +2,9 @@
 //! the certificates of a PEM file (`SSL_CERT_FILE`), handed to `azure_identity` and the ARM pipeline alike.
 //!
 //! It offers HTTP/2 and HTTP/1.1 by ALPN and speaks what the server picks: Azure's front doors (ARM, Entra)
-//! choose HTTP/2, so every request to a host shares one TLS connection as a stream of it, instead of one
-//! connection (with its read buffer and TLS state) per request in flight; a server that offers only HTTP/1.1, or
+//! choose HTTP/2, so the requests to a host share one TLS connection as streams of it (one more per
+//! [`STREAMS_PER_CONNECTION`] requests allowed in flight, see [`client_options_for`]), instead of one connection
+//! (with its read buffer and TLS state) per request in flight; a server that offers only HTTP/1.1, or
 //! plain `http://` (Azurite), gets HTTP/1.1 as before. hyper's HTTP/2 defaults are kept: its flow-control
 //! windows (5 MiB per connection, 2 MiB per stream) are credit given to the server, not memory set aside, and
 //! every response is read to its end as it arrives, so smaller windows would only slow large list pages.
