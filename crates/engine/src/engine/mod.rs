@@ -17,6 +17,7 @@ mod idle;
 mod inventory;
 mod notices;
 mod report;
+mod turns;
 mod wakeups;
 
 use std::sync::Arc;
