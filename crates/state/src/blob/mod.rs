@@ -14,6 +14,7 @@
 //!
 //! Every write's response is checked; an error means the write may or may not have happened, as the trait says.
 
+mod access;
 mod address;
 mod container;
 mod documents;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
-use azure_core::http::{ClientOptions, Etag};
+use azure_core::http::ClientOptions;
 use futures::{StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
 
@@ -40,31 +41,16 @@ use crate::postponement::Postponement;
 use crate::price::CachedPrice;
 use crate::run::{NewRun, RunId, RunRecord, RunStatus};
 use crate::store::StateStore;
+use access::{CAS_ATTEMPTS, PARALLEL_READS, Step, to_json};
 use container::{Condition, Container, Written};
-use documents::{
-    ClaimDoc, EventLine, LastStopDoc, PendingDoc, PostponementDoc, PricesDoc, RunDoc, Unreadable, WindowDoc, parse,
-};
+use documents::{ClaimDoc, EventLine, LastStopDoc, PendingDoc, PostponementDoc, PricesDoc, RunDoc, WindowDoc, parse};
 use layout::{Layout, event_id};
-
-/// How many blobs are read at once when a listing is followed by reads.
-const PARALLEL_READS: usize = 16;
-
-/// How many times a compare-and-set is tried again after losing to another writer before giving up.
-const CAS_ATTEMPTS: usize = 100;
 
 /// A state kept in one Blob Storage container (under an optional prefix).
 #[derive(Debug)]
 pub struct BlobStore {
     container: Arc<Container>,
     layout: Layout,
-}
-
-/// What a read-modify-write decided.
-enum Step<T, R> {
-    /// Nothing to write; the result.
-    Stop(R),
-    /// Write this document; the result once written.
-    Write(T, R),
 }
 
 impl BlobStore {
@@ -94,85 +80,6 @@ impl BlobStore {
         LeaderLease::new(self.container.clone(), self.layout.leader(), duration)
     }
 
-    fn corrupt(&self, blob: &str, unreadable: Unreadable) -> Error {
-        Error::BlobCorrupt {
-            location: self.container.location().to_owned(),
-            blob: blob.to_owned(),
-            what: unreadable.what,
-            expected: unreadable.expected,
-            found: unreadable.found,
-        }
-    }
-
-    fn exhausted(&self, operation: &'static str) -> Error {
-        Error::Blob {
-            location: self.container.location().to_owned(),
-            operation,
-            message: format!("lost the compare-and-set to other writers {CAS_ATTEMPTS} times in a row"),
-        }
-    }
-
-    /// A JSON document and its ETag, `None` if the blob does not exist.
-    async fn read<T: serde::de::DeserializeOwned>(
-        &self,
-        name: &str,
-        what: &'static str,
-        operation: &'static str,
-    ) -> Result<Option<(T, Etag)>, Error> {
-        let Some((bytes, etag)) = self.container.get(name, operation).await? else {
-            return Ok(None);
-        };
-        let doc = parse(what, &bytes).map_err(|unreadable| self.corrupt(name, unreadable))?;
-        Ok(Some((doc, etag)))
-    }
-
-    /// Reads a document, lets `decide` choose, and writes its choice under the ETag it was read with (or only if
-    /// still absent), trying again whenever another writer came first.
-    async fn update<T, R>(
-        &self,
-        name: &str,
-        what: &'static str,
-        operation: &'static str,
-        mut decide: impl FnMut(Option<T>) -> Result<Step<T, R>, Error>,
-    ) -> Result<R, Error>
-    where
-        T: serde::de::DeserializeOwned + serde::Serialize,
-    {
-        for _ in 0..CAS_ATTEMPTS {
-            let current = self.read::<T>(name, what, operation).await?;
-            let (doc, etag) = match current {
-                Some((doc, etag)) => (Some(doc), Some(etag)),
-                None => (None, None),
-            };
-            let (new, result) = match decide(doc)? {
-                Step::Stop(result) => return Ok(result),
-                Step::Write(new, result) => (new, result),
-            };
-            let condition = etag.map_or(Condition::Absent, Condition::Unchanged);
-            if let Written::Done = self.container.put(name, to_json(&new), condition, operation).await? {
-                return Ok(result);
-            }
-        }
-        Err(self.exhausted(operation))
-    }
-
-    /// Reads many documents at once; the ones gone since they were listed are left out.
-    async fn read_all<T: serde::de::DeserializeOwned>(
-        &self,
-        names: Vec<String>,
-        what: &'static str,
-        operation: &'static str,
-    ) -> Result<Vec<(String, T, Etag)>, Error> {
-        let found: Vec<Option<(String, T, Etag)>> = futures::stream::iter(names)
-            .map(|name| async move {
-                Ok::<_, Error>(self.read::<T>(&name, what, operation).await?.map(|(doc, etag)| (name, doc, etag)))
-            })
-            .buffered(PARALLEL_READS)
-            .try_collect()
-            .await?;
-        Ok(found.into_iter().flatten().collect())
-    }
-
     async fn claims_under(&self, prefix: &str) -> Result<Vec<Claim>, Error> {
         let names = self.container.list(prefix, "list claims").await?;
         let docs = self.read_all::<ClaimDoc>(names, "claim", "read claims").await?;
@@ -188,10 +95,6 @@ impl BlobStore {
         let docs = self.read_all::<ClaimDoc>(claims, "claim", "read the claims of the history").await?;
         Ok(docs.into_iter().map(|(name, doc, _)| (name, doc.txns)).collect())
     }
-}
-
-fn to_json<T: serde::Serialize>(doc: &T) -> Vec<u8> {
-    serde_json::to_vec(doc).unwrap_or_default()
 }
 
 /// One event line read back, before its transaction is checked.
