@@ -188,8 +188,9 @@ impl Limited {
         seen.permits
     }
 
-    /// The client of the next request's lane, building it on first use; the first lane's when another cannot be
-    /// built (the first was built from the same options, so that does not happen in practice).
+    /// The client of the next request's lane, building it on first use; the first lane's, with a warning, when
+    /// another cannot be built (the first was built from the same options, so that does not happen in practice:
+    /// the requests are then slower, not lost).
     fn lane(&self, in_flight: usize) -> &reqwest::Client {
         let lanes = connections_for(in_flight, 1 + self.more.len());
         let Some(lane) = (self.next.fetch_add(1, Ordering::Relaxed) % lanes).checked_sub(1) else {
@@ -200,7 +201,10 @@ impl Limited {
             (Some(client), _) => client,
             (None, Some(options)) => match http_client_with(options) {
                 Ok(client) => slot.get_or_init(|| client),
-                Err(_) => &self.first,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot open another connection; the requests share the first");
+                    &self.first
+                }
             },
             (None, None) => &self.first,
         }
