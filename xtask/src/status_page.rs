@@ -39,8 +39,9 @@ pub fn get(addr: SocketAddr, path: &str) -> anyhow::Result<Fetched> {
     let mut stream =
         TcpStream::connect_timeout(&addr, FETCH_LIMIT).with_context(|| format!("cannot connect to {addr}"))?;
     stream.set_read_timeout(Some(FETCH_LIMIT)).context("cannot set the read timeout")?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-        .with_context(|| format!("cannot send GET {path}"))?;
+    // One buffer, one `write_all`: `write!` on a socket sends each formatted piece as a segment of its own.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).with_context(|| format!("cannot send GET {path}"))?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).with_context(|| format!("cannot read the answer to GET {path}"))?;
     let elapsed = started.elapsed();
@@ -155,9 +156,15 @@ mod tests {
         let addr = listener.local_addr().expect("addr");
         let server = std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().expect("accept");
-            let mut request = [0u8; 1024];
-            let n = stream.read(&mut request).expect("request");
-            assert!(String::from_utf8_lossy(&request[..n]).starts_with("GET /?page=2 HTTP/1.1\r\n"));
+            // A request may arrive in several segments: read until its header ends.
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !request.ends_with(b"\r\n\r\n") {
+                let n = stream.read(&mut chunk).expect("request");
+                assert!(n > 0, "the client closed before its header ended: {request:?}");
+                request.extend_from_slice(&chunk[..n]);
+            }
+            assert!(String::from_utf8_lossy(&request).starts_with("GET /?page=2 HTTP/1.1\r\n"));
             stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").expect("answer");
         });
         let fetched = get(addr, "/?page=2").expect("fetched");
