@@ -13,7 +13,6 @@ mod serve;
 mod signals;
 mod status;
 mod store;
-mod targets;
 
 use std::process::ExitCode;
 

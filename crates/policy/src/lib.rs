@@ -10,6 +10,7 @@
 //! - [`owner_stop`]: whether an owner stopped an instance themselves (a start rule does not undo it);
 //! - [`timeline`](mod@timeline): every occurrence of a future window in time order, simulating forward;
 //! - [`savings`]: hours stopped by autostop and what they would have cost;
+//! - [`targets`]: which targets the ad-hoc verbs (`autostop stop|start`) consider, and what they do with each;
 //! - `eligibility`: whether a state allows an action, shared with the ad-hoc verbs.
 
 pub mod config;
@@ -24,6 +25,7 @@ pub mod plan;
 pub mod savings;
 pub mod selector;
 pub mod tags;
+pub mod targets;
 pub mod timeline;
 
 pub use config::{Config, ConfigError, ConfigErrors, Rule};

@@ -18,11 +18,11 @@ use crate::Outcome;
 use crate::cli::{AzureArgs, OutputFormat, ScopeArgs};
 use crate::connect::{Connection, process_env};
 use crate::output::{ActionPrinter, ActionRow, unhandled_reason};
-use crate::targets::{Candidate, Considering, Selection, unhandled_selected};
 use autostop_engine::apply::{ApplyArgs, ApplyOptions, Verdict};
 use autostop_engine::discover::{Found, Inventory, Order, Scope, describe, discover_each_in, named_workspaces};
 use autostop_engine::engine::{AD_HOC_RULE, Actions, Actor, EngineOptions, RunOutcome};
 use autostop_engine::interrupt::Interrupt;
+use autostop_policy::targets::{Candidate, Considering, Selection, unhandled_selected};
 
 /// `autostop stop|start (NAME... | --all) [SCOPE] [--wait] [--force] [--yes]`
 #[derive(Debug, Args)]

@@ -13,9 +13,9 @@ use crate::cli::OutputFormat;
 use crate::cli::act::{Request, execute as act};
 use crate::cli::list::execute as list;
 use crate::connect::Connection;
-use crate::targets::Selection;
 use autostop_engine::apply::ApplyOptions;
 use autostop_engine::discover::Scope;
+use autostop_policy::targets::Selection;
 
 /// `autostop demo [--output table|json]`
 #[derive(Debug, Args)]

@@ -4,8 +4,8 @@ use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::Arc;
 
+use crate::{Action, Instance, Kind, SkipReason, eligibility};
 use autostop_azure::Unhandled;
-use autostop_policy::{Action, Instance, Kind, SkipReason, eligibility};
 
 /// Which targets the user named.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -322,6 +322,11 @@ impl Considering {
         self.candidates.len()
     }
 
+    /// Whether no candidate has come yet.
+    pub fn is_empty(&self) -> bool {
+        self.candidates.is_empty()
+    }
+
     /// The indices of the candidates the verb acts on, in order.
     pub fn acting(&self) -> impl Iterator<Item = usize> + '_ {
         self.candidates.iter().enumerate().filter(|(_, candidate)| candidate.acts()).map(|(index, _)| index)
@@ -340,30 +345,25 @@ impl Considering {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use autostop_azure::{Compute, ComputeState, ComputeType};
+    use autostop_azure::{ComputeState, ComputeType};
 
     use super::*;
 
     const WORKSPACE: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/workspaces";
 
-    /// A compute as discovery reports it to the verbs.
+    /// A compute as discovery reports it to the verbs (what `autostop_engine::discover::instance` makes of it).
     fn compute(workspace: &str, name: &str, compute_type: ComputeType, state: Option<ComputeState>) -> Instance {
-        autostop_engine::discover::instance(&Compute {
-            id: format!("{WORKSPACE}/{workspace}/computes/{name}").parse().expect("compute id"),
+        Instance {
+            kind: Kind::ComputeInstance,
+            id: format!("{WORKSPACE}/{workspace}/computes/{name}"),
             name: name.to_owned(),
-            location: "eastus".to_owned(),
-            tags: BTreeMap::new(),
-            compute_type,
-            state,
-            vm_size: None,
-            owner: None,
-            provisioning_state: None,
-            last_operation: None,
-            idle_time_before_shutdown: None,
-            schedules: Vec::new(),
-        })
+            subscription: "00000000-0000-0000-0000-000000000001".to_owned(),
+            resource_group: "ml-rg".to_owned(),
+            workspace: workspace.to_owned(),
+            compute_type: compute_type.as_str().to_owned(),
+            state: state.as_ref().map(|state| state.as_str().to_owned()),
+            ..Instance::default()
+        }
     }
 
     fn instance(name: &str, state: ComputeState) -> Instance {
@@ -599,7 +599,10 @@ mod tests {
         }
         for (action, force) in [(Action::Stop, false), (Action::Stop, true), (Action::Start, false)] {
             let mut parts = Considering::new(&Selection::All, action, force);
+            assert!(parts.is_empty());
             assert_eq!(parts.add(&targets[..4]), 0..4);
+            assert!(!parts.is_empty());
+            assert_eq!(parts.len(), 4);
             assert_eq!(parts.add(&targets[4..]), 4..targets.len());
             assert_eq!(parts.get(2).map(Candidate::name), Some("cluster"));
             assert!(parts.get(targets.len()).is_none());
