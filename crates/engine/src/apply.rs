@@ -1,5 +1,5 @@
 //! How actions are applied: concurrency per subscription, following operations, polling, and the arguments that
-//! set them. The acting itself is the engine's (`engine::act`), for scheduled and ad-hoc actions alike.
+//! set them. The acting itself is the engine's (`evaluation::act`), for scheduled and ad-hoc actions alike.
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 pub mod apply;
 pub mod deliver;
 pub mod discover;
-pub mod engine;
+pub mod evaluation;
 pub mod idle;
 pub mod interrupt;
 mod progress;

@@ -20,7 +20,7 @@ use crate::connect::{Connection, process_env};
 use crate::output::{ActionPrinter, ActionRow, unhandled_reason};
 use autostop_engine::apply::{ApplyArgs, ApplyOptions, Verdict};
 use autostop_engine::discover::{Found, Inventory, Order, Scope, describe, discover_each_in, named_workspaces};
-use autostop_engine::engine::{AD_HOC_RULE, Actions, Actor, EngineOptions, RunOutcome};
+use autostop_engine::evaluation::{AD_HOC_RULE, Actions, Actor, EngineOptions, RunOutcome};
 use autostop_engine::interrupt::Interrupt;
 use autostop_policy::targets::{Candidate, Considering, Selection, unhandled_selected};
 

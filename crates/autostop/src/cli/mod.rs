@@ -149,10 +149,10 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         let page = std::sync::Arc::new(page);
         let pages: Option<std::sync::Arc<dyn crate::serve::Pages>> = Some(page.clone());
         let engine_store = store.clone();
-        let wakeups = autostop_engine::engine::Wakeups::default();
+        let wakeups = autostop_engine::evaluation::Wakeups::default();
         // The postponed stops still to come, so that the daemon wakes for them from the start.
         let since =
-            autostop_engine::engine::postponements_since(&config, jiff::Timestamp::now(), jiff::Timestamp::now());
+            autostop_engine::evaluation::postponements_since(&config, jiff::Timestamp::now(), jiff::Timestamp::now());
         let postponed =
             anyhow::Context::context(runtime()?.block_on(store.postponements(since)), "reading the postponed stops")?;
         wakeups.add(postponed.iter().filter_map(|postponed| postponed.until));
@@ -163,14 +163,14 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         // configuration too; a configuration that fails to load leaves all three as they were.
         let loader = move || {
             let (config, client) = crate::config::connect(&policy.config_path(), &policy.azure)?;
-            let options = autostop_engine::engine::EngineOptions {
+            let options = autostop_engine::evaluation::EngineOptions {
                 apply: apply.clone(),
                 link_key: key.clone(),
                 ..Default::default()
             };
             following.follow(config.clone());
             page.follow(config.clone());
-            Ok(autostop_engine::engine::Engine::new(config, client, engine_store.clone(), options)
+            Ok(autostop_engine::evaluation::Engine::new(config, client, engine_store.clone(), options)
                 .with_wakeups(wakeups.clone()))
         };
         Ok(serve::Parts { loader, store, pages, links, election: lease })

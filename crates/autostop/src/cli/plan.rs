@@ -79,8 +79,8 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     };
     let until =
         at.checked_add(window).map_err(|_| crate::UsageError(format!("--window: {} is too long", args.window)))?;
-    let autostop_engine::engine::Found { instances, errors, unhandled, .. } =
-        autostop_engine::engine::inventory(&client, &config).await;
+    let autostop_engine::evaluation::Found { instances, errors, unhandled, .. } =
+        autostop_engine::evaluation::inventory(&client, &config).await;
     for odd in &unhandled {
         eprintln!("autostop: {} ({}) is left alone: cannot be handled: {}", odd.name, odd.id, odd.reason);
     }
@@ -88,8 +88,8 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     // neither).
     let location = args.policy.state()?;
     let facts = if location.exists() {
-        let since = autostop_engine::engine::postponements_since(&config, at, at);
-        autostop_engine::engine::read_facts(location.open()?.as_ref(), since).await?.0
+        let since = autostop_engine::evaluation::postponements_since(&config, at, at);
+        autostop_engine::evaluation::read_facts(location.open()?.as_ref(), since).await?.0
     } else {
         autostop_policy::StateFacts::default()
     };

@@ -12,7 +12,7 @@ use crate::Outcome;
 use crate::UsageError;
 use crate::cli::{OutputFormat, PolicyArgs, parse_instant};
 use autostop_engine::apply::ApplyArgs;
-use autostop_engine::engine::{Engine, EngineOptions, LAST_EVALUATED_KEY, RunOutcome};
+use autostop_engine::evaluation::{Engine, EngineOptions, LAST_EVALUATED_KEY, RunOutcome};
 
 /// How far ahead of this machine's clock `--now` may be (clock skew), and still be taken for "now".
 const NOW_SKEW: SignedDuration = SignedDuration::from_mins(1);

@@ -119,8 +119,8 @@ pub async fn run(args: SavingsArgs) -> anyhow::Result<Outcome> {
     let store = location.open()?;
     let period = Period { since, until: now };
     let stretches = crate::savings::stretches(store.as_ref(), period).await?;
-    let autostop_engine::engine::Found { instances: targets, errors, locations, .. } =
-        autostop_engine::engine::inventory(&client, &config).await;
+    let autostop_engine::evaluation::Found { instances: targets, errors, locations, .. } =
+        autostop_engine::evaluation::inventory(&client, &config).await;
     let wanted: BTreeSet<String> = stretches.iter().map(|stretch| stretch.target_id.to_lowercase()).collect();
     let (instances, currency, problems) =
         crate::savings::priced(&targets, &locations, &wanted, &source, store.as_ref(), now).await?;

@@ -45,7 +45,7 @@ pub async fn run(command: StateCommand) -> anyhow::Result<Outcome> {
     let migrated = autostop_state::migrate(
         &*source,
         &*destination,
-        &[autostop_engine::engine::LAST_EVALUATED_KEY],
+        &[autostop_engine::evaluation::LAST_EVALUATED_KEY],
         jiff::Timestamp::now(),
     )
     .await

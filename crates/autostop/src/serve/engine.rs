@@ -8,7 +8,7 @@ use autostop_state::{EventKind, StateStore};
 use jiff::Timestamp;
 
 use super::{ActionResult, ArmStats, Evaluate, Evaluation, Interrupt, LastStore, Pruned, Window};
-use autostop_engine::engine::{Engine, LAST_EVALUATED_KEY, RunOutcome};
+use autostop_engine::evaluation::{Engine, LAST_EVALUATED_KEY, RunOutcome};
 
 impl Evaluate for Engine {
     async fn evaluate(&self, window: Window, interrupt: Interrupt) -> anyhow::Result<Evaluation> {
@@ -39,7 +39,7 @@ impl Evaluate for Engine {
                 EventKind::Interrupted => ActionResult::Interrupted,
                 EventKind::Unconfirmed => ActionResult::Unconfirmed,
             };
-            if outcome.action == autostop_engine::engine::NOTIFY_ACTION {
+            if outcome.action == autostop_engine::evaluation::NOTIFY_ACTION {
                 let channel = outcome.name.clone().unwrap_or_default();
                 *evaluation.notices.entry((channel, result)).or_default() += 1;
                 continue;

@@ -22,7 +22,7 @@ use axum::routing::get;
 use jiff::{Timestamp, Zoned};
 use tokio::sync::OnceCell;
 
-use autostop_engine::engine::Wakeups;
+use autostop_engine::evaluation::Wakeups;
 
 /// What the link handler needs: the state, the rules (for their zones), and where the signing key comes from.
 pub struct Links {

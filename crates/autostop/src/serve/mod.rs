@@ -29,7 +29,7 @@ use std::future::Future;
 use jiff::Timestamp;
 
 pub use crate::signals::forward_signals;
-pub use autostop_engine::engine::Pruned;
+pub use autostop_engine::evaluation::Pruned;
 pub use autostop_engine::interrupt::Interrupt;
 pub use daemon::{DaemonOptions, run_daemon};
 pub use functions::{FunctionsOptions, run_functions};

@@ -31,7 +31,7 @@ pub enum Cadence {
     /// The Functions handler, whose instances the host starts, scales out and recycles at will, and which may be
     /// ended with work left after an invocation's answer: the state decides. At most once an hour an instance
     /// asks the state when the audit log was last pruned, by any process, and prunes when that is a day old
-    /// ([`autostop_engine::engine::Engine::prune_when_due`]). A prune cut short never advanced that record, so the next
+    /// ([`autostop_engine::evaluation::Engine::prune_when_due`]). A prune cut short never advanced that record, so the next
     /// invocation, on any instance, finds it due and finishes it; what it had deleted stays deleted.
     Shared,
 }

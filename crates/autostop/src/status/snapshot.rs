@@ -30,8 +30,8 @@ pub async fn gather(
     now: Timestamp,
 ) -> anyhow::Result<(Snapshot, Ledger)> {
     let client = crate::config::client(config, &policy.azure)?;
-    let autostop_engine::engine::Found { instances, errors, locations, .. } =
-        autostop_engine::engine::inventory(&client, config).await;
+    let autostop_engine::evaluation::Found { instances, errors, locations, .. } =
+        autostop_engine::evaluation::inventory(&client, config).await;
     let until = now.checked_add(AHEAD).context("the next 24 hours are past the year 9999")?;
     let timeline = timeline(&instances, config, Window { after: now, until }, &autostop_policy::StateFacts::default());
     let upcoming = timeline
