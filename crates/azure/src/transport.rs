@@ -94,8 +94,8 @@ pub const IN_FLIGHT_PER_SUBSCRIPTION: usize = 4;
 /// The most requests one transport sends at once, however many subscriptions it serves.
 pub const MAX_IN_FLIGHT_CEILING: usize = 512;
 
-/// How many requests a transport that has sent to `subscriptions` subscriptions sends at once:
-/// [`IN_FLIGHT_PER_SUBSCRIPTION`] each, at least [`MAX_IN_FLIGHT`], at most [`MAX_IN_FLIGHT_CEILING`].
+/// How many requests a transport that has sent to `subscriptions` subscriptions sends at once: 4 each, at least
+/// 64, at most 512 (`IN_FLIGHT_PER_SUBSCRIPTION`, `MAX_IN_FLIGHT`, `MAX_IN_FLIGHT_CEILING`).
 pub fn in_flight_for(subscriptions: usize) -> usize {
     subscriptions.saturating_mul(IN_FLIGHT_PER_SUBSCRIPTION).clamp(MAX_IN_FLIGHT, MAX_IN_FLIGHT_CEILING)
 }
@@ -121,8 +121,8 @@ pub fn client_options(client: reqwest::Client) -> ClientOptions {
 }
 
 /// [`client_options`] for a transport that may serve many subscriptions at once (ARM): a client built from
-/// `options`, and, as the requests allowed in flight grow past what one HTTP/2 connection carries
-/// ([`STREAMS_PER_CONNECTION`]), more clients built the same way on first need, each with a connection of its own
+/// `options`, and, as the requests allowed in flight grow past what one HTTP/2 connection carries (100,
+/// `STREAMS_PER_CONNECTION`), more clients built the same way on first need, each with a connection of its own
 /// (what .NET's `EnableMultipleHttp2Connections` does). A scope of a few subscriptions uses one connection.
 pub fn client_options_for(options: &HttpClientOptions) -> Result<ClientOptions, Error> {
     Ok(limited_options(Limited::new(http_client_with(options)?, Some(options.clone()))))
@@ -280,6 +280,11 @@ mod tests {
         assert_eq!(in_flight_for(10), MAX_IN_FLIGHT);
         assert_eq!(in_flight_for(100), 100 * IN_FLIGHT_PER_SUBSCRIPTION);
         assert_eq!(in_flight_for(10_000), MAX_IN_FLIGHT_CEILING);
+        assert_eq!(
+            (IN_FLIGHT_PER_SUBSCRIPTION, MAX_IN_FLIGHT, MAX_IN_FLIGHT_CEILING, STREAMS_PER_CONNECTION),
+            (4, 64, 512, 100),
+            "the numbers the public docs of in_flight_for and client_options_for give"
+        );
     }
 
     #[test]
