@@ -6,6 +6,8 @@
 //! - **fleet**: 10 subscriptions x 10 workspaces x 100 instances, 60% `Running`, 20 ms latency, ARM buckets on:
 //!   autostop against the lower bound the buckets and latency allow (`bound.rs`).
 //! - **fleet-100k**: the same with 100 subscriptions (100,000 instances); only when named, it takes minutes.
+//! - **run**: the 10,000-instance fleet stopped by a scheduled rule that has just come due (`autostop run`, what the
+//!   daemon and the Functions handler do at each evaluation), against the same bound.
 //! - **mixed**: 5,000 compute instances and 5,000 VMs in 10 subscriptions, one `stop --kind ... --kind vm` run.
 //! - **list**: `autostop list` on 40,000 instances, JSON and table output, for its peak memory.
 //!
@@ -40,6 +42,8 @@ pub enum Scenario {
     Fleet,
     /// autostop on 100,000 instances (100 subscriptions) against the same bound; not part of `all`.
     Fleet100k,
+    /// `autostop run` on the 10,000 instances, a stop rule just due, against the same bound.
+    Run,
     /// `autostop list` on 40,000 instances, JSON and table, for its memory.
     List,
     /// autostop on a mixed fleet: 5,000 compute instances and 5,000 VMs in 10 subscriptions.
@@ -55,18 +59,19 @@ pub enum Scenario {
 pub struct Selection {
     /// In the order they run.
     pub scenarios: Vec<Scenario>,
-    /// Extra arguments for every `autostop stop` run (e.g. `--concurrency 500`), to try a change of defaults.
+    /// Extra arguments for every `autostop stop` and `autostop run` (e.g. `--concurrency 500`), to try a change of defaults.
     pub autostop_args: Vec<String>,
 }
 
 impl Selection {
     /// Parses the arguments after `bench`:
-    /// `[--scenario recipe|fleet|fleet-100k|mixed|list|status|schedule|all[,...]] [--autostop-args "ARGS"]`; several scenarios
+    /// `[--scenario recipe|fleet|fleet-100k|run|mixed|list|status|schedule|all[,...]] [--autostop-args "ARGS"]`; several scenarios
     /// run one after the other in the order given, into one table.
     pub fn parse(args: &[String]) -> Result<Selection, String> {
         let all = vec![
             Scenario::Recipe,
             Scenario::Fleet,
+            Scenario::Run,
             Scenario::Mixed,
             Scenario::List,
             Scenario::Status,
@@ -96,6 +101,7 @@ impl Selection {
                     "recipe" => vec![Scenario::Recipe],
                     "fleet" => vec![Scenario::Fleet],
                     "fleet-100k" => vec![Scenario::Fleet100k],
+                    "run" => vec![Scenario::Run],
                     "mixed" => vec![Scenario::Mixed],
                     "list" => vec![Scenario::List],
                     "status" => vec![Scenario::Status],
@@ -103,7 +109,7 @@ impl Selection {
                     "all" => all.clone(),
                     other => {
                         return Err(format!(
-                            "unknown scenario '{other}'; expected recipe, fleet, fleet-100k, mixed, list, status, schedule or all \
+                            "unknown scenario '{other}'; expected recipe, fleet, fleet-100k, run, mixed, list, status, schedule or all \
                              (or several, comma-separated)"
                         ));
                     }
@@ -215,6 +221,7 @@ pub fn run(selection: &Selection) -> anyhow::Result<()> {
             Scenario::Recipe => results.push(recipe(&paths)?),
             Scenario::Fleet => results.push(fleet_scenario(&paths)?),
             Scenario::Fleet100k => results.push(fleet_100k_scenario(&paths)?),
+            Scenario::Run => results.push(run_scenario(&paths)?),
             Scenario::Mixed => results.push(mixed_scenario(&paths)?),
             Scenario::List => results.extend(list_scenario(&paths)?),
             Scenario::Status => results.push(status_scenario(&paths)?),
@@ -285,10 +292,38 @@ fn run_measured(paths: &Harness, emulator: &Emulator, args: &[String], label: &s
 
 /// Runs `autostop stop --all --wait --yes --output json` plus `scope` and the extra arguments against `emulator`.
 fn run_autostop(paths: &Harness, emulator: &Emulator, scope: &[String], label: &str) -> anyhow::Result<AutostopRun> {
-    let args = ["stop", "--all", "--wait", "--yes", "--output", "json"]
-        .iter()
-        .map(|arg| arg.to_string())
-        .chain(scope.iter().cloned())
+    run_verb(paths, emulator, &Verb::Stop { scope }, label)
+}
+
+/// How a fleet scenario has autostop stop the fleet.
+enum Verb<'a> {
+    /// `autostop stop --all --wait --yes` on `scope` (`--subscription ...` and more).
+    Stop { scope: &'a [String] },
+    /// `autostop run --config CONFIG`: the rules of `config` evaluated over the window that ends now.
+    Run { config: &'a Path },
+}
+
+impl Verb<'_> {
+    /// The command line, for the progress lines.
+    fn describe(&self) -> &'static str {
+        match self {
+            Verb::Stop { .. } => "autostop stop --all --wait",
+            Verb::Run { .. } => "autostop run (a stop rule just due)",
+        }
+    }
+}
+
+/// Runs `verb` with `--output json` and the extra arguments against `emulator`, and reads its JSON rows.
+fn run_verb(paths: &Harness, emulator: &Emulator, verb: &Verb<'_>, label: &str) -> anyhow::Result<AutostopRun> {
+    let verb_args = match verb {
+        Verb::Stop { scope } => {
+            ["stop", "--all", "--wait", "--yes"].map(str::to_owned).into_iter().chain(scope.iter().cloned()).collect()
+        }
+        Verb::Run { config } => vec!["run".to_owned(), "--config".to_owned(), config.display().to_string()],
+    };
+    let args = verb_args
+        .into_iter()
+        .chain(["--output".to_owned(), "json".to_owned()])
         .chain(paths.autostop_args.iter().cloned())
         .collect::<Vec<_>>();
     let measured = run_measured(paths, emulator, &args, label)?;
@@ -518,6 +553,30 @@ fn fleet_100k_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
     stop_fleet(paths, &StopFleet { name: "fleet-100k", shape, factor: 1.1, rss_limit_mib: 100.0 })
 }
 
+/// The 10,000-instance fleet stopped by `autostop run` with a daily stop rule whose occurrence was a minute ago
+/// (inside the first run's catch-up): the engine's whole evaluation (window, confirmation of open claims, plan,
+/// claims, acting, following) rather than the ad-hoc verb. Held to the fleet's targets.
+fn run_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
+    let shape = fleet_shape(10);
+    let config = paths.out.join("run-autostop.toml");
+    std::fs::write(&config, run_config(&shape, SystemTime::now()))
+        .with_context(|| format!("cannot write {}", config.display()))?;
+    let verb = Verb::Run { config: &config };
+    stop_fleet_with(paths, &StopFleet { name: "run", shape, factor: 1.05, rss_limit_mib: 30.0 }, &verb)
+}
+
+/// The run scenario's configuration: every subscription of `shape`, a daily stop at the minute before `now` (UTC)
+/// and a catch-up of an hour, so that the first run of a fresh state finds exactly one occurrence due.
+fn run_config(shape: &Shape, now: SystemTime) -> String {
+    let seconds = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |since| since.as_secs()).saturating_sub(60);
+    let (hour, minute) = ((seconds / 3600) % 24, (seconds / 60) % 60);
+    let mut config = "[defaults]\ntimezone = \"UTC\"\ncatch_up = \"1h\"\n".to_owned();
+    for subscription in 0..shape.subscriptions {
+        config += &format!("\n[[scopes]]\nsubscription = \"{}\"\n", fleet::subscription_id(subscription));
+    }
+    config + &format!("\n[[rules]]\nname = \"daily-stop\"\naction = \"stop\"\nschedule = \"0 {minute} {hour} * * *\"\n")
+}
+
 /// `subscriptions` x 10 workspaces x 100 instances, 60 of each workspace's `Running`.
 fn fleet_shape(subscriptions: usize) -> Shape {
     Shape { subscriptions, workspaces_per_subscription: 10, instances_per_workspace: 100, running_per_workspace: 60 }
@@ -537,18 +596,20 @@ fn all_subscriptions(shape: &Shape) -> Vec<String> {
 /// Runs `autostop stop --all --wait` on `spec`'s fleet and holds it against the bound and the targets: the
 /// ratio, nothing failed (by autostop's report and by the emulator's final states), no 429, the memory.
 fn stop_fleet(paths: &Harness, spec: &StopFleet) -> anyhow::Result<ScenarioResult> {
+    let scope = all_subscriptions(&spec.shape);
+    stop_fleet_with(paths, spec, &Verb::Stop { scope: &scope })
+}
+
+/// [`stop_fleet`] with the fleet stopped by `verb`.
+fn stop_fleet_with(paths: &Harness, spec: &StopFleet, verb: &Verb<'_>) -> anyhow::Result<ScenarioResult> {
     let StopFleet { name, shape, factor, rss_limit_mib } = *spec;
     let fleet_file = write_fleet(paths, name, &shape)?;
     let options = fleet_options();
-    let scope = all_subscriptions(&shape);
 
-    eprintln!(
-        "bench: {name}: autostop stop --all --wait on {} instances (20 ms latency, ARM buckets on)",
-        shape.instances()
-    );
+    eprintln!("bench: {name}: {} on {} instances (20 ms latency, ARM buckets on)", verb.describe(), shape.instances());
     let emulator =
         Emulator::start(&paths.autostop, &fleet_file, &options, &paths.out.join(format!("{name}.emulator.log")))?;
-    let ours = run_autostop(paths, &emulator, &scope, &format!("{name}-autostop"))?;
+    let ours = run_verb(paths, &emulator, verb, &format!("{name}-autostop"))?;
     let report = emulator.stop()?;
     let requests = report.requests;
 
@@ -1116,7 +1177,8 @@ mod tests {
     #[test]
     fn scenario_selection_parses() {
         let parsed = |list: &[&str]| Selection::parse(&args(list));
-        assert_eq!(parsed(&[]).map(|s| s.scenarios.len()), Ok(6), "all but fleet-100k");
+        assert_eq!(parsed(&[]).map(|s| s.scenarios.len()), Ok(7), "all but fleet-100k");
+        assert_eq!(parsed(&["--scenario", "run"]).map(|s| s.scenarios), Ok(vec![Scenario::Run]));
         assert_eq!(parsed(&["--scenario", "status"]).map(|s| s.scenarios), Ok(vec![Scenario::Status]));
         assert_eq!(parsed(&["--scenario", "mixed"]).map(|s| s.scenarios), Ok(vec![Scenario::Mixed]));
         assert_eq!(parsed(&["--scenario", "fleet-100k"]).map(|s| s.scenarios), Ok(vec![Scenario::Fleet100k]));
@@ -1132,6 +1194,17 @@ mod tests {
         assert!(parsed(&["--scenario", "nope"]).unwrap_err().contains("nope"));
         assert!(parsed(&["--scenario"]).is_err());
         assert!(parsed(&["--fast"]).unwrap_err().contains("--fast"));
+    }
+
+    #[test]
+    fn the_run_config_has_every_subscription_and_a_stop_the_minute_before() {
+        // 2025-11-30T00:00:30Z: the minute before is 23:59 of the day before.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_460_830);
+        let config = run_config(&fleet_shape(3), now);
+        assert_eq!(config.matches("[[scopes]]").count(), 3, "{config}");
+        assert!(config.contains(&format!("subscription = \"{}\"", fleet::subscription_id(2))), "{config}");
+        assert!(config.contains("schedule = \"0 59 23 * * *\""), "{config}");
+        assert!(config.contains("catch_up = \"1h\""), "{config}");
     }
 
     #[test]
