@@ -53,7 +53,7 @@ pub enum Verdict {
 /// [`ApplyOptions::concurrency`] slots bound them first. An operation being followed is not counted: between its
 /// polls it is a record of about 160 bytes and its status URL, and its polls are paced by the client's
 /// per-subscription ARM budget.
-pub const MAX_FOLLOWED: usize = 16_384;
+pub const MAX_TURNS_AT_ONCE: usize = 16_384;
 
 /// Polling for the CLI: ARM's own `Retry-After` when it gives one, else after the client's first delay (2 s, or
 /// `interval` if shorter), doubling up to `interval`, for at most 30 minutes.

@@ -29,7 +29,7 @@ use super::confirm::{Decision, Seen, after_reading};
 use super::follow::{Followed, TimerQueue};
 use super::report::RunOutcome;
 use super::turns::turns;
-use crate::apply::{ActionRequest, MAX_FOLLOWED};
+use crate::apply::{ActionRequest, MAX_TURNS_AT_ONCE};
 use crate::interrupt::Interrupt;
 
 /// Acts on every planned action concurrently and returns one outcome per action, plus the state errors that
@@ -114,7 +114,7 @@ pub async fn act_each<F, P, I>(
                 let planned = action(index);
                 (index, context.act_one(index, planned.borrow(), slot).await)
             })
-            .buffer_unordered(MAX_FOLLOWED)
+            .buffer_unordered(MAX_TURNS_AT_ONCE)
     );
     // Operations being followed wait in `queue` as compact records until their next poll is due. While actions are
     // still being started, at most as many polls run at once as the transport sends requests at once: a poll
