@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use autostop_azure::prices::{
@@ -102,7 +103,7 @@ pub async fn stretches(store: &dyn StateStore, period: Period) -> anyhow::Result
 /// (those with stretches) are looked up, one per region and size, the region from `locations` (by lowercase id).
 /// Returns also the currency and one line per price that could not be had.
 pub async fn priced(
-    targets: &[Instance],
+    targets: &[Arc<Instance>],
     locations: &BTreeMap<String, String>,
     wanted: &BTreeSet<String>,
     source: &PriceSource,
@@ -113,8 +114,11 @@ pub async fn priced(
         let key = target.id.to_lowercase();
         Some((locations.get(&key)?.clone(), target.vm_size.as_ref()?.to_lowercase()))
     };
-    let pairs: BTreeSet<(String, String)> =
-        targets.iter().filter(|target| wanted.contains(&target.id.to_lowercase())).filter_map(place).collect();
+    let pairs: BTreeSet<(String, String)> = targets
+        .iter()
+        .filter(|target| wanted.contains(&target.id.to_lowercase()))
+        .filter_map(|target| place(target))
+        .collect();
     let (prices, currency, problems) = match source {
         PriceSource::File(path) => {
             let page = read_price_file(path)?;

@@ -6,6 +6,8 @@
 //! setting that does not read as a duration is replaced (Azure itself would not have accepted it). Azure accepts
 //! 15 minutes to 3 days ([`MIN_IDLE_SHUTDOWN`], [`MAX_IDLE_SHUTDOWN`]).
 
+use std::sync::Arc;
+
 use jiff::SignedDuration;
 
 use crate::duration::parse_duration;
@@ -20,8 +22,8 @@ pub const MAX_IDLE_SHUTDOWN: SignedDuration = SignedDuration::from_hours(72);
 /// One instance whose idle shutdown changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdleChange {
-    /// The instance.
-    pub target: Instance,
+    /// The instance, shared with the inventory.
+    pub target: Arc<Instance>,
     /// Its setting now (`None`: off).
     pub old: Option<String>,
     /// The setting it gets (ISO 8601).
@@ -31,8 +33,8 @@ pub struct IdleChange {
 /// One instance left as it is although its setting is off or longer than the maximum.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdleSkip {
-    /// The instance.
-    pub target: Instance,
+    /// The instance, shared with the inventory.
+    pub target: Arc<Instance>,
     /// Its setting now.
     pub old: Option<String>,
     /// Why it is left alone.
@@ -56,7 +58,12 @@ pub fn iso_8601(duration: SignedDuration) -> String {
 
 /// Decides, for every compute instance of `inventory` inside one of `scopes`, whether its idle shutdown must
 /// be set to `max`.
-pub fn idle_shutdown_plan(inventory: &[Instance], scopes: &[Scope], tags: &TagNames, max: SignedDuration) -> IdlePlan {
+pub fn idle_shutdown_plan(
+    inventory: &[Arc<Instance>],
+    scopes: &[Scope],
+    tags: &TagNames,
+    max: SignedDuration,
+) -> IdlePlan {
     let mut plan = IdlePlan::default();
     let new = iso_8601(max);
     for target in inventory {
@@ -120,7 +127,8 @@ mod tests {
             Instance { compute_type: "AmlCompute".into(), ..instance("cluster", None, &[]) },
             Instance { kind: Kind::Vm, ..instance("vm", None, &[]) },
             Instance { subscription: "other".into(), ..instance("elsewhere", None, &[]) },
-        ];
+        ]
+        .map(Arc::new);
         let plan = idle_shutdown_plan(&inventory, &[scope()], &TagNames::default(), SignedDuration::from_mins(60));
         let changed: Vec<(&str, Option<&str>, &str)> =
             plan.changes.iter().map(|c| (c.target.name.as_str(), c.old.as_deref(), c.new.as_str())).collect();

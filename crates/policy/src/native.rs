@@ -1,6 +1,8 @@
 //! Azure ML's native start/stop schedules against autostop's rules: a native schedule that starts an instance
 //! a stop rule of autostop stops undoes autostop's work every day, and `plan` says so. Pure.
 
+use std::sync::Arc;
+
 use crate::config::Config;
 use crate::eligibility::Action;
 use crate::instance::Instance;
@@ -10,15 +12,15 @@ use crate::instance::Instance;
 pub struct NativeConflict {
     /// The stop rule.
     pub rule: String,
-    /// The instance.
-    pub target: Instance,
+    /// The instance, shared with the inventory.
+    pub target: Arc<Instance>,
     /// The native schedule, as Azure describes it.
     pub schedule: String,
 }
 
 /// Every (stop rule, instance, enabled native start schedule) of the in-scope inventory: the rule selects the
 /// instance (its kinds, `select`, not `exclude`), and a native schedule starts it again.
-pub fn native_conflicts(inventory: &[Instance], config: &Config) -> Vec<NativeConflict> {
+pub fn native_conflicts(inventory: &[Arc<Instance>], config: &Config) -> Vec<NativeConflict> {
     let mut conflicts = Vec::new();
     for target in inventory.iter().filter(|target| config.scopes.iter().any(|scope| scope.covers(target))) {
         let starts: Vec<_> = target.native_schedules.iter().filter(|s| s.starts && s.enabled).collect();
@@ -88,7 +90,8 @@ schedule = "0 0 8 * * *"
             instance("disabled", vec![schedule(true, false)]),
             instance("kept-1", vec![schedule(true, true)]),
             instance("plain", Vec::new()),
-        ];
+        ]
+        .map(Arc::new);
         let conflicts = native_conflicts(&inventory, &config);
         assert_eq!(conflicts.len(), 1, "{conflicts:#?}");
         assert_eq!((conflicts[0].rule.as_str(), conflicts[0].target.name.as_str()), ("evening-stop", "starts-daily"));

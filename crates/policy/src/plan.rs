@@ -38,6 +38,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use jiff::{Timestamp, Zoned};
 
@@ -64,8 +65,8 @@ pub struct PlannedAction {
     pub rule: String,
     /// The rule occurrence it executes, in the rule's zone.
     pub occurrence: Zoned,
-    /// The instance to act on.
-    pub target: Instance,
+    /// The instance to act on, shared with the inventory it was planned from.
+    pub target: Arc<Instance>,
     /// Stop or start.
     pub action: Action,
     /// Whether a stop may interrupt a running job.
@@ -79,8 +80,8 @@ pub struct PlannedSkip {
     pub rule: String,
     /// Its occurrence.
     pub occurrence: Zoned,
-    /// The instance left alone.
-    pub target: Instance,
+    /// The instance left alone, shared with the inventory it was planned from.
+    pub target: Arc<Instance>,
     /// The action the rule asks for.
     pub action: Action,
     /// Why nothing is done.
@@ -367,13 +368,13 @@ pub fn occurrences(config: &Config, window: Window, now: Timestamp) -> Occurrenc
 }
 
 /// Plans the window: see the module docs for every decision.
-pub fn plan(inventory: &[Instance], config: &Config, facts: &StateFacts, window: Window, now: Timestamp) -> Plan {
+pub fn plan(inventory: &[Arc<Instance>], config: &Config, facts: &StateFacts, window: Window, now: Timestamp) -> Plan {
     plan_due(inventory, config, facts, occurrences(config, window, now), now)
 }
 
 /// Plans given occurrences (from [`occurrences`], perhaps with pending ones [added](Occurrences::add)).
 pub fn plan_due(
-    inventory: &[Instance],
+    inventory: &[Arc<Instance>],
     config: &Config,
     facts: &StateFacts,
     occurrences: Occurrences,
@@ -461,7 +462,7 @@ fn relation(rule: &Rule, instance: &Instance, config: &Config) -> Relation {
 /// Picks the one rule that acts on `instance` among `candidates` (in file order), then applies owner tags and
 /// state; records the action or the skips.
 fn decide(
-    instance: &Instance,
+    instance: &Arc<Instance>,
     candidates: &[&(&Rule, Zoned)],
     config: &Config,
     (facts, previous): (&StateFacts, &BTreeMap<&str, Timestamp>),

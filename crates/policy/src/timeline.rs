@@ -20,6 +20,7 @@
 //! when its notice goes and to which channels.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use jiff::{Timestamp, Zoned};
 
@@ -114,7 +115,7 @@ pub struct Timeline {
 }
 
 /// The timeline of the window `(now, until]` over `inventory` as seen at `now` (see the module docs).
-pub fn timeline(inventory: &[Instance], config: &Config, window: Window, facts: &StateFacts) -> Timeline {
+pub fn timeline(inventory: &[Arc<Instance>], config: &Config, window: Window, facts: &StateFacts) -> Timeline {
     let in_window = |at: Timestamp| at > window.after && at <= window.until;
     let mut occurrences: Vec<(Timestamp, usize, Zoned)> = Vec::new();
     for (order, rule) in config.rules.iter().enumerate() {
@@ -130,6 +131,7 @@ pub fn timeline(inventory: &[Instance], config: &Config, window: Window, facts: 
         .chain(facts.postponements.iter().filter_map(|postponed| postponed.until).filter(|at| in_window(*at)))
         .collect();
 
+    // Shared with `inventory` until a step changes an instance's state (then that instance alone is copied).
     let mut fleet = inventory.to_vec();
     let mut timeline = Timeline::default();
     for at in instants {
@@ -157,7 +159,7 @@ pub fn timeline(inventory: &[Instance], config: &Config, window: Window, facts: 
         let plan = plan_due(&fleet, config, facts, due, at);
         for action in &plan.actions {
             if let Some(target) = fleet.iter_mut().find(|target| target.id == action.target.id) {
-                target.state = Some(after(action.action).to_owned());
+                Arc::make_mut(target).state = Some(after(action.action).to_owned());
             }
         }
         timeline.steps.push(Step { at, due: steps_due, actions: plan.actions, skips: plan.skips });

@@ -85,7 +85,7 @@ fn decision_at(config: &Config, local: &str, target: &Instance) -> String {
         .timestamp();
     let window =
         Window { after: at - jiff::SignedDuration::from_secs(60), until: at + jiff::SignedDuration::from_secs(30) };
-    let plan = plan(std::slice::from_ref(target), config, &StateFacts::default(), window, window.until);
+    let plan = plan(&[std::sync::Arc::new(target.clone())], config, &StateFacts::default(), window, window.until);
     match (plan.actions.as_slice(), plan.skips.as_slice()) {
         ([action], []) => format!("act {}", action.rule),
         ([], [skip]) => format!("{} skipped: {}", skip.rule, skip.reason),
@@ -132,7 +132,7 @@ fn a_holiday_is_decided_before_owner_tags_and_has_a_stable_code() {
     let opted_out = instance("Stopped", &[("autostop", "off")]);
     let at = ts("2026-03-30T06:00:30Z"); // 08:00:30 CEST
     let plan = plan(
-        &[opted_out],
+        &[std::sync::Arc::new(opted_out)],
         &config,
         &StateFacts::default(),
         Window { after: ts("2026-03-30T05:59:00Z"), until: at },

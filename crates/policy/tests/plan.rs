@@ -3,11 +3,21 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use autostop_policy::{Action, Config, Instance, LastOperation, Plan, StateFacts, Window, plan};
+use autostop_policy::{Action, Config, Instance, LastOperation, Plan, StateFacts, Window};
 use jiff::Timestamp;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
+
+/// The plan of `inventory` (the policy reads an inventory of shared instances).
+fn plan(inventory: &[Instance], config: &Config, facts: &StateFacts, window: Window, now: Timestamp) -> Plan {
+    autostop_policy::plan(&shared(inventory), config, facts, window, now)
+}
+
+fn shared(inventory: &[Instance]) -> Vec<Arc<Instance>> {
+    inventory.iter().cloned().map(Arc::new).collect()
+}
 
 /// Four rules at 20:00 and 08:00 Berlin time (CET, +01:00, in early March 2026).
 const CONFIG: &str = r#"
@@ -345,7 +355,7 @@ fn a_rule_that_selects_nothing_is_reported() {
     assert_eq!(plan.idle_rules, vec!["morning-start".to_owned(), "selects-nothing".to_owned()]);
     let mut outside = instance("no-such-instance-1");
     outside.subscription = "00000000-0000-0000-0000-000000000009".to_owned();
-    let plan = plan::plan(&[outside], &config, &StateFacts::default(), window, now);
+    let plan = crate::plan(&[outside], &config, &StateFacts::default(), window, now);
     assert!(plan.idle_rules.contains(&"selects-nothing".to_owned()), "an out-of-scope match does not count");
 }
 
@@ -598,7 +608,7 @@ fn a_postponed_stop_waits_for_its_new_time_and_then_acts_for_its_instance_alone(
     let zoned = occurrence.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap());
     let added = due.add_postponed(&config, &facts.postponements[0], zoned, ts("2026-03-02T20:00:00Z"), now);
     assert_eq!(added, autostop_policy::PostponedDue::Due);
-    let at_nine = autostop_policy::plan_due(&fleet, &config, &facts, due, now);
+    let at_nine = autostop_policy::plan_due(&shared(&fleet), &config, &facts, due, now);
     assert_eq!(outcomes(&at_nine, &late), expect(&[("evening-stop", Act(Action::Stop))]));
     assert!(outcomes(&at_nine, &other).is_empty(), "{at_nine:#?}");
     assert!(outcomes(&at_nine, &skipped).is_empty(), "{at_nine:#?}");

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use autostop_policy::{Config, Instance, Postponed, StateFacts, Timeline, Window, timeline};
 use jiff::Timestamp;
@@ -52,8 +53,8 @@ fn ts(text: &str) -> Timestamp {
     text.parse().unwrap_or_else(|err| panic!("test timestamp {text}: {err}"))
 }
 
-fn instance(name: &str, state: &str, tags: &[(&str, &str)]) -> Instance {
-    Instance {
+fn instance(name: &str, state: &str, tags: &[(&str, &str)]) -> Arc<Instance> {
+    Arc::new(Instance {
         id: format!(
             "/subscriptions/{SUB}/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/{name}"
         ),
@@ -66,7 +67,7 @@ fn instance(name: &str, state: &str, tags: &[(&str, &str)]) -> Instance {
         vm_size: Some("Standard_DS3_v2".to_owned()),
         tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
         ..Instance::default()
-    }
+    })
 }
 
 /// One line per (occurrence, target): `local time rule: act` or `... skip code (reason)`; a decision taken at

@@ -110,7 +110,7 @@ pub async fn execute(
     let planned = |index: usize| PlannedAction {
         rule: AD_HOC_RULE.to_owned(),
         occurrence: now.clone(),
-        target: considering.borrow().get(index).map(Candidate::target).unwrap_or_default(),
+        target: considering.borrow().get(index).map(Candidate::target).unwrap_or_default().into(),
         action: request.action,
         force: request.force,
     };

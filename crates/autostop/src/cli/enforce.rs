@@ -2,6 +2,7 @@
 //! whose idle shutdown is off or longer than `--max`, and records each change in the audit log.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 
 use autostop_policy::idle::{MAX_IDLE_SHUTDOWN, MIN_IDLE_SHUTDOWN, idle_shutdown_plan};
 use autostop_policy::tags::TagNames;
@@ -74,7 +75,8 @@ pub async fn run(command: EnforceCommand) -> anyhow::Result<Outcome> {
             workspace: scope.workspace.clone(),
         })
         .collect();
-    let plan = idle_shutdown_plan(&inventory.targets, &scopes, &TagNames::default(), max);
+    let targets: Vec<_> = inventory.targets.into_iter().map(Arc::new).collect();
+    let plan = idle_shutdown_plan(&targets, &scopes, &TagNames::default(), max);
     let ask = !args.dry_run && !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if ask && !plan.changes.is_empty() && !confirm(plan.changes.len(), &args.max, &describe(&scope))? {
         anyhow::bail!(crate::UsageError("cancelled: nothing was changed".into()));

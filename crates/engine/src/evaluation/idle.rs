@@ -2,6 +2,8 @@
 //! maximum get it set, each change recorded with its old and new value. Instances their owner opted out are
 //! left alone without a record at every evaluation (`autostop enforce idle-shutdown --dry-run` lists them).
 
+use std::sync::Arc;
+
 use autostop_policy::Instance;
 use autostop_policy::idle::idle_shutdown_plan;
 use autostop_state::{EventKind, RunId};
@@ -20,7 +22,7 @@ impl Engine {
     pub(super) async fn enforce_idle_shutdown(
         &self,
         run: &RunId,
-        instances: &[Instance],
+        instances: &[Arc<Instance>],
         now: Timestamp,
         report: &mut RunReport,
     ) -> anyhow::Result<()> {

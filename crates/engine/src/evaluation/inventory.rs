@@ -2,6 +2,7 @@
 //! errors that kept part of the scopes from being read. I/O only; it decides nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use autostop_azure::ArmClient;
 use autostop_policy::{Config, Instance};
@@ -15,8 +16,8 @@ const CONCURRENCY: usize = 8;
 /// What discovery of the configured scopes found.
 #[derive(Debug, Default)]
 pub struct Found {
-    /// Each compute once, in scope order.
-    pub instances: Vec<Instance>,
+    /// Each compute once, in scope order; shared with the plans made from them.
+    pub instances: Vec<Arc<Instance>>,
     /// Listings that failed, each with the part of the scope it concerns.
     pub errors: Vec<String>,
     /// Computes Azure listed that this client cannot act on (e.g. a name it cannot address), with why.
@@ -53,7 +54,7 @@ pub async fn inventory(client: &ArmClient, config: &Config) -> Found {
         found.locations.extend(inventory.locations);
         for target in inventory.targets {
             if seen.insert(target.id.to_lowercase()) {
-                found.instances.push(target);
+                found.instances.push(Arc::new(target));
             }
         }
     }

@@ -7,6 +7,8 @@
 //! help until the configuration changes). Sent after the evaluation's own actions: a slow or broken channel never
 //! delays a stop. A channel's URL and SMTP password are never printed: errors name the channel.
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use autostop_notify::{LinkKey, Notice, To, parcels};
 use autostop_policy::{Config, Due, Instance, Occurrences, StateFacts};
@@ -25,7 +27,7 @@ pub async fn send_due(
     actor: &Actor,
     config: &Config,
     run: &RunId,
-    (instances, facts): (&[Instance], &StateFacts),
+    (instances, facts): (&[Arc<Instance>], &StateFacts),
     now: Timestamp,
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
@@ -41,7 +43,7 @@ pub async fn send_due(
             ..Occurrences::default()
         };
         let plan = autostop_policy::plan_due(instances, config, facts, only, now);
-        let stopping: Vec<&Instance> = plan.actions.iter().map(|action| &action.target).collect();
+        let stopping: Vec<&Instance> = plan.actions.iter().map(|action| action.target.as_ref()).collect();
         if stopping.is_empty() {
             continue;
         }

@@ -82,7 +82,7 @@ mod tests {
         PlannedAction {
             rule: "r".to_owned(),
             occurrence: Timestamp::UNIX_EPOCH.to_zoned(jiff::tz::TimeZone::UTC),
-            target: Instance { id, name: name.to_owned(), ..Instance::default() },
+            target: Instance { id, name: name.to_owned(), ..Instance::default() }.into(),
             action: Action::Stop,
             force: false,
         }
@@ -91,7 +91,7 @@ mod tests {
     #[tokio::test]
     async fn turns_come_as_their_indices_arrive_at_most_the_slots_of_a_subscription_at_once() {
         let mut not_an_id = stop(9, "odd");
-        not_an_id.target.id = "not an ARM id".to_owned();
+        std::sync::Arc::make_mut(&mut not_an_id.target).id = "not an ARM id".to_owned();
         let actions = [stop(1, "a-1"), stop(1, "a-2"), stop(2, "b-1"), stop(1, "a-3"), not_an_id];
         assert!(actions[..4].iter().all(|planned| planned.target.id.parse::<TargetId>().is_ok()));
         let action = |index: usize| &actions[index];
