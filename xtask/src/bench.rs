@@ -8,6 +8,7 @@
 //! - **fleet-100k**: the same with 100 subscriptions (100,000 instances); only when named, it takes minutes.
 //! - **run**: the 10,000-instance fleet stopped by a scheduled rule that has just come due (`autostop run`, what the
 //!   daemon and the Functions handler do at each evaluation), against the same bound.
+//! - **run-100k**: the same on 100,000 instances; only when named.
 //! - **mixed**: 5,000 compute instances and 5,000 VMs in 10 subscriptions, one `stop --kind ... --kind vm` run.
 //! - **list**: `autostop list` on 40,000 instances, JSON and table output, for its peak memory.
 //!
@@ -44,6 +45,8 @@ pub enum Scenario {
     Fleet100k,
     /// `autostop run` on the 10,000 instances, a stop rule just due, against the same bound.
     Run,
+    /// `autostop run` on 100,000 instances (100 subscriptions); not part of `all`.
+    Run100k,
     /// `autostop list` on 40,000 instances, JSON and table, for its memory.
     List,
     /// autostop on a mixed fleet: 5,000 compute instances and 5,000 VMs in 10 subscriptions.
@@ -65,7 +68,7 @@ pub struct Selection {
 
 impl Selection {
     /// Parses the arguments after `bench`:
-    /// `[--scenario recipe|fleet|fleet-100k|run|mixed|list|status|schedule|all[,...]] [--autostop-args "ARGS"]`; several scenarios
+    /// `[--scenario recipe|fleet|fleet-100k|run|run-100k|mixed|list|status|schedule|all[,...]] [--autostop-args "ARGS"]`; several scenarios
     /// run one after the other in the order given, into one table.
     pub fn parse(args: &[String]) -> Result<Selection, String> {
         let all = vec![
@@ -102,6 +105,7 @@ impl Selection {
                     "fleet" => vec![Scenario::Fleet],
                     "fleet-100k" => vec![Scenario::Fleet100k],
                     "run" => vec![Scenario::Run],
+                    "run-100k" => vec![Scenario::Run100k],
                     "mixed" => vec![Scenario::Mixed],
                     "list" => vec![Scenario::List],
                     "status" => vec![Scenario::Status],
@@ -109,7 +113,7 @@ impl Selection {
                     "all" => all.clone(),
                     other => {
                         return Err(format!(
-                            "unknown scenario '{other}'; expected recipe, fleet, fleet-100k, run, mixed, list, status, schedule or all \
+                            "unknown scenario '{other}'; expected recipe, fleet, fleet-100k, run, run-100k, mixed, list, status, schedule or all \
                              (or several, comma-separated)"
                         ));
                     }
@@ -221,7 +225,8 @@ pub fn run(selection: &Selection) -> anyhow::Result<()> {
             Scenario::Recipe => results.push(recipe(&paths)?),
             Scenario::Fleet => results.push(fleet_scenario(&paths)?),
             Scenario::Fleet100k => results.push(fleet_100k_scenario(&paths)?),
-            Scenario::Run => results.push(run_scenario(&paths)?),
+            Scenario::Run => results.push(run_scenario(&paths, 10)?),
+            Scenario::Run100k => results.push(run_scenario(&paths, 100)?),
             Scenario::Mixed => results.push(mixed_scenario(&paths)?),
             Scenario::List => results.extend(list_scenario(&paths)?),
             Scenario::Status => results.push(status_scenario(&paths)?),
@@ -553,17 +558,29 @@ fn fleet_100k_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
     stop_fleet(paths, &StopFleet { name: "fleet-100k", shape, factor: 1.1, rss_limit_mib: 100.0 })
 }
 
-/// The 10,000-instance fleet stopped by `autostop run` with a daily stop rule whose occurrence was a minute ago
-/// (inside the first run's catch-up): the engine's whole evaluation (window, confirmation of open claims, plan,
-/// claims, acting, following) rather than the ad-hoc verb. Held to the fleet's targets.
-fn run_scenario(paths: &Harness) -> anyhow::Result<ScenarioResult> {
-    let shape = fleet_shape(10);
-    let config = paths.out.join("run-autostop.toml");
+/// The fleet of `subscriptions` x 10 x 100 instances stopped by `autostop run` with a daily stop rule whose
+/// occurrence was a minute ago (inside the first run's catch-up): the engine's whole evaluation (window,
+/// confirmation of open claims, plan, claims, acting, following) rather than the ad-hoc verb. Held to the ratio
+/// of the fleet of the same size and to [`RUN_MEMORY_LIMIT_MIB`]: half of it at 10,000 instances, all of it at
+/// 100,000.
+fn run_scenario(paths: &Harness, subscriptions: usize) -> anyhow::Result<ScenarioResult> {
+    let shape = fleet_shape(subscriptions);
+    let (name, factor, rss_limit_mib) = if subscriptions == 10 {
+        ("run", 1.05, RUN_MEMORY_LIMIT_MIB / 2.0)
+    } else {
+        ("run-100k", 1.1, RUN_MEMORY_LIMIT_MIB)
+    };
+    let config = paths.out.join(format!("{name}-autostop.toml"));
     std::fs::write(&config, run_config(&shape, SystemTime::now()))
         .with_context(|| format!("cannot write {}", config.display()))?;
     let verb = Verb::Run { config: &config };
-    stop_fleet_with(paths, &StopFleet { name: "run", shape, factor: 1.05, rss_limit_mib: 30.0 }, &verb)
+    stop_fleet_with(paths, &StopFleet { name, shape, factor, rss_limit_mib }, &verb)
 }
+
+/// The memory limit of the Kubernetes manifests that run `autostop run` (`deploy/kubernetes`), MiB. A scheduled
+/// run holds one evaluation's inventory, plan and outcomes (the ad-hoc `stop` streams them, hence the fleet's
+/// 30 MiB).
+const RUN_MEMORY_LIMIT_MIB: f64 = 128.0;
 
 /// The run scenario's configuration: every subscription of `shape`, a daily stop at the minute before `now` (UTC)
 /// and a catch-up of an hour, so that the first run of a fresh state finds exactly one occurrence due.
@@ -1177,8 +1194,9 @@ mod tests {
     #[test]
     fn scenario_selection_parses() {
         let parsed = |list: &[&str]| Selection::parse(&args(list));
-        assert_eq!(parsed(&[]).map(|s| s.scenarios.len()), Ok(7), "all but fleet-100k");
+        assert_eq!(parsed(&[]).map(|s| s.scenarios.len()), Ok(7), "all but fleet-100k and run-100k");
         assert_eq!(parsed(&["--scenario", "run"]).map(|s| s.scenarios), Ok(vec![Scenario::Run]));
+        assert_eq!(parsed(&["--scenario", "run-100k"]).map(|s| s.scenarios), Ok(vec![Scenario::Run100k]));
         assert_eq!(parsed(&["--scenario", "status"]).map(|s| s.scenarios), Ok(vec![Scenario::Status]));
         assert_eq!(parsed(&["--scenario", "mixed"]).map(|s| s.scenarios), Ok(vec![Scenario::Mixed]));
         assert_eq!(parsed(&["--scenario", "fleet-100k"]).map(|s| s.scenarios), Ok(vec![Scenario::Fleet100k]));
