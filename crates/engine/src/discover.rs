@@ -301,6 +301,14 @@ pub fn describe(scope: &Scope) -> String {
     text
 }
 
+/// `text` without spare capacity: an evaluation keeps a few formatted strings per target until it ends, and
+/// formatting leaves up to half of a string's capacity unused (measured: 20 MB of 189 MB at 100,000 instances
+/// were ids' spare room).
+fn exact(mut text: String) -> String {
+    text.shrink_to_fit();
+    text
+}
+
 /// The inventory view of a discovered compute.
 pub fn instance(compute: &Compute) -> Instance {
     let workspace = compute.id.workspace();
@@ -311,7 +319,7 @@ pub fn instance(compute: &Compute) -> Instance {
         owner: compute.owner.clone(),
         idle_shutdown: compute.idle_time_before_shutdown.clone(),
         native_schedules: compute.schedules.iter().map(native_schedule).collect(),
-        id: compute.id.to_string(),
+        id: exact(compute.id.to_string()),
         name: compute.name.clone(),
         subscription: workspace.subscription().to_string(),
         resource_group: workspace.resource_group().to_owned(),
@@ -334,12 +342,12 @@ pub fn machine_instance(machine: &Machine, owner_tag: &str) -> Instance {
         machine.tags.iter().find(|(key, _)| key.eq_ignore_ascii_case(owner_tag)).map(|(_, value)| value.clone());
     Instance {
         kind: kind_of(machine.id.kind()),
-        id: machine.id.to_string(),
+        id: exact(machine.id.to_string()),
         name: machine.name.clone(),
         subscription: machine.id.subscription().to_string(),
         resource_group: machine.id.resource_group().to_owned(),
         workspace: String::new(),
-        compute_type: format!("{}/{}", autostop_azure::COMPUTE_PROVIDER, machine.id.kind().collection()),
+        compute_type: exact(format!("{}/{}", autostop_azure::COMPUTE_PROVIDER, machine.id.kind().collection())),
         state: machine.power_state.as_ref().map(|state| state.as_str().to_owned()),
         vm_size: machine.vm_size.clone(),
         tags: machine.tags.clone(),
@@ -396,5 +404,30 @@ mod tests {
         let expected = [0, 3, 4, 1, 5, 2].map(|index| workspaces[index].id.to_string());
         assert_eq!(turns, expected);
         assert!(in_turn(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn an_instance_keeps_its_id_without_spare_room() {
+        let workspace = workspace(7, "a-workspace-with-a-long-name");
+        let compute = Compute {
+            id: "/subscriptions/00000000-0000-0000-0000-000000000007/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/a-workspace-with-a-long-name/computes/ci-1"
+                .parse()
+                .expect("compute id"),
+            name: "ci-1".to_owned(),
+            location: workspace.location.clone(),
+            tags: BTreeMap::new(),
+            compute_type: autostop_azure::ComputeType::ComputeInstance,
+            state: None,
+            vm_size: None,
+            owner: None,
+            provisioning_state: None,
+            last_operation: None,
+            idle_time_before_shutdown: None,
+            schedules: Vec::new(),
+        };
+        let seen = instance(&compute);
+        assert_eq!(seen.id, compute.id.to_string());
+        assert_eq!(seen.subscription, "00000000-0000-0000-0000-000000000007");
+        assert_eq!(seen.id.capacity(), seen.id.len());
     }
 }
