@@ -1,6 +1,6 @@
 //! `cargo xtask`: project tasks that are programs rather than tests. Today one: `cargo xtask bench`.
 //!
-//! `cargo xtask bench [--scenario recipe|fleet|fleet-100k|mixed|list|status|schedule|all[,...]]` builds `autostop` in release, runs each scenario
+//! `cargo xtask bench [--scenario recipe|fleet|fleet-100k|run|run-100k|mixed|list|status|schedule|all[,...]]` builds `autostop` in release, runs each scenario
 //! against the local emulator, prints a table and writes `target/bench/results.json` (see `bench/README.md`).
 
 mod bench;
@@ -13,7 +13,7 @@ mod status_page;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bench [--scenario recipe|fleet|fleet-100k|mixed|list|status|schedule|all[,...]] [--autostop-args \"ARGS\"]";
+const USAGE: &str = "usage: cargo xtask bench [--scenario recipe|fleet|fleet-100k|run|run-100k|mixed|list|status|schedule|all[,...]] [--autostop-args \"ARGS\"]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
