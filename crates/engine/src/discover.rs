@@ -302,8 +302,8 @@ pub fn describe(scope: &Scope) -> String {
 }
 
 /// `text` without spare capacity: an evaluation keeps a few formatted strings per target until it ends, and
-/// formatting leaves up to half of a string's capacity unused (measured: 20 MB of 189 MB at 100,000 instances
-/// were ids' spare room).
+/// formatting leaves part of a string's capacity unused (an id of 167 bytes held 204: at 100,000 instances the
+/// ids took 20 MB of a 189 MB heap peak, about 3.7 MB of it spare).
 fn exact(mut text: String) -> String {
     text.shrink_to_fit();
     text
