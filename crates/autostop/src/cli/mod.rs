@@ -138,7 +138,8 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
         let config = crate::config::load(config_path)?;
         let location = policy.state()?;
-        let (store, lease) = if election.ha || config.state.leader {
+        let leader_at_start = config.state.leader;
+        let (store, lease) = if election.elects(leader_at_start) {
             let (store, lease) = location.open_with_lease(election.lease)?;
             (store, Some(lease))
         } else {
@@ -163,6 +164,9 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         // configuration too; a configuration that fails to load leaves all three as they were.
         let loader = move || {
             let (config, client) = crate::config::connect(&policy.config_path(), &policy.azure)?;
+            if let Some(warning) = election.reload_warning(leader_at_start, config.state.leader) {
+                tracing::warn!("{warning}");
+            }
             let options = autostop_engine::evaluation::EngineOptions {
                 apply: apply.clone(),
                 link_key: key.clone(),

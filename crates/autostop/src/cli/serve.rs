@@ -77,6 +77,27 @@ pub struct ElectionArgs {
     pub lease: LeaseDuration,
 }
 
+impl ElectionArgs {
+    /// Whether the daemon takes part in leader election, given the configuration's `[state] leader`.
+    pub fn elects(&self, leader: bool) -> bool {
+        self.ha || leader
+    }
+
+    /// The warning a reload owes when its `[state] leader` would change whether the daemon takes part in leader
+    /// election (`started` is the value the daemon started with): the election is set up once, so the change
+    /// takes effect only at the next restart. `None` when nothing changes, e.g. `--ha` holds it either way.
+    pub fn reload_warning(&self, started: bool, reloaded: bool) -> Option<String> {
+        let (was, is) = (self.elects(started), self.elects(reloaded));
+        (was != is).then(|| {
+            format!(
+                "[state] leader is now {reloaded}, and the daemon {} in leader election: that takes effect at the \
+                 next restart (the rest of the configuration is in force)",
+                if was { "still takes part" } else { "still does not take part" }
+            )
+        })
+    }
+}
+
 /// What the daemon is built from (see [`run`]).
 pub struct Parts<L, S> {
     /// Builds the engine (again on SIGHUP).
@@ -212,6 +233,22 @@ mod tests {
         assert!(parse(&["--shutdown-grace", "-5s"]).is_err());
         let err = parse(&["--shutdown-grace", "soon"]).expect_err("not a duration").to_string();
         assert!(err.contains("expected a duration such as") && err.contains("\"soon\""), "{err}");
+    }
+
+    #[test]
+    fn a_reload_that_would_switch_the_election_says_it_waits_for_a_restart() {
+        let file_only = parse(&[]).expect("valid").election();
+        assert!(!file_only.elects(false) && file_only.elects(true));
+        assert_eq!(file_only.reload_warning(false, false), None);
+        assert_eq!(file_only.reload_warning(true, true), None);
+        let on = file_only.reload_warning(false, true).expect("switched on");
+        assert!(on.contains("[state] leader is now true") && on.contains("still does not take part"), "{on}");
+        assert!(on.contains("next restart"), "{on}");
+        let off = file_only.reload_warning(true, false).expect("switched off");
+        assert!(off.contains("[state] leader is now false") && off.contains("still takes part"), "{off}");
+        // --ha holds the election whatever the file says.
+        let ha = parse(&["--ha"]).expect("valid").election();
+        assert_eq!((ha.reload_warning(false, true), ha.reload_warning(true, false)), (None, None));
     }
 
     #[test]
