@@ -8,10 +8,8 @@ mod config;
 mod connect;
 mod logging;
 mod output;
-mod savings;
 mod serve;
 mod signals;
-mod status;
 mod store;
 
 use std::process::ExitCode;

@@ -23,6 +23,7 @@ use clap::{Parser, Subcommand};
 
 use crate::Outcome;
 pub use args::{AzureArgs, OutputFormat, PolicyArgs, ScopeArgs, parse_instant};
+use autostop_engine::savings::PriceSource;
 
 /// Stop and start Azure Machine Learning compute instances on schedules and policies.
 #[derive(Debug, Parser)]
@@ -132,7 +133,7 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
     let wait = std::env::var_os("FUNCTIONS_CUSTOMHANDLER_PORT").is_none();
     let ServeCommand { serve, state, azure, apply, prices, currency } = args;
     let apply = apply.options(wait);
-    let prices = crate::savings::PriceSource::from_args(prices, &currency)?;
+    let prices = PriceSource::from_args(prices, &currency).map_err(|err| crate::UsageError(err.to_string()))?;
     let election = serve.election();
     serve::run(serve, move |config_path| {
         let policy = PolicyArgs { config: Some(config_path.to_owned()), state, azure };
@@ -145,8 +146,11 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
         } else {
             (location.open()?, None)
         };
-        let token = std::env::var(crate::status::TOKEN_ENV).ok();
-        let page = crate::status::StatusPage::new(config.clone(), policy.clone(), store.clone(), prices, token);
+        let token = std::env::var(autostop_status::TOKEN_ENV).ok();
+        let azure = policy.azure.clone();
+        let connect: autostop_status::Connect =
+            std::sync::Arc::new(move |config| crate::config::client(config, &azure));
+        let page = autostop_status::StatusPage::new(config.clone(), connect, store.clone(), prices, token);
         let page = std::sync::Arc::new(page);
         let pages: Option<std::sync::Arc<dyn crate::serve::Pages>> = Some(page.clone());
         let engine_store = store.clone();

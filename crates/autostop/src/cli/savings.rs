@@ -17,8 +17,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::cli::PolicyArgs;
-use crate::savings::{NOT_COUNTED, PriceSource};
 use crate::{Outcome, UsageError};
+use autostop_engine::savings::{NOT_COUNTED, PriceSource};
 
 /// `autostop savings`
 #[derive(Debug, Args)]
@@ -110,7 +110,8 @@ pub async fn run(args: SavingsArgs) -> anyhow::Result<Outcome> {
     if since >= now {
         return Err(UsageError(format!("--since: {} is not in the past", args.since)).into());
     }
-    let source = PriceSource::from_args(args.prices.clone(), &args.currency)?;
+    let source =
+        PriceSource::from_args(args.prices.clone(), &args.currency).map_err(|err| UsageError(err.to_string()))?;
     let (config, client) = crate::config::connect(&args.policy.config_path(), &args.policy.azure)?;
     let location = args.policy.state()?;
     if !location.exists() {
@@ -118,12 +119,12 @@ pub async fn run(args: SavingsArgs) -> anyhow::Result<Outcome> {
     }
     let store = location.open()?;
     let period = Period { since, until: now };
-    let stretches = crate::savings::stretches(store.as_ref(), period).await?;
+    let stretches = autostop_engine::savings::stretches(store.as_ref(), period).await?;
     let autostop_engine::evaluation::Found { instances: targets, errors, locations, .. } =
         autostop_engine::evaluation::inventory(&client, &config).await;
     let wanted: BTreeSet<String> = stretches.iter().map(|stretch| stretch.target_id.to_lowercase()).collect();
     let (instances, currency, problems) =
-        crate::savings::priced(&targets, &locations, &wanted, &source, store.as_ref(), now).await?;
+        autostop_engine::savings::priced(&targets, &locations, &wanted, &source, store.as_ref(), now).await?;
     let ledger = ledger(&stretches, &instances, args.by.into());
 
     for line in errors.iter().chain(&problems) {

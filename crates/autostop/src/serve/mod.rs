@@ -38,13 +38,19 @@ pub use links::Links;
 pub use server::ServerLimits;
 
 /// Where the savings totals go once computed (hours, cost, currency): `/metrics`.
-pub type SavingsSink = std::sync::Arc<dyn Fn(f64, f64, &str) + Send + Sync>;
+pub use autostop_status::SavingsSink;
 
 /// More read-only routes the daemon serves next to `/healthz` and `/metrics` (the status page).
 pub trait Pages: Send + Sync + std::fmt::Debug + 'static {
     /// The routes for a daemon listening on `listen`; an error (e.g. a public address without the token the
     /// page requires) stops the daemon from starting.
     fn router(&self, listen: std::net::SocketAddr, savings: SavingsSink) -> anyhow::Result<axum::Router>;
+}
+
+impl Pages for autostop_status::StatusPage {
+    fn router(&self, listen: std::net::SocketAddr, savings: SavingsSink) -> anyhow::Result<axum::Router> {
+        Ok(autostop_status::StatusPage::router(self, listen, savings)?)
+    }
 }
 
 /// The window one evaluation covers: the occurrences in `(last, now]`.

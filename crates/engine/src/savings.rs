@@ -39,21 +39,30 @@ pub enum PriceSource {
 impl PriceSource {
     /// `--prices FILE` when given, else the Retail Prices API (`AUTOSTOP_PRICES_ENDPOINT` or the public one,
     /// trusting `SSL_CERT_FILE` too) in `currency`, a three-letter code.
-    pub fn from_args(file: Option<PathBuf>, currency: &str) -> Result<PriceSource, crate::UsageError> {
+    pub fn from_args(file: Option<PathBuf>, currency: &str) -> Result<PriceSource, PriceSourceError> {
         if let Some(path) = file {
             return Ok(PriceSource::File(path));
         }
         let code = currency.trim().to_uppercase();
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(crate::UsageError(format!(
-                "--currency: expected a 3-letter code such as USD, found {currency:?}"
-            )));
+            return Err(PriceSourceError::Currency(currency.to_owned()));
         }
         let endpoint = std::env::var(PRICES_ENDPOINT_ENV).unwrap_or_else(|_| PRICES_ENDPOINT.to_owned());
         let roots = std::env::var_os(autostop_azure::SSL_CERT_FILE).map(PathBuf::from);
-        let http = autostop_azure::http_client(roots.as_deref()).map_err(|err| crate::UsageError(err.to_string()))?;
+        let http = autostop_azure::http_client(roots.as_deref()).map_err(PriceSourceError::Http)?;
         Ok(PriceSource::Api(PricesClient::new(http, &endpoint, &code)))
     }
+}
+
+/// Why the prices cannot be had as the command line asks (a usage error).
+#[derive(Debug, thiserror::Error)]
+pub enum PriceSourceError {
+    /// `--currency` is not a three-letter code.
+    #[error("--currency: expected a 3-letter code such as USD, found {0:?}")]
+    Currency(String),
+    /// The HTTPS client for the Retail Prices API cannot be built (e.g. an unreadable `SSL_CERT_FILE`).
+    #[error(transparent)]
+    Http(autostop_azure::Error),
 }
 
 /// The audit log's events as observations (see `autostop_policy::savings`): a `succeeded` stop stops; a

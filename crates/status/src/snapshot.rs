@@ -10,9 +10,10 @@ use autostop_policy::{Config, Window, timeline};
 use autostop_state::{HistoryQuery, StateStore};
 use jiff::{SignedDuration, Timestamp};
 
+use autostop_engine::savings::PriceSource;
+
+use super::Connect;
 use super::view::{CHART_DAYS, Machine, Snapshot, Upcoming};
-use crate::cli::PolicyArgs;
-use crate::savings::PriceSource;
 
 /// How far ahead the next actions look.
 const AHEAD: SignedDuration = SignedDuration::from_hours(24);
@@ -24,12 +25,12 @@ const HISTORY_LIMIT: usize = 20_000;
 /// The snapshot at `now`, and the ledger over the whole audit log (for `/metrics`).
 pub async fn gather(
     config: &Config,
-    policy: &PolicyArgs,
+    connect: &Connect,
     store: &dyn StateStore,
     prices: &PriceSource,
     now: Timestamp,
 ) -> anyhow::Result<(Snapshot, Ledger)> {
-    let client = crate::config::client(config, &policy.azure)?;
+    let client = connect(config)?;
     let autostop_engine::evaluation::Found { instances, errors, locations, .. } =
         autostop_engine::evaluation::inventory(&client, config).await;
     let until = now.checked_add(AHEAD).context("the next 24 hours are past the year 9999")?;
@@ -55,11 +56,11 @@ pub async fn gather(
         .with_context(|| format!("reading the audit log {}", store.location()))?;
 
     let all_time = Period { since: Timestamp::MIN, until: now };
-    let every_stretch = crate::savings::stretches(store, all_time).await?;
+    let every_stretch = autostop_engine::savings::stretches(store, all_time).await?;
     let chart_since = now.checked_sub(SignedDuration::from_hours(24 * i64::from(CHART_DAYS + 1))).unwrap_or(now);
     let wanted: BTreeSet<String> = every_stretch.iter().map(|stretch| stretch.target_id.to_lowercase()).collect();
     let (priced, currency, price_problems) =
-        crate::savings::priced(&instances, &locations, &wanted, prices, store, now).await?;
+        autostop_engine::savings::priced(&instances, &locations, &wanted, prices, store, now).await?;
     let totals = ledger(&every_stretch, &priced, GroupBy::Rule);
     let stretches = every_stretch.into_iter().filter(|stretch| stretch.to > chart_since).collect();
 

@@ -27,10 +27,30 @@ use axum::routing::get;
 use jiff::Timestamp;
 use tokio::sync::Mutex;
 
-use crate::cli::PolicyArgs;
-use crate::savings::PriceSource;
-use crate::serve::{Pages, SavingsSink};
+use autostop_azure::ArmClient;
+use autostop_engine::savings::PriceSource;
 use view::{Filters, Snapshot};
+
+/// How the page reaches Azure for a configuration: a client for its cloud and credentials, built anew for each
+/// gathering (the configuration follows reloads).
+pub type Connect = Arc<dyn Fn(&Config) -> anyhow::Result<ArmClient> + Send + Sync>;
+
+/// Where each gathering's savings totals go (hours, cost, currency): the daemon's `/metrics`.
+pub type SavingsSink = Arc<dyn Fn(f64, f64, &str) + Send + Sync>;
+
+/// Why the page cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// Off loopback without a token.
+    #[error(
+        "the status page on {listen} (not a loopback address) needs a bearer token: set {TOKEN_ENV}, or listen on \
+         127.0.0.1"
+    )]
+    NeedsToken {
+        /// The address the daemon listens on.
+        listen: SocketAddr,
+    },
+}
 
 /// The environment variable holding the bearer token the page requires off loopback.
 pub const TOKEN_ENV: &str = "AUTOSTOP_STATUS_TOKEN";
@@ -52,7 +72,7 @@ pub struct StatusPage {
 
 struct Inner {
     config: RwLock<Arc<Config>>,
-    policy: PolicyArgs,
+    connect: Connect,
     store: Arc<dyn autostop_state::StateStore>,
     prices: PriceSource,
     token: Option<String>,
@@ -75,11 +95,11 @@ impl std::fmt::Debug for StatusPage {
 }
 
 impl StatusPage {
-    /// A page over `config` (Azure reached as it and `policy` say), the state `store`, prices from `prices`,
-    /// and the token `token` (from [`TOKEN_ENV`]; an empty value counts as none).
+    /// A page over `config` (Azure reached through `connect`), the state `store`, prices from `prices`, and the
+    /// token `token` (from [`TOKEN_ENV`]; an empty value counts as none).
     pub fn new(
         config: Config,
-        policy: PolicyArgs,
+        connect: Connect,
         store: Arc<dyn autostop_state::StateStore>,
         prices: PriceSource,
         token: Option<String>,
@@ -87,7 +107,7 @@ impl StatusPage {
         let token = token.filter(|token| !token.is_empty());
         let inner = Inner {
             config: RwLock::new(Arc::new(config)),
-            policy,
+            connect,
             store,
             prices,
             token,
@@ -104,13 +124,12 @@ impl StatusPage {
     }
 }
 
-impl Pages for StatusPage {
-    fn router(&self, listen: SocketAddr, savings: SavingsSink) -> anyhow::Result<Router> {
+impl StatusPage {
+    /// The page's routes for a daemon listening on `listen`, each gathering's savings totals passed to
+    /// `savings`; starts the background gathering. Refused off loopback without a token.
+    pub fn router(&self, listen: SocketAddr, savings: SavingsSink) -> Result<Router, StatusError> {
         if !listen.ip().is_loopback() && self.inner.token.is_none() {
-            anyhow::bail!(
-                "the status page on {listen} (not a loopback address) needs a bearer token: set {TOKEN_ENV}, or \
-                 listen on 127.0.0.1"
-            );
+            return Err(StatusError::NeedsToken { listen });
         }
         let _ = self.inner.savings.set(savings);
         let inner = self.inner.clone();
@@ -132,7 +151,7 @@ impl Inner {
         let now = Timestamp::now();
         let config = self.config.read().unwrap_or_else(PoisonError::into_inner).clone();
         let (snapshot, totals) =
-            snapshot::gather(&config, &self.policy, self.store.as_ref(), &self.prices, now).await?;
+            snapshot::gather(&config, &self.connect, self.store.as_ref(), &self.prices, now).await?;
         if let Some(sink) = self.savings.get() {
             sink(totals.hours, totals.cost, &snapshot.currency);
         }
@@ -221,12 +240,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store: Arc<dyn autostop_state::StateStore> =
             Arc::new(autostop_state::SqliteStore::open(&dir.path().join("audit.db")).expect("state"));
-        let azure = crate::cli::AzureArgs { credential: None, cloud: None, arm_endpoint: None, api_version: None };
-        let policy = PolicyArgs { config: None, state: None, azure };
+        let connect: Connect = Arc::new(|_: &Config| anyhow::bail!("not reached: the page never gathers here"));
         let prices = PriceSource::File("prices.json".into());
         let text = "[[scopes]]\nsubscription = \"00000000-0000-0000-0000-000000000001\"\n";
         let config = autostop_policy::Config::parse(text, std::path::Path::new("autostop.toml")).expect("a config");
-        let page = StatusPage::new(config, policy, store, prices, Some(String::new()));
+        let page = StatusPage::new(config, connect, store, prices, Some(String::new()));
         let sink: SavingsSink = Arc::new(|_, _, _| {});
         let err = page.router("0.0.0.0:9464".parse().expect("address"), sink).expect_err("no token");
         assert!(err.to_string().contains(TOKEN_ENV), "{err}");

@@ -354,7 +354,7 @@ pub fn view(snapshot: &Snapshot, filters: &Filters) -> View {
         saved_hours: format!("{hours:.1}"),
         currency: snapshot.currency.clone(),
         problems: snapshot.problems.clone(),
-        not_counted: crate::savings::NOT_COUNTED,
+        not_counted: autostop_engine::savings::NOT_COUNTED,
     }
 }
 
