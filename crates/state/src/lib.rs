@@ -1,8 +1,8 @@
 //! autostop's state: everything that must survive a process and be shared between processes — the audit log,
 //! the claims that make each scheduled action happen exactly once, the runs that hold them, the "last
 //! evaluated" cell that drives the scheduling window, occurrences still pending because their scope could
-//! not be read, owners' postponements of coming stops, and the key that signs notice links.
-//! not be read, and the hourly prices last fetched.
+//! not be read, owners' postponements of coming stops, the key that signs notice links, and the hourly prices
+//! last fetched. [`election`] is leader election between replicas over a Blob state's leader lease.
 //!
 //! [`StateStore`] is the one interface the engine uses. [`SqliteStore`] is the embedded backend (a file, WAL,
 //! `synchronous=FULL`, one committed and checked transaction per change); [`BlobStore`] keeps the state in an
@@ -12,6 +12,7 @@
 
 mod blob;
 mod claim;
+pub mod election;
 mod error;
 mod event;
 mod migrate;

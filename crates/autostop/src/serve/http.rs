@@ -11,8 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 
-use super::leader::Role;
 use super::metrics::{CONTENT_TYPE, Metrics};
+use autostop_state::election::Role;
 
 /// The router serving `/healthz` and `/metrics` from the shared metrics.
 pub fn router(metrics: Arc<Metrics>) -> Router {

@@ -16,7 +16,6 @@ mod fakes;
 mod functions;
 mod http;
 mod http_trigger;
-mod leader;
 mod links;
 mod metrics;
 mod retention;

@@ -33,12 +33,12 @@ use autostop_state::{LeaderIdentity, LeaderLease, Owner};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::leader::{Role, Timing, elect};
 use super::metrics::Metrics;
 use super::retention::{Cadence, Retention};
 use super::server::{ServerLimits, serve};
 use super::{LastStore, Load, Pages, http};
 use crate::signals::Control;
+use autostop_state::election::{Role, Timing, elect};
 use scheduler::Scheduler;
 
 /// How long the engine gets, once told to abandon the operations in flight, to record them and return.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 
-use super::super::leader::Role;
 use super::super::metrics::Metrics;
 use super::super::retention::Retention;
 use super::super::{Evaluate as _, LastStore, Load, Window};
@@ -14,6 +13,7 @@ use super::agenda::{self, Agenda};
 use super::evaluation::RunEnd;
 use super::{Clock, DaemonOptions};
 use crate::signals::Control;
+use autostop_state::election::Role;
 
 /// The daemon's loop and all it holds.
 pub(super) struct Scheduler<L: Load, S, C> {

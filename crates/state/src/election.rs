@@ -13,7 +13,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use autostop_state::{Acquired, LeaderIdentity, LeaderLease, LeaseId, Renewed};
+use crate::{Acquired, Error, LeaderIdentity, LeaderLease, LeaseId, Renewed};
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
@@ -42,24 +42,24 @@ impl Role {
 /// The service calls the election makes (the Blob lease in production, a fake in tests).
 pub trait Lease: Send + Sync + 'static {
     /// Tries to take the lease, writing `me` into it when taken.
-    fn acquire(&self, me: &LeaderIdentity) -> impl Future<Output = anyhow::Result<Acquired>> + Send;
+    fn acquire(&self, me: &LeaderIdentity) -> impl Future<Output = Result<Acquired, Error>> + Send;
     /// Renews the lease held.
-    fn renew(&self, lease: &LeaseId) -> impl Future<Output = anyhow::Result<Renewed>> + Send;
+    fn renew(&self, lease: &LeaseId) -> impl Future<Output = Result<Renewed, Error>> + Send;
     /// Gives the lease back.
-    fn release(&self, lease: &LeaseId) -> impl Future<Output = anyhow::Result<()>> + Send;
+    fn release(&self, lease: &LeaseId) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
 impl Lease for LeaderLease {
-    async fn acquire(&self, me: &LeaderIdentity) -> anyhow::Result<Acquired> {
-        Ok(LeaderLease::acquire(self, me).await?)
+    async fn acquire(&self, me: &LeaderIdentity) -> Result<Acquired, Error> {
+        LeaderLease::acquire(self, me).await
     }
 
-    async fn renew(&self, lease: &LeaseId) -> anyhow::Result<Renewed> {
-        Ok(LeaderLease::renew(self, lease).await?)
+    async fn renew(&self, lease: &LeaseId) -> Result<Renewed, Error> {
+        LeaderLease::renew(self, lease).await
     }
 
-    async fn release(&self, lease: &LeaseId) -> anyhow::Result<()> {
-        Ok(LeaderLease::release(self, lease).await?)
+    async fn release(&self, lease: &LeaseId) -> Result<(), Error> {
+        LeaderLease::release(self, lease).await
     }
 }
 
@@ -252,25 +252,27 @@ mod tests {
     /// A lease service played from a script: each call takes the next answer of its kind.
     #[derive(Clone, Default)]
     struct Scripted {
-        acquires: Arc<Mutex<VecDeque<anyhow::Result<Acquired>>>>,
-        renewals: Arc<Mutex<VecDeque<anyhow::Result<Renewed>>>>,
+        acquires: Arc<Mutex<VecDeque<Result<Acquired, Error>>>>,
+        renewals: Arc<Mutex<VecDeque<Result<Renewed, Error>>>>,
         released: Arc<Mutex<Vec<LeaseId>>>,
     }
 
-    fn next<T>(answers: &Mutex<VecDeque<anyhow::Result<T>>>) -> anyhow::Result<T> {
-        answers.lock().expect("lock").pop_front().unwrap_or_else(|| Err(anyhow::anyhow!("no more answers")))
+    fn next<T>(answers: &Mutex<VecDeque<Result<T, Error>>>) -> Result<T, Error> {
+        let exhausted =
+            || Error::Blob { location: "fake".into(), operation: "answer", message: "no more answers".into() };
+        answers.lock().expect("lock").pop_front().unwrap_or_else(|| Err(exhausted()))
     }
 
     impl Lease for Scripted {
-        async fn acquire(&self, _me: &LeaderIdentity) -> anyhow::Result<Acquired> {
+        async fn acquire(&self, _me: &LeaderIdentity) -> Result<Acquired, Error> {
             next(&self.acquires)
         }
 
-        async fn renew(&self, _lease: &LeaseId) -> anyhow::Result<Renewed> {
+        async fn renew(&self, _lease: &LeaseId) -> Result<Renewed, Error> {
             next(&self.renewals)
         }
 
-        async fn release(&self, lease: &LeaseId) -> anyhow::Result<()> {
+        async fn release(&self, lease: &LeaseId) -> Result<(), Error> {
             self.released.lock().expect("lock").push(lease.clone());
             Ok(())
         }
