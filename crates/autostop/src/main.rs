@@ -8,8 +8,6 @@ mod config;
 mod connect;
 mod logging;
 mod output;
-mod serve;
-mod signals;
 mod store;
 
 use std::process::ExitCode;

@@ -4,7 +4,7 @@
 //! Every await is bounded by [`TIMEOUT`]; nothing asserts on durations. The daemon announces its HTTP address in
 //! its JSON log (`"message":"listening","addr":..`), read from its stdout.
 
-#[path = "support/openmetrics.rs"]
+#[path = "../../serve/tests/support/openmetrics.rs"]
 mod openmetrics;
 #[path = "support/unattended.rs"]
 mod unattended;

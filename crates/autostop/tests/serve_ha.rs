@@ -11,7 +11,7 @@
 
 #[path = "../../state/tests/common/azurite.rs"]
 mod azurite;
-#[path = "support/openmetrics.rs"]
+#[path = "../../serve/tests/support/openmetrics.rs"]
 mod openmetrics;
 #[path = "support/relay.rs"]
 mod relay;

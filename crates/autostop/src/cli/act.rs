@@ -395,7 +395,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// SIGTERM and SIGINT from here on send nothing new and let what is in flight finish for [`SHUTDOWN_GRACE`].
 fn interrupt_on_signals() -> anyhow::Result<Interrupt> {
-    crate::signals::interrupt_on_signals(SHUTDOWN_GRACE).context("listening for SIGTERM and SIGINT")
+    autostop_serve::signals::interrupt_on_signals(SHUTDOWN_GRACE).context("listening for SIGTERM and SIGINT")
 }
 
 /// The state an action leaves a target in, once read back: a stopped VM or scale set is deallocated.

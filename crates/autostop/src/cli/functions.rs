@@ -15,8 +15,8 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::serve::{REQUEST_BINDING, RESPONSE_BINDING};
 use crate::{Outcome, UsageError};
+use autostop_serve::{REQUEST_BINDING, RESPONSE_BINDING};
 
 /// The timer's schedule when none is given: every five minutes, on the minute (UTC).
 pub const DEFAULT_SCHEDULE: &str = "0 */5 * * * *";

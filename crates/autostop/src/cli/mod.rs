@@ -152,7 +152,7 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
             std::sync::Arc::new(move |config| crate::config::client(config, &azure));
         let page = autostop_status::StatusPage::new(config.clone(), connect, store.clone(), prices, token);
         let page = std::sync::Arc::new(page);
-        let pages: Option<std::sync::Arc<dyn crate::serve::Pages>> = Some(page.clone());
+        let pages: Option<std::sync::Arc<dyn autostop_serve::Pages>> = Some(page.clone());
         let engine_store = store.clone();
         let wakeups = autostop_engine::evaluation::Wakeups::default();
         // The postponed stops still to come, so that the daemon wakes for them from the start.
@@ -162,7 +162,8 @@ fn serve_command(args: ServeCommand) -> anyhow::Result<Outcome> {
             anyhow::Context::context(runtime()?.block_on(store.postponements(since)), "reading the postponed stops")?;
         wakeups.add(postponed.iter().filter_map(|postponed| postponed.until));
         let key = link_key()?;
-        let links = std::sync::Arc::new(crate::serve::Links::new(store.clone(), config, key.clone(), wakeups.clone()));
+        let links =
+            std::sync::Arc::new(autostop_serve::Links::new(store.clone(), config, key.clone(), wakeups.clone()));
         let following = links.clone();
         // Called at start and on SIGHUP: once the engine is built, the links and the status page follow its
         // configuration too; a configuration that fails to load leaves all three as they were.

@@ -88,8 +88,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         ..EngineOptions::default()
     };
     let engine = Engine::new(config, client, store, options);
-    let interrupt =
-        crate::signals::interrupt_on_signals(args.shutdown_grace).context("listening for SIGTERM and SIGINT")?;
+    let interrupt = autostop_serve::signals::interrupt_on_signals(args.shutdown_grace)
+        .context("listening for SIGTERM and SIGINT")?;
     let report = engine.evaluate(now, None, Some(&interrupt)).await?;
     for rule in &report.idle_rules {
         eprintln!("autostop: rule {rule} selects no instance in scope");

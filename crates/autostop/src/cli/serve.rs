@@ -1,7 +1,7 @@
 //! `autostop serve`: the long-running scheduler, or the Azure Functions custom handler.
 //!
 //! Validates the arguments, sets up logging (JSON lines on stdout unless it is a terminal), the runtime and the
-//! signals, then hands over to [`crate::serve`]. Functions mode is chosen by `--functions` or by the host's
+//! signals, then hands over to [`autostop_serve`]. Functions mode is chosen by `--functions` or by the host's
 //! `FUNCTIONS_CUSTOMHANDLER_PORT`. The engine and the "last evaluated" store come from the caller, built from
 //! the resolved configuration path, so that this file knows nothing of how `run` evaluates.
 
@@ -17,11 +17,11 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use crate::logging::{LogStream, LoggingOptions, init_logging};
-use crate::serve::{
+use crate::{Outcome, UsageError};
+use autostop_serve::{
     DaemonOptions, FunctionsOptions, LastStore, Links, Load, Pages, ServerLimits, forward_signals, run_daemon,
     run_functions,
 };
-use crate::{Outcome, UsageError};
 
 /// `autostop serve [OPTIONS]`
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@
 //! address) into the blob, under its lease, so that the others can say whom they follow.
 //!
 //! This module only talks to the service: when to renew, when to give up and what a replica then does is the
-//! daemon's business (`crates/autostop/src/serve/leader.rs`). The lease is not what keeps actions from being
+//! election's business (`crate::election`). The lease is not what keeps actions from being
 //! done twice: the claims are (`docs/adr/0007-blob-state.md`).
 
 use std::sync::Arc;

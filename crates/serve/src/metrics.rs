@@ -421,7 +421,7 @@ fn set_instant(gauge: &InstantGauge, at: Option<Timestamp>) {
 }
 
 #[cfg(test)]
-#[path = "../../tests/support/openmetrics.rs"]
+#[path = "../tests/support/openmetrics.rs"]
 mod openmetrics;
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Running autostop unattended: the daemon (`autostop serve`) and the Azure Functions custom handler.
 //!
-//! This module owns the loop, the signals, the HTTP endpoints and the metrics; it decides nothing about
+//! This crate owns the loop, the signals, the HTTP endpoints and the metrics; it decides nothing about
 //! instances. What to do in a window of time is the engine's business, reached only through [`Evaluate`]
 //! (the same engine `autostop run` uses); where "last evaluated" is kept is reached only through [`LastStore`];
 //! how the engine is (re)built from the configuration is reached only through [`Load`]. Tests drive every
@@ -20,6 +20,7 @@ mod links;
 mod metrics;
 mod retention;
 mod server;
+pub mod signals;
 mod timer;
 
 use std::collections::BTreeMap;
@@ -27,7 +28,6 @@ use std::future::Future;
 
 use jiff::Timestamp;
 
-pub use crate::signals::forward_signals;
 pub use autostop_engine::evaluation::Pruned;
 pub use autostop_engine::interrupt::Interrupt;
 pub use daemon::{DaemonOptions, run_daemon};
@@ -35,6 +35,7 @@ pub use functions::{FunctionsOptions, run_functions};
 pub use http_trigger::{REQUEST_BINDING, RESPONSE_BINDING};
 pub use links::Links;
 pub use server::ServerLimits;
+pub use signals::forward_signals;
 
 /// Where the savings totals go once computed (hours, cost, currency): `/metrics`.
 pub use autostop_status::SavingsSink;
