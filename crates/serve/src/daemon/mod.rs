@@ -9,7 +9,7 @@
 //! (or during) runs; an invalid configuration keeps the old engine. The loop reads the wall clock only through
 //! [`Clock`], so tests run it on Tokio's paused time.
 //!
-//! With leader election (`--ha`, [`super::leader`]) the loop evaluates only while this replica leads: a follower
+//! With leader election (`--ha`, [`autostop_state::election`]) the loop evaluates only while this replica leads: a follower
 //! waits (serving HTTP), a replica that takes over evaluates at once from the shared "last evaluated" (catching
 //! up what the previous leader left, confirming what it left open), and one that loses the lease during an
 //! evaluation tells the engine to send nothing new, as shutdown does. After an evaluation the leader prunes the
